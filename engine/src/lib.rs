@@ -1,0 +1,33 @@
+//! Borealis engine: SQL with MySQL's semantics on the redo-only storage volume.
+//!
+//! Open a [`Database`] (on a directory, or in memory for tests), get a [`Session`], run
+//! SQL:
+//!
+//! ```
+//! use borealis_engine::{Database, Value};
+//! let db = Database::open_in_memory().unwrap();
+//! let mut s = db.session();
+//! s.execute("CREATE DATABASE shop").unwrap();
+//! s.execute("USE shop").unwrap();
+//! s.execute("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))").unwrap();
+//! s.query("INSERT INTO items VALUES (?, ?)", &[Value::Int(1), "apple".into()]).unwrap();
+//! let r = s.execute("SELECT name FROM items WHERE id = 1").unwrap();
+//! assert_eq!(r.rows()[0][0], Value::from("apple"));
+//! ```
+
+pub mod convert;
+pub mod database;
+pub mod error;
+pub mod result;
+pub mod session;
+pub mod temporal;
+pub mod value;
+
+pub use database::{Database, DatabaseOptions, UserAccount};
+pub use error::{Error, Result};
+pub use result::{Column, ColumnType, QueryResult, Row};
+pub use session::{PreparedStatement, Session, SessionInfo, SessionStatus};
+pub use value::Value;
+
+/// The version string the server reports (`SELECT VERSION()`, the handshake).
+pub const SERVER_VERSION: &str = concat!("8.0.36-Borealis-", env!("CARGO_PKG_VERSION"));

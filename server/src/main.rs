@@ -1,0 +1,5 @@
+//! The `borealis` binary.
+
+fn main() {
+    println!("borealis: not yet");
+}
