@@ -18,6 +18,7 @@
 pub mod convert;
 pub mod database;
 pub mod error;
+pub mod functions;
 pub mod result;
 pub mod session;
 pub mod temporal;

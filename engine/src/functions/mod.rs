@@ -1,0 +1,145 @@
+//! MySQL's built-in scalar functions and operators, evaluated on [`Value`]s.
+//!
+//! The executor calls in through a small surface: [`call`] for a function by name,
+//! [`binary`], [`negate`] and [`bit_not`] for operators, [`like`] and [`regexp_like`] for
+//! pattern matching, [`cast`] for CAST/CONVERT, [`date_add`] for `+ INTERVAL` and
+//! [`json_extract_path`] for `->`/`->>`. Every entry point follows MySQL's NULL
+//! propagation and type rules; soft problems (a string that is not a number, division by
+//! zero) become warnings in [`FnContext::warnings`] and the executor decides whether strict
+//! mode turns them into errors. Hard problems (integer overflow, a wrong argument count)
+//! are errors.
+//!
+//! One file per family: `ops` (arithmetic), `cast`, `string`, `numeric`, `datetime`
+//! (with `interval` and `timefmt`), `json`, `like`, `regexp`, `control`, `misc`, and
+//! `digest` (MD5/SHA/CRC32/base64 codecs). Each family exposes a `lookup(name)` returning
+//! the arity and the implementation; [`call`] asks them in turn.
+
+mod args;
+mod cast;
+mod json;
+mod ops;
+
+pub use cast::{cast, CastType};
+pub use ops::{binary, bit_not, negate, BinOp};
+
+use crate::error::{code, Error, Result};
+use crate::temporal::DateTime;
+use crate::value::Value;
+
+/// Per-statement evaluation state.
+#[derive(Clone, Debug)]
+pub struct FnContext {
+    /// Statement start time (UTC); NOW() is stable within a statement.
+    pub now: DateTime,
+    /// MySQL warnings raised while evaluating: (code, message).
+    pub warnings: Vec<(u16, String)>,
+    /// Strict sql_mode. Functions still return NULL plus a warning where MySQL does; the
+    /// executor turns warnings into errors for INSERT/UPDATE when strict.
+    pub strict: bool,
+    /// Seed for RAND() without an argument (None: seeded from the clock).
+    pub rng_seed: Option<u64>,
+    /// State of RAND() within the statement (created on first use).
+    pub(crate) rng: Option<numeric_rng::MysqlRand>,
+}
+
+impl FnContext {
+    pub fn new(now: DateTime) -> FnContext {
+        FnContext {
+            now,
+            warnings: Vec::new(),
+            strict: true,
+            rng_seed: None,
+            rng: None,
+        }
+    }
+
+    /// Record a warning.
+    pub fn warn(&mut self, code: u16, msg: impl Into<String>) {
+        self.warnings.push((code, msg.into()));
+    }
+}
+
+impl Default for FnContext {
+    fn default() -> Self {
+        FnContext::new(DateTime::now_utc())
+    }
+}
+
+pub(crate) mod numeric_rng {
+    /// MySQL's RAND() generator (two 30-bit linear congruential states), so that
+    /// `RAND(seed)` sequences match MySQL's.
+    #[derive(Clone, Debug)]
+    pub struct MysqlRand {
+        seed1: u64,
+        seed2: u64,
+    }
+
+    const MAX: u64 = 0x3FFF_FFFF;
+
+    impl MysqlRand {
+        pub fn from_seed(seed: u64) -> MysqlRand {
+            // Item_func_rand seeds with (seed * 0x10001 + 55555555, seed * 0x10000001).
+            // The products wrap in 32 bits, as MySQL computes them on uint32.
+            let s = seed as u32;
+            MysqlRand {
+                seed1: s.wrapping_mul(0x10001).wrapping_add(55_555_555) as u64 % MAX,
+                seed2: s.wrapping_mul(0x1000_0001) as u64 % MAX,
+            }
+        }
+
+        pub fn next_f64(&mut self) -> f64 {
+            self.seed1 = (self.seed1 * 3 + self.seed2) % MAX;
+            self.seed2 = (self.seed1 + self.seed2 + 33) % MAX;
+            self.seed1 as f64 / MAX as f64
+        }
+    }
+}
+
+/// A built-in's implementation: arguments already evaluated.
+pub(crate) type FnImpl = fn(&[Value], &mut FnContext) -> Result<Value>;
+
+/// Arity and implementation of one built-in.
+#[derive(Clone, Copy)]
+pub(crate) struct Builtin {
+    pub min: usize,
+    pub max: usize,
+    pub f: FnImpl,
+}
+
+/// Upper arity bound for variadic functions.
+pub(crate) const MANY: usize = usize::MAX;
+
+pub(crate) const fn builtin(min: usize, max: usize, f: FnImpl) -> Builtin {
+    Builtin { min, max, f }
+}
+
+fn lookup(lower: &str) -> Option<Builtin> {
+    let families: &[fn(&str) -> Option<Builtin>] = &[];
+    families.iter().find_map(|f| f(lower))
+}
+
+/// Whether `name` (any case) is a built-in scalar function this module implements.
+pub fn exists(name: &str) -> bool {
+    lookup(&name.to_ascii_lowercase()).is_some()
+}
+
+/// Call a scalar built-in by (case-insensitive) name.
+///
+/// Errors: 1305 for an unknown name, 1582 for a wrong argument count, and whatever the
+/// function itself raises (1690 overflow, 3140 invalid JSON, ...).
+pub fn call(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    let lower = name.to_ascii_lowercase();
+    let Some(b) = lookup(&lower) else {
+        return Err(Error::new(
+            code::ER_FUNCTION_NOT_DEFINED,
+            format!("FUNCTION {name} does not exist"),
+        ));
+    };
+    if args.len() < b.min || args.len() > b.max {
+        return Err(Error::new(
+            code::ER_WRONG_ARGUMENTS_FN,
+            format!("Incorrect parameter count in the call to native function '{name}'"),
+        ));
+    }
+    (b.f)(args, ctx)
+}
