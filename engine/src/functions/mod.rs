@@ -17,10 +17,14 @@
 mod args;
 mod cast;
 mod json;
+mod like;
 mod ops;
+mod regexp;
 
 pub use cast::{cast, CastType};
+pub use like::like;
 pub use ops::{binary, bit_not, negate, BinOp};
+pub use regexp::regexp_like;
 
 use crate::error::{code, Error, Result};
 use crate::temporal::DateTime;
@@ -114,7 +118,7 @@ pub(crate) const fn builtin(min: usize, max: usize, f: FnImpl) -> Builtin {
 }
 
 fn lookup(lower: &str) -> Option<Builtin> {
-    let families: &[fn(&str) -> Option<Builtin>] = &[];
+    let families: &[fn(&str) -> Option<Builtin>] = &[regexp::lookup];
     families.iter().find_map(|f| f(lower))
 }
 
