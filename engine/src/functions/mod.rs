@@ -20,6 +20,7 @@ mod json;
 mod like;
 mod ops;
 mod regexp;
+mod string;
 
 pub use cast::{cast, CastType};
 pub use like::like;
@@ -118,7 +119,7 @@ pub(crate) const fn builtin(min: usize, max: usize, f: FnImpl) -> Builtin {
 }
 
 fn lookup(lower: &str) -> Option<Builtin> {
-    let families: &[fn(&str) -> Option<Builtin>] = &[regexp::lookup];
+    let families: &[fn(&str) -> Option<Builtin>] = &[string::lookup, regexp::lookup];
     families.iter().find_map(|f| f(lower))
 }
 
