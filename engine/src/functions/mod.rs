@@ -16,8 +16,11 @@
 
 mod args;
 mod cast;
+mod control;
+mod digest;
 mod json;
 mod like;
+mod numeric;
 mod ops;
 mod regexp;
 mod string;
@@ -43,8 +46,6 @@ pub struct FnContext {
     pub strict: bool,
     /// Seed for RAND() without an argument (None: seeded from the clock).
     pub rng_seed: Option<u64>,
-    /// State of RAND() within the statement (created on first use).
-    pub(crate) rng: Option<numeric_rng::MysqlRand>,
 }
 
 impl FnContext {
@@ -54,7 +55,6 @@ impl FnContext {
             warnings: Vec::new(),
             strict: true,
             rng_seed: None,
-            rng: None,
         }
     }
 
@@ -67,36 +67,6 @@ impl FnContext {
 impl Default for FnContext {
     fn default() -> Self {
         FnContext::new(DateTime::now_utc())
-    }
-}
-
-pub(crate) mod numeric_rng {
-    /// MySQL's RAND() generator (two 30-bit linear congruential states), so that
-    /// `RAND(seed)` sequences match MySQL's.
-    #[derive(Clone, Debug)]
-    pub struct MysqlRand {
-        seed1: u64,
-        seed2: u64,
-    }
-
-    const MAX: u64 = 0x3FFF_FFFF;
-
-    impl MysqlRand {
-        pub fn from_seed(seed: u64) -> MysqlRand {
-            // Item_func_rand seeds with (seed * 0x10001 + 55555555, seed * 0x10000001).
-            // The products wrap in 32 bits, as MySQL computes them on uint32.
-            let s = seed as u32;
-            MysqlRand {
-                seed1: s.wrapping_mul(0x10001).wrapping_add(55_555_555) as u64 % MAX,
-                seed2: s.wrapping_mul(0x1000_0001) as u64 % MAX,
-            }
-        }
-
-        pub fn next_f64(&mut self) -> f64 {
-            self.seed1 = (self.seed1 * 3 + self.seed2) % MAX;
-            self.seed2 = (self.seed1 + self.seed2 + 33) % MAX;
-            self.seed1 as f64 / MAX as f64
-        }
     }
 }
 
@@ -119,7 +89,13 @@ pub(crate) const fn builtin(min: usize, max: usize, f: FnImpl) -> Builtin {
 }
 
 fn lookup(lower: &str) -> Option<Builtin> {
-    let families: &[fn(&str) -> Option<Builtin>] = &[string::lookup, regexp::lookup];
+    let families: &[fn(&str) -> Option<Builtin>] = &[
+        string::lookup,
+        numeric::lookup,
+        control::lookup,
+        digest::lookup,
+        regexp::lookup,
+    ];
     families.iter().find_map(|f| f(lower))
 }
 
