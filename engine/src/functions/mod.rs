@@ -18,6 +18,7 @@ mod args;
 mod cast;
 mod control;
 mod digest;
+mod interval;
 mod json;
 mod like;
 mod numeric;
@@ -26,6 +27,7 @@ mod regexp;
 mod string;
 
 pub use cast::{cast, CastType};
+pub use interval::{date_add, IntervalUnit};
 pub use like::like;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub use regexp::regexp_like;
