@@ -25,6 +25,7 @@ mod numeric;
 mod ops;
 mod regexp;
 mod string;
+mod timefmt;
 
 pub use cast::{cast, CastType};
 pub use interval::{date_add, IntervalUnit};
