@@ -17,6 +17,7 @@
 mod args;
 mod cast;
 mod control;
+mod datetime;
 mod digest;
 mod interval;
 mod json;
@@ -96,6 +97,7 @@ fn lookup(lower: &str) -> Option<Builtin> {
         string::lookup,
         numeric::lookup,
         control::lookup,
+        datetime::lookup,
         digest::lookup,
         regexp::lookup,
     ];
