@@ -30,6 +30,7 @@ mod timefmt;
 
 pub use cast::{cast, CastType};
 pub use interval::{date_add, IntervalUnit};
+pub use json::json_extract_path;
 pub use like::like;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub use regexp::regexp_like;
@@ -99,6 +100,7 @@ fn lookup(lower: &str) -> Option<Builtin> {
         control::lookup,
         datetime::lookup,
         digest::lookup,
+        json::lookup,
         regexp::lookup,
     ];
     families.iter().find_map(|f| f(lower))
