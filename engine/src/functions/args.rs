@@ -66,18 +66,15 @@ pub(crate) fn f64_to_decimal(f: f64) -> Decimal {
     if !f.is_finite() {
         return Decimal::ZERO;
     }
-    let s = format!("{f}");
-    s.parse::<Decimal>()
-        .or_else(|_| Decimal::from_scientific(&format!("{f:e}")))
-        .unwrap_or_else(|_| {
-            if f > 0.0 {
-                Decimal::MAX
-            } else if f < 0.0 {
-                Decimal::MIN
-            } else {
-                Decimal::ZERO
-            }
-        })
+    if let Ok(d) = format!("{f}").parse::<Decimal>() {
+        return d;
+    }
+    match Decimal::from_scientific(&format!("{f:e}")) {
+        Ok(d) => d,
+        // Beyond rust_decimal's range: saturate.
+        Err(_) if f > 0.0 => Decimal::MAX,
+        Err(_) => Decimal::MIN,
+    }
 }
 
 /// Text of a value for a warning message (lossy for bytes).
@@ -175,11 +172,10 @@ pub(crate) fn to_int(v: &Value, ctx: &mut FnContext) -> Option<i64> {
     })
 }
 
-/// A string argument: its text and whether it is binary.
+/// A string argument's text (binary strings in their Latin-1 form).
 #[derive(Clone, Debug)]
 pub(crate) struct Txt<'a> {
     pub s: Cow<'a, str>,
-    pub binary: bool,
 }
 
 /// Bytes as a Latin-1 string (one char per byte).
@@ -203,21 +199,18 @@ pub(crate) fn latin1_to_bytes(s: &str) -> Vec<u8> {
     out
 }
 
-/// A value's string form; Bytes are binary. NULL is None.
+/// A value's string form; Bytes map byte-per-char. NULL is None.
 pub(crate) fn txt(v: &Value) -> Option<Txt<'_>> {
     Some(match v {
         Value::Null => return None,
         Value::Str(s) => Txt {
             s: Cow::Borrowed(s),
-            binary: false,
         },
         Value::Bytes(b) => Txt {
             s: Cow::Owned(bytes_to_latin1(b)),
-            binary: true,
         },
         other => Txt {
             s: Cow::Owned(other.to_string()),
-            binary: false,
         },
     })
 }

@@ -8,7 +8,7 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::args::{datetime_number, lit, to_num, txt, Num};
+use super::args::{lit, to_num, txt, Num};
 use super::ops::decimal_to_scale;
 use super::FnContext;
 use crate::convert::{number_to_datetime, number_to_time, parse_datetime_loose, parse_time};
@@ -380,7 +380,7 @@ fn cast_year(v: &Value, ctx: &mut FnContext) -> Option<Value> {
         _ => match to_num(v, ctx)? {
             Num::F(f) => crate::value::round_f64_to_i64(f),
             n => {
-                let i = Value::from(n.into_value()).to_i64().unwrap_or(0);
+                let i = n.into_value().to_i64().unwrap_or(0);
                 match i {
                     1..=69 => 2000 + i,
                     70..=99 => 1900 + i,
@@ -436,12 +436,6 @@ pub fn cast(v: &Value, to: &CastType, ctx: &mut FnContext) -> Result<Value> {
         CastType::Year => cast_year(v, ctx),
     };
     Ok(r.unwrap_or(Value::Null))
-}
-
-/// A datetime as the number MySQL uses for it in numeric context.
-#[allow(dead_code)]
-pub(crate) fn datetime_as_int(dt: &DateTime) -> i64 {
-    datetime_number(dt)
 }
 
 #[cfg(test)]

@@ -269,7 +269,7 @@ fn is_date_string(v: &Value) -> bool {
     match txt(v) {
         Some(t) => {
             let s = t.s.trim();
-            !s.contains(':') && !(s.len() >= 12 && s.bytes().all(|b| b.is_ascii_digit()))
+            !s.contains(':') && (s.len() < 12 || !s.bytes().all(|b| b.is_ascii_digit()))
         }
         None => false,
     }

@@ -482,7 +482,7 @@ fn f_json_quote(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
 }
 
 fn f_json_object(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
-    if args.len() % 2 != 0 {
+    if args.len() % 2 == 1 {
         return Err(Error::new(
             code::ER_WRONG_ARGUMENTS_FN,
             "Incorrect parameter count in the call to native function 'json_object'",

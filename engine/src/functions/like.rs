@@ -3,7 +3,7 @@
 //! collation, exact when either side is a binary string. Unlike `=`, trailing spaces
 //! count (LIKE does not pad).
 
-use super::args::{txt, txt_in};
+use super::args::txt_in;
 use crate::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,13 +82,6 @@ pub fn like(s: &Value, pattern: &Value, escape: Option<char>) -> Option<bool> {
     let pat = txt_in(pattern, binary)?;
     let toks = tokens(&pat, Some(escape.unwrap_or('\\')));
     Some(matches(&subject, &toks, !binary))
-}
-
-/// Whether a value is usable as a LIKE pattern without conversion (for callers that
-/// want to precompute); kept here so the rule lives with the matcher.
-#[allow(dead_code)]
-pub(crate) fn is_text(v: &Value) -> bool {
-    txt(v).is_some()
 }
 
 #[cfg(test)]

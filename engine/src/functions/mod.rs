@@ -22,6 +22,7 @@ mod digest;
 mod interval;
 mod json;
 mod like;
+mod misc;
 mod numeric;
 mod ops;
 mod regexp;
@@ -102,6 +103,7 @@ fn lookup(lower: &str) -> Option<Builtin> {
         digest::lookup,
         json::lookup,
         regexp::lookup,
+        misc::lookup,
     ];
     families.iter().find_map(|f| f(lower))
 }

@@ -633,13 +633,17 @@ mod tests {
         let r = c("rand", &[i(3)]);
         let Value::Double(x) = r else { panic!("{r:?}") };
         assert!((x - 0.905_769_755_976_060_1).abs() < 1e-12, "{x}");
-        let mut ctx = FnContext::default();
-        ctx.rng_seed = Some(7);
+        let mut ctx = FnContext {
+            rng_seed: Some(7),
+            ..FnContext::default()
+        };
         let a = call("rand", &[], &mut ctx).unwrap();
         let b = call("rand", &[], &mut ctx).unwrap();
         assert_ne!(a, b);
-        let mut again = FnContext::default();
-        again.rng_seed = Some(7);
+        let mut again = FnContext {
+            rng_seed: Some(7),
+            ..FnContext::default()
+        };
         assert_eq!(call("rand", &[], &mut again).unwrap(), a);
     }
 }

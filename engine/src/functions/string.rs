@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use super::args::{any_binary, out, to_int, to_num, txt, txt_in, Num};
 use super::ops::{decimal_to_scale, to_u64_bits};
 use super::{builtin, Builtin, FnContext, MANY};
-use crate::error::{code, Result};
+use crate::error::Result;
 use crate::value::{collate_cmp, compare, Value};
 
 /// MySQL's default max_allowed_packet: results longer than this are NULL with a warning.
@@ -396,11 +396,15 @@ fn f_char(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
 pub(crate) fn group_thousands(int_part: &str) -> String {
     let digits: Vec<char> = int_part.chars().collect();
     let mut r = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    // Digits left before the next separator; the first group is 1..=3 digits long.
+    let mut left = (digits.len() + 2) % 3 + 1;
+    for c in &digits {
+        if left == 0 {
             r.push(',');
+            left = 3;
         }
         r.push(*c);
+        left -= 1;
     }
     r
 }
@@ -777,6 +781,7 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
 mod tests {
     use super::super::call;
     use super::*;
+    use crate::error::code;
 
     fn c(name: &str, args: &[Value]) -> Value {
         call(name, args, &mut FnContext::default()).expect(name)
