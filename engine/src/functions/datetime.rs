@@ -727,6 +727,49 @@ fn f_period_diff(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     Ok(Value::Int(period_months(a) - period_months(b)))
 }
 
+/// TIMESTAMP(expr[, time]): the value as a DATETIME, plus an optional time.
+fn f_timestamp(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    let Some(dt) = to_datetime(&args[0], ctx) else {
+        return Ok(Value::Null);
+    };
+    let Some(t) = args.get(1) else {
+        return Ok(Value::DateTime(dt));
+    };
+    let Some(t) = to_time(t, ctx) else {
+        return Ok(Value::Null);
+    };
+    let iv = Interval {
+        months: 0,
+        micros: t.total_micros(),
+    };
+    Ok(add_to_datetime(dt, iv).map_or(Value::Null, Value::DateTime))
+}
+
+/// GET_FORMAT(DATE|TIME|DATETIME|TIMESTAMP, 'USA'|'JIS'|'ISO'|'EUR'|'INTERNAL').
+fn f_get_format(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let (Some(kind), Some(std)) = (args[0].to_text(), args[1].to_text()) else {
+        return Ok(Value::Null);
+    };
+    let f = match (
+        kind.to_ascii_uppercase().as_str(),
+        std.to_ascii_uppercase().as_str(),
+    ) {
+        ("DATE", "USA") => "%m.%d.%Y",
+        ("DATE", "JIS" | "ISO") => "%Y-%m-%d",
+        ("DATE", "EUR") => "%d.%m.%Y",
+        ("DATE", "INTERNAL") => "%Y%m%d",
+        ("DATETIME" | "TIMESTAMP", "USA" | "EUR") => "%Y-%m-%d %H.%i.%s",
+        ("DATETIME" | "TIMESTAMP", "JIS" | "ISO") => "%Y-%m-%d %H:%i:%s",
+        ("DATETIME" | "TIMESTAMP", "INTERNAL") => "%Y%m%d%H%i%s",
+        ("TIME", "USA") => "%h:%i:%s %p",
+        ("TIME", "JIS" | "ISO") => "%H:%i:%s",
+        ("TIME", "EUR") => "%H.%i.%s",
+        ("TIME", "INTERNAL") => "%H%i%s",
+        _ => return Ok(Value::Null),
+    };
+    Ok(Value::from(f))
+}
+
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
         "now" | "current_timestamp" | "localtime" | "localtimestamp" | "utc_timestamp" => {
@@ -778,6 +821,8 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "convert_tz" => builtin(3, 3, f_convert_tz),
         "period_add" => builtin(2, 2, f_period_add),
         "period_diff" => builtin(2, 2, f_period_diff),
+        "timestamp" => builtin(1, 2, f_timestamp),
+        "get_format" => builtin(2, 2, f_get_format),
         _ => return None,
     })
 }
@@ -795,6 +840,9 @@ mod tests {
     }
     fn c(name: &str, args: &[Value]) -> String {
         call(name, args, &mut ctx()).expect(name).to_string()
+    }
+    fn c_v(name: &str, args: &[Value]) -> Value {
+        call(name, args, &mut ctx()).expect(name)
     }
     fn v(s: &str) -> Value {
         Value::from(s)
@@ -944,6 +992,19 @@ mod tests {
             "-00:59:59.999999"
         );
         assert_eq!(c("period_add", &[i(200801), i(2)]), "200803");
+        assert_eq!(c("timestamp", &[v("2003-12-31")]), "2003-12-31 00:00:00");
+        assert_eq!(
+            c("timestamp", &[v("2003-12-31 12:00:00"), v("12:00:00")]),
+            "2004-01-01 00:00:00"
+        );
+        assert_eq!(c("get_format", &[v("DATE"), v("USA")]), "%m.%d.%Y");
+        assert_eq!(
+            c(
+                "date_format",
+                &[v("2003-10-03"), c_v("get_format", &[v("DATE"), v("EUR")])]
+            ),
+            "03.10.2003"
+        );
         assert_eq!(c("period_diff", &[i(200802), i(200703)]), "11");
     }
 

@@ -484,6 +484,35 @@ fn f_bit_count(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     })
 }
 
+/// INTERVAL(N, N1, N2, ...): how many of the (ascending) N1.. are <= N; -1 for NULL N.
+fn f_interval(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    let Some(n) = to_f64(&args[0], ctx) else {
+        return Ok(Value::Int(-1));
+    };
+    let mut count = 0;
+    for v in &args[1..] {
+        match to_f64(v, ctx) {
+            Some(x) if x <= n => count += 1,
+            Some(_) => break,
+            None => count += 1,
+        }
+    }
+    Ok(Value::Int(count))
+}
+
+fn f_random_bytes(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    let Some(n) = to_int(&args[0], ctx) else {
+        return Ok(Value::Null);
+    };
+    if !(1..=1024).contains(&n) {
+        return Err(Error::new(
+            1690,
+            format!("length value is out of range in 'random_bytes({n})'"),
+        ));
+    }
+    Ok(Value::Bytes((0..n).map(|_| rand::random::<u8>()).collect()))
+}
+
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
         "abs" => builtin(1, 1, f_abs),
@@ -516,6 +545,8 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "least" => builtin(2, MANY, f_least),
         "crc32" => builtin(1, 1, f_crc32),
         "bit_count" => builtin(1, 1, f_bit_count),
+        "interval" => builtin(2, MANY, f_interval),
+        "random_bytes" => builtin(1, 1, f_random_bytes),
         _ => return None,
     })
 }
@@ -603,6 +634,11 @@ mod tests {
         assert_eq!(c("crc32", &[Value::from("MySQL")]), i(3259397556));
         assert_eq!(c("crc32", &[Value::from("mysql")]), i(2501908538));
         assert_eq!(c("bit_count", &[i(64)]), i(1));
+        let iv = |args: &[i64]| c("interval", &args.iter().map(|n| i(*n)).collect::<Vec<_>>());
+        assert_eq!(iv(&[23, 1, 15, 17, 30, 44, 200]), i(3));
+        assert_eq!(iv(&[10, 1, 10, 100, 1000]), i(2));
+        assert_eq!(iv(&[22, 23, 30, 44, 200]), i(0));
+        assert_eq!(c("interval", &[Value::Null, i(1)]), i(-1));
         assert_eq!(c("bit_count", &[Value::Bytes(vec![0xff, 1])]), i(9));
     }
 

@@ -729,6 +729,39 @@ fn f_oct(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
     Ok(conv(&args[0], 10, 8).map_or(Value::Null, Value::Str))
 }
 
+/// MySQL's SOUNDEX: the first letter, then the codes of later letters (vowels and
+/// h/w/y code 0 and are dropped, repeats of the previous code are dropped), padded with
+/// '0' to at least four characters. Unlike standard Soundex the result is not cut at four.
+fn soundex(s: &str) -> String {
+    const CODES: &[u8; 26] = b"01230120022455012623010202";
+    let code = |c: char| CODES[(c.to_ascii_uppercase() as u8 - b'A') as usize];
+    let mut letters = s.chars().filter(char::is_ascii_alphabetic);
+    let Some(first) = letters.next() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    out.push(first.to_ascii_uppercase());
+    let mut last = code(first);
+    for c in letters {
+        let k = code(c);
+        if k != b'0' && k != last {
+            out.push(k as char);
+            last = k;
+        }
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    out
+}
+
+fn f_soundex(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    Ok(match txt(&args[0]) {
+        None => Value::Null,
+        Some(t) => Value::Str(soundex(&t.s)),
+    })
+}
+
 /// The string families' entry for `call`.
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
@@ -771,6 +804,7 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "substring_index" => builtin(3, 3, f_substring_index),
         "quote" => builtin(1, 1, f_quote),
         "conv" => builtin(3, 3, f_conv),
+        "soundex" => builtin(1, 1, f_soundex),
         "bin" => builtin(1, 1, f_bin),
         "oct" => builtin(1, 1, f_oct),
         _ => return None,
@@ -957,6 +991,8 @@ mod tests {
         assert_eq!(c("oct", &[i(12)]), v("14"));
         assert_eq!(c("quote", &[v("Don't!")]), v("'Don\\'t!'"));
         assert_eq!(c("quote", &[Value::Null]), v("NULL"));
+        assert_eq!(c("soundex", &[v("Hello")]), v("H400"));
+        assert_eq!(c("soundex", &[v("Quadratically")]), v("Q36324"));
     }
 
     #[test]
