@@ -892,8 +892,163 @@ fn f_json_merge_patch(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
     merge(args, "json_merge_patch", merge_patch)
 }
 
+fn f_json_pretty(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    Ok(match doc_arg(&args[0], 1, "json_pretty")? {
+        None => Value::Null,
+        Some(j) => Value::Str(serde_json::to_string_pretty(&j).unwrap_or_else(|_| to_text(&j))),
+    })
+}
+
+/// Whether two documents share an array element or an object member (a scalar counts as
+/// a one-element array).
+fn overlaps(a: &J, b: &J) -> bool {
+    match (a, b) {
+        (J::Array(x), J::Array(y)) => x.iter().any(|p| y.iter().any(|q| json_eq(p, q))),
+        (J::Array(x), other) | (other, J::Array(x)) => x.iter().any(|p| json_eq(p, other)),
+        (J::Object(x), J::Object(y)) => x
+            .iter()
+            .any(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w))),
+        (x, y) => json_eq(x, y),
+    }
+}
+
+fn f_json_overlaps(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let (Some(a), Some(b)) = (
+        doc_arg(&args[0], 1, "json_overlaps")?,
+        doc_arg(&args[1], 2, "json_overlaps")?,
+    ) else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Int(overlaps(&a, &b) as i64))
+}
+
+/// `value MEMBER OF (array)`, callable as `member_of(value, array)`.
+fn f_member_of(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    if args[0].is_null() {
+        return Ok(Value::Null);
+    }
+    let Some(arr) = doc_arg(&args[1], 2, "member of")? else {
+        return Ok(Value::Null);
+    };
+    let needle = from_sql(&args[0]);
+    Ok(Value::Int(match &arr {
+        J::Array(a) => a.iter().any(|x| json_eq(x, &needle)),
+        other => json_eq(other, &needle),
+    } as i64))
+}
+
+/// Text of a path leg for JSON_SEARCH results: `.key` for identifier keys, else `."key"`.
+fn member_leg(k: &str) -> String {
+    let ident = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+        && k.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    if ident {
+        format!(".{k}")
+    } else {
+        format!(".{}", J::String(k.to_string()))
+    }
+}
+
+fn search(
+    j: &J,
+    path: &mut String,
+    pattern: &Value,
+    escape: Option<char>,
+    out: &mut Vec<String>,
+    one: bool,
+) {
+    if one && !out.is_empty() {
+        return;
+    }
+    match j {
+        J::String(s) => {
+            // JSON strings compare under utf8mb4_bin: the match is case-sensitive.
+            if super::like::like(&Value::Bytes(s.as_bytes().to_vec()), pattern, escape)
+                == Some(true)
+            {
+                out.push(path.clone());
+            }
+        }
+        J::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                search(v, path, pattern, escape, out, one);
+                path.truncate(len);
+            }
+        }
+        J::Object(m) => {
+            for (k, v) in m {
+                let len = path.len();
+                path.push_str(&member_leg(k));
+                search(v, path, pattern, escape, out, one);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// JSON_SEARCH(doc, 'one'|'all', pattern[, escape[, path...]]): paths of string values
+/// matching the LIKE pattern.
+fn f_json_search(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let Some(doc) = doc_arg(&args[0], 1, "json_search")? else {
+        return Ok(Value::Null);
+    };
+    let Some(mode) = args[1].to_text() else {
+        return Ok(Value::Null);
+    };
+    let one = match mode.to_ascii_lowercase().as_str() {
+        "one" => true,
+        "all" => false,
+        _ => {
+            return Err(Error::new(
+                3150,
+                "The oneOrAll argument to json_search may take these values: 'one' or 'all'.",
+            ))
+        }
+    };
+    if args[2].is_null() {
+        return Ok(Value::Null);
+    }
+    let escape = match args.get(3) {
+        None | Some(Value::Null) => None,
+        Some(e) => e.to_text().and_then(|t| t.chars().next()),
+    };
+    let mut out = Vec::new();
+    if args.len() > 4 {
+        for p in &args[4..] {
+            let Some(path) = path_arg(p)? else {
+                return Ok(Value::Null);
+            };
+            // Only wildcard-free paths are re-printable as result prefixes.
+            let mut found = Vec::new();
+            select(&doc, &path.legs, &mut found);
+            if let (false, Some(start)) = (path.has_wildcard(), found.first()) {
+                let mut prefix = p.to_text().unwrap_or_default().trim().to_string();
+                search(start, &mut prefix, &args[2], escape, &mut out, one);
+            }
+        }
+    } else {
+        search(&doc, &mut "$".to_string(), &args[2], escape, &mut out, one);
+    }
+    out.dedup();
+    Ok(match out.len() {
+        0 => Value::Null,
+        1 => json_value(&J::String(out.remove(0))),
+        _ => json_value(&J::Array(out.into_iter().map(J::String).collect())),
+    })
+}
+
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
+        "json_pretty" => builtin(1, 1, f_json_pretty),
+        "json_overlaps" => builtin(2, 2, f_json_overlaps),
+        "member_of" => builtin(2, 2, f_member_of),
+        "json_search" => builtin(3, MANY, f_json_search),
         "json_extract" => builtin(2, MANY, f_json_extract),
         "json_unquote" => builtin(1, 1, f_json_unquote),
         "json_quote" => builtin(1, 1, f_json_quote),
@@ -1054,6 +1209,81 @@ mod tests {
         assert_eq!(c("json_unquote", &[v("\"abc\"")]), v("abc"));
         assert_eq!(c("json_unquote", &[v("[1, 2, 3]")]), v("[1, 2, 3]"));
         assert_eq!(c("json_unquote", &[v("\"\\t\\u0032\"")]), v("\t2"));
+    }
+
+    #[test]
+    fn search_pretty_overlaps() {
+        let j = v(r#"["abc", [{"k": "10"}, "def"], {"x":"abc"}, {"y":"bcd"}]"#);
+        assert_eq!(
+            c("json_search", &[j.clone(), v("one"), v("abc")]),
+            v(r#""$[0]""#)
+        );
+        assert_eq!(
+            c("json_search", &[j.clone(), v("all"), v("abc")]),
+            v(r#"["$[0]", "$[2].x"]"#)
+        );
+        assert_eq!(
+            c("json_search", &[j.clone(), v("all"), v("ghi")]),
+            Value::Null
+        );
+        assert_eq!(
+            c("json_search", &[j.clone(), v("all"), v("ABC")]),
+            Value::Null
+        );
+        assert_eq!(
+            c("json_search", &[j.clone(), v("all"), v("10")]),
+            v(r#""$[1][0].k""#)
+        );
+        assert_eq!(
+            c(
+                "json_search",
+                &[j.clone(), v("all"), v("%b%"), Value::Null, v("$[3]")]
+            ),
+            v(r#""$[3].y""#)
+        );
+        assert_eq!(
+            c("json_search", &[j, v("all"), v("%b%")]),
+            v(r#"["$[0]", "$[2].x", "$[3].y"]"#)
+        );
+        assert_eq!(
+            c("json_pretty", &[v("[1,3,5]")]),
+            v("[\n  1,\n  3,\n  5\n]")
+        );
+        assert_eq!(
+            c("json_pretty", &[v(r#"{"a":"10","b":"15","x":"25"}"#)]),
+            v("{\n  \"a\": \"10\",\n  \"b\": \"15\",\n  \"x\": \"25\"\n}")
+        );
+        assert_eq!(
+            c("json_overlaps", &[v("[1,3,5,7]"), v("[2,5,7]")]),
+            Value::Int(1)
+        );
+        assert_eq!(
+            c("json_overlaps", &[v("[1,3,5,7]"), v("[2,6,8]")]),
+            Value::Int(0)
+        );
+        assert_eq!(
+            c(
+                "json_overlaps",
+                &[
+                    v(r#"{"a":1,"b":10,"d":10}"#),
+                    v(r#"{"c":1,"e":10,"f":1,"d":10}"#)
+                ]
+            ),
+            Value::Int(1)
+        );
+        assert_eq!(c("json_overlaps", &[v("5"), v("[5, 6]")]), Value::Int(1));
+        assert_eq!(
+            c(
+                "member_of",
+                &[Value::Int(17), v("[23, \"abc\", 17, \"ab\", 10]")]
+            ),
+            Value::Int(1)
+        );
+        assert_eq!(
+            c("member_of", &[v("ab"), v("[23, \"abc\", 17, \"ab\", 10]")]),
+            Value::Int(1)
+        );
+        assert_eq!(c("member_of", &[v("a"), v("[23, \"abc\"]")]), Value::Int(0));
     }
 
     #[test]
