@@ -964,13 +964,12 @@ fn search(
         return;
     }
     match j {
-        J::String(s) => {
-            // JSON strings compare under utf8mb4_bin: the match is case-sensitive.
+        // JSON strings compare under utf8mb4_bin: the match is case-sensitive.
+        J::String(s)
             if super::like::like(&Value::Bytes(s.as_bytes().to_vec()), pattern, escape)
-                == Some(true)
-            {
-                out.push(path.clone());
-            }
+                == Some(true) =>
+        {
+            out.push(path.clone());
         }
         J::Array(a) => {
             for (i, v) in a.iter().enumerate() {

@@ -25,6 +25,8 @@ mod like;
 mod misc;
 mod numeric;
 mod ops;
+#[cfg(test)]
+mod randomized;
 mod regexp;
 mod string;
 mod timefmt;
@@ -108,6 +110,61 @@ fn lookup(lower: &str) -> Option<Builtin> {
     families.iter().find_map(|f| f(lower))
 }
 
+/// A resolved built-in: look the name up once at plan time with [`resolve`], then call
+/// it per row without the name lookup.
+#[derive(Clone)]
+pub struct ScalarFn {
+    /// The name as written, for error messages.
+    name: Box<str>,
+    b: Builtin,
+}
+
+impl std::fmt::Debug for ScalarFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScalarFn")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl ScalarFn {
+    /// Whether `n` arguments are acceptable.
+    pub fn accepts(&self, n: usize) -> bool {
+        n >= self.b.min && n <= self.b.max
+    }
+
+    /// Call with evaluated arguments (1582 for a wrong count, as [`call`]).
+    pub fn call(&self, args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+        if !self.accepts(args.len()) {
+            return Err(wrong_count(&self.name));
+        }
+        (self.b.f)(args, ctx)
+    }
+}
+
+fn wrong_count(name: &str) -> Error {
+    Error::new(
+        code::ER_WRONG_ARGUMENTS_FN,
+        format!("Incorrect parameter count in the call to native function '{name}'"),
+    )
+}
+
+fn unknown(name: &str) -> Error {
+    Error::new(
+        code::ER_FUNCTION_NOT_DEFINED,
+        format!("FUNCTION {name} does not exist"),
+    )
+}
+
+/// Resolve a built-in by (case-insensitive) name: 1305 when there is none.
+pub fn resolve(name: &str) -> Result<ScalarFn> {
+    let b = lookup(&name.to_ascii_lowercase()).ok_or_else(|| unknown(name))?;
+    Ok(ScalarFn {
+        name: name.into(),
+        b,
+    })
+}
+
 /// Whether `name` (any case) is a built-in scalar function this module implements.
 pub fn exists(name: &str) -> bool {
     lookup(&name.to_ascii_lowercase()).is_some()
@@ -120,16 +177,10 @@ pub fn exists(name: &str) -> bool {
 pub fn call(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     let lower = name.to_ascii_lowercase();
     let Some(b) = lookup(&lower) else {
-        return Err(Error::new(
-            code::ER_FUNCTION_NOT_DEFINED,
-            format!("FUNCTION {name} does not exist"),
-        ));
+        return Err(unknown(name));
     };
     if args.len() < b.min || args.len() > b.max {
-        return Err(Error::new(
-            code::ER_WRONG_ARGUMENTS_FN,
-            format!("Incorrect parameter count in the call to native function '{name}'"),
-        ));
+        return Err(wrong_count(name));
     }
     (b.f)(args, ctx)
 }
