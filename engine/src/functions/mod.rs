@@ -9,10 +9,23 @@
 //! mode turns them into errors. Hard problems (integer overflow, a wrong argument count)
 //! are errors.
 //!
+//! A call end to end: the planner resolves `UPPER(name)` once with [`resolve`] (error
+//! 1305 for an unknown name) and keeps the [`ScalarFn`]; per row the executor evaluates
+//! the arguments to [`Value`]s and calls [`ScalarFn::call`] with the statement's
+//! [`FnContext`], which checks the argument count (1582) and runs the family's
+//! implementation; the executor then moves `ctx.warnings` into the session's SHOW
+//! WARNINGS list. [`call`] does the lookup and the call in one step.
+//!
+//! Representation invariants: a character string is `Value::Str`, a binary string
+//! `Value::Bytes` (string functions given a binary argument return a binary result); a
+//! JSON value is `Value::Str` holding canonical JSON text (see `json`); the session time
+//! zone is UTC.
+//!
 //! One file per family: `ops` (arithmetic), `cast`, `string`, `numeric`, `datetime`
 //! (with `interval` and `timefmt`), `json`, `like`, `regexp`, `control`, `misc`, and
-//! `digest` (MD5/SHA/CRC32/base64 codecs). Each family exposes a `lookup(name)` returning
-//! the arity and the implementation; [`call`] asks them in turn.
+//! `digest` (MD5/SHA/CRC32/base64 codecs); `args` holds the shared coercions. Each family
+//! exposes a `lookup(name)` returning the arity and the implementation; [`resolve`] asks
+//! them in turn.
 
 mod args;
 mod cast;
@@ -52,7 +65,9 @@ pub struct FnContext {
     /// Strict sql_mode. Functions still return NULL plus a warning where MySQL does; the
     /// executor turns warnings into errors for INSERT/UPDATE when strict.
     pub strict: bool,
-    /// Seed for RAND() without an argument (None: seeded from the clock).
+    /// Seed for RAND() without an argument (None: seeded from the clock). After the first
+    /// RAND() it holds the generator's state (top bit set), so keeping one context for a
+    /// statement (or a session) continues one sequence, as MySQL's session generator does.
     pub rng_seed: Option<u64>,
 }
 
