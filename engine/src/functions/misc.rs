@@ -247,6 +247,34 @@ fn f_sleep(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     Ok(Value::Int(0))
 }
 
+/// CHARSET(x): utf8mb4 for character strings, binary for everything else.
+fn f_charset(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    Ok(Value::from(match &args[0] {
+        Value::Str(_) | Value::Date(_) | Value::DateTime(_) | Value::Time(_) => "utf8mb4",
+        _ => "binary",
+    }))
+}
+
+/// COLLATION(x): the default utf8mb4 collation for character strings.
+fn f_collation(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    Ok(Value::from(match &args[0] {
+        Value::Str(_) | Value::Date(_) | Value::DateTime(_) | Value::Time(_) => {
+            "utf8mb4_0900_ai_ci"
+        }
+        _ => "binary",
+    }))
+}
+
+/// COERCIBILITY(x) for an evaluated value: NULL is ignorable (6), numbers and
+/// temporals are numeric (5), strings are coercible (4) as literals are.
+fn f_coercibility(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    Ok(Value::Int(match &args[0] {
+        Value::Null => 6,
+        Value::Str(_) | Value::Bytes(_) => 4,
+        _ => 5,
+    }))
+}
+
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
         "uuid" => builtin(0, 0, f_uuid),
@@ -261,6 +289,9 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "is_ipv6" => builtin(1, 1, f_is_ipv6),
         "any_value" => builtin(1, 1, f_any_value),
         "sleep" => builtin(1, 1, f_sleep),
+        "charset" => builtin(1, 1, f_charset),
+        "collation" => builtin(1, 1, f_collation),
+        "coercibility" => builtin(1, 1, f_coercibility),
         _ => return None,
     })
 }
@@ -333,5 +364,15 @@ mod tests {
         );
         assert_eq!(c("is_ipv4", &[v("10.0.5.9")]), Value::Int(1));
         assert_eq!(c("is_ipv6", &[v("10.0.5.9")]), Value::Int(0));
+    }
+
+    #[test]
+    fn charsets() {
+        assert_eq!(c("charset", &[v("abc")]), v("utf8mb4"));
+        assert_eq!(c("charset", &[Value::Int(1)]), v("binary"));
+        assert_eq!(c("collation", &[v("abc")]), v("utf8mb4_0900_ai_ci"));
+        assert_eq!(c("collation", &[Value::Bytes(vec![1])]), v("binary"));
+        assert_eq!(c("coercibility", &[v("abc")]), Value::Int(4));
+        assert_eq!(c("coercibility", &[Value::Null]), Value::Int(6));
     }
 }

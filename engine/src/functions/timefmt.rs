@@ -261,13 +261,29 @@ fn read_name(s: &[u8], i: &mut usize, names: &[&str]) -> Option<usize> {
     None
 }
 
+/// Whether a format has date and time specifiers: STR_TO_DATE's result type (DATE,
+/// TIME or DATETIME) follows the format, not the input.
+pub(crate) fn format_kinds(fmt: &str) -> (bool, bool) {
+    let (mut date, mut time) = (false, false);
+    let mut it = fmt.chars();
+    while let Some(c) = it.next() {
+        if c == '%' {
+            match it.next() {
+                Some(s) if "aDbcdejMmUuVvWwXxYy".contains(s) => date = true,
+                Some(s) if "fHhIiklpSsrT".contains(s) => time = true,
+                _ => {}
+            }
+        }
+    }
+    (date, time)
+}
+
 /// Parse `input` with a STR_TO_DATE format. None when the input does not match.
 pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
     let s = input.as_bytes();
     let f = fmt.as_bytes();
     let (mut i, mut j) = (0usize, 0usize);
     let mut dt = DateTime::default();
-    let (mut has_date, mut has_time) = (false, false);
     let mut pm: Option<bool> = None;
     let mut hour12 = false;
     let mut yday: Option<u32> = None;
@@ -307,20 +323,16 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
                 } else {
                     n as u16
                 };
-                has_date = true;
             }
             b'y' => {
                 let (n, _) = read_num(s, &mut i, 2)?;
                 dt.date.year = (if n < 70 { 2000 + n } else { 1900 + n }) as u16;
-                has_date = true;
             }
             b'm' | b'c' => {
                 dt.date.month = read_num(s, &mut i, 2)?.0 as u8;
-                has_date = true;
             }
             b'M' => {
                 dt.date.month = read_name(s, &mut i, &MONTH_NAMES)? as u8 + 1;
-                has_date = true;
             }
             b'b' => {
                 let rest = &s[i..];
@@ -329,43 +341,34 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
                 })?;
                 i += 3;
                 dt.date.month = k as u8 + 1;
-                has_date = true;
             }
             b'd' | b'e' => {
                 dt.date.day = read_num(s, &mut i, 2)?.0 as u8;
-                has_date = true;
             }
             b'D' => {
                 dt.date.day = read_num(s, &mut i, 2)?.0 as u8;
                 // Skip the English suffix (st, nd, rd, th).
                 i = (i + 2).min(s.len());
-                has_date = true;
             }
             b'j' => {
                 yday = Some(read_num(s, &mut i, 3)?.0);
-                has_date = true;
             }
             b'H' | b'k' => {
                 dt.hour = read_num(s, &mut i, 2)?.0 as u8;
-                has_time = true;
             }
             b'h' | b'I' | b'l' => {
                 dt.hour = read_num(s, &mut i, 2)?.0 as u8;
                 hour12 = true;
-                has_time = true;
             }
             b'i' => {
                 dt.minute = read_num(s, &mut i, 2)?.0 as u8;
-                has_time = true;
             }
             b'S' | b's' => {
                 dt.second = read_num(s, &mut i, 2)?.0 as u8;
-                has_time = true;
             }
             b'f' => {
                 let (n, len) = read_num(s, &mut i, 6)?;
                 dt.micro = n * 10u32.pow(6 - len as u32);
-                has_time = true;
             }
             b'p' => {
                 let rest = &s[i..];
@@ -398,7 +401,6 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
                 dt.hour = p.dt.hour;
                 dt.minute = p.dt.minute;
                 dt.second = p.dt.second;
-                has_time = true;
                 let consumed = consumed_len(&s[i..], sub);
                 i += consumed;
             }
@@ -437,6 +439,7 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
         return None;
     }
     let trailing = s[i..].iter().any(|b| !b.is_ascii_whitespace());
+    let (has_date, has_time) = format_kinds(fmt);
     Some(Parsed {
         dt,
         has_date,
