@@ -32,6 +32,8 @@ mod cast;
 mod control;
 mod datetime;
 mod digest;
+#[cfg(test)]
+mod examples;
 mod interval;
 mod json;
 mod like;
@@ -127,11 +129,16 @@ fn lookup(lower: &str) -> Option<Builtin> {
 
 /// A resolved built-in: look the name up once at plan time with [`resolve`], then call
 /// it per row without the name lookup.
+///
+/// A `ScalarFn` is one expression's function: RAND(N) keeps its sequence in it, so
+/// resolve once per expression node (not once per name) and keep it for the statement.
 #[derive(Clone)]
 pub struct ScalarFn {
     /// The name as written, for error messages.
     name: Box<str>,
     b: Builtin,
+    /// Per-expression state of RAND(N) (a Mutex so the plan can be shared between threads).
+    rand: Option<std::sync::Arc<std::sync::Mutex<numeric::SeededRand>>>,
 }
 
 impl std::fmt::Debug for ScalarFn {
@@ -153,6 +160,10 @@ impl ScalarFn {
         if !self.accepts(args.len()) {
             return Err(wrong_count(&self.name));
         }
+        if let (Some(state), 1) = (&self.rand, args.len()) {
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            return numeric::rand_seeded(args, ctx, &mut st);
+        }
         (self.b.f)(args, ctx)
     }
 }
@@ -173,10 +184,12 @@ fn unknown(name: &str) -> Error {
 
 /// Resolve a built-in by (case-insensitive) name: 1305 when there is none.
 pub fn resolve(name: &str) -> Result<ScalarFn> {
-    let b = lookup(&name.to_ascii_lowercase()).ok_or_else(|| unknown(name))?;
+    let lower = name.to_ascii_lowercase();
+    let b = lookup(&lower).ok_or_else(|| unknown(name))?;
     Ok(ScalarFn {
         name: name.into(),
         b,
+        rand: (lower == "rand").then(Default::default),
     })
 }
 

@@ -6,9 +6,7 @@
 //! half to even, as `rint` does). Domain errors give NULL (with warning 3020 for
 //! logarithms), overflow is error 1690, as in MySQL.
 
-use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -349,27 +347,43 @@ impl MysqlRand {
     }
 }
 
-thread_local! {
-    /// RAND(N) generators of the current statement (keyed by the statement's start time
-    /// and N), so that successive rows continue one sequence, as in MySQL.
-    static SEEDED: RefCell<(DateTime, HashMap<i64, MysqlRand>)> =
-        RefCell::new((DateTime::default(), HashMap::new()));
+/// State of one `RAND(N)` expression: the statement it belongs to (by start time), the
+/// seed it was started with, and the generator.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SeededRand(Option<(DateTime, i64, MysqlRand)>);
+
+impl SeededRand {
+    /// The next value of this expression's sequence, restarting when the statement or the
+    /// seed changes (as MySQL seeds once per statement execution).
+    pub(crate) fn next(&mut self, seed: i64, now: DateTime) -> f64 {
+        match &mut self.0 {
+            Some((t, s, g)) if *t == now && *s == seed => g.next_f64(),
+            _ => {
+                let mut g = MysqlRand::from_seed(seed as u64);
+                let r = g.next_f64();
+                self.0 = Some((now, seed, g));
+                r
+            }
+        }
+    }
+}
+
+/// `RAND(N)` for a resolved expression with its own state (see [`super::ScalarFn`]).
+pub(crate) fn rand_seeded(
+    args: &[Value],
+    ctx: &mut FnContext,
+    state: &mut SeededRand,
+) -> Result<Value> {
+    let seed = to_int(&args[0], ctx).unwrap_or(0);
+    Ok(Value::Double(state.next(seed, ctx.now)))
 }
 
 fn f_rand(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     if let Some(v) = args.first() {
+        // Without per-expression state (the by-name `call` path) every call starts the
+        // sequence afresh: RAND(N) = RAND(N), and a single row matches MySQL.
         let seed = to_int(v, ctx).unwrap_or(0);
-        let now = ctx.now;
-        let r = SEEDED.with(|s| {
-            let mut s = s.borrow_mut();
-            if s.0 != now {
-                *s = (now, HashMap::new());
-            }
-            s.1.entry(seed)
-                .or_insert_with(|| MysqlRand::from_seed(seed as u64))
-                .next_f64()
-        });
-        return Ok(Value::Double(r));
+        return Ok(Value::Double(MysqlRand::from_seed(seed as u64).next_f64()));
     }
     // The unseeded generator's state lives in ctx.rng_seed (marked), seeded from the
     // executor's seed or the clock on first use.
@@ -669,6 +683,24 @@ mod tests {
         let r = c("rand", &[i(3)]);
         let Value::Double(x) = r else { panic!("{r:?}") };
         assert!((x - 0.905_769_755_976_060_1).abs() < 1e-12, "{x}");
+        // By name, RAND(N) = RAND(N); a resolved expression continues its sequence per row
+        // (manual: SELECT i, RAND(3) FROM t gives 0.90576975597606, 0.37307905813035,
+        // 0.14808605345719).
+        assert_eq!(c("rand", &[i(3)]), r);
+        let f = super::super::resolve("RAND").expect("rand resolves");
+        let g = super::super::resolve("RAND").expect("rand resolves");
+        let mut ctx = FnContext::default();
+        let seq: Vec<f64> = (0..3)
+            .map(|_| f.call(&[i(3)], &mut ctx).unwrap().to_f64().unwrap())
+            .collect();
+        assert_eq!(seq[0], x);
+        assert!((seq[1] - 0.373_079_058_130_35).abs() < 1e-13, "{seq:?}");
+        assert!((seq[2] - 0.148_086_053_457_19).abs() < 1e-13, "{seq:?}");
+        assert_eq!(
+            g.call(&[i(3)], &mut ctx).unwrap(),
+            r,
+            "each expression has its own state"
+        );
         let mut ctx = FnContext {
             rng_seed: Some(7),
             ..FnContext::default()
