@@ -53,6 +53,21 @@ fn uuid_v1() -> String {
     )
 }
 
+static SHORT_COUNTER: OnceLock<AtomicU64> = OnceLock::new();
+
+/// UUID_SHORT(): (server_id & 255) << 56 | (startup seconds << 24) | counter, as MySQL
+/// builds it (server_id 1); increasing within the process.
+fn f_uuid_short(_args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let counter = SHORT_COUNTER.get_or_init(|| {
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        AtomicU64::new((1u64 << 56) | ((start & 0xFFFF_FFFF) << 24))
+    });
+    Ok(Value::UInt(counter.fetch_add(1, Ordering::Relaxed)))
+}
+
 fn f_uuid(_args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
     Ok(Value::Str(uuid_v1()))
 }
@@ -278,6 +293,7 @@ fn f_coercibility(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
         "uuid" => builtin(0, 0, f_uuid),
+        "uuid_short" => builtin(0, 0, f_uuid_short),
         "is_uuid" => builtin(1, 1, f_is_uuid),
         "uuid_to_bin" => builtin(1, 2, f_uuid_to_bin),
         "bin_to_uuid" => builtin(1, 2, f_bin_to_uuid),
@@ -317,6 +333,17 @@ mod tests {
         assert_eq!(&a[14..15], "1", "version 1: {a}");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "variant: {a}");
         assert_eq!(c("is_uuid", &[v(&a)]), Value::Int(1));
+        let (s1, s2) = (c("uuid_short", &[]), c("uuid_short", &[]));
+        let (Value::UInt(a1), Value::UInt(a2)) = (&s1, &s2) else {
+            panic!("{s1:?} {s2:?}")
+        };
+        assert!(a2 > a1 && a1 >> 56 == 1, "{a1} {a2}");
+        assert!(!super::super::resolve("uuid")
+            .expect("uuid")
+            .is_deterministic());
+        assert!(super::super::resolve("NOW")
+            .expect("now")
+            .is_deterministic());
         assert_eq!(
             c("is_uuid", &[v("6ccd780c-baba-1026-9564-5b8c656024d")]),
             Value::Int(0)

@@ -155,6 +155,16 @@ impl ScalarFn {
         n >= self.b.min && n <= self.b.max
     }
 
+    /// Whether equal arguments always give an equal result within one statement, so a
+    /// call on constants may be folded at plan time (NOW() is: it is the statement's
+    /// start time; RAND(), UUID(), SYSDATE(), SLEEP() are not).
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(
+            self.name.to_ascii_lowercase().as_str(),
+            "rand" | "uuid" | "uuid_short" | "sysdate" | "sleep" | "random_bytes"
+        )
+    }
+
     /// Call with evaluated arguments (1582 for a wrong count, as [`call`]).
     pub fn call(&self, args: &[Value], ctx: &mut FnContext) -> Result<Value> {
         if !self.accepts(args.len()) {
