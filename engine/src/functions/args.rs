@@ -28,7 +28,7 @@ impl Num {
         match self {
             Num::I(i) => Value::Int(i),
             Num::U(u) => Value::UInt(u),
-            Num::D(d) => Value::Decimal(d),
+            Num::D(d) => dec_value(d),
             Num::F(f) => Value::Double(f),
         }
     }
@@ -59,6 +59,15 @@ impl Num {
     pub fn is_int(self) -> bool {
         matches!(self, Num::I(_) | Num::U(_))
     }
+}
+
+/// A DECIMAL result: zero is never negative (rust_decimal keeps a sign on zero, MySQL
+/// prints `-0.0` as `0.0`).
+pub(crate) fn dec_value(mut d: Decimal) -> Value {
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    Value::Decimal(d)
 }
 
 /// A double as a decimal, through its shortest round-trip text so that 0.1 stays 0.1.

@@ -8,7 +8,7 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::args::{lit, to_num, txt, Num};
+use super::args::{dec_value, lit, to_num, txt, Num};
 use super::ops::decimal_to_scale;
 use super::FnContext;
 use crate::convert::{number_to_datetime, number_to_time, parse_datetime_loose, parse_time};
@@ -421,7 +421,7 @@ pub fn cast(v: &Value, to: &CastType, ctx: &mut FnContext) -> Result<Value> {
                 other => to_num(other, ctx).map(Num::to_decimal),
             };
             let what = format!("CAST({} AS DECIMAL({p},{s}))", lit(v));
-            d.map(|d| Value::Decimal(fit_decimal(d, p, s, ctx, &what)))
+            d.map(|d| dec_value(fit_decimal(d, p, s, ctx, &what)))
         }
         CastType::Double => super::args::to_f64(v, ctx).map(Value::Double),
         CastType::Float => super::args::to_f64(v, ctx).map(|f| Value::Double(f as f32 as f64)),

@@ -277,7 +277,9 @@ fn f_unix_timestamp(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
         return Ok(Value::Int(us / US_PER_SEC));
     }
     let d = Decimal::new(us, 6);
-    Ok(Value::Decimal(super::ops::decimal_to_scale(d, scale)))
+    Ok(super::args::dec_value(super::ops::decimal_to_scale(
+        d, scale,
+    )))
 }
 
 fn f_from_unixtime(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
@@ -516,7 +518,7 @@ fn f_time_to_sec(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     Ok(match to_time(&args[0], ctx) {
         None => Value::Null,
         Some(t) if t.micro == 0 => Value::Int(t.total_micros() / US_PER_SEC),
-        Some(t) => Value::Decimal(Decimal::new(t.total_micros(), 6).normalize()),
+        Some(t) => super::args::dec_value(Decimal::new(t.total_micros(), 6).normalize()),
     })
 }
 

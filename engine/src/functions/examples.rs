@@ -184,3 +184,14 @@ fn numeric_and_string_golden() {
 fn c_v(name: &str, args: &[Value]) -> Value {
     call(name, args, &mut ctx()).expect(name)
 }
+
+#[test]
+fn edge_values() {
+    assert_eq!(negate(&d("0.0")).map(|x| x.to_string()), Ok("0.0".into()));
+    assert_eq!(c("round", &[d("-0.4")]), "0");
+    assert_eq!(c("truncate", &[d("-0.5"), i(0)]), "0");
+    assert_eq!(
+        binary(BinOp::Mul, &d("-1.0"), &i(0), &mut ctx()).map(|x| x.to_string()),
+        Ok("0.0".into())
+    );
+}

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::args::{lit, to_f64, to_int, to_num, Num};
+use super::args::{dec_value, lit, to_f64, to_int, to_num, Num};
 use super::ops::{binary, decimal_to_scale, to_u64_bits, BinOp, MAX_SCALE};
 use super::{builtin, Builtin, FnContext, MANY};
 use crate::error::{code, Error, Result};
@@ -42,7 +42,7 @@ fn f_abs(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
                 .ok_or_else(|| range_error("BIGINT", "abs", args))?,
         ),
         Some(Num::U(u)) => Value::UInt(u),
-        Some(Num::D(d)) => Value::Decimal(d.abs()),
+        Some(Num::D(d)) => dec_value(d.abs()),
         Some(Num::F(f)) => Value::Double(f.abs()),
     })
 }
@@ -51,7 +51,7 @@ fn f_abs(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
 fn int_or_decimal(d: Decimal) -> Value {
     match d.to_i64() {
         Some(i) if d.scale() == 0 || d.fract().is_zero() => Value::Int(i),
-        _ => Value::Decimal(d),
+        _ => dec_value(d),
     }
 }
 
@@ -124,7 +124,7 @@ fn round_or_truncate(args: &[Value], ctx: &mut FnContext, truncate: bool) -> Res
                 } else {
                     decimal_to_scale(x, scale)
                 };
-                Value::Decimal(r)
+                dec_value(r)
             } else {
                 let m = Decimal::from_i128_with_scale(10i128.pow((-d).min(28) as u32), 0);
                 let q = x / m;
@@ -133,7 +133,7 @@ fn round_or_truncate(args: &[Value], ctx: &mut FnContext, truncate: bool) -> Res
                 } else {
                     q.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
                 };
-                Value::Decimal(q.checked_mul(m).unwrap_or_default())
+                dec_value(q.checked_mul(m).unwrap_or_default())
             }
         }
         Num::F(f) => {
@@ -456,7 +456,7 @@ fn extreme(args: &[Value], ctx: &mut FnContext, want: Ordering) -> Result<Value>
                     .max()
                     .unwrap_or(0);
                 let d = to_num(best, ctx).map(Num::to_decimal).unwrap_or_default();
-                return Ok(Value::Decimal(decimal_to_scale(d, scale)));
+                return Ok(dec_value(decimal_to_scale(d, scale)));
             }
         }
         return Ok(best.clone());

@@ -10,7 +10,7 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::args::{lit, str_to_f64, to_num, Num};
+use super::args::{dec_value, lit, str_to_f64, to_num, Num};
 use super::FnContext;
 use crate::error::{code, Error, Result};
 use crate::value::Value;
@@ -135,14 +135,17 @@ fn add_sub_mul(op: BinOp, x: Num, y: Num, a: &Value, b: &Value) -> Result<Value>
     }
     if x.is_exact() && y.is_exact() {
         let (p, q) = (x.to_decimal(), y.to_decimal());
-        let r = match op {
-            BinOp::Add => p.checked_add(q),
-            BinOp::Sub => p.checked_sub(q),
-            _ => p.checked_mul(q),
+        let (r, scale) = match op {
+            BinOp::Add => (p.checked_add(q), p.scale().max(q.scale())),
+            BinOp::Sub => (p.checked_sub(q), p.scale().max(q.scale())),
+            _ => (p.checked_mul(q), p.scale() + q.scale()),
         };
-        return r
-            .map(Value::Decimal)
-            .ok_or_else(|| out_of_range("DECIMAL", op, a, b));
+        let mut r = r.ok_or_else(|| out_of_range("DECIMAL", op, a, b))?;
+        // MySQL's result scale is exact (1.0 * 0 is 0.0); rust_decimal may drop it.
+        if r.scale() < scale && scale <= MAX_SCALE {
+            r.rescale(scale);
+        }
+        return Ok(dec_value(r));
     }
     let (p, q) = (x.to_f64(), y.to_f64());
     let r = match op {
@@ -173,7 +176,7 @@ fn divide(x: Num, y: Num, a: &Value, b: &Value, ctx: &mut FnContext) -> Result<V
         let r = p
             .checked_div(q)
             .ok_or_else(|| out_of_range("DECIMAL", BinOp::Div, a, b))?;
-        return Ok(Value::Decimal(decimal_to_scale(r, scale)));
+        return Ok(dec_value(decimal_to_scale(r, scale)));
     }
     let q = y.to_f64();
     if q == 0.0 {
@@ -235,7 +238,7 @@ fn modulo(x: Num, y: Num, a: &Value, b: &Value, ctx: &mut FnContext) -> Result<V
         let r = p
             .checked_rem(q)
             .ok_or_else(|| out_of_range("DECIMAL", BinOp::Mod, a, b))?;
-        return Ok(Value::Decimal(decimal_to_scale(r, scale)));
+        return Ok(dec_value(decimal_to_scale(r, scale)));
     }
     let q = y.to_f64();
     if q == 0.0 {
@@ -345,7 +348,7 @@ pub fn negate(a: &Value) -> Result<Value> {
             let r = -(u as i128);
             Value::Int(i64::try_from(r).map_err(|_| overflow())?)
         }
-        Num::D(d) => Value::Decimal(-d),
+        Num::D(d) => dec_value(-d),
         Num::F(f) => Value::Double(-f),
     })
 }
