@@ -195,3 +195,22 @@ fn edge_values() {
         Ok("0.0".into())
     );
 }
+
+#[test]
+fn str_to_date_more_specifiers() {
+    let p = |s: &str, f: &str| c("str_to_date", &[v(s), v(f)]);
+    assert_eq!(p("Tue, 5th Mar 24", "%a, %D %b %y"), "2024-03-05");
+    assert_eq!(p("Friday 31 December 1999", "%W %d %M %Y"), "1999-12-31");
+    assert_eq!(p("12:30:00 AM", "%r"), "00:30:00");
+    assert_eq!(p("12:30:00 PM", "%h:%i:%s %p"), "12:30:00");
+    assert_eq!(p("99-1-2", "%y-%c-%e"), "1999-01-02");
+    assert_eq!(
+        c("date_format", &[d("5.05"), v("%Y")]),
+        "NULL",
+        "a number that is not a date formats to NULL"
+    );
+    assert_eq!(
+        binary(BinOp::Div, &d("5.05"), &d("0.014"), &mut ctx()).map(|x| x.to_string()),
+        Ok("360.714286".into())
+    );
+}
