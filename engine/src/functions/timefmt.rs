@@ -278,10 +278,34 @@ pub(crate) fn format_kinds(fmt: &str) -> (bool, bool) {
     (date, time)
 }
 
+/// Replace the composite specifiers %r and %T by their parts, so the parser only meets
+/// single fields ('%%r' stays a literal '%' followed by 'r').
+fn expand_composites(fmt: &str) -> String {
+    let mut out = String::with_capacity(fmt.len() + 16);
+    let mut it = fmt.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('r') => out.push_str("%I:%i:%S %p"),
+            Some('T') => out.push_str("%H:%i:%S"),
+            Some(n) => {
+                out.push('%');
+                out.push(n);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
 /// Parse `input` with a STR_TO_DATE format. None when the input does not match.
 pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
     let s = input.as_bytes();
-    let f = fmt.as_bytes();
+    let expanded = expand_composites(fmt);
+    let f = expanded.as_bytes();
     let (mut i, mut j) = (0usize, 0usize);
     let mut dt = DateTime::default();
     let mut pm: Option<bool> = None;
@@ -391,19 +415,6 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
                 })?;
                 i += 3;
             }
-            b'r' | b'T' => {
-                let sub = if spec == b'r' {
-                    "%I:%i:%S %p"
-                } else {
-                    "%H:%i:%S"
-                };
-                let p = parse(std::str::from_utf8(&s[i..]).ok()?, sub)?;
-                dt.hour = p.dt.hour;
-                dt.minute = p.dt.minute;
-                dt.second = p.dt.second;
-                let consumed = consumed_len(&s[i..], sub);
-                i += consumed;
-            }
             b'%' => {
                 if s[i] != b'%' {
                     return None;
@@ -446,28 +457,6 @@ pub(crate) fn parse(input: &str, fmt: &str) -> Option<Parsed> {
         has_time,
         trailing,
     })
-}
-
-/// Bytes of `s` a time sub-format (%r / %T) consumes: digits and separators of
-/// hh:mm:ss plus an optional " AM"/" PM".
-fn consumed_len(s: &[u8], sub: &str) -> usize {
-    let mut i = 0;
-    let mut colons = 0;
-    while i < s.len() && (s[i].is_ascii_digit() || (s[i] == b':' && colons < 2)) {
-        if s[i] == b':' {
-            colons += 1;
-        }
-        i += 1;
-    }
-    if sub.ends_with("%p") {
-        while i < s.len() && s[i] == b' ' {
-            i += 1;
-        }
-        if i + 2 <= s.len() {
-            i += 2;
-        }
-    }
-    i
 }
 
 #[cfg(test)]
