@@ -762,6 +762,57 @@ fn f_soundex(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
     })
 }
 
+/// MAKE_SET(bits, s1, s2, ...): the strings whose bit is set, comma-separated.
+fn f_make_set(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    let Some(bits) = to_u64_bits(&args[0], ctx) else {
+        return Ok(Value::Null);
+    };
+    let binary = any_binary(&args[1..]);
+    let parts: Vec<String> = args[1..]
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i < 64 && bits & (1 << i) != 0 && !v.is_null())
+        .map(|(_, v)| {
+            txt_in(v, binary)
+                .map(|c| c.into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    Ok(out(parts.join(","), binary))
+}
+
+/// EXPORT_SET(bits, on, off[, separator[, number_of_bits]]).
+fn f_export_set(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
+    if any_null(args) {
+        return Ok(Value::Null);
+    }
+    let Some(bits) = to_u64_bits(&args[0], ctx) else {
+        return Ok(Value::Null);
+    };
+    let binary = any_binary(&args[1..]);
+    let (on, off) = (s(args, 1, binary), s(args, 2, binary));
+    let sep = if args.len() > 3 {
+        s(args, 3, binary)
+    } else {
+        ",".to_string()
+    };
+    let n = match args.get(4) {
+        Some(v) => to_int(v, ctx).unwrap_or(64),
+        None => 64,
+    };
+    let n = if (0..=64).contains(&n) { n } else { 64 } as usize;
+    let parts: Vec<&str> = (0..n)
+        .map(|i| {
+            if bits & (1 << i) != 0 {
+                on.as_str()
+            } else {
+                off.as_str()
+            }
+        })
+        .collect();
+    Ok(out(parts.join(&sep), binary))
+}
+
 /// The string families' entry for `call`.
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
@@ -805,6 +856,8 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "quote" => builtin(1, 1, f_quote),
         "conv" => builtin(3, 3, f_conv),
         "soundex" => builtin(1, 1, f_soundex),
+        "make_set" => builtin(2, MANY, f_make_set),
+        "export_set" => builtin(3, 5, f_export_set),
         "bin" => builtin(1, 1, f_bin),
         "oct" => builtin(1, 1, f_oct),
         _ => return None,
@@ -992,6 +1045,27 @@ mod tests {
         assert_eq!(c("quote", &[v("Don't!")]), v("'Don\\'t!'"));
         assert_eq!(c("quote", &[Value::Null]), v("NULL"));
         assert_eq!(c("soundex", &[v("Hello")]), v("H400"));
+        assert_eq!(c("make_set", &[i(1), v("a"), v("b"), v("c")]), v("a"));
+        assert_eq!(
+            c("make_set", &[i(1 | 4), v("hello"), v("nice"), v("world")]),
+            v("hello,world")
+        );
+        assert_eq!(
+            c(
+                "make_set",
+                &[i(1 | 4), v("hello"), v("nice"), Value::Null, v("world")]
+            ),
+            v("hello")
+        );
+        assert_eq!(c("make_set", &[i(0), v("a"), v("b"), v("c")]), v(""));
+        assert_eq!(
+            c("export_set", &[i(5), v("Y"), v("N"), v(","), i(4)]),
+            v("Y,N,Y,N")
+        );
+        assert_eq!(
+            c("export_set", &[i(6), v("1"), v("0"), v(","), i(10)]),
+            v("0,1,1,0,0,0,0,0,0,0")
+        );
         assert_eq!(c("soundex", &[v("Quadratically")]), v("Q36324"));
     }
 
