@@ -11,9 +11,14 @@
 
 pub mod error;
 pub mod mem;
+pub mod record;
 pub mod redo;
 
 pub use error::{Error, Result};
+
+/// Version of every on-disk and on-wire byte layout of this crate (records, segment
+/// page slots, segment metadata; see docs/format.md). Bump it on ANY change to them.
+pub const FORMAT_VERSION: u8 = 1;
 
 /// Size of one database page (and of one page image in a segment).
 pub const PAGE_SIZE: usize = 16 * 1024;
