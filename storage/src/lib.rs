@@ -10,9 +10,11 @@
 //! replicas so there is exactly one definition of what a record means.
 
 pub mod error;
+pub mod io;
 pub mod mem;
 pub mod record;
 pub mod redo;
+pub mod segment;
 
 pub use error::{Error, Result};
 
