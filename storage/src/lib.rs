@@ -12,6 +12,7 @@
 pub mod error;
 pub mod io;
 pub mod mem;
+pub mod quorum;
 pub mod record;
 pub mod redo;
 pub mod segment;
