@@ -21,6 +21,8 @@ pub enum Error {
     InvalidInput(String),
     #[error("read point {at} is older than the oldest kept version ({oldest})")]
     ReadPointTooOld { at: u64, oldest: u64 },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("volume is closed")]
     Closed,
 }

@@ -315,12 +315,15 @@ impl Backend for MemBackend {
     }
 }
 
+/// A slot in memory: header and image.
+pub type MemSlot = ([u8; SLOT_HEADER], Vec<u8>);
+
 /// One segment's files in memory.
 #[derive(Default)]
 pub struct MemFiles {
     slots: u64,
     pub log: Mutex<Vec<u8>>,
-    pub pages: Mutex<HashMap<u64, ([u8; SLOT_HEADER], Vec<u8>)>>,
+    pub pages: Mutex<HashMap<u64, MemSlot>>,
     pub meta: Mutex<Option<Vec<u8>>>,
 }
 

@@ -9,13 +9,17 @@
 //! redo into page images is [`redo::apply`], shared by storage nodes, the writer and
 //! replicas so there is exactly one definition of what a record means.
 
+pub mod cluster;
 pub mod error;
 pub mod io;
 pub mod mem;
+pub mod node;
 pub mod quorum;
 pub mod record;
+pub mod recovery;
 pub mod redo;
 pub mod segment;
+pub mod volume;
 
 pub use error::{Error, Result};
 
@@ -99,3 +103,5 @@ pub trait Volume: Send + Sync {
     /// Register (or move) this instance's oldest read point; log above it is kept.
     fn set_min_read_point(&self, instance: u64, at: Lsn);
 }
+
+pub use volume::{LocalVolume, VolumeConfig};

@@ -148,6 +148,11 @@ fn encode_meta(epoch: u64, applied: Lsn, truncs: &[Trunc]) -> Vec<u8> {
     b
 }
 
+/// Metadata of a fresh replica (epoch 0, nothing applied).
+pub fn empty_meta() -> Vec<u8> {
+    encode_meta(0, 0, &[])
+}
+
 fn decode_meta(b: &[u8]) -> Result<(u64, Lsn, Vec<Trunc>)> {
     let bad = |m: &str| Error::Corrupted(format!("segment meta: {m}"));
     if b.len() < 32 {
@@ -489,6 +494,12 @@ impl Segment {
         self.status_locked(&self.st.lock())
     }
 
+    /// Declare this replica's pages untrustworthy: no reads, no materialization, until a
+    /// peer's snapshot is installed.
+    pub fn mark_damaged(&self) {
+        self.st.lock().damaged = true;
+    }
+
     /// Whether an I/O error has poisoned this replica (the node must reopen it).
     pub fn failed(&self) -> bool {
         self.st.lock().failed.is_some()
@@ -625,6 +636,15 @@ impl Segment {
                 .take(max)
                 .map(|(_, r)| (**r).clone())
                 .collect(),
+        )
+    }
+
+    /// Recovery view, taken atomically: the applied point and every record above it.
+    pub fn unapplied(&self) -> (Lsn, Vec<Record>) {
+        let st = self.st.lock();
+        (
+            st.applied,
+            st.recs.values().map(|r| (**r).clone()).collect(),
         )
     }
 
@@ -1036,7 +1056,7 @@ mod tests {
         drop(s);
         let s = open(&b);
         let scl = s.status().scl;
-        assert!(scl < 10 && scl >= 1, "scl {scl}");
+        assert!((1..10).contains(&scl), "scl {scl}");
         // Peers fill the rest.
         s.append(None, &[], all.clone(), 0).unwrap();
         assert_eq!(s.status().scl, 10);
