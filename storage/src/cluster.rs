@@ -61,7 +61,7 @@ impl Membership {
             .trim()
             .parse()
             .map_err(|_| bad("bad crc"))?;
-        if crc32c::crc32c(s[..body_end].as_bytes()) != crc {
+        if crc32c::crc32c(&s.as_bytes()[..body_end]) != crc {
             return Err(bad("crc32c mismatch"));
         }
         let mut m = Membership {

@@ -30,7 +30,7 @@ fn commits_become_durable_and_read_back_exactly() {
     let at = lsns[100];
     v.set_min_read_point(1, at);
     let got = v.read_page(3, at).unwrap();
-    let want = c.model.read_page(3, c.acked[100].1).unwrap();
+    let want = c.expected(3, at);
     assert!(got == want);
     // Unwritten pages read as zeros.
     assert!(v

@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use borealis_storage::mem::MemVolume;
 use borealis_storage::volume::VolumeConfig;
-use borealis_storage::{redo, Lsn, PageNo, PageWrite, Volume, PAGE_SIZE};
+use borealis_storage::{redo, zero_page, Lsn, PageBuf, PageNo, PageWrite, Volume, PAGE_SIZE};
 
 /// Tiny segments (8 pages per PG) so tests cross PG boundaries; fast ticks.
 pub fn small(dir: Option<&std::path::Path>) -> VolumeConfig {
@@ -31,49 +30,83 @@ pub fn write(page: PageNo, slot: u64, tag: u64) -> PageWrite {
     PageWrite { page, payload }
 }
 
-/// Applies the same MTRs to a reference model.
+/// The reference model: every MTR appended, by LSN; the expected page at a read point
+/// is the zero page with every write of an MTR at or below it applied in order.
+#[derive(Default)]
 pub struct Checker {
-    pub model: MemVolume,
-    /// (LSN in the real volume, LSN in the model) of each acknowledged MTR.
-    pub acked: Vec<(Lsn, Lsn)>,
+    pub mtrs: Vec<(Lsn, Vec<PageWrite>)>,
+    /// Highest LSN acknowledged durable.
+    pub acked: Lsn,
 }
 
 impl Checker {
     pub fn new() -> Self {
-        Self {
-            model: MemVolume::new(),
-            acked: Vec::new(),
-        }
+        Self::default()
     }
 
-    /// Append to both; returns the real LSN.
     pub fn append(
         &mut self,
         v: &dyn Volume,
         writes: Vec<PageWrite>,
     ) -> borealis_storage::Result<Lsn> {
         let l = v.append_mtr(writes.clone())?;
-        let m = self.model.append_mtr(writes)?;
-        self.acked.push((l, m));
+        self.mtrs.push((l, writes));
         Ok(l)
     }
 
-    /// Every page in `pages` reads the same from `v` at its VDL as from the model at the
-    /// matching point.
+    /// Append and wait until durable.
+    pub fn commit(
+        &mut self,
+        v: &dyn Volume,
+        writes: Vec<PageWrite>,
+    ) -> borealis_storage::Result<Lsn> {
+        let l = self.append(v, writes)?;
+        v.wait_durable(l)?;
+        self.acked = self.acked.max(l);
+        Ok(l)
+    }
+
+    /// A writer recovered to `vdl`: nothing acknowledged may be lost, and MTRs above it
+    /// are gone (their LSNs will be reused).
+    pub fn recovered(&mut self, vdl: Lsn) {
+        assert!(
+            vdl >= self.acked,
+            "acknowledged lsn {} lost: vdl {vdl}",
+            self.acked
+        );
+        assert!(
+            vdl == 0 || self.mtrs.iter().any(|(l, _)| *l == vdl),
+            "vdl {vdl} is not an MTR end"
+        );
+        self.mtrs.retain(|(l, _)| *l <= vdl);
+    }
+
+    pub fn expected(&self, page: PageNo, at: Lsn) -> PageBuf {
+        let mut img = zero_page();
+        for (l, ws) in &self.mtrs {
+            if *l > at {
+                break;
+            }
+            for w in ws {
+                if w.page == page {
+                    redo::apply(&mut img, &w.payload).unwrap();
+                }
+            }
+        }
+        img
+    }
+
+    /// Every page in `pages` reads as the model says at the volume's VDL.
     pub fn verify(&self, v: &dyn Volume, pages: impl IntoIterator<Item = PageNo>) {
         let vdl = v.durable_lsn();
-        let m = self
-            .acked
-            .iter()
-            .take_while(|(l, _)| *l <= vdl)
-            .last()
-            .map_or(0, |x| x.1);
         for p in pages {
             let got = v
                 .read_page(p, vdl)
                 .unwrap_or_else(|e| panic!("read page {p}: {e}"));
-            let want = self.model.read_page(p, m).unwrap();
-            assert!(got == want, "page {p} differs at vdl {vdl}");
+            assert!(
+                got == self.expected(p, vdl),
+                "page {p} differs at vdl {vdl}"
+            );
         }
     }
 }
