@@ -395,6 +395,8 @@ pub struct Faults {
     pub countdown: AtomicI64,
     pub failing: AtomicBool,
     pub log_syncs: AtomicI64,
+    /// Microseconds each log sync takes (a slow disk).
+    pub sync_delay_us: AtomicI64,
 }
 
 impl Faults {
@@ -441,6 +443,10 @@ impl SegmentFiles for FaultyFiles {
     fn sync_log(&self) -> Result<()> {
         self.faults.tick()?;
         self.faults.log_syncs.fetch_add(1, Ordering::SeqCst);
+        let d = self.faults.sync_delay_us.load(Ordering::SeqCst);
+        if d > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(d as u64));
+        }
         self.inner.sync_log()
     }
     fn replace_log(&self, bytes: &[u8]) -> Result<()> {

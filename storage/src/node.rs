@@ -47,6 +47,8 @@ pub struct AppendMsg {
     pub truncs: Arc<Vec<Trunc>>,
     pub recs: Vec<Arc<Record>>,
     pub vdl: Lsn,
+    /// Oldest read point any instance uses (None: nobody reads below VDL).
+    pub floor: Option<Lsn>,
     pub sink: Arc<dyn AckSink>,
 }
 
@@ -221,6 +223,8 @@ impl Node {
             for (pg, msgs) in by_pg {
                 let epoch = msgs.iter().map(|m| m.epoch).max().unwrap_or(0);
                 let vdl = msgs.iter().map(|m| m.vdl).max().unwrap_or(0);
+                // The newest message carries the current read floor.
+                let floor = msgs.last().and_then(|m| m.floor);
                 let truncs = msgs
                     .iter()
                     .max_by_key(|m| m.truncs.len())
@@ -238,9 +242,13 @@ impl Node {
                     .iter()
                     .flat_map(|m| m.recs.iter().map(|r| (**r).clone()))
                     .collect();
-                let r = self
-                    .segment_or_create(pg)
-                    .and_then(|s| s.append(Some(epoch), &truncs, recs, vdl));
+                let r = self.segment_or_create(pg).and_then(|s| {
+                    // Limits first: the VDL must never run ahead of the read floor.
+                    if epoch >= s.status().epoch {
+                        s.set_limits(vdl, floor);
+                    }
+                    s.append(Some(epoch), &truncs, recs, vdl)
+                });
                 let mut sinks: Vec<&Arc<dyn AckSink>> = Vec::new();
                 for m in &cur {
                     if !sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {

@@ -950,9 +950,10 @@ mod tests {
             inner: MemBackend::new().open_segment(0, 1024).unwrap(),
             faults: faults.clone(),
         });
+        faults.sync_delay_us.store(500, Ordering::SeqCst);
         let s = Arc::new(Segment::open(0, 0, files, SegmentOptions::default()).unwrap());
         let threads = 8;
-        let per = 200u64;
+        let per = 100u64;
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 let s = s.clone();
@@ -974,7 +975,8 @@ mod tests {
         let syncs = faults.log_syncs.load(Ordering::SeqCst);
         let appends = (threads * per) as i64;
         println!("{appends} appends, {syncs} log syncs");
-        assert!(syncs <= appends);
+        // With a slow fsync, waiting appenders pile up behind the leader and share.
+        assert!(syncs * 2 < appends, "{syncs} syncs for {appends} appends");
         assert_eq!(
             s.records_after(0, usize::MAX).unwrap().len() as i64,
             appends

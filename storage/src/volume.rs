@@ -397,7 +397,7 @@ impl LocalVolume {
             }
         }
         for ((n, pg), recs) in resend {
-            self.send(n, pg, recs, vdl);
+            self.send(n, pg, recs, vdl, floor);
         }
         // Finish a membership change once the new node caught up.
         let done = st
@@ -415,7 +415,7 @@ impl LocalVolume {
         }
     }
 
-    fn send(&self, node: NodeId, pg: u64, recs: Vec<Arc<Record>>, vdl: Lsn) {
+    fn send(&self, node: NodeId, pg: u64, recs: Vec<Arc<Record>>, vdl: Lsn, floor: Option<Lsn>) {
         self.cluster.net.append(
             node,
             AppendMsg {
@@ -424,6 +424,7 @@ impl LocalVolume {
                 truncs: self.truncs.clone(),
                 recs,
                 vdl,
+                floor,
                 sink: self.acks.clone(),
             },
         );
@@ -553,10 +554,11 @@ impl Volume for LocalVolume {
         let end = st.tr.last_lsn();
         let vdl = st.tr.vdl();
         let members = st.tr.members();
+        let floor = Self::read_floor(&st);
         // Sent under the lock so every replica receives records in LSN order.
         for (pg, recs) in by_pg {
             for &m in &members {
-                self.send(m, pg, recs.clone(), vdl);
+                self.send(m, pg, recs.clone(), vdl, floor);
             }
         }
         if !log.is_empty() {

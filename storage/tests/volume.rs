@@ -164,3 +164,54 @@ fn follower_is_read_only_and_streams_the_log() {
     assert_eq!(f.read_page(9, l).unwrap()[..8], 2u64.to_le_bytes());
     let _ = Arc::strong_count(&v);
 }
+
+#[test]
+fn registered_read_points_stay_readable_until_released() {
+    let v = LocalVolume::open(small(None)).unwrap();
+    let mut c = Checker::new();
+    for i in 0..100u64 {
+        c.commit(&*v, vec![write(i % 16, i, i)]).unwrap();
+    }
+    let rp = v.durable_lsn();
+    v.set_min_read_point(7, rp);
+    for i in 0..300u64 {
+        c.commit(&*v, vec![write(i % 16, i + 1, i * 11)]).unwrap();
+    }
+    let cl = v.cluster().clone();
+    // Replicas materialize up to the read point, never past it.
+    eventually(20, "materialized up to the read point", || {
+        (0..6).all(|n| {
+            (0..2).all(|pg| {
+                cl.node(n)
+                    .unwrap()
+                    .segment(pg)
+                    .is_some_and(|s| s.status().applied > rp - 20)
+            })
+        })
+    });
+    for n in 0..6 {
+        for pg in 0..2 {
+            assert!(cl.node(n).unwrap().segment(pg).unwrap().status().applied <= rp);
+        }
+    }
+    for p in 0..16 {
+        assert!(v.read_page(p, rp).unwrap() == c.expected(p, rp), "page {p}");
+    }
+    c.verify(&*v, 0..16);
+    // Released: replicas fold the log past it, and the old version is gone.
+    let vdl = v.durable_lsn();
+    v.set_min_read_point(7, vdl);
+    eventually(20, "materialized past the old read point", || {
+        (0..6).all(|n| {
+            cl.node(n)
+                .unwrap()
+                .segment(0)
+                .is_some_and(|s| s.status().applied > rp)
+        })
+    });
+    assert!(matches!(
+        v.read_page(0, rp),
+        Err(Error::ReadPointTooOld { .. })
+    ));
+    c.verify(&*v, 0..16);
+}
