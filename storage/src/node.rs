@@ -161,7 +161,11 @@ impl Node {
         self.segs.read().get(&pg).cloned()
     }
 
-    fn segment_or_create(&self, pg: u64) -> Result<Arc<Segment>> {
+    /// The replica of `pg`, created if missing. `complete`: the caller knows the PG has
+    /// no history yet (its first record has no back-link, or the volume is new); a
+    /// replica created for a PG with history starts damaged, so it counts for nothing
+    /// (reads, recovery quorums) until a peer's snapshot has been installed.
+    fn segment_or_create(&self, pg: u64, complete: bool) -> Result<Arc<Segment>> {
         if let Some(s) = self.segment(pg) {
             return Ok(s);
         }
@@ -170,6 +174,9 @@ impl Node {
             return Ok(s.clone());
         }
         let s = self.open_segment(pg)?;
+        if !complete {
+            s.mark_damaged();
+        }
         w.insert(pg, s.clone());
         Ok(s)
     }
@@ -234,7 +241,7 @@ impl Node {
                 let (cur, old): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| m.epoch == epoch);
                 for m in old {
                     let r = self
-                        .segment_or_create(pg)
+                        .segment_or_create(pg, false)
                         .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::new(), 0));
                     self.reply(&m.sink, pg, r);
                 }
@@ -242,7 +249,11 @@ impl Node {
                     .iter()
                     .flat_map(|m| m.recs.iter().map(|r| (**r).clone()))
                     .collect();
-                let r = self.segment_or_create(pg).and_then(|s| {
+                let complete = recs
+                    .iter()
+                    .min_by_key(|r| r.lsn)
+                    .is_some_and(|r| r.prev_lsn == 0);
+                let r = self.segment_or_create(pg, complete).and_then(|s| {
                     // Limits first: the VDL must never run ahead of the read floor.
                     if epoch >= s.status().epoch {
                         s.set_limits(vdl, floor);
@@ -347,7 +358,7 @@ impl Node {
             }
         }
         for pg in missing {
-            let _ = self.segment_or_create(pg);
+            let _ = self.segment_or_create(pg, false);
         }
     }
 
@@ -572,14 +583,22 @@ impl Net {
     }
 
     /// Recovery: fence older writers on `node`'s replica of `pg` and report its state.
+    /// `create`: make the replica if missing (only for a brand-new volume).
     pub fn adopt(
         &self,
         node: NodeId,
         pg: u64,
         epoch: u64,
         truncs: &[Trunc],
+        create: bool,
     ) -> Result<(SegStatus, Vec<Trunc>)> {
-        let s = self.reach(WRITER, node)?.segment_or_create(pg)?;
+        let n = self.reach(WRITER, node)?;
+        let s = match create {
+            true => n.segment_or_create(pg, true)?,
+            false => n
+                .segment(pg)
+                .ok_or_else(|| Error::Unavailable(format!("node {node} lacks pg {pg}")))?,
+        };
         let st = s.adopt(epoch, truncs)?;
         Ok((st, s.epoch().1))
     }
@@ -608,7 +627,8 @@ impl Net {
         recs: Vec<Record>,
         vdl: Lsn,
     ) -> Result<Lsn> {
-        let s = self.reach(WRITER, node)?.segment_or_create(pg)?;
+        let complete = recs.first().is_some_and(|r| r.prev_lsn == 0);
+        let s = self.reach(WRITER, node)?.segment_or_create(pg, complete)?;
         s.append(Some(epoch), truncs, recs, vdl)
     }
 

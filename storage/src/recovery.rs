@@ -62,8 +62,9 @@ fn try_recover(cluster: &Cluster, members: &[NodeId]) -> Result<Recovered> {
             pgs.extend(v);
         }
     }
-    if pgs.is_empty() {
-        pgs.insert(0); // a fresh volume starts with one PG
+    let fresh = pgs.is_empty();
+    if fresh {
+        pgs.insert(0); // a new volume starts with one PG
     }
     let mut max_epoch = 0;
     let mut truncs: Vec<Trunc> = Vec::new();
@@ -80,7 +81,7 @@ fn try_recover(cluster: &Cluster, members: &[NodeId]) -> Result<Recovered> {
     let mut responders: HashMap<u64, Vec<(NodeId, SegStatus)>> = HashMap::new();
     for &pg in &pgs {
         for &n in members {
-            if let Ok((st, t)) = net.adopt(n, pg, epoch, &[]) {
+            if let Ok((st, t)) = net.adopt(n, pg, epoch, &[], fresh) {
                 for x in t {
                     if !truncs.contains(&x) {
                         truncs.push(x);

@@ -105,11 +105,9 @@ fn random_fault_schedule() {
             5 => {
                 corrupt_slot(&cl, &mut rng);
             }
-            6 => {
-                if corrupt_log(&cl, &mut rng) {
-                    for n in cl.net.all() {
-                        n.request_scrub();
-                    }
+            6 if corrupt_log(&cl, &mut rng) => {
+                for n in cl.net.all() {
+                    n.request_scrub();
                 }
             }
             7 => {
@@ -140,6 +138,13 @@ fn random_fault_schedule() {
         n.restart().unwrap();
     }
     c.verify(&*v, 0..PAGES);
+    // A scrub finds every damaged slot not read since it was damaged.
+    for n in cl.net.all() {
+        n.request_scrub();
+    }
+    eventually(30, "scrubbed", || {
+        cl.net.all().iter().all(|n| n.last_scrub().is_some())
+    });
     let vdl = v.durable_lsn();
     eventually(30, "all replicas converge", || {
         (0..PAGES / 8).all(|pg| {
