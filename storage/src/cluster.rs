@@ -20,6 +20,7 @@ use crate::io::{Backend, DirBackend, MemBackend};
 use crate::node::{Net, Node, NodeOptions};
 use crate::quorum::{NodeId, REPLICAS};
 use crate::segment::SegmentOptions;
+use crate::transport::PeerSet;
 use crate::{Error, Result, PAGE_SIZE};
 
 /// How to build the nodes of a cluster.
@@ -165,7 +166,14 @@ impl Cluster {
     }
 
     fn start_node(&self, id: NodeId, az: u8) -> Result<Arc<Node>> {
-        let n = Node::start(id, az, self.backend(id)?, self.node_options(), &self.net)?;
+        let peers: Arc<dyn PeerSet> = self.net.clone();
+        let n = Node::start(
+            id,
+            az,
+            self.backend(id)?,
+            self.node_options(),
+            Arc::downgrade(&peers),
+        )?;
         self.net.add(n.clone());
         Ok(n)
     }

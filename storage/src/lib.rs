@@ -19,6 +19,7 @@ pub mod record;
 pub mod recovery;
 pub mod redo;
 pub mod segment;
+pub mod transport;
 pub mod volume;
 
 pub use error::{Error, Result};

@@ -26,7 +26,8 @@ use parking_lot::{Mutex, RwLock};
 use crate::io::Backend;
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, Trunc};
+use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, Snapshot, Trunc};
+use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result};
 
 /// The writer's endpoint id on the in-process network.
@@ -73,7 +74,7 @@ pub struct Node {
     up: AtomicBool,
     stop: AtomicBool,
     inbox: Sender<AppendMsg>,
-    net: Weak<Net>,
+    peers: Weak<dyn PeerSet>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Background passes completed (tests wait on progress).
     pub passes: AtomicU64,
@@ -88,7 +89,7 @@ impl Node {
         az: u8,
         backend: Arc<dyn Backend>,
         opts: NodeOptions,
-        net: &Arc<Net>,
+        peers: Weak<dyn PeerSet>,
     ) -> Result<Arc<Node>> {
         let (tx, rx) = unbounded();
         let node = Arc::new(Node {
@@ -100,7 +101,7 @@ impl Node {
             up: AtomicBool::new(true),
             stop: AtomicBool::new(false),
             inbox: tx,
-            net: Arc::downgrade(net),
+            peers,
             threads: Mutex::new(Vec::new()),
             passes: AtomicU64::new(0),
             scrub_requested: AtomicBool::new(false),
@@ -165,7 +166,7 @@ impl Node {
     /// no history yet (its first record has no back-link, or the volume is new); a
     /// replica created for a PG with history starts damaged, so it counts for nothing
     /// (reads, recovery quorums) until a peer's snapshot has been installed.
-    fn segment_or_create(&self, pg: u64, complete: bool) -> Result<Arc<Segment>> {
+    pub fn segment_or_create(&self, pg: u64, complete: bool) -> Result<Arc<Segment>> {
         if let Some(s) = self.segment(pg) {
             return Ok(s);
         }
@@ -282,16 +283,16 @@ impl Node {
     }
 
     fn reply(&self, sink: &Arc<dyn AckSink>, pg: u64, r: Result<Lsn>) {
-        let Some(net) = self.net.upgrade() else {
+        let Some(peers) = self.peers.upgrade() else {
             return;
         };
-        if self.is_up() && net.linked(self.id, WRITER) {
+        if self.is_up() && peers.writer_linked(self.id) {
             sink.ack(self.id, pg, r);
         }
     }
 
     /// Queue an append (the transport checked reachability).
-    fn enqueue(&self, m: AppendMsg) {
+    pub fn enqueue(&self, m: AppendMsg) {
         let _ = self.inbox.send(m);
     }
 
@@ -345,13 +346,13 @@ impl Node {
 
     /// Create replicas of PGs peers have and this node lacks (a wiped or new node).
     fn discover(&self) {
-        let Some(net) = self.net.upgrade() else {
+        let Some(peers) = self.peers.upgrade() else {
             return;
         };
         let mine: HashSet<u64> = self.pgs().into_iter().collect();
         let mut missing = HashSet::new();
-        for p in net.peers_of(self.id) {
-            for pg in p.pgs() {
+        for p in peers.peers_of(self.id) {
+            for pg in p.peer_pgs().unwrap_or_default() {
                 if !mine.contains(&pg) {
                     missing.insert(pg);
                 }
@@ -365,30 +366,30 @@ impl Node {
     /// Fill gaps of `s` from a peer: newer epoch first, then records, or a snapshot when
     /// the peer has folded the needed records into pages; also rebuild if damaged.
     fn gossip(&self, s: &Arc<Segment>) {
-        let Some(net) = self.net.upgrade() else {
+        let Some(set) = self.peers.upgrade() else {
             return;
         };
         let me = s.status();
-        let peers: Vec<(Arc<Node>, Arc<Segment>, SegStatus)> = net
+        let peers: Vec<(Arc<dyn Peer>, SegStatus)> = set
             .peers_of(self.id)
             .into_iter()
             .filter_map(|p| {
-                let ps = p.segment(s.pg)?;
-                let st = ps.status();
-                Some((p, ps, st))
+                let st = p.peer_status(s.pg).ok()??;
+                Some((p, st))
             })
-            .filter(|(_, _, st)| !st.damaged)
+            .filter(|(_, st)| !st.damaged)
             .collect();
-        for (_, ps, st) in &peers {
+        for (p, st) in &peers {
             if st.epoch > me.epoch {
-                let (e, t) = ps.epoch();
-                let _ = s.adopt(e, &t);
+                if let Ok((e, t)) = p.peer_epoch(s.pg) {
+                    let _ = s.adopt(e, &t);
+                }
             }
         }
         if me.damaged {
             // Rebuild from the most complete healthy peer.
-            if let Some((_, ps, _)) = peers.iter().max_by_key(|(_, _, st)| st.scl) {
-                if let Ok(snap) = ps.snapshot() {
+            if let Some((p, _)) = peers.iter().max_by_key(|(_, st)| st.scl) {
+                if let Ok(snap) = p.peer_snapshot(s.pg) {
                     match s.install(snap) {
                         Ok(()) => tracing::info!(node = self.id, pg = s.pg, "rebuilt from peer"),
                         Err(e) => tracing::warn!(node = self.id, pg = s.pg, "rebuild failed: {e}"),
@@ -400,24 +401,26 @@ impl Node {
         let me = s.status();
         let best = peers
             .iter()
-            .filter(|(_, _, st)| st.max_lsn > me.scl)
-            .max_by_key(|(_, _, st)| st.scl);
-        let Some((_, ps, _)) = best else {
+            .filter(|(_, st)| st.max_lsn > me.scl)
+            .max_by_key(|(_, st)| st.scl);
+        let Some((p, _)) = best else {
             return;
         };
-        match ps.records_after(me.scl, GOSSIP_BATCH) {
-            Some(recs) => {
+        match p.peer_records_after(s.pg, me.scl, GOSSIP_BATCH) {
+            Ok(Some(recs)) => {
                 if !recs.is_empty() {
-                    let (e, t) = ps.epoch();
-                    let _ = s.adopt(e, &t);
-                    let _ = s.append(None, &t, recs, 0);
+                    if let Ok((e, t)) = p.peer_epoch(s.pg) {
+                        let _ = s.adopt(e, &t);
+                        let _ = s.append(None, &t, recs, 0);
+                    }
                 }
             }
-            None => {
-                if let Ok(snap) = ps.snapshot() {
+            Ok(None) => {
+                if let Ok(snap) = p.peer_snapshot(s.pg) {
                     let _ = s.install(snap);
                 }
             }
+            Err(_) => {}
         }
     }
 
@@ -457,7 +460,8 @@ impl Node {
     // ----------------------------------------------------------------------------------
     // Synchronous calls (through Net).
 
-    fn read_page(&self, pg: u64, page: PageNo, at: Lsn, need: Lsn) -> Result<PageBuf> {
+    /// Serve a read if this replica is complete up to `need` and healthy.
+    pub fn read_page(&self, pg: u64, page: PageNo, at: Lsn, need: Lsn) -> Result<PageBuf> {
         match self.segment(pg) {
             None if need == 0 => Ok(zero_page()),
             None => Err(Error::Unavailable(format!(
@@ -475,6 +479,61 @@ impl Node {
                 s.read_page(page, at)
             }
         }
+    }
+}
+
+impl Node {
+    /// Status of the replica of `pg` (None: none here), learning the writer's limits.
+    pub fn poll(&self, pg: u64, vdl: Lsn, floor: Option<Lsn>) -> Option<SegStatus> {
+        self.segment(pg).map(|s| {
+            s.set_limits(vdl, floor);
+            s.status()
+        })
+    }
+
+    /// Recovery: fence older writers on the replica of `pg` and report its state.
+    pub fn adopt(
+        &self,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        create: bool,
+    ) -> Result<(SegStatus, Vec<Trunc>)> {
+        let s = match create {
+            true => self.segment_or_create(pg, true)?,
+            false => self
+                .segment(pg)
+                .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?,
+        };
+        let st = s.adopt(epoch, truncs)?;
+        Ok((st, s.epoch().1))
+    }
+
+    /// Recovery: the applied point of the replica of `pg` and its records above it.
+    pub fn recovery_records(&self, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+        let s = self
+            .segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
+        Ok(s.unapplied())
+    }
+
+    /// The highest record LSN <= `v` of `pg` held here.
+    pub fn tail(&self, pg: u64, v: Lsn) -> Lsn {
+        self.segment(pg).map_or(0, |s| s.tail_at_or_below(v))
+    }
+
+    /// Recovery: append synchronously.
+    pub fn append_sync(
+        &self,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        recs: Vec<Record>,
+        vdl: Lsn,
+    ) -> Result<Lsn> {
+        let complete = recs.first().is_some_and(|r| r.prev_lsn == 0);
+        self.segment_or_create(pg, complete)?
+            .append(Some(epoch), truncs, recs, vdl)
     }
 }
 
@@ -536,22 +595,70 @@ impl Net {
     }
 
     /// Up peers of `id` it can reach.
-    fn peers_of(&self, id: NodeId) -> Vec<Arc<Node>> {
+    fn reachable_peers(&self, id: NodeId) -> Vec<Arc<Node>> {
         self.all()
             .into_iter()
             .filter(|n| n.id != id && n.is_up() && self.linked(id, n.id))
             .collect()
     }
 
-    // Writer-facing calls.
+    /// Stop all node threads.
+    pub fn shutdown(&self) {
+        for n in self.all() {
+            n.shutdown();
+        }
+        self.nodes.write().clear();
+    }
+}
 
-    pub fn append(&self, node: NodeId, m: AppendMsg) {
+impl Peer for Node {
+    fn peer_id(&self) -> NodeId {
+        self.id
+    }
+    fn peer_pgs(&self) -> Result<Vec<u64>> {
+        Ok(self.pgs())
+    }
+    fn peer_status(&self, pg: u64) -> Result<Option<SegStatus>> {
+        Ok(self.segment(pg).map(|s| s.status()))
+    }
+    fn peer_epoch(&self, pg: u64) -> Result<(u64, Vec<Trunc>)> {
+        self.segment(pg)
+            .map(|s| s.epoch())
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))
+    }
+    fn peer_records_after(&self, pg: u64, from: Lsn, max: usize) -> Result<Option<Vec<Record>>> {
+        let s = self
+            .segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
+        Ok(s.records_after(from, max))
+    }
+    fn peer_snapshot(&self, pg: u64) -> Result<Snapshot> {
+        self.segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?
+            .snapshot()
+    }
+}
+
+impl PeerSet for Net {
+    fn peers_of(&self, id: NodeId) -> Vec<Arc<dyn Peer>> {
+        self.reachable_peers(id)
+            .into_iter()
+            .map(|n| n as Arc<dyn Peer>)
+            .collect()
+    }
+    fn writer_linked(&self, id: NodeId) -> bool {
+        self.linked(id, WRITER)
+    }
+}
+
+impl Transport for Net {
+    fn append(&self, node: NodeId, m: AppendMsg) {
         if let Ok(n) = self.reach(WRITER, node) {
             n.enqueue(m);
         }
     }
 
-    pub fn read_page(
+    fn read_page(
         &self,
         node: NodeId,
         pg: u64,
@@ -562,29 +669,21 @@ impl Net {
         self.reach(WRITER, node)?.read_page(pg, page, at, need)
     }
 
-    /// Status of `pg` on `node`, passing the writer's VDL and read floor along.
-    pub fn poll(
+    fn poll(
         &self,
         node: NodeId,
         pg: u64,
         vdl: Lsn,
         floor: Option<Lsn>,
     ) -> Result<Option<SegStatus>> {
-        let n = self.reach(WRITER, node)?;
-        Ok(n.segment(pg).map(|s| {
-            s.set_limits(vdl, floor);
-            s.status()
-        }))
+        Ok(self.reach(WRITER, node)?.poll(pg, vdl, floor))
     }
 
-    /// PGs `node` has.
-    pub fn pgs(&self, node: NodeId) -> Result<Vec<u64>> {
+    fn pgs(&self, node: NodeId) -> Result<Vec<u64>> {
         Ok(self.reach(WRITER, node)?.pgs())
     }
 
-    /// Recovery: fence older writers on `node`'s replica of `pg` and report its state.
-    /// `create`: make the replica if missing (only for a brand-new volume).
-    pub fn adopt(
+    fn adopt(
         &self,
         node: NodeId,
         pg: u64,
@@ -592,33 +691,18 @@ impl Net {
         truncs: &[Trunc],
         create: bool,
     ) -> Result<(SegStatus, Vec<Trunc>)> {
-        let n = self.reach(WRITER, node)?;
-        let s = match create {
-            true => n.segment_or_create(pg, true)?,
-            false => n
-                .segment(pg)
-                .ok_or_else(|| Error::Unavailable(format!("node {node} lacks pg {pg}")))?,
-        };
-        let st = s.adopt(epoch, truncs)?;
-        Ok((st, s.epoch().1))
+        self.reach(WRITER, node)?.adopt(pg, epoch, truncs, create)
     }
 
-    /// Recovery: the applied point of `node`'s replica of `pg` and its records above.
-    pub fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
-        let s = self
-            .reach(WRITER, node)?
-            .segment(pg)
-            .ok_or_else(|| Error::Unavailable(format!("node {node} lacks pg {pg}")))?;
-        Ok(s.unapplied())
+    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+        self.reach(WRITER, node)?.recovery_records(pg)
     }
 
-    pub fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn> {
-        let n = self.reach(WRITER, node)?;
-        Ok(n.segment(pg).map_or(0, |s| s.tail_at_or_below(v)))
+    fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn> {
+        Ok(self.reach(WRITER, node)?.tail(pg, v))
     }
 
-    /// Recovery: push records (already decided durable) synchronously.
-    pub fn append_sync(
+    fn append_sync(
         &self,
         node: NodeId,
         pg: u64,
@@ -627,16 +711,7 @@ impl Net {
         recs: Vec<Record>,
         vdl: Lsn,
     ) -> Result<Lsn> {
-        let complete = recs.first().is_some_and(|r| r.prev_lsn == 0);
-        let s = self.reach(WRITER, node)?.segment_or_create(pg, complete)?;
-        s.append(Some(epoch), truncs, recs, vdl)
-    }
-
-    /// Stop all node threads.
-    pub fn shutdown(&self) {
-        for n in self.all() {
-            n.shutdown();
-        }
-        self.nodes.write().clear();
+        self.reach(WRITER, node)?
+            .append_sync(pg, epoch, truncs, recs, vdl)
     }
 }

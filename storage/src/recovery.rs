@@ -19,10 +19,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::cluster::Cluster;
 use crate::quorum::{NodeId, READ_QUORUM, WRITE_QUORUM};
 use crate::record::Record;
 use crate::segment::{valid, SegStatus, Trunc};
+use crate::transport::Transport;
 use crate::{Error, Lsn, Result};
 
 /// What recovery established.
@@ -38,11 +38,10 @@ pub struct Recovered {
 }
 
 /// Run recovery on `cluster`, waiting up to `timeout` for quorums.
-pub fn recover(cluster: &Cluster, timeout: Duration) -> Result<Recovered> {
+pub fn recover(net: &dyn Transport, members: &[NodeId], timeout: Duration) -> Result<Recovered> {
     let deadline = Instant::now() + timeout;
-    let members = cluster.members();
     loop {
-        match try_recover(cluster, &members) {
+        match try_recover(net, members) {
             Ok(r) => return Ok(r),
             Err(Error::QuorumLost { pg }) if Instant::now() < deadline => {
                 tracing::debug!(pg, "recovery waiting for a quorum");
@@ -53,8 +52,7 @@ pub fn recover(cluster: &Cluster, timeout: Duration) -> Result<Recovered> {
     }
 }
 
-fn try_recover(cluster: &Cluster, members: &[NodeId]) -> Result<Recovered> {
-    let net = &cluster.net;
+fn try_recover(net: &dyn Transport, members: &[NodeId]) -> Result<Recovered> {
     // The PG universe and the highest epoch seen.
     let mut pgs = BTreeSet::new();
     for &n in members {

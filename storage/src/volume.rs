@@ -34,6 +34,7 @@ use crate::node::{AckSink, AppendMsg};
 use crate::quorum::{NodeId, Tracker};
 use crate::record::{Record, MAX_PAYLOAD};
 use crate::segment::Trunc;
+use crate::transport::Transport;
 use crate::{
     zero_page, Error, LogEvent, LogRecord, Lsn, PageBuf, PageNo, PageWrite, Result, Volume,
     PAGE_SIZE,
@@ -175,7 +176,9 @@ struct WState {
 /// The writer's handle on a quorum volume (and, through [`LocalVolume::follower`], a
 /// replica's read-only one).
 pub struct LocalVolume {
-    cluster: Arc<Cluster>,
+    /// The in-process nodes, when this volume started them (None over TCP).
+    cluster: Option<Arc<Cluster>>,
+    net: Arc<dyn Transport>,
     cfg: VolumeConfig,
     epoch: u64,
     truncs: Arc<Vec<Trunc>>,
@@ -207,20 +210,47 @@ impl LocalVolume {
 
     /// Become the writer of an existing cluster (recovery; fences any older writer).
     pub fn open_on(cluster: Arc<Cluster>, config: VolumeConfig) -> Result<Arc<LocalVolume>> {
-        config.validate()?;
         if cluster.pages_per_pg() != config.pages_per_pg() {
             return Err(Error::InvalidInput(
                 "segment_bytes differs from the cluster's".into(),
             ));
         }
-        let rec = crate::recovery::recover(&cluster, config.open_timeout)?;
-        let mut tr = Tracker::new(cluster.members(), rec.vdl, &rec.tails);
+        let net: Arc<dyn Transport> = cluster.net.clone();
+        let members = cluster.members();
+        Self::open_with(Some(cluster), net, members, config)
+    }
+
+    /// Become the writer of the six storage nodes `members` reached through `net`
+    /// (e.g. [`crate::net::TcpTransport`]).
+    pub fn open_remote(
+        net: Arc<dyn Transport>,
+        members: Vec<NodeId>,
+        config: VolumeConfig,
+    ) -> Result<Arc<LocalVolume>> {
+        Self::open_with(None, net, members, config)
+    }
+
+    fn open_with(
+        cluster: Option<Arc<Cluster>>,
+        net: Arc<dyn Transport>,
+        members: Vec<NodeId>,
+        config: VolumeConfig,
+    ) -> Result<Arc<LocalVolume>> {
+        config.validate()?;
+        if members.len() != crate::quorum::REPLICAS {
+            return Err(Error::InvalidInput(
+                "a volume needs six storage nodes".into(),
+            ));
+        }
+        let rec = crate::recovery::recover(&*net, &members, config.open_timeout)?;
+        let mut tr = Tracker::new(members, rec.vdl, &rec.tails);
         for ((node, pg), scl) in &rec.scls {
             tr.ack(*node, *pg, *scl);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let v = Arc::new_cyclic(|me: &Weak<LocalVolume>| LocalVolume {
             cluster,
+            net,
             cfg: config,
             epoch: rec.epoch,
             truncs: Arc::new(rec.truncs),
@@ -264,9 +294,10 @@ impl LocalVolume {
         Arc::new(Follower(self.clone()))
     }
 
-    /// The storage nodes (tests inject faults through it).
-    pub fn cluster(&self) -> &Arc<Cluster> {
-        &self.cluster
+    /// The in-process storage nodes, if this volume runs them (tests inject faults
+    /// through it).
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// This writer's epoch.
@@ -366,7 +397,7 @@ impl LocalVolume {
         let mut seen = Vec::new();
         for &pg in pgs.iter().filter(|_| poll) {
             for &n in &members {
-                if let Ok(Some(s)) = self.cluster.net.poll(n, pg, vdl, floor) {
+                if let Ok(Some(s)) = self.net.poll(n, pg, vdl, floor) {
                     seen.push((n, pg, s));
                 }
             }
@@ -407,8 +438,10 @@ impl LocalVolume {
         if done {
             let r = st.replacing.take().expect("checked");
             st.tr.finish_replace();
-            if let Err(e) = self.cluster.replace_member(r.old, r.new) {
-                tracing::error!("persisting membership failed: {e}");
+            if let Some(cl) = &self.cluster {
+                if let Err(e) = cl.replace_member(r.old, r.new) {
+                    tracing::error!("persisting membership failed: {e}");
+                }
             }
             self.changed.notify_all();
             tracing::info!(old = r.old, new = r.new, "membership change done");
@@ -416,7 +449,7 @@ impl LocalVolume {
     }
 
     fn send(&self, node: NodeId, pg: u64, recs: Vec<Arc<Record>>, vdl: Lsn, floor: Option<Lsn>) {
-        self.cluster.net.append(
+        self.net.append(
             node,
             AppendMsg {
                 pg,
@@ -438,8 +471,10 @@ impl LocalVolume {
     /// The change completes in the background once the new node caught up; returns
     /// the new node's id.
     pub fn replace_node(&self, old: NodeId) -> Result<NodeId> {
-        let az = self
-            .cluster
+        let cluster = self.cluster.as_ref().ok_or_else(|| {
+            Error::InvalidInput("membership changes need the in-process cluster".into())
+        })?;
+        let az = cluster
             .az(old)
             .ok_or_else(|| Error::InvalidInput(format!("no node {old}")))?;
         let mut st = self.st.lock();
@@ -449,7 +484,7 @@ impl LocalVolume {
                 "cannot replace node {old} now"
             )));
         }
-        let new = self.cluster.add_node(az)?;
+        let new = cluster.add_node(az)?;
         st.tr.begin_replace(old, new);
         let tails = st.tr.tails();
         st.replacing = Some(Replacing { old, new, tails });
@@ -473,7 +508,7 @@ impl LocalVolume {
         };
         let seen: Vec<_> = members
             .iter()
-            .filter_map(|&n| match self.cluster.net.poll(n, pg, vdl, floor) {
+            .filter_map(|&n| match self.net.poll(n, pg, vdl, floor) {
                 Ok(Some(s)) => Some((n, s.scl)),
                 _ => None,
             })
@@ -617,7 +652,7 @@ impl Volume for LocalVolume {
                 return Ok(zero_page());
             }
             for n in cands {
-                match self.cluster.net.read_page(n, pg, page, at, need) {
+                match self.net.read_page(n, pg, page, at, need) {
                     Ok(p) => return Ok(p),
                     Err(e) => last_err = Some(e),
                 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use borealis_storage::cluster::Cluster;
 use borealis_storage::io::DirBackend;
 use borealis_storage::node::WRITER;
+use borealis_storage::transport::Transport;
 use borealis_storage::volume::LocalVolume;
 use borealis_storage::Volume;
 use common::*;
@@ -46,7 +47,7 @@ fn lose_whole_az() {
     let v = LocalVolume::open(small(None)).unwrap();
     let mut c = Checker::new();
     load(&v, &mut c, 50, 1);
-    let cl = v.cluster().clone();
+    let cl = v.cluster().unwrap().clone();
     cl.node(0).unwrap().stop();
     cl.node(1).unwrap().stop();
     // Writes and reads go on with 4 of 6.
@@ -78,7 +79,7 @@ fn lose_az_plus_one() {
     let v = LocalVolume::open(small(None)).unwrap();
     let mut c = Checker::new();
     load(&v, &mut c, 40, 3);
-    let cl = v.cluster().clone();
+    let cl = v.cluster().unwrap().clone();
     for n in [0, 1, 2] {
         cl.node(n).unwrap().stop();
     }
@@ -109,7 +110,7 @@ fn crash_writer_mid_stream_and_recover() {
     let cluster;
     {
         let v = LocalVolume::open(small(Some(d.path()))).unwrap();
-        cluster = v.cluster().clone();
+        cluster = v.cluster().unwrap().clone();
         load(&v, &mut c, 60, 4);
         // Cut the writer off three nodes: what it appends now reaches at most three
         // replicas and can never be acknowledged.
@@ -146,7 +147,7 @@ fn corrupt_page_file_and_log_file_heal() {
     let v = LocalVolume::open(cfg).unwrap();
     let mut c = Checker::new();
     load(&v, &mut c, 200, 6);
-    let cl = v.cluster().clone();
+    let cl = v.cluster().unwrap().clone();
     let victim = 3;
     let node = cl.node(victim).unwrap();
     eventually(20, "pages materialized", || {
@@ -200,7 +201,7 @@ fn replace_a_node() {
     let v = LocalVolume::open(small(None)).unwrap();
     let mut c = Checker::new();
     load(&v, &mut c, 60, 8);
-    let cl = v.cluster().clone();
+    let cl = v.cluster().unwrap().clone();
     cl.node(5).unwrap().crash(); // gone for good
     let epoch = cl.membership_epoch();
     let new = v.replace_node(5).unwrap();

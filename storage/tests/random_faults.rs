@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use borealis_storage::cluster::Cluster;
 use borealis_storage::node::WRITER;
+use borealis_storage::transport::Transport;
 use borealis_storage::volume::LocalVolume;
 use borealis_storage::Volume;
 use common::*;
@@ -62,7 +63,7 @@ fn random_fault_schedule() {
     let mut rng = StdRng::seed_from_u64(seed);
     let cfg = small(None);
     let mut v = LocalVolume::open(cfg.clone()).unwrap();
-    let cl: Arc<Cluster> = v.cluster().clone();
+    let cl: Arc<Cluster> = v.cluster().unwrap().clone();
     let mut c = Checker::new();
     // Nodes that cannot take writes right now (down, or cut off from the writer). At
     // most two, so a write quorum always remains and every commit must complete.

@@ -13,7 +13,16 @@ fn commits_become_durable_and_read_back_exactly() {
     let v = LocalVolume::open(small(None)).unwrap();
     let mut c = Checker::new();
     let mut lsns = Vec::new();
+    // A read point registered while it is the VDL stays readable (replicas never
+    // materialize past the oldest registered read point).
+    v.set_min_read_point(1, 0);
+    let mut at = 0;
     for i in 0..300u64 {
+        if i == 100 {
+            v.wait_durable(lsns[99]).unwrap();
+            at = v.durable_lsn();
+            v.set_min_read_point(1, at);
+        }
         let l = c
             .append(
                 &*v,
@@ -25,10 +34,6 @@ fn commits_become_durable_and_read_back_exactly() {
     v.wait_durable(*lsns.last().unwrap()).unwrap();
     assert_eq!(v.durable_lsn(), 600);
     c.verify(&*v, 0..20);
-    // An old read point is served exactly too (nobody registered a floor yet, so
-    // replicas only materialize up to VDL; reads at older points may be refused).
-    let at = lsns[100];
-    v.set_min_read_point(1, at);
     let got = v.read_page(3, at).unwrap();
     let want = c.expected(3, at);
     assert!(got == want);
@@ -54,7 +59,7 @@ fn on_disk_volume_reopens_without_replay() {
     }
     let v = LocalVolume::open(small(Some(d.path()))).unwrap();
     assert_eq!(v.durable_lsn(), 200);
-    assert_eq!(v.epoch(), 2);
+    assert!(v.epoch() >= 2, "epoch {}", v.epoch());
     c.verify(&*v, 0..30);
     let l = c.append(&*v, vec![write(1, 1, 77)]).unwrap();
     v.wait_durable(l).unwrap();
@@ -122,7 +127,7 @@ fn new_writer_fences_the_old_one() {
         l = c.append(&*v1, vec![write(i % 5, i, i)]).unwrap();
     }
     v1.wait_durable(l).unwrap();
-    let v2 = LocalVolume::open_on(v1.cluster().clone(), small(None)).unwrap();
+    let v2 = LocalVolume::open_on(v1.cluster().unwrap().clone(), small(None)).unwrap();
     assert!(v2.epoch() > v1.epoch());
     assert_eq!(v2.durable_lsn(), l);
     // The deposed writer cannot make anything durable.
@@ -177,7 +182,7 @@ fn registered_read_points_stay_readable_until_released() {
     for i in 0..300u64 {
         c.commit(&*v, vec![write(i % 16, i + 1, i * 11)]).unwrap();
     }
-    let cl = v.cluster().clone();
+    let cl = v.cluster().unwrap().clone();
     // Replicas materialize up to the read point, never past it.
     eventually(20, "materialized up to the read point", || {
         (0..6).all(|n| {
