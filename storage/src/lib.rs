@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod error;
 pub mod io;
 pub mod mem;
+pub mod net;
 pub mod node;
 pub mod quorum;
 pub mod record;

@@ -30,6 +30,7 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use crate::cluster::{Cluster, ClusterOptions};
+use crate::net::{AddrBook, TcpTransport};
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::{NodeId, Tracker};
 use crate::record::{Record, MAX_PAYLOAD};
@@ -70,6 +71,9 @@ pub struct VolumeConfig {
     pub log_compact_bytes: u64,
     /// Resend records a replica has not acked after this long.
     pub resend_after: Duration,
+    /// Storage nodes in other processes (TCP); None: start six in-process nodes.
+    /// The book must name exactly six node ids (the quorum set).
+    pub nodes: Option<AddrBook>,
 }
 
 impl Default for VolumeConfig {
@@ -86,6 +90,7 @@ impl Default for VolumeConfig {
             scrub_every: Some(Duration::from_secs(300)),
             log_compact_bytes: 64 << 20,
             resend_after: Duration::from_millis(200),
+            nodes: None,
         }
     }
 }
@@ -200,10 +205,15 @@ impl AckSink for Acks {
 }
 
 impl LocalVolume {
-    /// Open (creating or recovering) the volume described by `config`, with its own
-    /// in-process storage nodes.
+    /// Open (creating or recovering) the volume described by `config`: with its own
+    /// in-process storage nodes, or over TCP when `config.nodes` is set.
     pub fn open(config: VolumeConfig) -> Result<Arc<LocalVolume>> {
         config.validate()?;
+        if let Some(book) = &config.nodes {
+            let ids = book.ids();
+            let net: Arc<dyn Transport> = TcpTransport::new(book.clone(), &ids);
+            return Self::open_remote(net, ids, config);
+        }
         let cluster = Cluster::open(config.cluster_options())?;
         Self::open_on(cluster, config)
     }
