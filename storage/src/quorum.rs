@@ -122,6 +122,23 @@ impl Tracker {
         (lsn, prev)
     }
 
+    /// PGs where some member's SCL is below the PG's last LSN.
+    pub fn lagging_pgs(&self) -> Vec<u64> {
+        let members = self.members();
+        let mut v: Vec<u64> = self
+            .pgs
+            .iter()
+            .filter(|(_, st)| {
+                members
+                    .iter()
+                    .any(|n| st.scl.get(n).copied().unwrap_or(0) < st.tail)
+            })
+            .map(|(&pg, _)| pg)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Last allocated LSN of `pg` (0 if it has none).
     pub fn pg_tail(&self, pg: u64) -> Lsn {
         self.pgs.get(&pg).map_or(0, |s| s.tail)

@@ -176,7 +176,11 @@ struct WState {
     read_points: HashMap<u64, Lsn>,
     subs: Vec<Sender<LogEvent>>,
     replacing: Option<Replacing>,
+    poll_cursor: usize,
 }
+
+/// Idle PGs polled per ticker round.
+const POLL_SLICE: usize = 64;
 
 /// The writer's handle on a quorum volume (and, through [`LocalVolume::follower`], a
 /// replica's read-only one).
@@ -272,6 +276,7 @@ impl LocalVolume {
                 read_points: HashMap::new(),
                 subs: Vec::new(),
                 replacing: None,
+                poll_cursor: 0,
             }),
             changed: Condvar::new(),
             acks: Arc::new(Acks(me.clone())),
@@ -392,20 +397,31 @@ impl LocalVolume {
     /// Background duties; see the module doc.
     fn tick(&self, poll: bool) {
         let (members, pgs, vdl, floor) = {
-            let st = self.st.lock();
+            let mut st = self.st.lock();
             if st.closed || st.fenced.is_some() {
                 return;
             }
-            (
-                st.tr.members(),
-                st.tr.pgs(),
-                st.tr.vdl(),
-                Self::read_floor(&st),
-            )
+            // PGs with a lagging replica, plus a round-robin slice of the rest (to push
+            // VDL and the read floor to idle PGs): bounded work however large the volume.
+            let mut pgs = if poll {
+                st.tr.lagging_pgs()
+            } else {
+                Vec::new()
+            };
+            let all = st.tr.pgs();
+            if poll && !all.is_empty() {
+                for i in 0..POLL_SLICE.min(all.len()) {
+                    pgs.push(all[(st.poll_cursor + i) % all.len()]);
+                }
+                st.poll_cursor = (st.poll_cursor + POLL_SLICE) % all.len();
+                pgs.sort_unstable();
+                pgs.dedup();
+            }
+            (st.tr.members(), pgs, st.tr.vdl(), Self::read_floor(&st))
         };
         // Poll SCLs (read routing, acks lost to a partition) and push limits.
         let mut seen = Vec::new();
-        for &pg in pgs.iter().filter(|_| poll) {
+        for &pg in &pgs {
             for &n in &members {
                 if let Ok(Some(s)) = self.net.poll(n, pg, vdl, floor) {
                     seen.push((n, pg, s));
