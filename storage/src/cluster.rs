@@ -95,10 +95,14 @@ impl Membership {
     }
 }
 
+/// Wraps a node's backend (tests put a faulty disk under a node).
+pub type BackendWrapper = Box<dyn Fn(NodeId, Arc<dyn Backend>) -> Arc<dyn Backend> + Send + Sync>;
+
 /// Storage nodes of one volume, with their network.
 pub struct Cluster {
     pub net: Arc<Net>,
     opts: ClusterOptions,
+    wrap: Option<BackendWrapper>,
     mem: Mutex<HashMap<NodeId, Arc<MemBackend>>>,
     membership: Mutex<Membership>,
 }
@@ -106,6 +110,14 @@ pub struct Cluster {
 impl Cluster {
     /// Start the nodes (creating a six-node, three-AZ cluster if there is none yet).
     pub fn open(opts: ClusterOptions) -> Result<Arc<Cluster>> {
+        Self::open_wrapped(opts, None)
+    }
+
+    /// [`Cluster::open`], with every node's backend passed through `wrap`.
+    pub fn open_wrapped(
+        opts: ClusterOptions,
+        wrap: Option<BackendWrapper>,
+    ) -> Result<Arc<Cluster>> {
         let membership = match &opts.dir {
             Some(d) => {
                 std::fs::create_dir_all(d)?;
@@ -126,6 +138,7 @@ impl Cluster {
         let c = Arc::new(Cluster {
             net: Net::new(),
             opts,
+            wrap,
             mem: Mutex::new(HashMap::new()),
             membership: Mutex::new(membership.clone()),
         });
@@ -150,7 +163,7 @@ impl Cluster {
     }
 
     fn backend(&self, id: NodeId) -> Result<Arc<dyn Backend>> {
-        Ok(match &self.opts.dir {
+        let b: Arc<dyn Backend> = match &self.opts.dir {
             Some(d) => Arc::new(DirBackend::new(self.node_dir(id, d), self.opts.fsync)?),
             None => self
                 .mem
@@ -158,6 +171,10 @@ impl Cluster {
                 .entry(id)
                 .or_insert_with(|| Arc::new(MemBackend::new()))
                 .clone(),
+        };
+        Ok(match &self.wrap {
+            Some(w) => w(id, b),
+            None => b,
         })
     }
 

@@ -479,6 +479,35 @@ impl SegmentFiles for FaultyFiles {
     }
 }
 
+/// A backend whose segment files all share one [`Faults`] (a failing disk).
+pub struct FaultyBackend {
+    pub inner: Arc<dyn Backend>,
+    pub faults: Arc<Faults>,
+}
+
+impl Backend for FaultyBackend {
+    fn open_segment(&self, pg: u64, slots: u64) -> Result<Arc<dyn SegmentFiles>> {
+        self.faults.tick()?;
+        Ok(Arc::new(FaultyFiles {
+            inner: self.inner.open_segment(pg, slots)?,
+            faults: self.faults.clone(),
+        }))
+    }
+
+    fn list_segments(&self) -> Result<Vec<u64>> {
+        self.faults.tick()?;
+        self.inner.list_segments()
+    }
+}
+
+impl Faults {
+    /// Stop failing (the disk was fixed).
+    pub fn heal(&self) {
+        self.countdown.store(-1, Ordering::SeqCst);
+        self.failing.store(false, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,25 @@
 //!
 //! The narrow interface the engine sees is the [`Volume`] trait; the function that turns
 //! redo into page images is [`redo::apply`], shared by storage nodes, the writer and
-//! replicas so there is exactly one definition of what a record means.
+//! replicas so there is exactly one definition of what a record means. The product
+//! implementation is [`LocalVolume`] (`LocalVolume::open(VolumeConfig::on_disk(dir))`,
+//! `VolumeConfig::in_memory()`, or storage-node processes over TCP); [`mem::MemVolume`]
+//! is a single-copy model for tests. A commit is traced end to end in [`volume`].
+//!
+//! Code map (bottom up):
+//! - [`record`]: the redo record codec (magic, version, back-link, crc32c);
+//! - [`io`]: segment file I/O behind traits (directory + memmap2, memory, faults);
+//! - [`segment`]: one replica of one protection group: group-commit log, page slots,
+//!   exact as-of reads, materialization, compaction, scrub, snapshot/rebuild;
+//! - [`quorum`]: the writer's pure quorum state machine (VCL, VDL, SCLs, read routing,
+//!   membership change);
+//! - [`transport`]: writer->node and node->node interfaces; [`node`]: a storage node and
+//!   the in-process network; [`net`]: the same over TCP;
+//! - [`cluster`]: six in-process nodes in three AZs and their persisted membership;
+//! - [`recovery`]: opening a volume: fencing, VDL, truncation, no redo replay;
+//! - [`volume`]: [`LocalVolume`], the [`Volume`] a writer or replica uses.
+//!
+//! On-disk formats are in docs/format.md; [`FORMAT_VERSION`] versions all of them.
 
 pub mod cluster;
 pub mod error;

@@ -141,7 +141,8 @@ impl VolumeConfig {
         Ok(())
     }
 
-    fn cluster_options(&self) -> ClusterOptions {
+    /// The options of the in-process cluster this configuration describes.
+    pub fn cluster_options(&self) -> ClusterOptions {
         ClusterOptions {
             dir: self.dir.clone(),
             fsync: self.fsync,

@@ -240,3 +240,54 @@ fn replace_a_node() {
     assert!(got == c.expected(3, vdl));
     let _ = Arc::strong_count(&cl);
 }
+
+#[test]
+fn failing_disk_on_one_node() {
+    use borealis_storage::io::{Backend, Faults, FaultyBackend};
+    let cfg = small(None);
+    let faults = Faults::new();
+    let f2 = faults.clone();
+    let cl = Cluster::open_wrapped(
+        cfg.cluster_options(),
+        Some(Box::new(move |id, b| -> Arc<dyn Backend> {
+            if id == 4 {
+                Arc::new(FaultyBackend {
+                    inner: b,
+                    faults: f2.clone(),
+                })
+            } else {
+                b
+            }
+        })),
+    )
+    .unwrap();
+    let v = LocalVolume::open_on(cl.clone(), cfg).unwrap();
+    let mut c = Checker::new();
+    load(&v, &mut c, 20, 12);
+    // The disk starts failing (fsync errors included): the node acknowledges nothing
+    // more, writes go on without it.
+    faults
+        .countdown
+        .store(50, std::sync::atomic::Ordering::SeqCst);
+    load(&v, &mut c, 100, 13);
+    assert!(faults.failing.load(std::sync::atomic::Ordering::SeqCst));
+    c.verify(&*v, pages());
+    // Fixed: the node reopens its segments from what is on disk and catches up.
+    faults.heal();
+    load(&v, &mut c, 10, 14);
+    let vdl = v.durable_lsn();
+    eventually(20, "node 4 caught up", || {
+        (0..3).all(|pg| caught_up(&cl, 4, pg, vdl))
+    });
+    for p in pages() {
+        let pg = p / 8;
+        let need = cl
+            .node(2)
+            .unwrap()
+            .segment(pg)
+            .unwrap()
+            .tail_at_or_below(vdl);
+        let got = cl.net.read_page(4, pg, p, vdl, need).unwrap();
+        assert!(got == c.expected(p, vdl), "page {p}");
+    }
+}
