@@ -15,9 +15,14 @@
 //! assert_eq!(r.rows()[0][0], Value::from("apple"));
 //! ```
 
+pub mod btree;
+pub mod buffer_pool;
 pub mod convert;
 pub mod database;
 pub mod error;
+pub mod overflow;
+pub mod page;
+pub mod pager;
 pub mod result;
 pub mod session;
 pub mod temporal;
