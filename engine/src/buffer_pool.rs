@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use borealis_storage::{Lsn, PageNo, PAGE_SIZE};
 use parking_lot::Mutex;
@@ -53,6 +52,10 @@ struct Shard {
     slots: Vec<Slot>,
     hand: usize,
     cap: usize,
+    // Counted under the shard lock: a shared atomic would be a contended cache line.
+    hits: u64,
+    misses: u64,
+    evictions: u64,
 }
 
 impl Shard {
@@ -95,9 +98,6 @@ pub struct PoolStats {
 pub struct BufferPool {
     shards: Box<[Mutex<Shard>]>,
     capacity_pages: usize,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    evictions: AtomicU64,
 }
 
 /// The pool never holds fewer pages than this, whatever the byte bound: a B+tree
@@ -118,15 +118,15 @@ impl BufferPool {
                     slots: Vec::with_capacity(cap.min(4096)),
                     hand: 0,
                     cap,
+                    hits: 0,
+                    misses: 0,
+                    evictions: 0,
                 })
             })
             .collect();
         BufferPool {
             shards,
             capacity_pages,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
         }
     }
 
@@ -141,13 +141,13 @@ impl BufferPool {
         let g = &mut *g;
         match g.map.get(&page) {
             Some(&i) => {
+                g.hits += 1;
                 let s = &mut g.slots[i];
                 s.referenced = true;
-                self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(s.img.clone())
             }
             None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
+                g.misses += 1;
                 None
             }
         }
@@ -168,7 +168,7 @@ impl BufferPool {
             if !g.evict_one(durable) {
                 break;
             }
-            self.evictions.fetch_add(1, Ordering::Relaxed);
+            g.evictions += 1;
         }
         let i = g.slots.len();
         g.slots.push(Slot {
@@ -218,13 +218,18 @@ impl BufferPool {
     }
 
     pub fn stats(&self) -> PoolStats {
-        PoolStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            evictions: self.evictions.load(Ordering::Relaxed),
-            pages: self.shards.iter().map(|s| s.lock().slots.len()).sum(),
+        let mut st = PoolStats {
             capacity_pages: self.capacity_pages,
+            ..PoolStats::default()
+        };
+        for s in self.shards.iter() {
+            let g = s.lock();
+            st.hits += g.hits;
+            st.misses += g.misses;
+            st.evictions += g.evictions;
+            st.pages += g.slots.len();
         }
+        st
     }
 }
 

@@ -203,12 +203,18 @@ impl<'a> Node<'a> {
             .ok_or_else(|| corrupt(self.no, format!("cell {i} runs past the page end")))
     }
 
-    /// Key of cell `i`.
+    /// Key of cell `i` (`i < len()`). The hot path of every search: reads only the key
+    /// length, bounds-checked against the page.
     pub fn key(&self, i: usize) -> Result<&'a [u8]> {
-        let c = self.cell(i)?;
-        let klen = u16::from_le_bytes([c[0], c[1]]) as usize;
-        let start = if self.is_leaf() { 4 } else { 10 };
-        Ok(&c[start..start + klen])
+        let off = get_u16(self.page, HEADER_SIZE + 2 * i) as usize;
+        let start = off + if self.is_leaf() { 4 } else { 10 };
+        let klen = match self.page.get(off..off + 2) {
+            Some(b) => u16::from_le_bytes([b[0], b[1]]) as usize,
+            None => return Err(corrupt(self.no, format!("slot {i} offset {off}"))),
+        };
+        self.page
+            .get(start..start + klen)
+            .ok_or_else(|| corrupt(self.no, format!("key {i} runs past the page end")))
     }
 
     /// Key and value of leaf cell `i`.
