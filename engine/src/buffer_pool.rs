@@ -1,15 +1,29 @@
-//! The buffer pool: a bounded cache of committed page images, nothing more.
+//! The buffer pool: a bounded cache of committed page versions, nothing more.
 //!
 //! Pages are never written back (the volume only takes redo), so any entry may be
-//! dropped at any time and read again from storage at the read point. Entries are
-//! `Arc`'d immutable images: a reader holding one keeps it alive after eviction, so
-//! eviction never has to wait for a pin.
+//! dropped at any time and read again from storage. Entries are `Arc`'d immutable
+//! images: a reader holding one keeps it alive after eviction, so eviction never waits.
+//!
+//! Readers are snapshot readers without latches: a read at LSN `at` must see the page's
+//! version as of `at`. Each entry is the page's latest version, tagged with `lsn`, an
+//! LSN at or after the version was created (the commit LSN for versions a commit
+//! installed, the read point for versions read from storage); it may keep the version it
+//! replaced (`prev`) for readers that started before that commit. A read the entry cannot
+//! answer returns `None`, and the caller reads the volume at `at`.
+//!
+//! Invariants:
+//! - an entry is always the page's latest committed version. A commit installs its
+//!   versions before it publishes its LSN as the new read point; an image read from
+//!   storage is cached only if no newer version can exist: no entry for the page, and no
+//!   version at or above its read point was ever dropped from this shard
+//!   (`dropped_hwm`), so a slow reader can never cache a stale image;
+//! - `used` counts entries plus kept `prev` images and stays within `cap`, except that
+//!   versions installed above the volume durable LSN are never evicted (Aurora's rule:
+//!   only pages whose page LSN <= VDL leave the cache, so storage is never asked for a
+//!   page as of a point it may not hold yet); the bound may be exceeded while they wait.
 //!
 //! The pool is split into shards (by page number), each a CLOCK ring under its own mutex,
-//! so concurrent point reads rarely contend. One exception to "drop at any time": an entry
-//! installed by a commit whose LSN is above the volume durable LSN is kept (Aurora's rule:
-//! evict only pages whose page LSN <= VDL), so storage is never asked for a page as of a
-//! point it may not hold yet. The byte bound may be exceeded while such pages wait.
+//! so concurrent point reads rarely contend.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -42,8 +56,13 @@ type PageMap<V> = HashMap<PageNo, V, BuildHasherDefault<PageHasher>>;
 struct Slot {
     page: PageNo,
     img: PageRef,
-    /// LSN of the commit that produced this image (0 if it was read from storage).
+    /// The version in `img` existed at this LSN and is still the latest.
     lsn: Lsn,
+    /// The version `img` replaced, valid for reads in `[prev.1, lsn)`.
+    prev: Option<(PageRef, Lsn)>,
+    /// Commit LSN that installed `img`, 0 if it came from storage: protected from
+    /// eviction until the volume durable LSN covers it.
+    dirty: Lsn,
     referenced: bool,
 }
 
@@ -52,6 +71,10 @@ struct Shard {
     slots: Vec<Slot>,
     hand: usize,
     cap: usize,
+    /// Entries plus kept `prev` images.
+    used: usize,
+    /// Highest version LSN this shard ever dropped without replacing.
+    dropped_hwm: Lsn,
     // Counted under the shard lock: a shared atomic would be a contended cache line.
     hits: u64,
     misses: u64,
@@ -59,28 +82,49 @@ struct Shard {
 }
 
 impl Shard {
-    /// Remove one evictable entry chosen by CLOCK; false if every entry is protected.
+    fn remove_at(&mut self, i: usize) {
+        let old = self.slots.swap_remove(i);
+        self.map.remove(&old.page);
+        if let Some(moved) = self.slots.get(i) {
+            self.map.insert(moved.page, i);
+        }
+        self.used -= 1 + usize::from(old.prev.is_some());
+        self.dropped_hwm = self.dropped_hwm.max(old.lsn);
+    }
+
+    /// Free one page worth of memory chosen by CLOCK (an old `prev` image goes first);
+    /// false if everything left is protected.
     fn evict_one(&mut self, durable: Lsn) -> bool {
         let n = self.slots.len();
-        for _ in 0..2 * n {
+        for _ in 0..2 * n + 1 {
             if self.hand >= self.slots.len() {
                 self.hand = 0;
             }
             let s = &mut self.slots[self.hand];
+            if s.prev.take().is_some() {
+                // Only readers older than this version's commit needed it; they fall
+                // back to storage.
+                self.used -= 1;
+                return true;
+            }
             if s.referenced {
                 s.referenced = false;
-            } else if s.lsn <= durable {
-                let victim = self.hand;
-                let old = self.slots.swap_remove(victim);
-                self.map.remove(&old.page);
-                if let Some(moved) = self.slots.get(victim) {
-                    self.map.insert(moved.page, victim);
-                }
+            } else if s.dirty <= durable {
+                self.remove_at(self.hand);
                 return true;
             }
             self.hand += 1;
         }
         false
+    }
+
+    fn make_room(&mut self, durable: Lsn) {
+        while self.used >= self.cap {
+            if !self.evict_one(durable) {
+                break;
+            }
+            self.evictions += 1;
+        }
     }
 }
 
@@ -90,11 +134,12 @@ pub struct PoolStats {
     pub hits: u64,
     pub misses: u64,
     pub evictions: u64,
+    /// Cached images (entries plus kept previous versions).
     pub pages: usize,
     pub capacity_pages: usize,
 }
 
-/// A bounded, sharded CLOCK cache of page images.
+/// A bounded, sharded CLOCK cache of page versions.
 pub struct BufferPool {
     shards: Box<[Mutex<Shard>]>,
     capacity_pages: usize,
@@ -118,6 +163,8 @@ impl BufferPool {
                     slots: Vec::with_capacity(cap.min(4096)),
                     hand: 0,
                     cap,
+                    used: 0,
+                    dropped_hwm: 0,
                     hits: 0,
                     misses: 0,
                     evictions: 0,
@@ -135,85 +182,101 @@ impl BufferPool {
         &self.shards[(h % self.shards.len() as u64) as usize]
     }
 
-    /// The cached image of `page`, if any.
-    pub fn get(&self, page: PageNo) -> Option<PageRef> {
+    /// The version of `page` as of `at` (`Lsn::MAX`: the latest), if cached.
+    pub fn get(&self, page: PageNo, at: Lsn) -> Option<PageRef> {
         let mut g = self.shard(page).lock();
         let g = &mut *g;
-        match g.map.get(&page) {
-            Some(&i) => {
-                g.hits += 1;
-                let s = &mut g.slots[i];
+        let found = g.map.get(&page).and_then(|&i| {
+            let s = &mut g.slots[i];
+            if s.lsn <= at {
                 s.referenced = true;
                 Some(s.img.clone())
+            } else {
+                match &s.prev {
+                    Some((img, from)) if *from <= at => Some(img.clone()),
+                    _ => None,
+                }
             }
-            None => {
-                g.misses += 1;
-                None
-            }
+        });
+        if found.is_some() {
+            g.hits += 1;
+        } else {
+            g.misses += 1;
         }
+        found
     }
 
-    /// Insert or replace the image of `page`. `lsn` is the commit LSN that produced it
-    /// (0 for an image read from storage); `durable` is the current volume durable LSN.
-    pub fn insert(&self, page: PageNo, img: PageRef, lsn: Lsn, durable: Lsn) {
+    /// Install the version of `page` a commit at `lsn` produced (`durable`: the volume
+    /// durable LSN, for eviction).
+    pub fn install(&self, page: PageNo, img: PageRef, lsn: Lsn, durable: Lsn) {
         let mut g = self.shard(page).lock();
         if let Some(&i) = g.map.get(&page) {
             let s = &mut g.slots[i];
-            s.img = img;
-            s.lsn = s.lsn.max(lsn);
+            let old_img = std::mem::replace(&mut s.img, img);
+            let had_prev = s.prev.replace((old_img, s.lsn)).is_some();
+            s.lsn = lsn;
+            s.dirty = lsn;
             s.referenced = true;
+            if !had_prev {
+                g.used += 1;
+                g.make_room(durable);
+            }
             return;
         }
-        while g.slots.len() >= g.cap {
-            if !g.evict_one(durable) {
-                break;
-            }
-            g.evictions += 1;
-        }
+        g.make_room(durable);
         let i = g.slots.len();
         g.slots.push(Slot {
             page,
             img,
             lsn,
+            prev: None,
+            dirty: lsn,
             referenced: false,
         });
+        g.used += 1;
         g.map.insert(page, i);
     }
 
-    /// Insert `img` only if `page` is not cached (a reader filling a miss must not
-    /// replace a newer image a commit installed meanwhile).
-    pub fn insert_if_absent(&self, page: PageNo, img: PageRef, durable: Lsn) -> PageRef {
-        if let Some(cur) = self.peek(page) {
-            return cur;
-        }
-        self.insert(page, img.clone(), 0, durable);
-        img
-    }
-
-    fn peek(&self, page: PageNo) -> Option<PageRef> {
-        let g = self.shard(page).lock();
-        g.map.get(&page).map(|&i| g.slots[i].img.clone())
-    }
-
-    /// Drop `page` from the pool (replicas drop pages they do not apply redo to).
-    pub fn invalidate(&self, page: PageNo) {
+    /// Offer an image of `page` read from storage as of `read_at`. It is cached only if
+    /// it is certainly the latest version (see the module invariants).
+    pub fn insert_read(&self, page: PageNo, img: PageRef, read_at: Lsn, durable: Lsn) {
         let mut g = self.shard(page).lock();
-        if let Some(i) = g.map.remove(&page) {
-            g.slots.swap_remove(i);
-            if let Some(moved) = g.slots.get(i) {
-                let p = moved.page;
-                g.map.insert(p, i);
-            }
+        if g.map.contains_key(&page) || read_at < g.dropped_hwm {
+            return;
         }
+        g.make_room(durable);
+        let i = g.slots.len();
+        g.slots.push(Slot {
+            page,
+            img,
+            lsn: read_at,
+            prev: None,
+            dirty: 0,
+            referenced: false,
+        });
+        g.used += 1;
+        g.map.insert(page, i);
     }
 
-    /// Drop every entry.
-    pub fn clear(&self) {
+    /// A version of `page` at `lsn` exists that this pool does not hold (a replica skips
+    /// redo for uncached pages): drop any entry and refuse older images from then on.
+    pub fn forget(&self, page: PageNo, lsn: Lsn) {
+        let mut g = self.shard(page).lock();
+        if let Some(&i) = g.map.get(&page) {
+            g.remove_at(i);
+        }
+        g.dropped_hwm = g.dropped_hwm.max(lsn);
+    }
+
+    /// Drop every entry; `hwm` is the newest version LSN that may have been cached.
+    pub fn clear(&self, hwm: Lsn) {
         for s in self.shards.iter() {
             let mut g = s.lock();
             g.map.clear();
             g.slots.clear();
             g.hand = 0;
+            g.used = 0;
+            g.dropped_hwm = g.dropped_hwm.max(hwm);
         }
     }
 
@@ -227,7 +290,7 @@ impl BufferPool {
             st.hits += g.hits;
             st.misses += g.misses;
             st.evictions += g.evictions;
-            st.pages += g.slots.len();
+            st.pages += g.used;
         }
         st
     }
@@ -249,39 +312,60 @@ mod tests {
     fn bound_is_respected_and_hot_pages_stay() {
         let pool = BufferPool::new(32 * PAGE_SIZE);
         for p in 0..1000u64 {
-            pool.insert(p, img(p as u8), 0, 0);
+            pool.insert_read(p, img(p as u8), 10, 10);
             // Page 0 is touched constantly: CLOCK keeps it.
-            assert_eq!(pool.get(0).map(|i| i[0]), Some(0));
+            assert_eq!(pool.get(0, 10).map(|i| i[0]), Some(0));
             assert!(pool.stats().pages <= 32);
         }
         assert!(pool.stats().evictions >= 1000 - 32);
-        assert_eq!(pool.get(999).map(|i| i[0]), Some(999u64 as u8));
+        assert_eq!(pool.get(999, 10).map(|i| i[0]), Some(999u64 as u8));
     }
 
     #[test]
-    fn non_durable_pages_are_not_evicted() {
+    fn non_durable_versions_are_not_evicted() {
         let pool = BufferPool::new(16 * PAGE_SIZE);
         for p in 0..40u64 {
-            pool.insert(p, img(1), 100 + p, 50);
+            pool.install(p, img(1), 100 + p, 50);
         }
         // Nothing is durable: the pool grows past its bound rather than drop them.
         assert_eq!(pool.stats().pages, 40);
         // Once durable they go.
         for p in 40..80u64 {
-            pool.insert(p, img(2), 0, 1000);
+            pool.install(p, img(2), 200, 1000);
         }
         assert!(pool.stats().pages <= 16);
     }
 
     #[test]
-    fn replace_and_invalidate() {
-        let pool = BufferPool::new(0);
-        pool.insert(7, img(1), 0, 0);
-        pool.insert(7, img(2), 0, 0);
-        assert_eq!(pool.get(7).unwrap()[0], 2);
-        assert_eq!(pool.insert_if_absent(7, img(3), 0)[0], 2);
-        pool.invalidate(7);
-        assert!(pool.get(7).is_none());
-        assert_eq!(pool.insert_if_absent(7, img(3), 0)[0], 3);
+    fn snapshot_reads_see_the_version_of_their_point() {
+        let pool = BufferPool::new(1 << 20);
+        pool.insert_read(7, img(1), 10, 10);
+        pool.install(7, img(2), 20, 20);
+        assert_eq!(pool.get(7, 15).unwrap()[0], 1); // from prev
+        assert_eq!(pool.get(7, 25).unwrap()[0], 2);
+        assert_eq!(pool.get(7, Lsn::MAX).unwrap()[0], 2);
+        assert!(pool.get(7, 5).is_none()); // older than anything kept: go to storage
+        pool.install(7, img(3), 30, 30);
+        assert!(pool.get(7, 15).is_none());
+        assert_eq!(pool.get(7, 29).unwrap()[0], 2);
+        // A slow reader's image from before the latest version is never cached.
+        pool.forget(7, 30);
+        pool.insert_read(7, img(2), 25, 30);
+        assert!(pool.get(7, Lsn::MAX).is_none());
+        pool.insert_read(7, img(3), 30, 30);
+        assert_eq!(pool.get(7, Lsn::MAX).unwrap()[0], 3);
+    }
+
+    #[test]
+    fn stale_reads_are_refused_after_eviction() {
+        let pool = BufferPool::new(16 * PAGE_SIZE);
+        pool.install(1, img(9), 50, 50);
+        for p in 100..200u64 {
+            pool.insert_read(p, img(0), 60, 60);
+        }
+        assert!(pool.get(1, Lsn::MAX).is_none(), "page 1 was evicted");
+        // A reader that read page 1 at LSN 40 (before the version at 50) must not cache.
+        pool.insert_read(1, img(8), 40, 60);
+        assert!(pool.get(1, Lsn::MAX).is_none());
     }
 }

@@ -13,20 +13,23 @@
 //!
 //! Concurrency invariants:
 //! - at most one `Mtr` is open at a time (`begin` blocks until the previous one ends), so
-//!   an MTR's reads need no latch: no commit can happen while it is open;
-//! - readers see only committed images. A commit installs its images under the write side
-//!   of `latch`; a reader that must see several pages consistently (a B+tree descent or
-//!   scan) holds a [`View`] (the read side) for the duration. Never commit while holding
-//!   a `View` on the same thread: it deadlocks;
-//! - a missing page is read from the volume as of `read_point`, the end LSN of the last
-//!   committed MTR (writer) or the replica's read point.
+//!   an MTR reads the latest committed versions: no commit can happen while it is open;
+//! - readers take no latch and never block commits. A [`View`] is a snapshot at the read
+//!   point current when it was made: every page it reads is that page's version as of
+//!   that LSN, from the pool if it still holds that version, else from the volume (see
+//!   `buffer_pool.rs`). A commit installs its versions in the pool first and publishes its
+//!   LSN as the read point last, so a view sees whole MTRs only;
+//! - `read_point` is the end LSN of the last committed MTR (writer) or the replica's
+//!   read point. A view much older than the read point reads through to the volume, which
+//!   must keep history back to it (register long-lived views with
+//!   `Volume::set_min_read_point`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use borealis_storage::{redo, LogRecord, Lsn, PageNo, PageWrite, Volume, PAGE_SIZE};
-use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
+use parking_lot::{Condvar, Mutex};
 
 use crate::buffer_pool::{BufferPool, PoolStats};
 use crate::error::{Error, Result};
@@ -65,8 +68,6 @@ struct Inner {
     volume: Arc<dyn Volume>,
     pool: BufferPool,
     read_point: AtomicU64,
-    /// Write side held by a commit while installing images; read side by a [`View`].
-    latch: RwLock<()>,
     /// True while an Mtr is open.
     writer: Mutex<bool>,
     writer_done: Condvar,
@@ -117,7 +118,6 @@ impl Pager {
                 volume,
                 pool: BufferPool::new(pool_bytes),
                 read_point: AtomicU64::new(read_point),
-                latch: RwLock::new(()),
                 writer: Mutex::new(false),
                 writer_done: Condvar::new(),
                 read_only: ro,
@@ -141,35 +141,42 @@ impl Pager {
 
     /// Drop every cached page (they will be read again from the volume).
     pub fn clear_pool(&self) {
-        let _g = self.inner.latch.write();
-        self.inner.pool.clear();
+        self.inner.pool.clear(self.read_point());
     }
 
-    /// A consistent view of committed pages: no commit becomes visible while it lives.
-    /// Keep it short; commits wait for it.
+    /// A snapshot of committed pages as of the current read point. Cheap (one atomic
+    /// load), holds no latch, and may be kept while commits go on.
     pub fn view(&self) -> View<'_> {
-        View {
-            pager: self,
-            _guard: self.inner.latch.read_recursive(),
-        }
+        self.view_at(self.read_point())
     }
 
-    /// Read one committed page.
+    /// A snapshot as of `at` (at most the read point; the volume must still hold it).
+    pub fn view_at(&self, at: Lsn) -> View<'_> {
+        View { pager: self, at }
+    }
+
+    /// Read the latest committed version of one page.
     pub fn read(&self, page: PageNo) -> Result<PageRef> {
-        let _g = self.inner.latch.read_recursive();
-        self.read_unlatched(page)
+        self.view().page(page)
     }
 
-    /// Caller holds the latch (a View) or is the open Mtr (no commit can run).
-    fn read_unlatched(&self, page: PageNo) -> Result<PageRef> {
+    /// The version of `page` as of `at`; `latest` marks the open Mtr's reads (the pool's
+    /// entry is the latest committed version, and no commit can run meanwhile).
+    fn read_at(&self, page: PageNo, at: Lsn, latest: bool) -> Result<PageRef> {
         let inner = &*self.inner;
-        if let Some(img) = inner.pool.get(page) {
+        if let Some(img) = inner.pool.get(page, if latest { Lsn::MAX } else { at }) {
             return Ok(img);
         }
-        let buf = inner.volume.read_page(page, self.read_point())?;
+        let buf = inner.volume.read_page(page, at)?;
         let img: PageRef = Arc::from(buf);
         let durable = inner.volume.durable_lsn();
-        Ok(inner.pool.insert_if_absent(page, img, durable))
+        inner.pool.insert_read(page, img.clone(), at, durable);
+        Ok(img)
+    }
+
+    /// The open Mtr's read: the latest committed version.
+    fn read_latest(&self, page: PageNo) -> Result<PageRef> {
+        self.read_at(page, self.read_point(), true)
     }
 
     /// Root slot `i` as of the last commit.
@@ -190,16 +197,18 @@ impl Pager {
         }
     }
 
-    /// Replica: apply one log record to the cached copy of its page, or drop the page if
-    /// it is not cached (it will be read at the new read point). Call [`Pager::set_read_point`]
-    /// once every record up to the new point is applied; readers may see a page ahead of
-    /// the read point in between, so prefer [`Pager::apply_batch`].
+    /// Replica: apply one log record to the cached version of its page, or note that the
+    /// page is not cached (it will be read from the volume). Readers keep seeing their
+    /// snapshot; call [`Pager::set_read_point`] once every record up to the new point is
+    /// applied (or use [`Pager::apply_batch`]). One applier thread at a time.
     pub fn apply(&self, rec: &LogRecord) -> Result<()> {
         let inner = &*self.inner;
-        let _g = inner.latch.write();
-        if let Some(mut img) = inner.pool.get(rec.page) {
-            redo::apply(Arc::make_mut(&mut img), &rec.payload)?;
-            inner.pool.insert(rec.page, img, 0, 0);
+        match inner.pool.get(rec.page, Lsn::MAX) {
+            Some(mut img) => {
+                redo::apply(Arc::make_mut(&mut img), &rec.payload)?;
+                inner.pool.install(rec.page, img, rec.lsn, 0);
+            }
+            None => inner.pool.forget(rec.page, rec.lsn),
         }
         Ok(())
     }
@@ -207,21 +216,15 @@ impl Pager {
     /// Replica: apply a batch of records (every record up to `read_point`, in LSN order)
     /// and move the read point to `read_point`, atomically for readers.
     pub fn apply_batch(&self, recs: &[LogRecord], read_point: Lsn) -> Result<()> {
-        let inner = &*self.inner;
-        let _g = inner.latch.write();
         for rec in recs.iter().filter(|r| r.lsn <= read_point) {
-            if let Some(mut img) = inner.pool.get(rec.page) {
-                redo::apply(Arc::make_mut(&mut img), &rec.payload)?;
-                inner.pool.insert(rec.page, img, 0, 0);
-            }
+            self.apply(rec)?;
         }
-        inner.read_point.store(read_point, Ordering::Release);
+        self.set_read_point(read_point);
         Ok(())
     }
 
     /// Move the read point (replicas; the writer's advances on commit).
     pub fn set_read_point(&self, lsn: Lsn) {
-        let _g = self.inner.latch.write();
         self.inner.read_point.store(lsn, Ordering::Release);
     }
 }
@@ -246,21 +249,27 @@ fn root_slot_of(h: &Page, i: usize) -> Result<PageNo> {
     Ok(get_u64(h, H_ROOTS + 8 * i))
 }
 
-/// A consistent read view of committed pages (see [`Pager::view`]).
+/// A snapshot of committed pages as of one LSN (see [`Pager::view`]).
+#[derive(Clone, Copy)]
 pub struct View<'a> {
     pager: &'a Pager,
-    _guard: RwLockReadGuard<'a, ()>,
+    at: Lsn,
 }
 
 impl View<'_> {
     pub fn pager(&self) -> &Pager {
         self.pager
     }
+
+    /// The LSN this view reads at.
+    pub fn lsn(&self) -> Lsn {
+        self.at
+    }
 }
 
 impl PageSource for View<'_> {
     fn page(&self, page: PageNo) -> Result<PageRef> {
-        self.pager.read_unlatched(page)
+        self.pager.read_at(page, self.at, false)
     }
 }
 
@@ -292,7 +301,7 @@ impl Mtr {
     pub fn read(&self, page: PageNo) -> Result<PageRef> {
         match self.pages.get(&page) {
             Some(p) => Ok(p.img.clone()),
-            None => self.pager.read_unlatched(page),
+            None => self.pager.read_latest(page),
         }
     }
 
@@ -304,7 +313,7 @@ impl Mtr {
             return Err(borealis_storage::Error::ReadOnly.into());
         }
         if !self.pages.contains_key(&page) {
-            let base = self.pager.read_unlatched(page)?;
+            let base = self.pager.read_latest(page)?;
             self.pages.insert(
                 page,
                 Private {
@@ -440,11 +449,11 @@ impl Mtr {
         if writes.is_empty() {
             return Ok(self.pager.read_point());
         }
-        let _g = inner.latch.write();
         let lsn = inner.volume.append_mtr(writes)?;
         let durable = inner.volume.durable_lsn();
+        // Install first, publish last: a view made after the store sees every version.
         for (page, img) in installs {
-            inner.pool.insert(page, img, lsn, durable);
+            inner.pool.install(page, img, lsn, durable);
         }
         inner.read_point.store(lsn, Ordering::Release);
         Ok(lsn)

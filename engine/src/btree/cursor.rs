@@ -1,14 +1,15 @@
-//! A pull-style range cursor over committed state, for executors that iterate lazily.
+//! A pull-style range cursor over a snapshot, for executors that iterate lazily.
 //!
-//! The cursor holds no latch between calls: it reads a batch of entries in one consistent
-//! [`View`](crate::pager::View), remembers the last key, and resumes after it with a fresh
-//! descent for the next batch. So it may be kept across commits of the same pager (the
-//! writer can commit while a cursor is open on its own thread), at the price that
-//! batches taken after a commit see that commit. Batches start small (cheap `LIMIT 1`)
-//! and grow, and are also cut by bytes so overflow values do not pile up in memory.
+//! The cursor reads at one LSN (the read point when it was made, or a given one), so the
+//! whole range comes from one transaction-consistent state however many commits happen
+//! meanwhile. It holds no page between calls: it reads a batch of entries, remembers the
+//! last key, and resumes after it with a fresh descent. Batches start small (a cheap
+//! `LIMIT 1`) and grow, and are cut by bytes so overflow values do not pile up.
 
 use std::collections::VecDeque;
 use std::ops::Bound;
+
+use borealis_storage::Lsn;
 
 use super::BTree;
 use crate::error::Result;
@@ -25,6 +26,7 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub struct Cursor {
     tree: BTree,
     pager: Pager,
+    at: Lsn,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     reverse: bool,
@@ -50,7 +52,8 @@ fn borrowed(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 }
 
 impl BTree {
-    /// A cursor over keys in `(lower, upper)`, ascending or descending.
+    /// A cursor over keys in `(lower, upper)`, ascending or descending, as of the
+    /// current read point.
     pub fn cursor(
         &self,
         pager: &Pager,
@@ -58,9 +61,22 @@ impl BTree {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Cursor {
+        self.cursor_at(pager, pager.read_point(), lower, upper, reverse)
+    }
+
+    /// A cursor reading the tree as of LSN `at` (see [`Pager::view_at`]).
+    pub fn cursor_at(
+        &self,
+        pager: &Pager,
+        at: Lsn,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Cursor {
         Cursor {
             tree: *self,
             pager: pager.clone(),
+            at,
             lower: owned(lower),
             upper: owned(upper),
             reverse,
@@ -84,8 +100,8 @@ impl Cursor {
         let limit = self.batch;
         let (mut bytes, mut stopped) = (0usize, false);
         let buf = &mut self.buf;
-        self.tree.scan(
-            &self.pager,
+        self.tree.scan_with(
+            &self.pager.view_at(self.at),
             borrowed(&self.lower),
             borrowed(&self.upper),
             self.reverse,

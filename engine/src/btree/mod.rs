@@ -18,8 +18,9 @@
 //! - every structural change happens inside the caller's [`Mtr`], so it is one atomic
 //!   volume MTR together with the change that caused it.
 //!
-//! Readers ([`BTree::get`], [`BTree::scan`]) run on a [`View`](crate::pager::View) and
-//! thus see one committed state across all pages they visit.
+//! Readers ([`BTree::get`], [`BTree::scan`], [`Cursor`]) run on a
+//! [`View`](crate::pager::View), a snapshot at one LSN, and thus see one committed state
+//! across all pages they visit, without blocking the writer.
 
 use std::ops::Bound;
 
@@ -436,8 +437,8 @@ impl BTree {
     }
 
     /// Visit entries with keys in `(lower, upper)` in ascending order, or descending if
-    /// `reverse`, until `f` returns false. Runs on one consistent committed state; `f`
-    /// must not commit an Mtr of this pager (it would wait for the scan to end).
+    /// `reverse`, until `f` returns false. Reads one snapshot (the read point at the
+    /// start); `f` may do anything, including committing on this pager.
     pub fn scan(
         &self,
         pager: &Pager,

@@ -421,7 +421,8 @@ fn limits_are_errors() {
 
 #[test]
 fn concurrent_readers_never_see_a_torn_tree() {
-    let (_v, p) = pager(2 << 20);
+    // A small pool, so readers also go to the volume for versions the pool dropped.
+    let (_v, p) = pager(64 * PAGE_SIZE_BYTES);
     let t = new_tree(&p);
     let mut m = p.begin();
     for i in 0..2000u32 {
@@ -430,6 +431,20 @@ fn concurrent_readers_never_see_a_torn_tree() {
     }
     m.commit().unwrap();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let checker = {
+        let (p, stop) = (p.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // A whole-tree walk on one snapshot while commits go on: every
+                // invariant holds in every snapshot.
+                let s = t.check(&p.view()).unwrap();
+                assert!(s.entries >= 2000);
+                n += 1;
+            }
+            n
+        })
+    };
     let readers: Vec<_> = (0..2)
         .map(|r| {
             let (p, stop) = (p.clone(), stop.clone());
@@ -463,6 +478,7 @@ fn concurrent_readers_never_see_a_torn_tree() {
     for r in readers {
         assert!(r.join().unwrap() > 0);
     }
+    assert!(checker.join().unwrap() > 0);
     t.check(&p.view()).unwrap();
 }
 
@@ -489,20 +505,33 @@ fn cursor_pages_through_ranges_and_survives_commits() {
         .map(|e| u32::from_be_bytes(e.unwrap().0.try_into().unwrap()))
         .collect();
     assert_eq!(rev, (51..=100).rev().map(|i| i * 2).collect::<Vec<_>>());
-    // The writer commits while a cursor is open: later batches see the commit.
+    // The writer commits while a cursor is open: the cursor keeps its snapshot.
     let mut c = t.cursor(&p, Bound::Unbounded, Bound::Unbounded, false);
     let first = c.next_entry().unwrap().unwrap();
     assert_eq!(first.0, 0u32.to_be_bytes());
     let mut m = p.begin();
     t.insert(&mut m, &9001u32.to_be_bytes(), b"new").unwrap();
     t.delete(&mut m, &9000u32.to_be_bytes()).unwrap();
+    for i in 0..3000u32 {
+        // Enough churn to split and merge leaves under the open cursor.
+        t.delete(&mut m, &(i * 2 + 2).to_be_bytes()).unwrap();
+    }
     m.commit().unwrap();
     let rest: Vec<_> = c.map(|e| e.unwrap()).collect();
     assert_eq!(rest.len(), 4999);
-    assert!(rest
-        .iter()
-        .any(|(k, v)| k[..] == 9001u32.to_be_bytes() && v == b"new"));
-    assert!(!rest.iter().any(|(k, _)| k[..] == 9000u32.to_be_bytes()));
+    assert!(rest.iter().any(|(k, _)| k[..] == 9000u32.to_be_bytes()));
+    assert!(!rest.iter().any(|(k, _)| k[..] == 9001u32.to_be_bytes()));
+    let now: Vec<_> = t
+        .cursor(
+            &p,
+            Bound::Included(&9000u32.to_be_bytes()[..]),
+            Bound::Unbounded,
+            false,
+        )
+        .map(|e| e.unwrap())
+        .collect();
+    assert_eq!(now.len(), 1 + 4999 - 4500);
+    assert_eq!(now[0].0, 9001u32.to_be_bytes());
     assert!(rest.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
@@ -513,4 +542,61 @@ fn pager_and_cursor_are_send_and_sync() {
     send_sync::<BTree>();
     fn send<T: Send>() {}
     send::<Cursor>();
+}
+
+#[test]
+fn old_snapshots_stay_readable_under_churn_and_eviction() {
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (_v, p) = pager(64 * PAGE_SIZE_BYTES);
+    let t = new_tree(&p);
+    let mut model = BTreeMap::new();
+    let mut m = p.begin();
+    for i in 0..20_000u32 {
+        let v = value_of(&mut rng);
+        t.insert(&mut m, &i.to_be_bytes(), &v).unwrap();
+        model.insert(i.to_be_bytes().to_vec(), v);
+    }
+    m.commit().unwrap();
+    let snap = p.read_point();
+    let old = model.clone();
+    for _ in 0..20 {
+        let mut m = p.begin();
+        for _ in 0..500 {
+            let k = rng.gen_range(0..30_000u32).to_be_bytes().to_vec();
+            if rng.gen_bool(0.5) {
+                t.delete(&mut m, &k).unwrap();
+                model.remove(&k);
+            } else {
+                let v = value_of(&mut rng);
+                t.insert(&mut m, &k, &v).unwrap();
+                model.insert(k, v);
+            }
+        }
+        m.commit().unwrap();
+    }
+    let then = p.view_at(snap);
+    let s = t.check(&then).unwrap();
+    assert_eq!(s.entries, old.len() as u64);
+    let mut got = Vec::new();
+    t.scan_with(
+        &then,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        true,
+        &mut |k, v| {
+            got.push((k.to_vec(), v.to_vec()));
+            Ok(true)
+        },
+    )
+    .unwrap();
+    got.reverse();
+    assert!(got.iter().map(|(k, v)| (k, v)).eq(old.iter()));
+    let cur: Vec<_> = t
+        .cursor_at(&p, snap, Bound::Unbounded, Bound::Unbounded, false)
+        .map(|e| e.unwrap())
+        .collect();
+    assert!(cur.iter().map(|(k, v)| (k, v)).eq(old.iter()));
+    t.check(&p.view()).unwrap();
+    assert_matches(&t, &p, &model);
 }
