@@ -397,10 +397,10 @@ impl<'a> NodeMut<'a> {
         Ok(())
     }
 
-    /// Replace the child pointer of internal cell `i`.
-    pub fn set_cell_child(&mut self, i: usize, child: PageNo) {
+    /// Overwrite cell `i` with `cell` of the same length.
+    pub fn overwrite(&mut self, i: usize, cell: &[u8]) {
         let off = get_u16(self.page, HEADER_SIZE + 2 * i) as usize;
-        put_u64(self.page, off + 2, child);
+        self.page[off..off + cell.len()].copy_from_slice(cell);
     }
 }
 

@@ -181,6 +181,22 @@ impl BTree {
 
     /// Insert or replace; returns the previous value.
     pub fn insert(&self, mtr: &mut Mtr, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.upsert(mtr, key, value, true)?.1)
+    }
+
+    /// Insert or replace without reading the previous value back; returns whether the
+    /// key existed. Cheaper than [`BTree::insert`] for long values.
+    pub fn put(&self, mtr: &mut Mtr, key: &[u8], value: &[u8]) -> Result<bool> {
+        Ok(self.upsert(mtr, key, value, false)?.0)
+    }
+
+    fn upsert(
+        &self,
+        mtr: &mut Mtr,
+        key: &[u8],
+        value: &[u8],
+        want_old: bool,
+    ) -> Result<(bool, Option<Vec<u8>>)> {
         if key.len() > MAX_KEY_LEN {
             return Err(too_long_key(key.len()));
         }
@@ -193,7 +209,7 @@ impl BTree {
                 ),
             ));
         }
-        let (path, leaf) = self.descend(mtr, key)?;
+        let (mut path, leaf) = self.descend(mtr, key)?;
         let cell = if inline_cell_size(key, value) <= MAX_LEAF_CELL {
             leaf_cell_inline(key, value)
         } else {
@@ -202,43 +218,69 @@ impl BTree {
         };
         let img = mtr.read(leaf)?;
         let n = Node::new(&img, leaf)?;
-        let (pos, old) = match n.search(key)? {
-            Ok(i) => {
-                let v = n.leaf_entry(i)?.1;
-                let old = load_value(mtr, v)?;
-                let chain = chain_of(v);
-                drop(img);
-                if let Some((first, len)) = chain {
-                    overflow::free(mtr, first, len)?;
-                }
-                NodeMut::new(mtr.write(leaf)?).remove(i)?;
-                (i, Some(old))
-            }
+        let i = match n.search(key)? {
+            Ok(i) => i,
             Err(i) => {
                 drop(img);
-                (i, None)
+                self.insert_into(mtr, &mut path, leaf, i, cell)?;
+                return Ok((false, None));
             }
         };
-        let mut path = path;
-        let split = self.insert_into(mtr, &mut path, leaf, pos, cell)?;
-        if old.is_some() && !split {
+        let v = n.leaf_entry(i)?.1;
+        let old = if want_old {
+            Some(load_value(mtr, v)?)
+        } else {
+            None
+        };
+        let chain = chain_of(v);
+        let same_size = n.cell(i)?.len() == cell.len();
+        drop(img);
+        if let Some((first, len)) = chain {
+            overflow::free(mtr, first, len)?;
+        }
+        if same_size {
+            // Same-size update (the common UPDATE of fixed-width columns): overwrite in
+            // place, so the redo record holds just the changed bytes.
+            NodeMut::new(mtr.write(leaf)?).overwrite(i, &cell);
+            return Ok((true, old));
+        }
+        NodeMut::new(mtr.write(leaf)?).remove(i)?;
+        if !self.insert_into(mtr, &mut path, leaf, i, cell)? {
             // A shorter value may leave the leaf underfull.
             self.rebalance(mtr, path, leaf)?;
         }
-        Ok(old)
+        Ok((true, old))
     }
 
     /// Delete `key`; returns its value if it was present.
     pub fn delete(&self, mtr: &mut Mtr, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.remove_key(mtr, key, true)?.1)
+    }
+
+    /// Delete `key` without reading its value back; returns whether it was present.
+    pub fn remove(&self, mtr: &mut Mtr, key: &[u8]) -> Result<bool> {
+        Ok(self.remove_key(mtr, key, false)?.0)
+    }
+
+    fn remove_key(
+        &self,
+        mtr: &mut Mtr,
+        key: &[u8],
+        want_old: bool,
+    ) -> Result<(bool, Option<Vec<u8>>)> {
         let (path, leaf) = self.descend(mtr, key)?;
         let img = mtr.read(leaf)?;
         let n = Node::new(&img, leaf)?;
         let i = match n.search(key)? {
             Ok(i) => i,
-            Err(_) => return Ok(None),
+            Err(_) => return Ok((false, None)),
         };
         let v = n.leaf_entry(i)?.1;
-        let old = load_value(mtr, v)?;
+        let old = if want_old {
+            Some(load_value(mtr, v)?)
+        } else {
+            None
+        };
         let chain = chain_of(v);
         drop(img);
         if let Some((first, len)) = chain {
@@ -246,7 +288,7 @@ impl BTree {
         }
         NodeMut::new(mtr.write(leaf)?).remove(i)?;
         self.rebalance(mtr, path, leaf)?;
-        Ok(Some(old))
+        Ok((true, old))
     }
 
     /// Insert `cell` at slot `pos` of `page` (a leaf, or an internal node whose

@@ -116,7 +116,7 @@ fn randomized(key_of: fn(u32) -> Vec<u8>, key_space: u32) {
     let mut rng = StdRng::seed_from_u64(seed);
     let (_v, p) = pager(64 << 20);
     let t = new_tree(&p);
-    let mut model = BTreeMap::new();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     const OPS: usize = 120_000;
     let mut m = p.begin();
     for op in 0..OPS {
@@ -125,12 +125,24 @@ fn randomized(key_of: fn(u32) -> Vec<u8>, key_space: u32) {
         let n = rng.gen_range(0..key_space);
         let k = key_of(n);
         if rng.gen_range(0..100) < insert_pct {
-            let v = value_of(&mut rng);
-            let old = t.insert(&mut m, &k, &v).unwrap();
-            assert_eq!(old, model.insert(k, v), "op {op} insert");
-        } else {
+            let mut v = value_of(&mut rng);
+            if let Some(old) = model.get(&k).filter(|_| rng.gen_bool(0.3)) {
+                // Same-size update: the in-place path.
+                v = old.iter().map(|b| b.wrapping_add(1)).collect();
+            }
+            if rng.gen_bool(0.5) {
+                let old = t.insert(&mut m, &k, &v).unwrap();
+                assert_eq!(old, model.insert(k, v), "op {op} insert");
+            } else {
+                let existed = t.put(&mut m, &k, &v).unwrap();
+                assert_eq!(existed, model.insert(k, v).is_some(), "op {op} put");
+            }
+        } else if rng.gen_bool(0.5) {
             let old = t.delete(&mut m, &k).unwrap();
             assert_eq!(old, model.remove(&k), "op {op} delete");
+        } else {
+            let existed = t.remove(&mut m, &k).unwrap();
+            assert_eq!(existed, model.remove(&k).is_some(), "op {op} remove");
         }
         if op % 97 == 0 {
             let probe = key_of(rng.gen_range(0..key_space));
