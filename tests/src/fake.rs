@@ -8,7 +8,8 @@
 //! - `BEGIN` / `COMMIT` drive the IN_TRANS flag, `SET AUTOCOMMIT = 0|1` the AUTOCOMMIT one;
 //! - `UPDATE` returns affected 1 with info "Rows matched: 3  Changed: 1  Warnings: 0";
 //! - `INSERT` returns last_insert_id 42; `WARN` leaves 2 warnings;
-//! - `SLEEP <ms>` blocks (for KILL tests); anything else is error 1064.
+//! - `SLEEP <ms>` blocks (for KILL tests); any other `SELECT a, b` returns one row with
+//!   the expressions' text; anything else is error 1064.
 //! A multi-statement text is split on ';'.
 
 use std::sync::Arc;
@@ -177,6 +178,22 @@ impl FakeSession {
             "WARN" => {
                 self.status.warnings = 2;
                 Ok(QueryResult::ok(0))
+            }
+            _ if upper.starts_with("SELECT ") => {
+                // Any other SELECT list: one row echoing each expression's text.
+                let list = s[7..].trim();
+                let list = match list.to_ascii_uppercase().rfind(" LIMIT ") {
+                    Some(i) => &list[..i],
+                    None => list,
+                };
+                let exprs: Vec<&str> = list.split(',').map(str::trim).collect();
+                Ok(QueryResult::Rows {
+                    columns: exprs
+                        .iter()
+                        .map(|e| column_for(&Value::Str(String::new()), e))
+                        .collect(),
+                    rows: vec![exprs.iter().map(|e| Value::Str(e.to_string())).collect()],
+                })
             }
             _ => Err(Error::parse(s)),
         }
