@@ -165,6 +165,7 @@ impl FakeSession {
                 self.status.autocommit = true;
                 Ok(QueryResult::ok(0))
             }
+            _ if upper.starts_with("SET NAMES ") => Ok(QueryResult::ok(0)),
             "UPDATE" => Ok(QueryResult::Ok {
                 affected_rows: 1,
                 last_insert_id: 0,

@@ -341,3 +341,64 @@ fn max_connections_gives_1040_and_recovers() {
         }
     }
 }
+
+#[test]
+fn deprecate_eof_replaces_eof_packets() {
+    let (server, _) = start(auth::NATIVE);
+    let caps = raw::default_caps() | mysql_common::constants::CapabilityFlags::CLIENT_DEPRECATE_EOF;
+    let mut c = RawClient::login(server.port(), "root", PW, caps).unwrap();
+    // Text result: count, 2 column definitions, 2 rows, then an OK with header 0xFE.
+    let count = c.command(0x03, b"ROWS 2").unwrap();
+    assert_eq!(count, vec![2]);
+    for _ in 0..2 {
+        let def = c.read_packet().unwrap();
+        assert_eq!(&def[..4], b"\x03def");
+    }
+    for i in 0..2 {
+        let row = c.read_packet().unwrap();
+        assert_eq!(row[0], 1, "row {i} starts with a 1-byte lenenc");
+    }
+    let end = c.read_packet().unwrap();
+    assert_eq!(end[0], 0xFE);
+    assert!(end.len() >= 7, "an OK packet, not a 5-byte EOF: {end:?}");
+    // Prepare: no EOF after the parameter definitions.
+    let ok = c.command(0x16, b"SELECT ?").unwrap();
+    assert_eq!(ok[0], 0);
+    let params = u16::from_le_bytes([ok[7], ok[8]]);
+    let cols = u16::from_le_bytes([ok[5], ok[6]]);
+    for _ in 0..(params + cols) {
+        let def = c.read_packet().unwrap();
+        assert_eq!(&def[..4], b"\x03def");
+    }
+    // The next thing read answers the next command (a ping), not a stray EOF.
+    let pong = c.command(0x0E, &[]).unwrap();
+    assert_eq!(pong[0], 0);
+}
+
+#[test]
+fn pymysql_with_caching_sha2() {
+    if !borealis_tests::tool::require_pymysql() {
+        return;
+    }
+    let (server, _) = start(auth::CACHING_SHA2);
+    let script = format!(
+        "import pymysql\n\
+         c = pymysql.connect(host='127.0.0.1', port={}, user='root', password='{PW}')\n\
+         cur = c.cursor(); cur.execute('ECHO via sha2'); print(cur.fetchone()[0])\n\
+         try:\n    pymysql.connect(host='127.0.0.1', port={}, user='root', password='bad')\n\
+         except pymysql.err.OperationalError as e:\n    print('denied', e.args[0])\n",
+        server.port(),
+        server.port()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "via sha2\ndenied 1045\n");
+}
