@@ -33,7 +33,14 @@ fn serve(args: &[&str]) -> Served {
         .stderr(Stdio::null())
         .spawn()
         .expect("start borealis serve");
-    let stdout = child.stdout.take().expect("piped stdout");
+    let stdout = child.stdout.take();
+    // From here on, Drop kills the child even if a wait below panics.
+    let mut served = Served {
+        child,
+        port: 0,
+        lines: Vec::new(),
+    };
+    let stdout = stdout.expect("piped stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -42,19 +49,15 @@ fn serve(args: &[&str]) -> Served {
             }
         }
     });
-    let mut lines = Vec::new();
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("borealis prints its ready line");
-        lines.push(line.clone());
+        served.lines.push(line.clone());
         if let Some(addr) = line.split("ready for connections on ").nth(1) {
             let port = addr.rsplit(':').next().and_then(|p| p.trim().parse().ok());
-            return Served {
-                child,
-                port: port.expect("a port in the ready line"),
-                lines,
-            };
+            served.port = port.expect("a port in the ready line");
+            return served;
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - `INSERT` returns last_insert_id 42; `WARN` leaves 2 warnings;
 //! - `SLEEP <ms>` blocks (for KILL tests); any other `SELECT a, b` returns one row with
 //!   the expressions' text; anything else is error 1064.
+//!
 //! A multi-statement text is split on ';'.
 
 use std::sync::Arc;

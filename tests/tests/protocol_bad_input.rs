@@ -191,7 +191,7 @@ fn five_hundred_connections_at_once() {
         started.elapsed()
     );
     assert_eq!(greeted + refused, 500);
-    assert!(greeted >= 1 && greeted <= 151);
+    assert!((1..=151).contains(&greeted));
     drop(socks);
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.handle().connections() > 0 && Instant::now() < deadline {
