@@ -402,3 +402,102 @@ fn pymysql_with_caching_sha2() {
     );
     assert_eq!(stdout, "via sha2\ndenied 1045\n");
 }
+
+/// COM_STMT_PREPARE, then COM_STMT_EXECUTE built by hand: `params` are (type, value bytes).
+fn prepare(c: &mut RawClient, sql: &str) -> u32 {
+    let ok = c.command(0x16, sql.as_bytes()).unwrap();
+    assert_eq!(ok[0], 0, "prepare failed: {ok:?}");
+    let id = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+    let cols = u16::from_le_bytes([ok[5], ok[6]]);
+    let params = u16::from_le_bytes([ok[7], ok[8]]);
+    // Definitions plus one EOF after each non-empty group (legacy EOF).
+    let packets = params + cols + u16::from(params > 0) + u16::from(cols > 0);
+    for _ in 0..packets {
+        c.read_packet().unwrap();
+    }
+    id
+}
+
+/// Read a binary result set with one row; returns (row payload, final EOF status flags).
+fn read_binary_result(c: &mut RawClient, first: Vec<u8>) -> (Vec<u8>, u16) {
+    let cols = first[0] as usize;
+    for _ in 0..cols {
+        c.read_packet().unwrap();
+    }
+    assert_eq!(c.read_packet().unwrap()[0], 0xFE);
+    let row = c.read_packet().unwrap();
+    let eof = c.read_packet().unwrap();
+    assert_eq!(eof[0], 0xFE);
+    (row, u16::from_le_bytes([eof[3], eof[4]]))
+}
+
+#[test]
+fn long_data_reset_cursor_flag_and_rebinding() {
+    let (server, _) = start(auth::NATIVE);
+    let mut c = RawClient::login(server.port(), "root", PW, raw::default_caps()).unwrap();
+    let id = prepare(&mut c, "SELECT ?, ?");
+    let idb = id.to_le_bytes();
+
+    // Parameter 0 streamed with two COM_STMT_SEND_LONG_DATA (no replies).
+    for chunk in [&b"hello "[..], b"world"] {
+        c.seq = 0;
+        let mut p = vec![0x18, idb[0], idb[1], idb[2], idb[3], 0, 0];
+        p.extend_from_slice(chunk);
+        c.write_packet(&p).unwrap();
+    }
+    // Execute with the cursor flag (0x01): types VAR_STRING, LONGLONG; value only for #1.
+    let mut exec = vec![idb[0], idb[1], idb[2], idb[3], 0x01, 1, 0, 0, 0];
+    exec.extend_from_slice(&[0x00, 1, 253, 0, 8, 0]);
+    exec.extend_from_slice(&7i64.to_le_bytes());
+    let first = c.command(0x17, &exec).unwrap();
+    let (row, status) = read_binary_result(&mut c, first);
+    assert_eq!(status & 0x0040, 0, "no cursor is opened");
+    // Row: header, 1-byte null bitmap, lenenc "hello world", 8-byte 7.
+    assert_eq!(&row[2..14], b"\x0bhello world");
+    assert_eq!(&row[14..22], &7i64.to_le_bytes());
+
+    // new_params_bound = 0: the remembered types apply; long data was consumed.
+    let mut exec = vec![idb[0], idb[1], idb[2], idb[3], 0, 1, 0, 0, 0];
+    exec.extend_from_slice(&[0x00, 0]);
+    exec.extend_from_slice(b"\x02hi");
+    exec.extend_from_slice(&9i64.to_le_bytes());
+    let first = c.command(0x17, &exec).unwrap();
+    let (row, _) = read_binary_result(&mut c, first);
+    assert_eq!(&row[2..5], b"\x02hi");
+    assert_eq!(&row[5..13], &9i64.to_le_bytes());
+
+    // Long data, then COM_STMT_RESET discards it; NULL bitmap marks parameter 1 NULL.
+    c.seq = 0;
+    c.write_packet(&[0x18, idb[0], idb[1], idb[2], idb[3], 0, 0, b'x'])
+        .unwrap();
+    let ok = c.command(0x1A, &idb).unwrap();
+    assert_eq!(ok[0], 0);
+    let mut exec = vec![idb[0], idb[1], idb[2], idb[3], 0, 1, 0, 0, 0];
+    exec.extend_from_slice(&[0b10, 0]);
+    exec.extend_from_slice(b"\x01y");
+    let first = c.command(0x17, &exec).unwrap();
+    let (row, _) = read_binary_result(&mut c, first);
+    assert_eq!(
+        row[1] & 0b1000,
+        0b1000,
+        "column 1 is NULL (bit 1 + offset 2)"
+    );
+    assert_eq!(&row[2..4], b"\x01y");
+
+    // A short execute packet is an error, not a dropped connection.
+    let p = c
+        .command(
+            0x17,
+            &[idb[0], idb[1], idb[2], idb[3], 0, 1, 0, 0, 0, 0, 1, 8],
+        )
+        .unwrap();
+    assert_eq!(raw::err_code(&p), Some(1210));
+    // COM_STMT_CLOSE has no reply; the statement is gone afterwards.
+    c.seq = 0;
+    c.write_packet(&[0x19, idb[0], idb[1], idb[2], idb[3]])
+        .unwrap();
+    let p = c
+        .command(0x17, &[idb[0], idb[1], idb[2], idb[3], 0, 1, 0, 0, 0])
+        .unwrap();
+    assert_eq!(raw::err_code(&p), Some(1243));
+}
