@@ -1,1 +1,2 @@
-//! Borealis benchmarks.
+pub mod rng;
+pub mod workload;
