@@ -80,6 +80,12 @@ enum Cmd {
     Volume(volume::VolumeArgs),
     /// Replica lag: commit a timestamped row on the writer, poll the replica.
     Lag(lag::LagArgs),
+    /// Run SQL statements on a target (e.g. CREATE DATABASE) and print row counts.
+    Exec {
+        #[arg(long)]
+        target: String,
+        sql: Vec<String>,
+    },
     /// Re-render RESULTS.md and the plots from the results.json files in --out.
     Report {
         #[arg(long)]
@@ -468,6 +474,14 @@ fn main_inner() -> Result<(), String> {
             println!("{}", markdown_runs(&runs));
             if let Some(out) = &matrix.out {
                 write_results(out, &runs, &Machine::detect(&data_dir(&ts)), &reference)?;
+            }
+        }
+        Cmd::Exec { target, sql } => {
+            let t = target::parse(&target, &TargetOptions::default()).map_err(|e| e.to_string())?;
+            let mut c = t.connect(true).map_err(|e| e.to_string())?;
+            for q in &sql {
+                let n = c.query(q).map_err(|e| format!("{q}: {e}"))?;
+                println!("{n} rows: {q}");
             }
         }
         Cmd::Volume(args) => volume::main(&args)?,
