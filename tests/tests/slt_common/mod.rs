@@ -7,8 +7,9 @@
 //! `DATABASE()` agree), files run one after another, and a run fails when any file fails.
 //!
 //! Cell format (the MySQL text protocol's bytes, made line-safe): `NULL` for NULL,
-//! `(empty)` for the empty string, other bytes as UTF-8 with control characters shown
-//! as `@`. The crate's default comparison collapses whitespace, so tests that care
+//! `(empty)` for the empty string, other bytes as UTF-8 with newlines and tabs turned
+//! into spaces (so `SHOW CREATE TABLE` fits one line) and other control characters
+//! shown as `@`. The crate's default comparison collapses whitespace, so tests that care
 //! about spaces wrap values, e.g. `CONCAT('[', c, ']')`.
 //!
 //! Environment:
@@ -43,7 +44,11 @@ pub fn format_cell(cell: Option<&[u8]>) -> String {
         Some([]) => "(empty)".to_string(),
         Some(bytes) => String::from_utf8_lossy(bytes)
             .chars()
-            .map(|c| if c.is_control() { '@' } else { c })
+            .map(|c| match c {
+                '\n' | '\r' | '\t' => ' ',
+                c if c.is_control() => '@',
+                c => c,
+            })
             .collect(),
     }
 }
@@ -214,7 +219,7 @@ mod unit {
     fn cells_are_line_safe() {
         assert_eq!(format_cell(None), "NULL");
         assert_eq!(format_cell(Some(b"")), "(empty)");
-        assert_eq!(format_cell(Some(b"a\nb")), "a@b");
+        assert_eq!(format_cell(Some(b"a\nb\x01")), "a b@");
         assert_eq!(format_cell(Some("é".as_bytes())), "é");
     }
 
