@@ -25,7 +25,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use sqllogictest::{
-    default_normalizer, default_validator, AsyncDB, DefaultColumnType, MakeConnection, Runner,
+    default_normalizer, default_validator, AsyncDB, DefaultColumnType, MakeConnection, Record,
+    RecordOutput, Runner,
 };
 
 /// Column types are written in the files (`query IIT`) but only their count is checked:
@@ -177,7 +178,7 @@ pub fn run_all<B: Backend>(backend: &mut B) {
                     ))
                     .map_err(|e| e.to_string())
                 } else {
-                    block_on(runner.run_file_async(path)).map_err(|e| e.display(false).to_string())
+                    run_records(&mut runner, path)
                 };
                 drop(runner);
                 backend.cleanup(&db);
@@ -202,6 +203,54 @@ pub fn run_all<B: Backend>(backend: &mut B) {
         started.elapsed().as_secs_f64()
     );
     assert!(failed.is_empty(), "failed files: {}", failed.join(", "));
+}
+
+/// How many failures of one file are printed in full.
+const SHOWN_FAILURES: usize = 3;
+
+/// Run a file's records one by one, going on after a failure (unlike
+/// `Runner::run_file`) so one report shows every broken record of the file.
+fn run_records<D, M>(runner: &mut Runner<D, M>, path: &Path) -> Result<(), String>
+where
+    D: AsyncDB<ColumnType = DefaultColumnType>,
+    M: MakeConnection<Conn = D>,
+{
+    let records = sqllogictest::parse_file::<DefaultColumnType>(path)
+        .map_err(|e| format!("parse error: {e}"))?;
+    let (mut run, mut skipped) = (0usize, 0usize);
+    let mut failures = Vec::new();
+    for record in records {
+        if matches!(record, Record::Halt { .. }) {
+            break;
+        }
+        let counted = matches!(record, Record::Statement { .. } | Record::Query { .. });
+        match block_on(runner.run_async(record)) {
+            Ok(RecordOutput::Nothing) if counted => skipped += 1,
+            Ok(_) => run += usize::from(counted),
+            Err(e) => {
+                run += usize::from(counted);
+                failures.push(e.display(false).to_string());
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let mut report = format!(
+        "{} of {run} records failed ({skipped} skipped by skipif/onlyif)",
+        failures.len()
+    );
+    for f in failures.iter().take(SHOWN_FAILURES) {
+        report.push('\n');
+        report.push_str(f.trim_end());
+    }
+    if failures.len() > SHOWN_FAILURES {
+        report.push_str(&format!(
+            "\n... and {} more",
+            failures.len() - SHOWN_FAILURES
+        ));
+    }
+    Err(report)
 }
 
 fn indent(s: &str) -> String {
