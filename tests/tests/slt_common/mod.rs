@@ -31,6 +31,8 @@ use sqllogictest::{
 
 /// Column types are written in the files (`query IIT`) but only their count is checked:
 /// MySQL and MariaDB disagree on the result type of many expressions, the values do not.
+/// (The signature is the crate's `ColumnTypeValidator`, hence `&Vec`.)
+#[allow(clippy::ptr_arg)]
 pub fn column_count_validator(
     actual: &Vec<DefaultColumnType>,
     expected: &Vec<DefaultColumnType>,
