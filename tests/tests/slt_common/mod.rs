@@ -19,6 +19,7 @@
 //!   returned (used to record from MariaDB; review the diff before committing).
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -170,18 +171,22 @@ pub fn run_all<B: Backend>(backend: &mut B) {
                     runner.add_label(&label);
                 }
                 runner.with_column_validator(column_count_validator);
-                let res = if override_mode {
-                    block_on(runner.update_test_file(
-                        path,
-                        " ",
-                        default_validator,
-                        default_normalizer,
-                        column_count_validator,
-                    ))
-                    .map_err(|e| e.to_string())
-                } else {
-                    run_records(&mut runner, path)
-                };
+                // A panic in the system under test fails this file, not the whole run.
+                let res = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    if override_mode {
+                        block_on(runner.update_test_file(
+                            path,
+                            " ",
+                            default_validator,
+                            default_normalizer,
+                            column_count_validator,
+                        ))
+                        .map_err(|e| e.to_string())
+                    } else {
+                        run_records(&mut runner, path)
+                    }
+                }))
+                .unwrap_or_else(|payload| Err(format!("panicked: {}", panic_message(&*payload))));
                 drop(runner);
                 backend.cleanup(&db);
                 res
@@ -253,6 +258,16 @@ where
         ));
     }
     Err(report)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
 }
 
 fn indent(s: &str) -> String {
