@@ -538,6 +538,13 @@ impl Session {
             self.set_process("Sleep", None);
             return r;
         }
+        let owned;
+        let text = if is_create_database(text) {
+            owned = strip_db_options(text);
+            owned.as_str()
+        } else {
+            text
+        };
         let mut st = match parse::parse_one(text) {
             Ok(s) => s,
             Err(e) => {
@@ -1253,6 +1260,22 @@ fn iso_of(l: &ast::TransactionIsolationLevel) -> Isolation {
     }
 }
 
+fn is_create_database(text: &str) -> bool {
+    let low = text.trim_start().to_ascii_lowercase();
+    let w: Vec<&str> = low.split_whitespace().take(2).collect();
+    w.len() == 2 && w[0] == "create" && (w[1] == "database" || w[1] == "schema")
+}
+
+/// Drop `[DEFAULT] CHARACTER SET|CHARSET|COLLATE [=] name` and `DEFAULT ENCRYPTION ...`
+/// options of CREATE DATABASE: every database is utf8mb4 with the default collation.
+fn strip_db_options(text: &str) -> String {
+    let re = regex::Regex::new(
+        r"(?i)\s+(DEFAULT\s+)?(CHARACTER\s+SET|CHARSET|COLLATE|ENCRYPTION)\s*=?\s*('[^']*'|\w+)",
+    )
+    .expect("valid regex");
+    re.replace_all(text, "").into_owned()
+}
+
 /// Statements parsed by us rather than sqlparser.
 fn special_statement(text: &str) -> bool {
     let low = text.trim_start().to_ascii_lowercase();
@@ -1421,7 +1444,23 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
                 (ColumnType::Double | ColumnType::Float, other) => {
                     Some(Value::Double(other.to_f64().unwrap_or(0.0)))
                 }
-                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Decimal(_)) => None,
+                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Decimal(d)) => {
+                    // Show the column's scale ("1.50", "2.0000"), also past the 28
+                    // digits a Decimal holds.
+                    let want = c.decimals as u32;
+                    if d.scale() < want && want <= 30 {
+                        let mut t = d.to_string();
+                        if !t.contains('.') {
+                            t.push('.');
+                        }
+                        let have = t.len() - t.find('.').expect("has a point") - 1;
+                        t.extend(std::iter::repeat_n('0', want as usize - have));
+                        Some(Value::Str(t))
+                    } else {
+                        None
+                    }
+                }
+                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Str(_)) => None,
                 (ColumnType::NewDecimal | ColumnType::Decimal, other) => {
                     other.to_decimal().map(Value::Decimal)
                 }

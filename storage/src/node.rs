@@ -452,8 +452,14 @@ impl Node {
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
         let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
+        let me = std::thread::current().id();
         for h in hs {
-            let _ = h.join();
+            // The last reference to the volume can be dropped on one of this node's own
+            // threads (an ack upgrading a weak handle); that thread exits by itself when
+            // it sees `stop`, and joining it from itself would fail.
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
         }
     }
 

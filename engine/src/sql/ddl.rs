@@ -810,12 +810,6 @@ pub fn drop_tables(
             }
         }
         if !missing.is_empty() && !if_exists {
-            if views {
-                return Err(Error::new(
-                    code::ER_UNKNOWN_TABLE,
-                    format!("Unknown table '{}'", missing.join(",")),
-                ));
-            }
             return Err(Error::new(
                 code::ER_BAD_TABLE,
                 format!("Unknown table '{}'", missing.join(",")),

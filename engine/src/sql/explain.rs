@@ -14,7 +14,13 @@ struct Line {
 }
 
 fn access_info(p: &Plan) -> Option<Line> {
-    if let Plan::Scan { table, access, .. } = p {
+    if let Plan::Scan {
+        table,
+        access,
+        alias,
+        ..
+    } = p
+    {
         let keyname = |ix: &Option<usize>| match ix {
             None => "PRIMARY".to_string(),
             Some(i) => table.indexes[*i].name.clone(),
@@ -55,7 +61,7 @@ fn access_info(p: &Plan) -> Option<Line> {
             String::new()
         };
         return Some(Line {
-            table: table.name.clone(),
+            table: alias.clone(),
             ty,
             possible: key.clone(),
             key,
@@ -213,7 +219,7 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
             if matches!(*n, "id" | "rows") {
                 Column::computed(*n, ColumnType::LongLong)
             } else if *n == "filtered" {
-                Column::computed(*n, ColumnType::Double)
+                Column::computed(*n, ColumnType::NewDecimal)
             } else {
                 Column::computed(*n, ColumnType::VarString)
             }
@@ -254,7 +260,7 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
                 Value::Null
             },
             Value::Int(1),
-            Value::Double(100.0),
+            Value::Str("100.00".into()),
             if l.extra.is_empty() {
                 Value::Null
             } else {

@@ -81,6 +81,13 @@ pub enum Expr {
         query: Arc<SubQuery>,
         negated: bool,
     },
+    /// `expr op ANY|SOME|ALL (subquery)`.
+    Quantified {
+        expr: Box<Expr>,
+        op: CmpOp,
+        query: Arc<SubQuery>,
+        all: bool,
+    },
     Subquery(Arc<SubQuery>),
     Case {
         operand: Option<Box<Expr>>,
@@ -249,6 +256,8 @@ pub enum Plan {
     Single,
     Scan {
         table: Arc<TableDef>,
+        /// The name the query gave the table (for EXPLAIN).
+        alias: String,
         access: Access,
         /// Read in descending key order.
         reverse: bool,
