@@ -646,7 +646,30 @@ impl Session {
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
-                    S::Insert(_) | S::Update(_) | S::Delete(_) => Ok(explain::explain_dml()),
+                    S::Update(u) => {
+                        let cat = shared.catalog();
+                        let b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        Ok(explain::explain_dml(
+                            "UPDATE",
+                            &dml_plan(&b, &u.table.relation, u.selection.as_ref())?,
+                        ))
+                    }
+                    S::Delete(d) => {
+                        let cat = shared.catalog();
+                        let b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        let rel = match &d.from {
+                            ast::FromTable::WithFromKeyword(t)
+                            | ast::FromTable::WithoutKeyword(t) => {
+                                t.first().map(|t| t.relation.clone())
+                            }
+                        }
+                        .ok_or_else(|| Error::parse(text))?;
+                        Ok(explain::explain_dml(
+                            "DELETE",
+                            &dml_plan(&b, &rel, d.selection.as_ref())?,
+                        ))
+                    }
+                    S::Insert(_) => Ok(explain::explain(&crate::sql::plan::Plan::Single, false)),
                     _ => Err(Error::parse(text)),
                 }
             }
@@ -1248,6 +1271,39 @@ impl Session {
     pub(crate) fn state_mut(&mut self) -> &mut SessState {
         &mut self.state
     }
+}
+
+/// The scan an UPDATE/DELETE would use (for EXPLAIN).
+fn dml_plan(
+    b: &Binder<'_>,
+    rel: &ast::TableFactor,
+    selection: Option<&ast::Expr>,
+) -> Result<crate::sql::plan::Plan> {
+    let (name, alias) = match rel {
+        ast::TableFactor::Table { name, alias, .. } => {
+            (name.clone(), alias.as_ref().map(|a| a.name.value.clone()))
+        }
+        _ => return Err(Error::unsupported("EXPLAIN of this statement")),
+    };
+    let (db, t) = b.table_name(&name)?;
+    let table = b.catalog.get_table(&db, &t)?.clone();
+    let alias = alias.unwrap_or(t);
+    let scope = crate::sql::bind::table_scope(&table, &alias);
+    let mut b2 = Binder::new(b.catalog, b.current_db.clone(), "");
+    let mut filters = Vec::new();
+    if let Some(w) = selection {
+        for c in crate::sql::bind::split_and(w) {
+            filters.push(b2.bind_expr_in(&c, &scope, "where clause")?);
+        }
+    }
+    let access = crate::sql::from::choose_access(&table, &filters);
+    Ok(crate::sql::plan::Plan::Scan {
+        table,
+        alias,
+        access,
+        reverse: false,
+        limit: None,
+    })
 }
 
 fn iso_of(l: &ast::TransactionIsolationLevel) -> Isolation {
