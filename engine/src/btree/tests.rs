@@ -612,3 +612,34 @@ fn old_snapshots_stay_readable_under_churn_and_eviction() {
     t.check(&p.view()).unwrap();
     assert_matches(&t, &p, &model);
 }
+
+#[test]
+fn damaged_leaf_chain_is_an_error_not_a_hang() {
+    let (_v, p) = pager(1 << 20);
+    let t = new_tree(&p);
+    let mut m = p.begin();
+    for i in 0..3000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), &[0u8; 100]).unwrap();
+    }
+    m.commit().unwrap();
+    // Point the last leaf's next link back at the first leaf: a cycle.
+    let first = t.edge_leaf(&p.view(), false).unwrap();
+    let last = t.edge_leaf(&p.view(), true).unwrap();
+    let mut m = p.begin();
+    NodeMut::new(m.write(last).unwrap()).set_next(first);
+    m.commit().unwrap();
+    let mut n = 0;
+    let r = t.scan(
+        &p,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        false,
+        &mut |_, _| {
+            n += 1;
+            Ok(true)
+        },
+    );
+    assert!(r.is_err());
+    assert_eq!(n, 3000);
+    assert!(t.check(&p.view()).is_err());
+}
