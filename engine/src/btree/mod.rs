@@ -28,6 +28,7 @@ use borealis_storage::PageNo;
 
 use crate::error::{code, Error, Result};
 use crate::overflow;
+use crate::page::PageRef;
 use crate::page::{
     cell_child_of, cell_key, corrupt, inline_cell_size, internal_cell, leaf_cell_inline,
     leaf_cell_overflow, Node, NodeMut, ValueRef, MAX_KEY_LEN, MAX_LEAF_CELL, NODE_CAPACITY,
@@ -144,6 +145,20 @@ impl BTree {
         }
     }
 
+    /// The leaf whose range holds `key`, with its image (the read path: no path kept).
+    fn leaf_for<S: PageSource + ?Sized>(&self, src: &S, key: &[u8]) -> Result<(PageNo, PageRef)> {
+        let mut page = self.root;
+        for _ in 0..=MAX_DEPTH {
+            let img = src.page(page)?;
+            let n = Node::new(&img, page)?;
+            if n.is_leaf() {
+                return Ok((page, img));
+            }
+            page = n.child(n.child_pos(key)?)?;
+        }
+        Err(corrupt(self.root, "tree deeper than any real tree"))
+    }
+
     /// The first (or last) leaf.
     fn edge_leaf<S: PageSource + ?Sized>(&self, src: &S, last: bool) -> Result<PageNo> {
         let mut page = self.root;
@@ -170,11 +185,24 @@ impl BTree {
 
     /// Point lookup through any page source.
     pub fn get_with<S: PageSource + ?Sized>(&self, src: &S, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let (_, leaf) = self.descend(src, key)?;
-        let img = src.page(leaf)?;
+        self.with_value(src, key, |v| v.to_vec())
+    }
+
+    /// Point lookup that hands the value to `f` without copying it (unless it lives in
+    /// an overflow chain).
+    pub fn with_value<S: PageSource + ?Sized, R>(
+        &self,
+        src: &S,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        let (leaf, img) = self.leaf_for(src, key)?;
         let n = Node::new(&img, leaf)?;
         match n.search(key)? {
-            Ok(i) => Ok(Some(load_value(src, n.leaf_entry(i)?.1)?)),
+            Ok(i) => match n.leaf_entry(i)?.1 {
+                ValueRef::Inline(v) => Ok(Some(f(v))),
+                ValueRef::Overflow { len, first } => Ok(Some(f(&overflow::read(src, first, len)?))),
+            },
             Err(_) => Ok(None),
         }
     }
@@ -528,8 +556,7 @@ impl BTree {
             match lower {
                 Bound::Unbounded => (self.edge_leaf(src, false)?, 0),
                 Bound::Included(k) | Bound::Excluded(k) => {
-                    let (_, leaf) = self.descend(src, k)?;
-                    let img = src.page(leaf)?;
+                    let (leaf, img) = self.leaf_for(src, k)?;
                     let i = match Node::new(&img, leaf)?.search(k)? {
                         Ok(i) if matches!(lower, Bound::Excluded(_)) => i + 1,
                         Ok(i) | Err(i) => i,
@@ -545,8 +572,7 @@ impl BTree {
                     (leaf, Node::new(&img, leaf)?.len() as isize - 1)
                 }
                 Bound::Included(k) | Bound::Excluded(k) => {
-                    let (_, leaf) = self.descend(src, k)?;
-                    let img = src.page(leaf)?;
+                    let (leaf, img) = self.leaf_for(src, k)?;
                     let i = match Node::new(&img, leaf)?.search(k)? {
                         Ok(i) if matches!(upper, Bound::Included(_)) => i as isize,
                         Ok(i) | Err(i) => i as isize - 1,
