@@ -117,6 +117,19 @@ impl BTree {
         Ok(BTree { root })
     }
 
+    /// The tree whose root is recorded in root slot `slot` of the volume header; if the
+    /// slot is empty, a new tree is created and recorded there (both in `mtr`).
+    pub fn in_root_slot(mtr: &mut Mtr, slot: usize) -> Result<BTree> {
+        match mtr.root_slot(slot)? {
+            0 => {
+                let t = BTree::create(mtr)?;
+                mtr.set_root_slot(slot, t.root)?;
+                Ok(t)
+            }
+            root => Ok(BTree { root }),
+        }
+    }
+
     /// A handle on an existing tree.
     pub fn open(root: PageNo) -> BTree {
         BTree { root }
