@@ -529,7 +529,10 @@ fn cursor_pages_through_ranges_and_survives_commits() {
         t.delete(&mut m, &(i * 2 + 2).to_be_bytes()).unwrap();
     }
     m.commit().unwrap();
+    // The open cursor holds the storage read floor at its snapshot.
+    assert!(p.oldest_reader() < p.read_point());
     let rest: Vec<_> = c.map(|e| e.unwrap()).collect();
+    assert_eq!(p.oldest_reader(), p.read_point());
     assert_eq!(rest.len(), 4999);
     assert!(rest.iter().any(|(k, _)| k[..] == 9000u32.to_be_bytes()));
     assert!(!rest.iter().any(|(k, _)| k[..] == 9001u32.to_be_bytes()));
