@@ -659,18 +659,38 @@ impl BTree {
 
     /// Number of entries (a full scan).
     pub fn count(&self, pager: &Pager) -> Result<u64> {
-        let mut c = 0u64;
-        self.scan(
-            pager,
-            Bound::Unbounded,
-            Bound::Unbounded,
-            false,
-            &mut |_, _| {
-                c += 1;
-                Ok(true)
-            },
-        )?;
-        Ok(c)
+        self.count_with(&pager.view())
+    }
+
+    /// Number of entries, walking the leaf chain without loading any value.
+    pub fn count_with<S: PageSource + ?Sized>(&self, src: &S) -> Result<u64> {
+        let mut page = self.edge_leaf(src, false)?;
+        let mut total = 0u64;
+        let mut boundary: Option<Vec<u8>> = None;
+        while page != 0 {
+            let img = src.page(page)?;
+            let n = Node::new(&img, page)?;
+            if !n.is_leaf() {
+                return Err(corrupt(page, "leaf chain reaches an internal node"));
+            }
+            if n.is_empty() {
+                if boundary.is_some() {
+                    return Err(corrupt(page, "empty leaf in the chain"));
+                }
+            } else {
+                // Strictly increasing across leaves, so a cycle is an error, not a hang.
+                if boundary
+                    .as_deref()
+                    .is_some_and(|b| n.key(0).is_ok_and(|k| k <= b))
+                {
+                    return Err(corrupt(page, "leaf chain out of key order"));
+                }
+                boundary = Some(n.key(n.len() - 1)?.to_vec());
+            }
+            total += n.len() as u64;
+            page = n.next();
+        }
+        Ok(total)
     }
 
     fn edge_entry(&self, pager: &Pager, last: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
@@ -700,6 +720,18 @@ impl BTree {
 
     /// Free every page of the tree, overflow chains and root included.
     pub fn destroy(self, mtr: &mut Mtr) -> Result<()> {
+        self.free_pages(mtr, true)
+    }
+
+    /// Remove every entry, freeing every page but the root, which becomes an empty leaf
+    /// (`TRUNCATE`: the tree keeps its root page number).
+    pub fn clear(&self, mtr: &mut Mtr) -> Result<()> {
+        self.free_pages(mtr, false)?;
+        NodeMut::new(mtr.write(self.root)?).init(true);
+        Ok(())
+    }
+
+    fn free_pages(&self, mtr: &mut Mtr, with_root: bool) -> Result<()> {
         let mut stack = vec![(self.root, 0usize)];
         while let Some((page, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
@@ -723,7 +755,9 @@ impl BTree {
             for (first, len) in chains {
                 overflow::free(mtr, first, len)?;
             }
-            mtr.free(page)?;
+            if with_root || page != self.root {
+                mtr.free(page)?;
+            }
         }
         Ok(())
     }

@@ -407,7 +407,19 @@ fn destroy_frees_every_page() {
         t.insert(&mut m, &i.to_be_bytes(), &v).unwrap();
     }
     m.commit().unwrap();
+    assert_eq!(t.count(&p).unwrap(), 3000);
+    // clear keeps the root, frees the rest, and the tree is usable again.
     let mut m = p.begin();
+    t.clear(&mut m).unwrap();
+    assert_eq!(m.free_pages().unwrap(), m.high_water().unwrap() - hw0 - 1);
+    m.commit().unwrap();
+    assert_eq!(t.count(&p).unwrap(), 0);
+    t.check(&p.view()).unwrap();
+    let mut m = p.begin();
+    for i in 0..3000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), &[1u8; 200]).unwrap();
+    }
+    assert_eq!(t.count_with(&m).unwrap(), 3000);
     t.destroy(&mut m).unwrap();
     assert_eq!(m.free_pages().unwrap(), m.high_water().unwrap() - hw0);
     m.commit().unwrap();
