@@ -63,6 +63,8 @@ const F_NEXT: usize = 8;
 /// The instance id the writer reports its oldest read point under.
 pub const WRITER_INSTANCE: u64 = 0;
 
+const NO_INSTANCE: u64 = u64::MAX;
+
 const READER_SLOTS: usize = 256;
 
 /// One cache line per slot: views on different threads do not share a line.
@@ -144,6 +146,8 @@ struct Inner {
     pool: BufferPool,
     read_point: AtomicU64,
     readers: Readers,
+    /// Instance id the read floor is reported under (`NO_INSTANCE`: not reported).
+    report_as: AtomicU64,
     /// True while an Mtr is open.
     writer: Mutex<bool>,
     writer_done: Condvar,
@@ -173,6 +177,7 @@ impl Pager {
             mtr.commit()?;
         } else {
             check_header(&hdr)?;
+            pager.report_floor();
         }
         Ok(pager)
     }
@@ -195,6 +200,7 @@ impl Pager {
                 pool: BufferPool::new(pool_bytes),
                 read_point: AtomicU64::new(read_point),
                 readers: Readers::new(),
+                report_as: AtomicU64::new(if ro { NO_INSTANCE } else { WRITER_INSTANCE }),
                 writer: Mutex::new(false),
                 writer_done: Condvar::new(),
                 read_only: ro,
@@ -262,6 +268,23 @@ impl Pager {
             pager: self,
             at,
             slot: None,
+        }
+    }
+
+    /// Report this pager's read floor to the volume under instance `id` (a replica's
+    /// id; the writer reports as [`WRITER_INSTANCE`] from the start).
+    pub fn report_read_floor_as(&self, id: u64) {
+        self.inner.report_as.store(id, Ordering::SeqCst);
+        self.report_floor();
+    }
+
+    /// Storage may materialize up to the oldest live view, no further.
+    fn report_floor(&self) {
+        let id = self.inner.report_as.load(Ordering::SeqCst);
+        if id != NO_INSTANCE {
+            self.inner
+                .volume
+                .set_min_read_point(id, self.oldest_reader());
         }
     }
 
@@ -342,6 +365,7 @@ impl Pager {
     /// Move the read point (replicas; the writer's advances on commit).
     pub fn set_read_point(&self, lsn: Lsn) {
         self.inner.read_point.store(lsn, Ordering::SeqCst);
+        self.report_floor();
     }
 }
 
@@ -578,10 +602,7 @@ impl Mtr {
             inner.pool.install(page, img, lsn, durable);
         }
         inner.read_point.store(lsn, Ordering::SeqCst);
-        // Storage may materialize up to the oldest live view, no further.
-        inner
-            .volume
-            .set_min_read_point(WRITER_INSTANCE, self.pager.oldest_reader());
+        self.pager.report_floor();
         Ok(lsn)
     }
 }
