@@ -18,6 +18,32 @@
 //! - every structural change happens inside the caller's [`Mtr`], so it is one atomic
 //!   volume MTR together with the change that caused it.
 //!
+//! ```
+//! use std::ops::Bound;
+//! use std::sync::Arc;
+//! use borealis_engine::btree::BTree;
+//! use borealis_engine::pager::Pager;
+//! use borealis_storage::mem::MemVolume;
+//!
+//! let pager = Pager::open(Arc::new(MemVolume::new()), 16 << 20)?;
+//! let mut mtr = pager.begin(); // one writer at a time
+//! let tree = BTree::in_root_slot(&mut mtr, 0)?; // created on first use
+//! mtr.commit()?;
+//!
+//! let mut mtr = pager.begin();
+//! tree.insert(&mut mtr, b"apple", b"red")?;
+//! tree.insert(&mut mtr, b"banana", b"yellow")?;
+//! assert_eq!(tree.get(&pager, b"apple")?, None); // not committed yet
+//! mtr.commit()?; // one atomic MTR on the volume
+//! assert_eq!(tree.get(&pager, b"apple")?, Some(b"red".to_vec()));
+//! let keys: Vec<_> = tree
+//!     .cursor(&pager, Bound::Unbounded, Bound::Unbounded, true)
+//!     .map(|e| e.map(|(k, _)| k))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(keys, vec![b"banana".to_vec(), b"apple".to_vec()]);
+//! # Ok::<(), borealis_engine::Error>(())
+//! ```
+//!
 //! Readers ([`BTree::get`], [`BTree::scan`], [`Cursor`]) run on a
 //! [`View`](crate::pager::View), a snapshot at one LSN, and thus see one committed state
 //! across all pages they visit, without blocking the writer.
