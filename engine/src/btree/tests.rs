@@ -764,3 +764,48 @@ fn replica_views_keep_their_snapshot_while_redo_is_applied() {
     assert_eq!(t.count(&r).unwrap(), 1500);
     t.check(&r.view()).unwrap();
 }
+
+#[test]
+fn quorum_volume_across_protection_groups_with_a_tiny_pool() {
+    use borealis_storage::volume::{LocalVolume, VolumeConfig};
+    let mut cfg = VolumeConfig::in_memory();
+    // 128 pages per protection group: the tree spans several PGs.
+    cfg.segment_bytes = 128 * PAGE_SIZE_BYTES as u64;
+    let v: Arc<dyn Volume> = LocalVolume::open(cfg).unwrap();
+    let p = Pager::open(v.clone(), 64 * PAGE_SIZE_BYTES).unwrap();
+    let mut m = p.begin();
+    let t = BTree::in_root_slot(&mut m, 0).unwrap();
+    m.commit().unwrap();
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut model = BTreeMap::new();
+    for round in 0..40 {
+        let mut m = p.begin();
+        for _ in 0..500 {
+            let k = rng.gen_range(0..40_000u32).to_be_bytes().to_vec();
+            if round > 30 && rng.gen_bool(0.5) {
+                t.remove(&mut m, &k).unwrap();
+                model.remove(&k);
+            } else {
+                let v = value_of(&mut rng);
+                t.put(&mut m, &k, &v).unwrap();
+                model.insert(k, v);
+            }
+        }
+        let lsn = m.commit().unwrap();
+        v.wait_durable(lsn).unwrap();
+    }
+    t.check(&p.view()).unwrap();
+    let high_water = p.begin().high_water().unwrap();
+    assert!(
+        high_water > 2 * 128,
+        "only {high_water} pages: fewer than 3 PGs"
+    );
+    assert!(p.pool_stats().misses > 1000, "{:?}", p.pool_stats());
+    assert_matches(&t, &p, &model);
+    // A second pager on the same volume (a restart) sees the same tree.
+    drop(p);
+    let p = Pager::open(v.clone(), 64 * PAGE_SIZE_BYTES).unwrap();
+    let t = BTree::open(p.root_slot(0).unwrap());
+    assert_matches(&t, &p, &model);
+}
