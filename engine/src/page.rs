@@ -136,7 +136,12 @@ impl<'a> Node<'a> {
     pub fn new(page: &'a Page, no: PageNo) -> Result<Node<'a>> {
         let t = page[0];
         if t != PT_LEAF && t != PT_INTERNAL {
-            return Err(corrupt(no, format!("expected a B+tree node, type {t:#x}")));
+            let what = match t {
+                0 => "a never-written page (a tree created by an uncommitted Mtr?)".to_string(),
+                PT_FREE => "a free page (a dropped tree?)".to_string(),
+                t => format!("page type {t:#x}"),
+            };
+            return Err(corrupt(no, format!("expected a B+tree node, found {what}")));
         }
         let n = get_u16(page, 2) as usize;
         let cs = get_u16(page, 4) as usize;
