@@ -225,6 +225,9 @@ fn overflow(ctx: &mut FnContext) -> Value {
 
 /// Add `iv` to a datetime; None when the result leaves 0000..9999.
 pub(crate) fn add_to_datetime(dt: DateTime, iv: Interval) -> Option<DateTime> {
+    if !dt.date.is_valid() {
+        return None;
+    }
     let mut dt = dt;
     if iv.months != 0 {
         let m = dt.date.year as i64 * 12 + dt.date.month as i64 - 1 + iv.months;
