@@ -15,13 +15,19 @@
 //! assert_eq!(r.rows()[0][0], Value::from("apple"));
 //! ```
 
+pub mod catalog;
 pub mod convert;
 pub mod database;
 pub mod error;
 pub mod functions;
+pub mod keycodec;
 pub mod result;
+pub mod row;
 pub mod session;
+pub(crate) mod sql;
+pub mod store;
 pub mod temporal;
+pub mod txn;
 pub mod value;
 
 pub use database::{Database, DatabaseOptions, UserAccount};
