@@ -43,6 +43,8 @@ mod ops;
 #[cfg(test)]
 mod randomized;
 mod regexp;
+#[cfg(test)]
+mod sql_e2e;
 mod string;
 mod timefmt;
 
