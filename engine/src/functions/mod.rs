@@ -37,6 +37,7 @@ mod examples;
 mod interval;
 mod json;
 mod like;
+mod locks;
 mod misc;
 mod numeric;
 mod ops;
@@ -52,6 +53,7 @@ pub use cast::{cast, CastType};
 pub use interval::{date_add, IntervalUnit};
 pub use json::json_extract_path;
 pub use like::like;
+pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub use regexp::regexp_like;
 
