@@ -83,7 +83,7 @@ impl Default for VolumeConfig {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             max_bytes: DEFAULT_MAX_BYTES,
             fsync: true,
-            lal: 1 << 20,
+            lal: 1 << 16,
             write_timeout: Some(Duration::from_secs(60)),
             open_timeout: Duration::from_secs(30),
             tick: Duration::from_millis(10),
@@ -316,6 +316,16 @@ impl LocalVolume {
         self.cluster.as_ref()
     }
 
+    /// The oldest read point any instance registered (None: none).
+    pub fn min_read_point(&self) -> Option<Lsn> {
+        Self::read_floor(&self.st.lock())
+    }
+
+    /// The configuration this volume was opened with.
+    pub fn config(&self) -> &VolumeConfig {
+        &self.cfg
+    }
+
     /// This writer's epoch.
     pub fn epoch(&self) -> u64 {
         self.epoch
@@ -516,6 +526,21 @@ impl LocalVolume {
         let tails = st.tr.tails();
         st.replacing = Some(Replacing { old, new, tails });
         Ok(new)
+    }
+
+    /// Subscribe to the log with a starting point: returns `base` (every record at or
+    /// below it is durable), the records above `base` already sent to storage, and a
+    /// receiver of everything from now on: together, every record above `base`.
+    pub fn subscribe_from(&self) -> (Lsn, Lsn, Vec<LogRecord>, Receiver<LogEvent>) {
+        let (tx, rx) = unbounded();
+        let mut st = self.st.lock();
+        let recs = st
+            .inflight
+            .values()
+            .map(|(r, _)| r.to_log_record())
+            .collect();
+        st.subs.push(tx);
+        (st.tr.vcl(), st.tr.vdl(), recs, rx)
     }
 
     /// Whether a membership change is still running.
