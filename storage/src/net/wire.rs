@@ -368,6 +368,49 @@ mod tests {
         assert!(matches!(d.records(), Err(Error::Corrupted(_))));
     }
 
+    /// Random bytes never panic a decoder (a cheap, seeded stand-in for cargo-fuzz).
+    #[test]
+    fn garbage_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let seed: u64 = rand::random();
+        println!("seed {seed}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let good = {
+            let mut e = Enc::new();
+            e.u64(1).truncs(&[Trunc { epoch: 1, vdl: 2 }]);
+            e.records([&Record {
+                lsn: 9,
+                epoch: 1,
+                prev_lsn: 0,
+                pg: 0,
+                page: 1,
+                mtr_end: true,
+                payload: vec![2],
+            }])
+            .unwrap();
+            e.0
+        };
+        for i in 0..20_000 {
+            let mut b = if i % 2 == 0 {
+                let n = rng.gen_range(0..64);
+                (0..n).map(|_| rng.gen()).collect::<Vec<u8>>()
+            } else {
+                good.clone()
+            };
+            if !b.is_empty() {
+                let j = rng.gen_range(0..b.len());
+                b[j] = rng.gen();
+            }
+            let mut d = Dec::new(&b);
+            let _ = d.u64().and_then(|_| d.truncs()).and_then(|_| d.records());
+            let _ = Dec::new(&b).snapshot();
+            let _ = Dec::new(&b).error();
+            let _ = Dec::new(&b).status();
+            let _ = record::decode(&b);
+            let _ = read_frame(&mut &b[..]);
+        }
+    }
+
     #[test]
     fn frames() {
         let mut buf = Vec::new();
