@@ -690,6 +690,13 @@ impl Volume for LocalVolume {
 
     fn read_page(&self, page: PageNo, at: Lsn) -> Result<PageBuf> {
         let pg = pg_of(page, self.cfg.pages_per_pg(), self.cfg.max_pages())?;
+        // A read point past the end means "everything" (as in the model volume).
+        let at = at.min(self.last_lsn());
+        // Reading the writer's own not-yet-durable changes: replicas may not hold them
+        // yet, and nothing above VDL is served before it is durable; wait for it.
+        if at > self.durable_lsn() {
+            self.wait_durable(at)?;
+        }
         let mut last_err = None;
         for attempt in 0..3 {
             let (need, cands, known) = {
