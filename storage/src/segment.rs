@@ -568,21 +568,37 @@ impl Segment {
             .scl
             .min(st.vdl_hint)
             .min(st.read_floor.unwrap_or(Lsn::MAX));
-        let mut n = 0;
-        while n < budget {
-            let r = match st.recs.first_key_value() {
-                Some((&lsn, r)) if lsn <= target => r.clone(),
-                _ => break,
-            };
-            let idx = r.page - self.first_page;
+        // A prefix of the chain, grouped by page: each slot is read, verified and
+        // written once per pass however many of its records are applied.
+        let batch: Vec<Arc<Record>> = st
+            .recs
+            .range(..=target)
+            .take(budget)
+            .map(|(_, r)| r.clone())
+            .collect();
+        let Some(last) = batch.last().map(|r| r.lsn) else {
+            return Ok(0);
+        };
+        let mut by_page: BTreeMap<PageNo, Vec<&Arc<Record>>> = BTreeMap::new();
+        for r in &batch {
+            by_page.entry(r.page).or_default().push(r);
+        }
+        for (page, recs) in &by_page {
+            let idx = page - self.first_page;
             let (lsn, mut img) = self.read_slot(&mut st, idx)?;
-            if lsn < r.lsn {
+            let mut new_lsn = lsn;
+            for r in recs.iter().filter(|r| r.lsn > lsn) {
                 redo::apply(&mut img, &r.payload)?;
-                let hdr = slot_header(r.lsn, &img[..]);
+                new_lsn = r.lsn;
+            }
+            if new_lsn > lsn {
+                let hdr = slot_header(new_lsn, &img[..]);
                 if let Err(e) = self.files.write_slot(idx, &hdr, &img[..]) {
                     return Self::fail(&mut st, e);
                 }
             }
+        }
+        for r in &batch {
             st.recs.remove(&r.lsn);
             if let Some(m) = st.per_page.get_mut(&r.page) {
                 m.remove(&r.lsn);
@@ -590,10 +606,9 @@ impl Segment {
                     st.per_page.remove(&r.page);
                 }
             }
-            st.applied = r.lsn;
-            n += 1;
         }
-        Ok(n)
+        st.applied = last;
+        Ok(batch.len())
     }
 
     /// Make applied pages durable and drop their records from the log, if the log has
