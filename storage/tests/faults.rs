@@ -291,3 +291,37 @@ fn failing_disk_on_one_node() {
         assert!(got == c.expected(p, vdl), "page {p}");
     }
 }
+
+#[test]
+fn wiped_node_is_rebuilt_from_peers() {
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = small(Some(d.path()));
+    cfg.log_compact_bytes = 1 << 10; // peers fold their logs: a rebuild needs snapshots
+    let v = LocalVolume::open(cfg).unwrap();
+    let mut c = Checker::new();
+    load(&v, &mut c, 150, 15);
+    let cl = v.cluster().unwrap().clone();
+    let node = cl.node(5).unwrap();
+    node.crash();
+    std::fs::remove_dir_all(cl.node_path(5).unwrap()).unwrap();
+    load(&v, &mut c, 30, 16);
+    node.restart().unwrap();
+    load(&v, &mut c, 10, 17);
+    let vdl = v.durable_lsn();
+    eventually(30, "wiped node rebuilt", || {
+        (0..3).all(|pg| {
+            caught_up(&cl, 5, pg, vdl) && node.segment(pg).is_some_and(|s| !s.status().damaged)
+        })
+    });
+    for p in pages() {
+        let pg = p / 8;
+        let need = cl
+            .node(2)
+            .unwrap()
+            .segment(pg)
+            .unwrap()
+            .tail_at_or_below(vdl);
+        let got = cl.net.read_page(5, pg, p, vdl, need).unwrap();
+        assert!(got == c.expected(p, vdl), "page {p}");
+    }
+}
