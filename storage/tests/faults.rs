@@ -17,14 +17,20 @@ fn pages() -> std::ops::Range<u64> {
     0..24 // three PGs of 8 pages
 }
 
-/// Node `n` holds every record of `pg` up to `vdl` (node 2 is never damaged here).
+/// The last record of `pg` at or below `vdl`, as the most complete node knows it.
+fn tail(cl: &Cluster, pg: u64, vdl: u64) -> u64 {
+    cl.net
+        .all()
+        .iter()
+        .filter_map(|n| n.segment(pg))
+        .map(|s| s.tail_at_or_below(vdl))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Node `n` holds every record of `pg` up to `vdl`.
 fn caught_up(cl: &Cluster, n: usize, pg: u64, vdl: u64) -> bool {
-    let want = cl
-        .node(2)
-        .unwrap()
-        .segment(pg)
-        .unwrap()
-        .tail_at_or_below(vdl);
+    let want = tail(cl, pg, vdl);
     cl.node(n)
         .unwrap()
         .segment(pg)
@@ -63,12 +69,7 @@ fn lose_whole_az() {
     // And serves exact reads by itself.
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(2)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         let got = cl.net.read_page(0, pg, p, vdl, need).unwrap();
         assert!(got == c.expected(p, vdl), "page {p}");
     }
@@ -188,12 +189,7 @@ fn corrupt_page_file_and_log_file_heal() {
     });
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(0)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         match cl.net.read_page(victim, pg, p, vdl, need) {
             Ok(got) => assert!(got == c.expected(p, vdl), "bad bytes served for page {p}"),
             Err(e) => panic!("healed replica cannot serve page {p}: {e}"),
@@ -230,12 +226,7 @@ fn replace_a_node() {
     load(&v, &mut c, 20, 10);
     c.verify(&*v, pages());
     let vdl = v.durable_lsn();
-    let need = cl
-        .node(2)
-        .unwrap()
-        .segment(0)
-        .unwrap()
-        .tail_at_or_below(vdl);
+    let need = tail(&cl, 0, vdl);
     let got = cl.net.read_page(new, 0, 3, vdl, need).unwrap();
     assert!(got == c.expected(3, vdl));
     let _ = Arc::strong_count(&cl);
@@ -281,12 +272,7 @@ fn failing_disk_on_one_node() {
     });
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(2)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         let got = cl.net.read_page(4, pg, p, vdl, need).unwrap();
         assert!(got == c.expected(p, vdl), "page {p}");
     }
@@ -315,12 +301,7 @@ fn wiped_node_is_rebuilt_from_peers() {
     });
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(2)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         let got = cl.net.read_page(5, pg, p, vdl, need).unwrap();
         assert!(got == c.expected(p, vdl), "page {p}");
     }
