@@ -306,3 +306,27 @@ fn wiped_node_is_rebuilt_from_peers() {
         assert!(got == c.expected(p, vdl), "page {p}");
     }
 }
+
+#[test]
+fn replaced_node_membership_survives_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = Checker::new();
+    let new;
+    {
+        let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+        load(&v, &mut c, 40, 18);
+        let cl = v.cluster().unwrap().clone();
+        cl.node(1).unwrap().crash();
+        new = v.replace_node(1).unwrap();
+        load(&v, &mut c, 20, 19);
+        eventually(20, "membership change done", || !v.replacing());
+    }
+    let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+    c.recovered(v.durable_lsn());
+    let cl = v.cluster().unwrap().clone();
+    assert_eq!(cl.members(), vec![0, new, 2, 3, 4, 5]);
+    assert!(cl.node(1).is_none(), "the replaced node stays retired");
+    c.verify(&*v, pages());
+    load(&v, &mut c, 10, 20);
+    c.verify(&*v, pages());
+}
