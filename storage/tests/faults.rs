@@ -259,9 +259,14 @@ fn failing_disk_on_one_node() {
     // more, writes go on without it.
     faults
         .countdown
-        .store(50, std::sync::atomic::Ordering::SeqCst);
-    load(&v, &mut c, 100, 13);
-    assert!(faults.failing.load(std::sync::atomic::Ordering::SeqCst));
+        .store(20, std::sync::atomic::Ordering::SeqCst);
+    let mut rounds = 0;
+    while !faults.failing.load(std::sync::atomic::Ordering::SeqCst) {
+        load(&v, &mut c, 10, 13 + rounds);
+        rounds += 1;
+        assert!(rounds < 200, "the faulty disk never failed");
+    }
+    load(&v, &mut c, 50, 13);
     c.verify(&*v, pages());
     // Fixed: the node reopens its segments from what is on disk and catches up.
     faults.heal();
