@@ -453,7 +453,11 @@ impl Node {
         self.stop.store(true, Ordering::SeqCst);
         let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
         for h in hs {
-            let _ = h.join();
+            // The last handle on a volume may be dropped on one of our own threads (an
+            // ack upgrading a weak reference); that thread ends by itself.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
         }
     }
 
