@@ -1,0 +1,299 @@
+//! Storage-level figures: append throughput (records/s, MB/s of redo) and commit
+//! latency (append + wait until durable) of a `borealis_storage::Volume`, at several
+//! numbers of concurrent committers, with and without fsync, plus the bytes this process
+//! caused to be written to disk per byte of redo.
+//!
+//! Each committer loops: build one mini-transaction (one redo write of `record_bytes`
+//! into a random page), append it under a mutex (the Volume contract: the engine orders
+//! `append_mtr` calls), then wait for durability outside the mutex, so commits of
+//! different committers can share one flush (group commit). Disk bytes come from
+//! `/proc/self/io` `write_bytes`, which counts bytes this process sent to the block
+//! layer (a volume writing through its own threads in this process is included; a
+//! volume in other processes is not).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use borealis_storage::{redo, PageWrite, Volume};
+use clap::Args;
+use parking_lot::Mutex;
+
+use crate::histogram::Histogram;
+use crate::machine::Machine;
+use crate::rng::Rng;
+
+#[derive(Args, Clone, Debug)]
+pub struct VolumeArgs {
+    /// Volume implementation: "mem" (borealis_storage::mem::MemVolume). The on-disk
+    /// LocalVolume is added here once it exists in borealis-storage.
+    #[arg(long, default_value = "mem")]
+    pub volume: String,
+    /// Directory for on-disk volumes.
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+    /// Comma-separated numbers of concurrent committers.
+    #[arg(long, default_value = "1,8,64")]
+    pub committers: String,
+    /// fsync modes to measure: "on,off", "on" or "off" (ignored by volumes without disk).
+    #[arg(long, default_value = "on,off")]
+    pub fsync: String,
+    /// Redo payload bytes per record (a sysbench UPDATE changes about 200 bytes).
+    #[arg(long, default_value_t = 200)]
+    pub record_bytes: usize,
+    /// Seconds per configuration.
+    #[arg(long, default_value_t = 3.0)]
+    pub time: f64,
+    /// Pages the records are spread over.
+    #[arg(long, default_value_t = 4096)]
+    pub pages: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the Markdown table here as well as to stdout.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// The figures of one configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VolumeResult {
+    pub volume: String,
+    pub fsync: String,
+    pub committers: usize,
+    pub records: u64,
+    pub redo_bytes: u64,
+    pub disk_bytes: Option<u64>,
+    pub elapsed_s: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+}
+
+impl VolumeResult {
+    pub fn records_per_s(&self) -> f64 {
+        self.records as f64 / self.elapsed_s.max(1e-9)
+    }
+    pub fn mb_per_s(&self) -> f64 {
+        self.redo_bytes as f64 / 1e6 / self.elapsed_s.max(1e-9)
+    }
+}
+
+/// Bytes this process has caused to be written to storage (`/proc/self/io`).
+pub fn process_write_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/io").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("write_bytes:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Open the volume `kind`; `fsync` applies to on-disk volumes. Returns the volume and
+/// the fsync label to report ("n/a" when the volume has no disk).
+pub fn open_volume(
+    kind: &str,
+    _dir: Option<&std::path::Path>,
+    fsync: bool,
+) -> Result<(Arc<dyn Volume>, String), String> {
+    match kind {
+        "mem" => Ok((
+            Arc::new(borealis_storage::mem::MemVolume::new()),
+            "n/a (no disk)".into(),
+        )),
+        other => Err(format!(
+            "volume '{other}' is not available in this build (have: mem); fsync={fsync}"
+        )),
+    }
+}
+
+/// Measure one configuration.
+pub fn measure(
+    vol: Arc<dyn Volume>,
+    label: (&str, &str),
+    committers: usize,
+    record_bytes: usize,
+    pages: u64,
+    time: Duration,
+    seed: u64,
+) -> Result<VolumeResult, String> {
+    let order = Mutex::new(());
+    let stop = AtomicBool::new(false);
+    let disk0 = process_write_bytes();
+    let t0 = Instant::now();
+    let per_thread: Vec<Result<(Histogram, u64, u64), String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..committers.max(1))
+            .map(|i| {
+                let (vol, order, stop) = (&vol, &order, &stop);
+                s.spawn(move || -> Result<(Histogram, u64, u64), String> {
+                    let mut rng = Rng::for_thread(seed, i);
+                    let mut h = Histogram::default();
+                    let (mut n, mut bytes) = (0u64, 0u64);
+                    let data = vec![0xabu8; record_bytes.min(borealis_storage::PAGE_SIZE - 64)];
+                    while !stop.load(Ordering::Relaxed) {
+                        let page = rng.next_u64() % pages.max(1);
+                        let off =
+                            (rng.next_u64() as usize) % (borealis_storage::PAGE_SIZE - data.len());
+                        let mut payload = Vec::with_capacity(data.len() + 5);
+                        redo::push_write(&mut payload, off, &data);
+                        bytes += payload.len() as u64;
+                        let start = Instant::now();
+                        let lsn = {
+                            let _g = order.lock();
+                            vol.append_mtr(vec![PageWrite { page, payload }])
+                                .map_err(|e| e.to_string())?
+                        };
+                        vol.wait_durable(lsn).map_err(|e| e.to_string())?;
+                        h.record(start.elapsed().as_nanos() as u64);
+                        n += 1;
+                    }
+                    Ok((h, n, bytes))
+                })
+            })
+            .collect();
+        std::thread::sleep(time);
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("committer panicked".into()))
+            })
+            .collect()
+    });
+    let elapsed = t0.elapsed().as_secs_f64();
+    let mut h = Histogram::default();
+    let (mut records, mut redo_bytes) = (0, 0);
+    for r in per_thread {
+        let (hh, n, b) = r?;
+        h.merge(&hh);
+        records += n;
+        redo_bytes += b;
+    }
+    let disk_bytes = match (disk0, process_write_bytes()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    Ok(VolumeResult {
+        volume: label.0.into(),
+        fsync: label.1.into(),
+        committers,
+        records,
+        redo_bytes,
+        disk_bytes,
+        elapsed_s: elapsed,
+        p50_us: h.quantile(0.5) as f64 / 1e3,
+        p99_us: h.quantile(0.99) as f64 / 1e3,
+        max_us: h.max() as f64 / 1e3,
+    })
+}
+
+pub fn markdown(results: &[VolumeResult]) -> String {
+    let mut s = String::from("| volume | fsync | committers | records/s | redo MB/s | commit p50 us | commit p99 us | max us | disk bytes / redo byte |\n|---|---|---|---|---|---|---|---|---|\n");
+    for r in results {
+        let amp = match r.disk_bytes {
+            Some(d) if r.redo_bytes > 0 => format!("{:.2}", d as f64 / r.redo_bytes as f64),
+            _ => "-".into(),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} | {} |\n",
+            r.volume,
+            r.fsync,
+            r.committers,
+            r.records_per_s(),
+            r.mb_per_s(),
+            r.p50_us,
+            r.p99_us,
+            r.max_us,
+            amp
+        ));
+    }
+    s
+}
+
+pub fn main(a: &VolumeArgs) -> Result<(), String> {
+    let committers: Vec<usize> = a
+        .committers
+        .split(',')
+        .map(|x| {
+            x.trim()
+                .parse()
+                .map_err(|_| format!("bad committer count '{x}'"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut results = Vec::new();
+    let mut seen_labels = Vec::new();
+    for f in a.fsync.split(',') {
+        let fsync = matches!(f.trim(), "on" | "true" | "1");
+        for &n in &committers {
+            let (vol, label) = open_volume(&a.volume, a.dir.as_deref(), fsync)?;
+            // A volume without disk has one mode only: measure it once.
+            if seen_labels.contains(&(label.clone(), n)) {
+                continue;
+            }
+            seen_labels.push((label.clone(), n));
+            let r = measure(
+                vol,
+                (&a.volume, &label),
+                n,
+                a.record_bytes,
+                a.pages,
+                Duration::from_secs_f64(a.time),
+                a.seed,
+            )?;
+            eprintln!(
+                "{} fsync={} committers={}: {:.0} records/s, p99 {:.1} us",
+                r.volume,
+                r.fsync,
+                n,
+                r.records_per_s(),
+                r.p99_us
+            );
+            results.push(r);
+        }
+    }
+    let dir = a.dir.clone().unwrap_or_else(|| ".".into());
+    let text = format!(
+        "# Volume figures\n\n{}\nRecord: one redo write of {} bytes (+5 header) into one of {} pages per mini-transaction; {:.0} s per configuration.\n\n{}",
+        Machine::detect(&dir).markdown(),
+        a.record_bytes,
+        a.pages,
+        a.time,
+        markdown(&results)
+    );
+    println!("{text}");
+    if let Some(out) = &a.out {
+        std::fs::write(out, &text).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_volume_commits_and_counts() {
+        let (vol, label) = open_volume("mem", None, true).expect("mem volume");
+        let r = measure(
+            vol.clone(),
+            ("mem", &label),
+            4,
+            100,
+            64,
+            Duration::from_millis(200),
+            3,
+        )
+        .expect("measure");
+        assert!(r.records > 0);
+        assert_eq!(r.redo_bytes, r.records * 105);
+        assert!(r.p50_us > 0.0 && r.p99_us >= r.p50_us);
+        // Every record got an LSN and is durable.
+        assert_eq!(vol.last_lsn(), r.records);
+        assert_eq!(vol.durable_lsn(), r.records);
+        assert!(markdown(&[r]).contains("| mem |"));
+    }
+
+    #[test]
+    fn unknown_volume_is_an_error() {
+        assert!(open_volume("nope", None, true).is_err());
+    }
+}
