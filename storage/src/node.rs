@@ -211,7 +211,7 @@ impl Node {
 
     fn request_loop(self: Arc<Self>, rx: Receiver<AppendMsg>) {
         while !self.stop.load(Ordering::SeqCst) {
-            let first = match rx.recv_timeout(Duration::from_millis(50)) {
+            let first = match rx.recv_timeout(Duration::from_millis(10)) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
