@@ -107,7 +107,9 @@ fn six_storage_node_processes_survive_kill9() {
     load(&v, &mut c, 60, 2);
     c.verify(&*v, 0..PAGES);
 
-    // AZ 0 comes back (new processes, new ports) and catches up by gossip.
+    // AZ 0 comes back (new processes, new ports) and catches up by gossip; node 0 lost
+    // its disk meanwhile and is rebuilt from peer snapshots over TCP.
+    std::fs::remove_dir_all(d.path().join("node-0")).unwrap();
     nodes.spawn(0);
     nodes.spawn(1);
     load(&v, &mut c, 20, 3);

@@ -26,7 +26,9 @@ pub const REQ_APPEND_SYNC: u8 = 8;
 pub const REQ_PEER_STATUS: u8 = 9;
 pub const REQ_PEER_EPOCH: u8 = 10;
 pub const REQ_RECORDS_AFTER: u8 = 11;
-pub const REQ_SNAPSHOT: u8 = 12;
+pub const REQ_SNAPSHOT_BEGIN: u8 = 12;
+pub const REQ_SNAPSHOT_PAGES: u8 = 13;
+pub const REQ_SNAPSHOT_END: u8 = 14;
 /// Asynchronous acknowledgement of a [`REQ_APPEND`].
 pub const ACK: u8 = 100;
 pub const RESP_OK: u8 = 101;
@@ -139,11 +141,15 @@ impl Enc {
     }
     pub fn snapshot(&mut self, s: &Snapshot) -> Result<&mut Self> {
         self.u64(s.epoch).truncs(&s.truncs).u64(s.applied);
-        self.u64(s.pages.len() as u64);
-        for (idx, lsn, img) in &s.pages {
+        self.pages(&s.pages);
+        self.records(&s.records)
+    }
+    pub fn pages(&mut self, pages: &[(u64, u64, Vec<u8>)]) -> &mut Self {
+        self.u64(pages.len() as u64);
+        for (idx, lsn, img) in pages {
             self.u64(*idx).u64(*lsn).bytes(img);
         }
-        self.records(&s.records)
+        self
     }
 }
 
@@ -267,6 +273,16 @@ impl<'a> Dec<'a> {
         let epoch = self.u64()?;
         let truncs = self.truncs()?;
         let applied = self.u64()?;
+        let pages = self.pages()?;
+        Ok(Snapshot {
+            epoch,
+            truncs,
+            applied,
+            pages,
+            records: self.records()?,
+        })
+    }
+    pub fn pages(&mut self) -> Result<Vec<(u64, u64, Vec<u8>)>> {
         let n = self.len()?;
         let mut pages = Vec::with_capacity(n);
         for _ in 0..n {
@@ -278,13 +294,7 @@ impl<'a> Dec<'a> {
             }
             pages.push((idx, lsn, img.to_vec()));
         }
-        Ok(Snapshot {
-            epoch,
-            truncs,
-            applied,
-            pages,
-            records: self.records()?,
-        })
+        Ok(pages)
     }
     /// Fail unless every byte was consumed.
     pub fn end(&self) -> Result<()> {
