@@ -294,7 +294,10 @@ fn wiped_node_is_rebuilt_from_peers() {
     let cl = v.cluster().unwrap().clone();
     let node = cl.node(5).unwrap();
     node.crash();
-    std::fs::remove_dir_all(cl.node_path(5).unwrap()).unwrap();
+    // A write already in flight when the node "crashed" may still land: retry.
+    eventually(10, "node directory removed", || {
+        std::fs::remove_dir_all(cl.node_path(5).unwrap()).is_ok()
+    });
     load(&v, &mut c, 30, 16);
     node.restart().unwrap();
     load(&v, &mut c, 10, 17);
