@@ -158,6 +158,10 @@ fn corrupt_page_file_and_log_file_heal() {
     v.set_min_read_point(1, v.durable_lsn());
     load(&v, &mut c, 40, 11);
     let vdl = v.durable_lsn();
+    // The victim holds everything (it may lag: four acks are enough) before it dies.
+    eventually(20, "victim caught up", || {
+        (0..3).all(|pg| caught_up(&cl, victim, pg, vdl))
+    });
     node.crash();
     let dir = cl.node_path(victim).unwrap();
     // Flip bits in every written page of PG 0 and in the middle of PG 1's log.
