@@ -11,6 +11,36 @@ fn connect(server: &TestServer) -> Conn {
     Conn::new(Opts::from_url(&server.url()).unwrap()).expect("connect as root")
 }
 
+/// A value as text, whichever protocol (text or binary) delivered it; bytes that are not
+/// UTF-8 are shown in hex.
+fn norm(v: &V) -> String {
+    match v {
+        V::NULL => "NULL".into(),
+        V::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => s.to_string(),
+            Err(_) => b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" "),
+        },
+        V::Int(i) => i.to_string(),
+        V::UInt(u) => u.to_string(),
+        V::Float(f) => f.to_string(),
+        V::Double(d) => d.to_string(),
+        V::Date(y, m, d, 0, 0, 0, 0) => format!("{y:04}-{m:02}-{d:02}"),
+        V::Date(y, m, d, h, i, s, 0) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}"),
+        V::Date(y, m, d, h, i, s, us) => {
+            format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}.{us:06}")
+        }
+        V::Time(neg, days, h, i, s, us) => {
+            let hours = days * 24 + u32::from(*h);
+            let sign = if *neg { "-" } else { "" };
+            if *us == 0 {
+                format!("{sign}{hours:02}:{i:02}:{s:02}")
+            } else {
+                format!("{sign}{hours:02}:{i:02}:{s:02}.{us:06}")
+            }
+        }
+    }
+}
+
 fn code(e: mysql::Error) -> u16 {
     match e {
         mysql::Error::MySqlError(e) => e.code,
@@ -87,20 +117,23 @@ fn prepared_statements_with_every_parameter_type() {
         .unwrap()
         .unwrap();
     for r in [row, text] {
-        assert_eq!(r.get::<i64, _>(0), Some(-9_000_000_000));
-        assert_eq!(r.get::<u64, _>(1), Some(18_000_000_000_000_000_000));
-        assert_eq!(r.get::<i64, _>(2), Some(-7));
-        assert_eq!(r.get::<f64, _>(3), Some(2.5));
-        assert_eq!(r.get::<String, _>(4).as_deref(), Some("12.34"));
-        assert_eq!(r.get::<String, _>(5).as_deref(), Some("héllo 'q'"));
-        assert_eq!(r.get::<Vec<u8>, _>(6), Some(vec![0, 1, 0xFF]));
-        assert_eq!(r.get::<String, _>(7).as_deref(), Some("2024-02-29"));
+        let v: Vec<String> = r.unwrap().iter().map(norm).collect();
         assert_eq!(
-            r.get::<String, _>(8).as_deref(),
-            Some("1999-12-31 23:59:58.123456")
+            v,
+            vec![
+                "-9000000000",
+                "18000000000000000000",
+                "-7",
+                "2.5",
+                "12.34",
+                "héllo 'q'",
+                "00 01 ff",
+                "2024-02-29",
+                "1999-12-31 23:59:58.123456",
+                "-26:03:04",
+                "NULL",
+            ]
         );
-        assert_eq!(r.get::<String, _>(9).as_deref(), Some("-26:03:04"));
-        assert_eq!(r.get::<Option<i64>, _>(10), Some(None));
     }
 
     // The same statement executed again (the crate re-sends types each time).
