@@ -18,7 +18,11 @@ fn norm(v: &V) -> String {
         V::NULL => "NULL".into(),
         V::Bytes(b) => match std::str::from_utf8(b) {
             Ok(s) => s.to_string(),
-            Err(_) => b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" "),
+            Err(_) => b
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
         },
         V::Int(i) => i.to_string(),
         V::UInt(u) => u.to_string(),
