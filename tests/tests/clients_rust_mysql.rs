@@ -245,3 +245,78 @@ fn accounts_privileges_and_caching_sha2() {
     let e = Conn::new(opts("sha", "nope")).map(|_| ()).unwrap_err();
     assert_eq!(code(e), 1045);
 }
+
+#[test]
+fn kill_query_and_kill_connection() {
+    let server = TestServer::start_in_memory();
+    let mut victim = connect(&server);
+    let mut killer = connect(&server);
+    victim.query_drop("CREATE DATABASE k").unwrap();
+    victim
+        .query_drop("CREATE TABLE k.t (id INT PRIMARY KEY)")
+        .unwrap();
+    let values: Vec<String> = (0..300).map(|i| format!("({i})")).collect();
+    victim
+        .query_drop(format!("INSERT INTO k.t VALUES {}", values.join(",")))
+        .unwrap();
+    let id = victim.connection_id();
+    let t = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        // 27 million joined rows: far longer than the test waits.
+        let r = victim
+            .query_drop("SELECT COUNT(*) FROM k.t a, k.t b, k.t c WHERE a.id + b.id + c.id >= 0");
+        (r, started.elapsed(), victim)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    killer.query_drop(format!("KILL QUERY {id}")).unwrap();
+    let (r, took, mut victim) = t.join().unwrap();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "KILL QUERY took {took:?}"
+    );
+    assert_eq!(
+        code(r.unwrap_err()),
+        1317,
+        "Query execution was interrupted"
+    );
+    victim.ping().expect("KILL QUERY keeps the connection");
+
+    killer.query_drop(format!("KILL CONNECTION {id}")).unwrap();
+    assert!(victim.ping().is_err(), "KILL closes the connection");
+    assert_eq!(code(killer.query_drop("KILL 424242").unwrap_err()), 1094);
+}
+
+#[test]
+fn auto_increment_with_zero_and_null_ids() {
+    let server = TestServer::start_in_memory();
+    let mut c = connect(&server);
+    c.query_drop("CREATE DATABASE ai").unwrap();
+    c.query_drop("USE ai").unwrap();
+    c.query_drop(
+        "CREATE TABLE sbtest1(\n  id INTEGER NOT NULL AUTO_INCREMENT,\n  k INTEGER DEFAULT '0' NOT NULL,\n  c CHAR(120) DEFAULT '' NOT NULL,\n  pad CHAR(60) DEFAULT '' NOT NULL,\n  PRIMARY KEY (id)\n) /*! ENGINE = innodb */ ",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO sbtest1(k, c, pad) VALUES(1, 'a', 'b'),(2, 'c', 'd')")
+        .unwrap();
+    assert_eq!(c.last_insert_id(), 1);
+    c.query_drop("INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, 3, 'e', 'f')")
+        .unwrap();
+    assert_eq!(
+        c.last_insert_id(),
+        3,
+        "id 0 means the next AUTO_INCREMENT value"
+    );
+    c.exec_drop(
+        "INSERT INTO sbtest1 (id, k, c, pad) VALUES (?, ?, ?, ?)",
+        (V::NULL, 4, "g", "h"),
+    )
+    .unwrap();
+    assert_eq!(c.last_insert_id(), 4);
+    let sum: Option<String> = c
+        .exec_first(
+            "SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?",
+            (1, 4),
+        )
+        .unwrap();
+    assert_eq!(sum.as_deref(), Some("10"));
+}
