@@ -1,10 +1,23 @@
-//! The database handle: owns the volume, the catalog and the transaction manager.
+//! The database handle: owns the store, the transaction manager, the catalog snapshot,
+//! global variables, AUTO_INCREMENT counters and the session registry.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::error::Result;
+use parking_lot::{Mutex, RwLock};
+
+use crate::catalog::{self, Catalog, TableDef};
+use crate::error::{Error, Result};
 use crate::session::{Session, SessionInfo};
+use crate::sql::exec::Exec;
+use crate::sql::plan::Expr;
+use crate::sql::session_state::{default_sysvars, SessState};
+use crate::store::{Store, TreeId, TreeWrite};
+use crate::txn::{Isolation, TxnManager};
+use crate::value::Value;
 
 /// How to open a database.
 #[derive(Clone, Debug)]
@@ -37,7 +50,180 @@ pub struct UserAccount {
     pub sha2_hash: Option<[u8; 32]>,
 }
 
-pub(crate) struct Shared {}
+/// What SHOW PROCESSLIST shows of a session.
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub id: u32,
+    pub user: String,
+    pub host: String,
+    pub db: Option<String>,
+    pub command: String,
+    pub started: Instant,
+    pub info: Option<String>,
+    pub kill_query: Arc<AtomicBool>,
+    pub kill_conn: Arc<AtomicBool>,
+}
+
+pub(crate) struct Shared {
+    pub mgr: TxnManager,
+    catalog: RwLock<Arc<Catalog>>,
+    ddl_lock: Mutex<()>,
+    pub globals: Arc<RwLock<BTreeMap<String, Value>>>,
+    autoinc: Mutex<HashMap<u64, u64>>,
+    rowids: Mutex<HashMap<u64, u64>>,
+    pub sessions: Mutex<HashMap<u32, ProcessInfo>>,
+    pub started: Instant,
+    pub questions: AtomicU64,
+    pub next_conn: AtomicU32,
+    pub read_only: bool,
+}
+
+impl Shared {
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().clone()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.mgr.store
+    }
+
+    pub fn system_tree(&self) -> TreeId {
+        self.mgr.store.system_tree()
+    }
+
+    /// Run a catalog change atomically: `f` edits a copy of the catalog and writes its
+    /// records; the copy becomes current only if the whole batch commits.
+    pub fn ddl<R>(
+        &self,
+        f: impl FnOnce(&mut Catalog, &mut dyn TreeWrite) -> Result<R>,
+    ) -> Result<R> {
+        if self.read_only {
+            return Err(read_only_error());
+        }
+        let _g = self.ddl_lock.lock();
+        let mut cat = (*self.catalog()).clone();
+        let mut f = Some(f);
+        let mut out = None;
+        self.mgr.apply_ddl(&mut |w| {
+            let f = f
+                .take()
+                .ok_or_else(|| Error::internal("DDL batch retried"))?;
+            out = Some(f(&mut cat, w)?);
+            Ok(())
+        })?;
+        *self.catalog.write() = Arc::new(cat);
+        out.ok_or_else(|| Error::internal("DDL produced no result"))
+    }
+
+    /// Evaluate a row-independent expression (DEFAULT values).
+    pub fn eval_const(&self, e: &Expr) -> Result<Value> {
+        let mut txn = self
+            .mgr
+            .begin(Isolation::RepeatableRead, std::time::Duration::from_secs(1));
+        let mut st = SessState::new(self.globals.clone());
+        let mut ex = Exec::new(self, &mut txn, self.catalog(), &mut st, &[]);
+        let v = ex.eval(e, &[]);
+        drop(ex);
+        self.mgr.rollback(&mut txn);
+        v
+    }
+
+    fn last_key_int(&self, t: &TableDef, tree: TreeId, col: Option<usize>) -> Result<u64> {
+        let mut max = 0u64;
+        self.store().scan(
+            tree,
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            true,
+            &mut |k, v| {
+                match col {
+                    Some(c) => {
+                        let row = crate::row::decode_row(v)?;
+                        max = row.get(c).and_then(|x| x.to_i64()).unwrap_or(0).max(0) as u64;
+                    }
+                    None => {
+                        // Hidden row id: 0x01 + i128 big endian (sign flipped).
+                        if k.len() == 17 {
+                            let mut b = [0u8; 16];
+                            b.copy_from_slice(&k[1..17]);
+                            max = (u128::from_be_bytes(b) ^ (1u128 << 127)) as u64;
+                        }
+                    }
+                }
+                Ok(false)
+            },
+        )?;
+        let _ = t;
+        Ok(max)
+    }
+
+    /// The next AUTO_INCREMENT value for `t` (counter initialized from the data).
+    pub fn next_autoinc(&self, _ex: &Exec<'_>, t: &Arc<TableDef>) -> Result<u64> {
+        let mut m = self.autoinc.lock();
+        if let Some(n) = m.get_mut(&t.id) {
+            let v = *n;
+            *n += 1;
+            return Ok(v);
+        }
+        let col = t.auto_increment_column();
+        let max = match col {
+            Some(c) if t.primary.first() == Some(&c) => self.last_key_int(t, t.root, Some(c))?,
+            Some(c) => {
+                let mut max = 0u64;
+                self.store().scan(
+                    t.root,
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Unbounded,
+                    false,
+                    &mut |_k, v| {
+                        let row = crate::row::decode_row(v)?;
+                        max =
+                            max.max(row.get(c).and_then(|x| x.to_i64()).unwrap_or(0).max(0) as u64);
+                        Ok(true)
+                    },
+                )?;
+                max
+            }
+            None => 0,
+        };
+        let next = (max + 1).max(t.auto_increment_start);
+        m.insert(t.id, next + 1);
+        Ok(next)
+    }
+
+    /// An explicit value was stored in the AUTO_INCREMENT column.
+    pub fn saw_autoinc(&self, t: &TableDef, n: u64) {
+        let mut m = self.autoinc.lock();
+        if let Some(cur) = m.get_mut(&t.id) {
+            if n >= *cur {
+                *cur = n + 1;
+            }
+        }
+    }
+
+    pub fn next_rowid(&self, _ex: &Exec<'_>, t: &Arc<TableDef>) -> Result<u64> {
+        let mut m = self.rowids.lock();
+        if let Some(n) = m.get_mut(&t.id) {
+            *n += 1;
+            return Ok(*n);
+        }
+        let max = self.last_key_int(t, t.root, None)?;
+        m.insert(t.id, max + 1);
+        Ok(max + 1)
+    }
+
+    pub fn forget_counters(&self, table_id: u64) {
+        self.autoinc.lock().remove(&table_id);
+        self.rowids.lock().remove(&table_id);
+    }
+}
+
+pub(crate) fn read_only_error() -> Error {
+    Error::new(
+        crate::error::code::ER_OPTION_PREVENTS_STATEMENT,
+        "The MySQL server is running with the --read-only option so it cannot execute this statement",
+    )
+}
 
 /// A database: cheap to clone, thread-safe. Sessions are created from it.
 #[derive(Clone)]
@@ -52,16 +238,58 @@ impl Database {
     }
 
     pub fn open_with(_dir: impl AsRef<Path>, _opts: DatabaseOptions) -> Result<Database> {
-        Ok(Database {
-            shared: Arc::new(Shared {}),
-        })
+        Self::from_store(Store::in_memory(), false)
     }
 
     /// A throwaway database with no disk, for tests.
     pub fn open_in_memory() -> Result<Database> {
-        Ok(Database {
-            shared: Arc::new(Shared {}),
-        })
+        Self::from_store(Store::in_memory(), false)
+    }
+
+    fn from_store(store: Store, read_only: bool) -> Result<Database> {
+        let store = Arc::new(store);
+        let mut records = Vec::new();
+        store.scan(
+            store.system_tree(),
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            false,
+            &mut |k, v| {
+                records.push((k.to_vec(), v.to_vec()));
+                Ok(true)
+            },
+        )?;
+        let cat = catalog::load(records)?;
+        let shared = Arc::new(Shared {
+            mgr: TxnManager::new(store),
+            catalog: RwLock::new(Arc::new(cat)),
+            ddl_lock: Mutex::new(()),
+            globals: Arc::new(RwLock::new(default_sysvars())),
+            autoinc: Mutex::new(HashMap::new()),
+            rowids: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            questions: AtomicU64::new(0),
+            next_conn: AtomicU32::new(1),
+            read_only,
+        });
+        let db = Database { shared };
+        db.bootstrap()?;
+        Ok(db)
+    }
+
+    /// First open: the default databases.
+    fn bootstrap(&self) -> Result<()> {
+        if self.shared.read_only {
+            return Ok(());
+        }
+        let cat = self.shared.catalog();
+        for d in ["mysql", "sys"] {
+            if !cat.db_exists(d) {
+                crate::sql::ddl::create_database(&self.shared, d, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// A new session as root@localhost.
@@ -74,20 +302,77 @@ impl Database {
         Session::new(self.clone(), info)
     }
 
+    /// A fresh connection id (unique for the life of the process).
+    pub fn next_connection_id(&self) -> u32 {
+        self.shared.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// The account `user` connecting from `host`, if it exists.
-    pub fn lookup_user(&self, _user: &str, _host: &str) -> Option<UserAccount> {
-        None
+    pub fn lookup_user(&self, user: &str, host: &str) -> Option<UserAccount> {
+        let cat = self.shared.catalog();
+        let u = cat.find_user(user, host)?;
+        Some(UserAccount {
+            user: u.user.clone(),
+            host: u.host.clone(),
+            plugin: u.plugin.clone(),
+            native_hash: u
+                .native_hash
+                .as_ref()
+                .and_then(|h| h.as_slice().try_into().ok()),
+            sha2_hash: u
+                .sha2_hash
+                .as_ref()
+                .and_then(|h| h.as_slice().try_into().ok()),
+        })
     }
 
     /// On first start: create root@% with `password` if no root account exists.
     /// Returns true when it created the account.
-    pub fn bootstrap_root(&self, _password: &str) -> Result<bool> {
-        Ok(false)
+    pub fn bootstrap_root(&self, password: &str) -> Result<bool> {
+        if self.shared.catalog().users.keys().any(|(u, _)| u == "root") {
+            return Ok(false);
+        }
+        crate::sql::accounts::create_user_record(
+            &self.shared,
+            "root",
+            "%",
+            Some(password),
+            "caching_sha2_password",
+            true,
+        )?;
+        Ok(true)
+    }
+
+    /// Whether any account exists (a fresh database has none until bootstrap_root).
+    pub fn has_users(&self) -> bool {
+        !self.shared.catalog().users.is_empty()
     }
 
     /// Ask the session with this connection id to stop its running statement
     /// (`KILL QUERY`) or to close (`KILL`). Returns false if there is no such session.
-    pub fn kill(&self, _connection_id: u32, _query_only: bool) -> bool {
-        false
+    pub fn kill(&self, connection_id: u32, query_only: bool) -> bool {
+        let s = self.shared.sessions.lock();
+        match s.get(&connection_id) {
+            Some(p) => {
+                p.kill_query.store(true, Ordering::SeqCst);
+                if !query_only {
+                    p.kill_conn.store(true, Ordering::SeqCst);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Uptime, threads and questions for COM_STATISTICS.
+    pub fn statistics(&self) -> String {
+        let up = self.shared.started.elapsed().as_secs().max(1);
+        let threads = self.shared.sessions.lock().len();
+        let q = self.shared.questions.load(Ordering::Relaxed);
+        let tables = self.shared.catalog().tables.len();
+        format!(
+            "Uptime: {up}  Threads: {threads}  Questions: {q}  Slow queries: 0  Opens: {tables}  Flush tables: 1  Open tables: {tables}  Queries per second avg: {:.3}",
+            q as f64 / up as f64
+        )
     }
 }

@@ -15,12 +15,24 @@
 //! assert_eq!(r.rows()[0][0], Value::from("apple"));
 //! ```
 
+pub mod btree;
+pub mod buffer_pool;
+pub mod catalog;
 pub mod convert;
 pub mod database;
 pub mod error;
+pub mod functions;
+pub mod keycodec;
+pub mod overflow;
+pub mod page;
+pub mod pager;
 pub mod result;
+pub mod row;
 pub mod session;
+pub(crate) mod sql;
+pub mod store;
 pub mod temporal;
+pub mod txn;
 pub mod value;
 
 pub use database::{Database, DatabaseOptions, UserAccount};

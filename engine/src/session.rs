@@ -1,11 +1,29 @@
-//! A session: one client's state (current database, transaction, variables,
-//! prepared statements) and the entry point that runs SQL.
+//! A session: one client's state (current database, transaction, variables, prepared
+//! statements) and the entry point that runs SQL.
+//!
+//! A statement's path: text -> `parse::split_statements` -> `parse::parse_one`
+//! (sqlparser, MySQL dialect) -> dispatch here -> `bind::Binder` builds a `Plan` ->
+//! `exec::Exec` runs it inside the session's transaction (`txn::Txn`): reads through
+//! the snapshot, writes into the private write set -> COMMIT (explicit, or at the end of
+//! an autocommit statement) applies the write set to the trees as one mini-transaction
+//! on the volume and waits until the volume reports it durable.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::database::Database;
-use crate::error::{Error, Result};
-use crate::result::{Column, QueryResult};
+use sqlparser::ast::{self, Statement};
+
+use crate::database::{read_only_error, Database, ProcessInfo};
+use crate::error::{code, Error, Result};
+use crate::result::{Column, ColumnType, QueryResult, Row};
+use crate::sql::bind::{ident_names, Binder};
+use crate::sql::exec::Exec;
+use crate::sql::parse;
+use crate::sql::session_state::{parse_isolation, SessState};
+use crate::sql::{accounts, ddl, dml, explain, show_stmt};
+use crate::txn::{Isolation, Txn};
 use crate::value::Value;
 
 /// Who the session belongs to.
@@ -38,10 +56,16 @@ pub struct SessionStatus {
     pub database_changed: bool,
 }
 
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub stmt: Statement,
+    pub text: String,
+}
+
 /// A statement prepared once and executed many times.
 #[derive(Clone, Debug)]
 pub struct PreparedStatement {
-    pub(crate) inner: Arc<()>,
+    pub(crate) inner: Arc<Prepared>,
     param_count: usize,
     columns: Vec<Column>,
 }
@@ -54,17 +78,82 @@ impl PreparedStatement {
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
+    pub fn sql(&self) -> &str {
+        &self.inner.text
+    }
 }
 
 /// One client's session. Not shared between threads; create one per connection.
 pub struct Session {
     db: Database,
     info: SessionInfo,
+    pub(crate) state: SessState,
+    txn: Option<Txn>,
+    /// The open transaction was started by BEGIN / START TRANSACTION.
+    explicit: bool,
+    kill_query: Arc<AtomicBool>,
+    kill_conn: Arc<AtomicBool>,
+    database_changed: bool,
+    sql_prepared: HashMap<String, PreparedStatement>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(mut t) = self.txn.take() {
+            self.db.shared.mgr.rollback(&mut t);
+        }
+        self.db
+            .shared
+            .sessions
+            .lock()
+            .remove(&self.info.connection_id);
+    }
 }
 
 impl Session {
-    pub(crate) fn new(db: Database, info: SessionInfo) -> Session {
-        Session { db, info }
+    pub(crate) fn new(db: Database, mut info: SessionInfo) -> Session {
+        if info.connection_id == 0 {
+            info.connection_id = db.next_connection_id();
+        }
+        let mut state = SessState::new(db.shared.globals.clone());
+        state.connection_id = info.connection_id;
+        state.user = info.user.clone();
+        state.host = info.host.clone();
+        state.read_only_instance = db.shared.read_only;
+        if let Some(u) = db.shared.catalog().find_user(&info.user, &info.host) {
+            state.account_host = u.host.clone();
+        }
+        let kill_query = Arc::new(AtomicBool::new(false));
+        let kill_conn = Arc::new(AtomicBool::new(false));
+        db.shared.sessions.lock().insert(
+            info.connection_id,
+            ProcessInfo {
+                id: info.connection_id,
+                user: info.user.clone(),
+                host: info.host.clone(),
+                db: None,
+                command: "Sleep".into(),
+                started: Instant::now(),
+                info: None,
+                kill_query: kill_query.clone(),
+                kill_conn: kill_conn.clone(),
+            },
+        );
+        let mut s = Session {
+            db,
+            info: info.clone(),
+            state,
+            txn: None,
+            explicit: false,
+            kill_query,
+            kill_conn,
+            database_changed: false,
+            sql_prepared: HashMap::new(),
+        };
+        if let Some(d) = &info.database {
+            let _ = s.use_database(d);
+        }
+        s
     }
 
     pub fn database(&self) -> &Database {
@@ -75,59 +164,1291 @@ impl Session {
         &self.info
     }
 
-    /// Run one SQL statement.
+    pub fn connection_id(&self) -> u32 {
+        self.info.connection_id
+    }
+
+    /// Set when another session ran KILL on this connection: the server closes it.
+    pub fn is_killed(&self) -> bool {
+        self.kill_conn.load(Ordering::SeqCst)
+    }
+
+    /// Run SQL text (one statement, or several separated by ';': the last result is
+    /// returned; an error stops at the failing statement).
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {
-        Err(Error::unsupported(sql))
+        let mut results = self.execute_script(sql);
+        match results.pop() {
+            Some(r) => r,
+            None => Err(Error::new(code::ER_EMPTY_QUERY, "Query was empty")),
+        }
     }
 
     /// Run every statement in `sql` (a multi-statement text), stopping after the first
     /// error. One result per statement run.
     pub fn execute_script(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
-        vec![self.execute(sql)]
+        let stmts = parse::split_statements(sql);
+        let mut out = Vec::new();
+        for s in stmts {
+            let r = self.run_text(&s, &[]);
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
     }
 
     /// Run one statement with `?` placeholders bound to `params`.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        if params.is_empty() {
+            return self.execute(sql);
+        }
         let st = self.prepare(sql)?;
         self.execute_prepared(&st, params)
     }
 
-    /// Parse and plan a statement once.
+    /// Parse a statement once; its result columns are described when it is a query.
     pub fn prepare(&mut self, sql: &str) -> Result<PreparedStatement> {
-        Err(Error::unsupported(sql))
+        let mut stmts = parse::split_statements(sql);
+        if stmts.len() != 1 {
+            return Err(if stmts.is_empty() {
+                Error::new(code::ER_EMPTY_QUERY, "Query was empty")
+            } else {
+                Error::parse(sql)
+            });
+        }
+        let text = stmts.remove(0);
+        let (stmt, param_count) = match parse::parse_one(&text) {
+            Ok(mut st) => {
+                let n = number_placeholders(&mut st);
+                (st, n)
+            }
+            Err(e) => {
+                // Statements we parse ourselves (SHOW ..., CREATE USER ...) take no
+                // parameters; prepare them as text.
+                if special_statement(&text) {
+                    (
+                        Statement::Flush {
+                            object_type: ast::FlushType::Tables,
+                            location: None,
+                            channel: None,
+                            read_lock: false,
+                            export: false,
+                            tables: Vec::new(),
+                        },
+                        0,
+                    )
+                } else {
+                    return Err(e);
+                }
+            }
+        };
+        let columns = match &stmt {
+            Statement::Query(q) => {
+                let cat = self.db.shared.catalog();
+                let mut b = Binder::new(&cat, self.state.current_db.clone(), &text);
+                match b.bind_query(q) {
+                    Ok(bq) => bq
+                        .columns
+                        .into_iter()
+                        .map(|mut c| {
+                            if c.ty == ColumnType::Null {
+                                c.ty = ColumnType::VarString;
+                            }
+                            c
+                        })
+                        .collect(),
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => Vec::new(),
+        };
+        Ok(PreparedStatement {
+            inner: Arc::new(Prepared { stmt, text }),
+            param_count,
+            columns,
+        })
     }
 
     pub fn execute_prepared(
         &mut self,
-        _stmt: &PreparedStatement,
-        _params: &[Value],
+        stmt: &PreparedStatement,
+        params: &[Value],
     ) -> Result<QueryResult> {
-        Err(Error::unsupported("prepared statements"))
+        if params.len() != stmt.param_count {
+            return Err(Error::new(
+                code::ER_WRONG_ARGUMENTS,
+                "Incorrect arguments to mysqld_stmt_execute",
+            ));
+        }
+        if matches!(stmt.inner.stmt, Statement::Flush { .. }) && special_statement(&stmt.inner.text)
+        {
+            let text = stmt.inner.text.clone();
+            return self.run_text(&text, &[]);
+        }
+        let st = stmt.inner.stmt.clone();
+        let text = stmt.inner.text.clone();
+        self.run_parsed(st, &text, params)
     }
 
     /// COM_INIT_DB.
     pub fn use_database(&mut self, db: &str) -> Result<()> {
-        self.execute(&format!("USE `{}`", db.replace('`', "``")))
-            .map(|_| ())
+        let cat = self.db.shared.catalog();
+        if !cat.db_exists(db) && !db.eq_ignore_ascii_case("information_schema") {
+            return Err(Error::new(
+                code::ER_BAD_DB,
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        if !self.allowed_db(db) {
+            return Err(Error::new(
+                code::ER_DBACCESS_DENIED,
+                format!(
+                    "Access denied for user '{}'@'{}' to database '{db}'",
+                    self.info.user, self.info.host
+                ),
+            ));
+        }
+        let name = cat
+            .dbs
+            .get(&db.to_lowercase())
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| db.to_string());
+        self.state.current_db = Some(name.clone());
+        self.info.database = Some(name.clone());
+        self.database_changed = true;
+        if let Some(p) = self
+            .db
+            .shared
+            .sessions
+            .lock()
+            .get_mut(&self.info.connection_id)
+        {
+            p.db = Some(name);
+        }
+        Ok(())
     }
 
     pub fn current_database(&self) -> Option<&str> {
-        self.info.database.as_deref()
+        self.state.current_db.as_deref()
     }
 
     pub fn status(&self) -> SessionStatus {
         SessionStatus {
-            autocommit: true,
-            ..Default::default()
+            autocommit: self.state.autocommit,
+            in_transaction: self
+                .txn
+                .as_ref()
+                .is_some_and(|t| self.explicit || t.has_writes() || t.snapshot().is_some())
+                && (self.explicit || !self.state.autocommit),
+            warnings: self.state.warnings.len().min(u16::MAX as usize) as u16,
+            database_changed: self.database_changed,
         }
     }
 
     /// COM_FIELD_LIST: the columns of `table` (optionally filtered by a LIKE wildcard).
-    pub fn field_list(&mut self, table: &str, _wildcard: &str) -> Result<Vec<Column>> {
-        Err(Error::unsupported(table))
+    pub fn field_list(&mut self, table: &str, wildcard: &str) -> Result<Vec<Column>> {
+        let db = self.state.current_db.clone().ok_or_else(Error::no_db)?;
+        let cat = self.db.shared.catalog();
+        let t = cat.get_table(&db, table)?;
+        Ok((0..t.columns.len())
+            .filter(|&i| {
+                wildcard.is_empty() || crate::sql::show::like_match(&t.columns[i].name, wildcard)
+            })
+            .map(|i| t.result_column(i, &t.name))
+            .collect())
     }
 
     /// COM_RESET_CONNECTION: roll back, drop prepared statements and user variables,
     /// reset session variables; keep the user and current database.
-    pub fn reset(&mut self) {}
+    pub fn reset(&mut self) {
+        if let Some(mut t) = self.txn.take() {
+            self.db.shared.mgr.rollback(&mut t);
+        }
+        self.explicit = false;
+        let db = self.state.current_db.clone();
+        let mut st = SessState::new(self.db.shared.globals.clone());
+        st.connection_id = self.state.connection_id;
+        st.user = self.state.user.clone();
+        st.host = self.state.host.clone();
+        st.account_host = self.state.account_host.clone();
+        st.read_only_instance = self.state.read_only_instance;
+        st.current_db = db;
+        self.state = st;
+        self.sql_prepared.clear();
+    }
+
+    /// Switch user (COM_CHANGE_USER, after the server authenticated the new user).
+    pub fn change_user(&mut self, user: &str, host: &str, database: Option<&str>) -> Result<()> {
+        self.reset();
+        self.info.user = user.to_string();
+        self.info.host = host.to_string();
+        self.state.user = user.to_string();
+        self.state.host = host.to_string();
+        if let Some(u) = self.db.shared.catalog().find_user(user, host) {
+            self.state.account_host = u.host.clone();
+        }
+        self.state.current_db = None;
+        if let Some(d) = database {
+            self.use_database(d)?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    fn allowed_db(&self, db: &str) -> bool {
+        if db.eq_ignore_ascii_case("information_schema") {
+            return true;
+        }
+        let cat = self.db.shared.catalog();
+        if cat.users.is_empty() {
+            return true;
+        }
+        match cat.find_user(&self.state.user, &self.state.host) {
+            None => false,
+            Some(u) => u
+                .grants
+                .iter()
+                .any(|g| g.db == "*" || g.db.eq_ignore_ascii_case(db)),
+        }
+    }
+
+    fn check_priv(&self, privilege: &str, db: &str, table: &str) -> Result<()> {
+        if db.eq_ignore_ascii_case("information_schema") {
+            return Ok(());
+        }
+        if accounts::allowed(
+            &self.db.shared,
+            &self.state.user,
+            &self.state.host,
+            privilege,
+            db,
+            table,
+        ) {
+            return Ok(());
+        }
+        if table.is_empty() {
+            return Err(Error::new(
+                code::ER_DBACCESS_DENIED,
+                format!(
+                    "Access denied for user '{}'@'{}' to database '{db}'",
+                    self.state.user, self.state.host
+                ),
+            ));
+        }
+        Err(Error::new(
+            code::ER_TABLEACCESS_DENIED,
+            format!(
+                "{} command denied to user '{}'@'{}' for table '{table}'",
+                privilege.to_uppercase(),
+                self.state.user,
+                self.state.host
+            ),
+        ))
+    }
+
+    fn check_tables(&self, st: &Statement, privilege: &str) -> Result<()> {
+        let mut names: Vec<ast::ObjectName> = Vec::new();
+        let _ = ast::visit_relations(st, |r| {
+            names.push(r.clone());
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        for n in names {
+            let parts = ident_names(&n);
+            let (db, t) = match parts.as_slice() {
+                [t] => match &self.state.current_db {
+                    Some(d) => (d.clone(), t.clone()),
+                    None => continue,
+                },
+                [d, t] => (d.clone(), t.clone()),
+                _ => continue,
+            };
+            self.check_priv(privilege, &db, &t)?;
+        }
+        Ok(())
+    }
+
+    fn isolation_for_new(&mut self) -> Isolation {
+        self.state
+            .next_isolation
+            .take()
+            .unwrap_or(self.state.isolation)
+    }
+
+    /// The transaction a statement runs in (started if needed).
+    fn ensure_txn(&mut self) -> &mut Txn {
+        if self.txn.is_none() {
+            let iso = self.isolation_for_new();
+            let timeout =
+                Duration::from_secs(self.state.var_i64("innodb_lock_wait_timeout").max(0) as u64);
+            let t = self.db.shared.mgr.begin(iso, timeout);
+            self.txn = Some(t);
+        }
+        self.txn.as_mut().expect("just set")
+    }
+
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        self.explicit = false;
+        match self.txn.take() {
+            Some(mut t) => self.db.shared.mgr.commit(&mut t),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        self.explicit = false;
+        if let Some(mut t) = self.txn.take() {
+            self.db.shared.mgr.rollback(&mut t);
+        }
+    }
+
+    fn set_process(&self, command: &str, info: Option<&str>) {
+        if let Some(p) = self
+            .db
+            .shared
+            .sessions
+            .lock()
+            .get_mut(&self.info.connection_id)
+        {
+            p.command = command.to_string();
+            p.info = info.map(|s| s.chars().take(1024).collect());
+            p.started = Instant::now();
+        }
+    }
+
+    fn run_text(&mut self, text: &str, params: &[Value]) -> Result<QueryResult> {
+        self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
+        self.database_changed = false;
+        let is_diag = {
+            let t = text.trim_start().to_ascii_lowercase();
+            t.starts_with("show warnings")
+                || t.starts_with("show errors")
+                || t.starts_with("show count")
+                || t.contains("@@warning_count")
+                || t.contains("@@error_count")
+        };
+        if !is_diag {
+            self.state.warnings.clear();
+        }
+        if special_statement(text) {
+            self.set_process("Query", Some(text));
+            let r = self.run_special(text);
+            self.set_process("Sleep", None);
+            return r;
+        }
+        let mut st = match parse::parse_one(text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.state
+                    .warnings
+                    .push(("Error".into(), e.code, e.message.clone()));
+                return Err(e);
+            }
+        };
+        number_placeholders(&mut st);
+        self.run_parsed(st, text, params)
+    }
+
+    fn run_parsed(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+        self.kill_query.store(false, Ordering::SeqCst);
+        self.set_process("Query", Some(text));
+        let r = self.dispatch(st, text, params);
+        self.set_process("Sleep", None);
+        if let Err(e) = &r {
+            self.state
+                .warnings
+                .push(("Error".into(), e.code, e.message.clone()));
+        }
+        r
+    }
+
+    fn dispatch(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+        use Statement as S;
+        let shared = self.db.shared.clone();
+        match &st {
+            S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
+                let (privilege, writes) = match &st {
+                    S::Query(_) => ("SELECT", false),
+                    S::Insert(i) if i.replace_into => ("INSERT", true),
+                    S::Insert(_) => ("INSERT", true),
+                    S::Update(_) => ("UPDATE", true),
+                    _ => ("DELETE", true),
+                };
+                if writes && shared.read_only {
+                    return Err(read_only_error());
+                }
+                self.check_tables(&st, privilege)?;
+                self.run_in_txn(&st, text, params, writes)
+            }
+            S::StartTransaction { modes, .. } => {
+                self.commit()?;
+                for m in modes {
+                    if let ast::TransactionMode::IsolationLevel(l) = m {
+                        self.state.next_isolation = Some(iso_of(l));
+                    }
+                }
+                self.ensure_txn();
+                self.explicit = true;
+                if text.to_ascii_uppercase().contains("CONSISTENT SNAPSHOT") {
+                    let mgr = &self.db.shared.mgr;
+                    if let Some(t) = self.txn.as_mut() {
+                        mgr.ensure_snapshot(t);
+                    }
+                }
+                Ok(QueryResult::ok(0))
+            }
+            S::Commit { .. } => {
+                self.commit()?;
+                Ok(QueryResult::ok(0))
+            }
+            S::Rollback {
+                savepoint: Some(_), ..
+            } => Err(Error::unsupported("SAVEPOINT")),
+            S::Rollback { .. } => {
+                self.rollback();
+                Ok(QueryResult::ok(0))
+            }
+            S::Savepoint { .. } | S::ReleaseSavepoint { .. } => Ok(QueryResult::ok(0)),
+            S::Use(u) => {
+                let name = match u {
+                    ast::Use::Object(n)
+                    | ast::Use::Database(n)
+                    | ast::Use::Schema(n)
+                    | ast::Use::Catalog(n) => ident_names(n).join("."),
+                    _ => return Err(Error::parse(text)),
+                };
+                self.use_database(&name)?;
+                Ok(QueryResult::ok(0))
+            }
+            S::Set(set) => self.run_set(set, text, params),
+            S::Explain {
+                statement, format, ..
+            } => {
+                let tree = format
+                    .as_ref()
+                    .is_some_and(|f| f.to_string().to_uppercase().contains("TREE"))
+                    || text.to_uppercase().contains("FORMAT=TREE")
+                    || text.to_uppercase().contains("FORMAT = TREE");
+                match statement.as_ref() {
+                    S::Query(q) => {
+                        self.check_tables(statement, "SELECT")?;
+                        let cat = shared.catalog();
+                        let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        let bq = b.bind_query(q)?;
+                        Ok(explain::explain(&bq.plan, tree))
+                    }
+                    S::Insert(_) | S::Update(_) | S::Delete(_) => Ok(explain::explain_dml()),
+                    _ => Err(Error::parse(text)),
+                }
+            }
+            S::ExplainTable { table_name, .. } => {
+                let cat = shared.catalog();
+                let b = Binder::new(&cat, self.state.current_db.clone(), text);
+                let (db, t) = b.table_name(table_name)?;
+                self.check_priv("SELECT", &db, &t)?;
+                let t = cat.get_table(&db, &t)?;
+                let (c, r) = crate::sql::show::describe_rows(t, false);
+                Ok(QueryResult::Rows {
+                    columns: c,
+                    rows: r,
+                })
+            }
+            S::ShowVariables { .. }
+            | S::ShowStatus { .. }
+            | S::ShowDatabases { .. }
+            | S::ShowTables { .. }
+            | S::ShowColumns { .. }
+            | S::ShowCreate { .. }
+            | S::ShowCollation { .. }
+            | S::ShowProcessList { .. }
+            | S::ShowCharset(_)
+            | S::ShowVariable { .. }
+            | S::ShowSchemas { .. } => self.run_special(text),
+            S::Kill { modifier, id } => {
+                let query_only = matches!(modifier, Some(ast::KillType::Query));
+                if !self.db.kill(*id as u32, query_only) {
+                    return Err(Error::new(
+                        code::ER_NO_SUCH_THREAD,
+                        format!("Unknown thread id: {id}"),
+                    ));
+                }
+                Ok(QueryResult::ok(0))
+            }
+            S::Flush { .. } | S::LockTables { .. } | S::UnlockTables => Ok(QueryResult::ok(0)),
+            S::Prepare {
+                name, statement, ..
+            } => {
+                let sql = statement.to_string();
+                let p = self.prepare(&sql)?;
+                self.sql_prepared.insert(name.value.to_lowercase(), p);
+                Ok(QueryResult::Ok {
+                    affected_rows: 0,
+                    last_insert_id: 0,
+                    info: "Statement prepared".into(),
+                })
+            }
+            S::Execute {
+                name: Some(n),
+                using,
+                parameters,
+                ..
+            } => {
+                let key = ident_names(n).join(".").to_lowercase();
+                let p = self.sql_prepared.get(&key).cloned().ok_or_else(|| {
+                    Error::new(
+                        code::ER_UNKNOWN_STMT_HANDLER,
+                        format!("Unknown prepared statement handler ({key}) given to EXECUTE"),
+                    )
+                })?;
+                let mut vals = Vec::new();
+                let exprs: Vec<ast::Expr> = if using.is_empty() {
+                    parameters.clone()
+                } else {
+                    using.iter().map(|u| u.expr.clone()).collect()
+                };
+                for e in exprs {
+                    let name = e.to_string();
+                    let v = match name.strip_prefix('@') {
+                        Some(v) => self
+                            .state
+                            .user_vars
+                            .get(&v.to_lowercase())
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                        None => Value::Null,
+                    };
+                    vals.push(v);
+                }
+                self.execute_prepared(&p, &vals)
+            }
+            S::Deallocate { name, .. } => {
+                self.sql_prepared.remove(&name.value.to_lowercase());
+                Ok(QueryResult::ok(0))
+            }
+            // DDL: implicit commit, privilege check, then one atomic catalog change.
+            _ => {
+                if shared.read_only {
+                    return Err(read_only_error());
+                }
+                self.commit()?;
+                self.run_ddl(&st, text)
+            }
+        }
+    }
+
+    fn run_ddl(&mut self, st: &Statement, text: &str) -> Result<QueryResult> {
+        use Statement as S;
+        let shared = self.db.shared.clone();
+        let cat = shared.catalog();
+        let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+        match st {
+            S::CreateDatabase {
+                db_name,
+                if_not_exists,
+                ..
+            } => {
+                let name = ident_names(db_name).join(".");
+                self.check_priv("CREATE", &name, "")?;
+                ddl::create_database(&shared, &name, *if_not_exists)
+            }
+            S::CreateSchema {
+                schema_name,
+                if_not_exists,
+                ..
+            } => {
+                let name = schema_name.to_string().trim_matches('`').to_string();
+                self.check_priv("CREATE", &name, "")?;
+                ddl::create_database(&shared, &name, *if_not_exists)
+            }
+            S::CreateTable(ct) => {
+                let (db, t) = b.table_name(&ct.name)?;
+                self.check_priv("CREATE", &db, &t)?;
+                if ct.temporary {
+                    // Temporary tables are created as ordinary tables (visible to other
+                    // sessions); most tools only need CREATE/DROP to work.
+                }
+                let rows = match &ct.query {
+                    Some(q) => {
+                        self.check_tables(&S::Query(q.clone()), "SELECT")?;
+                        let bq = b.bind_query(q)?;
+                        let mut txn = shared
+                            .mgr
+                            .begin(Isolation::RepeatableRead, Duration::from_secs(50));
+                        let mut ex =
+                            Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, &[]);
+                        let rows = ex.run(&bq.plan);
+                        drop(ex);
+                        shared.mgr.rollback(&mut txn);
+                        let rows = rows?;
+                        let cols = finalize_columns(bq.columns, &rows);
+                        Some((cols, rows))
+                    }
+                    None => None,
+                };
+                ddl::create_table(&mut b, &shared, ct, rows)
+            }
+            S::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => match object_type {
+                ast::ObjectType::Table => {
+                    for n in names {
+                        if let Ok((db, t)) = b.table_name(n) {
+                            self.check_priv("DROP", &db, &t)?;
+                        }
+                    }
+                    ddl::drop_tables(&shared, &b, names, *if_exists, false)
+                }
+                ast::ObjectType::View => ddl::drop_tables(&shared, &b, names, *if_exists, true),
+                ast::ObjectType::Schema | ast::ObjectType::Database => {
+                    let name = names
+                        .first()
+                        .map(|n| ident_names(n).join("."))
+                        .unwrap_or_default();
+                    self.check_priv("DROP", &name, "")?;
+                    let r = ddl::drop_database(&shared, &name, *if_exists);
+                    if r.is_ok()
+                        && self
+                            .state
+                            .current_db
+                            .as_deref()
+                            .is_some_and(|d| d.eq_ignore_ascii_case(&name))
+                    {
+                        self.state.current_db = None;
+                    }
+                    r
+                }
+                ast::ObjectType::Index => {
+                    // DROP INDEX i ON t
+                    let idx = names
+                        .first()
+                        .map(|n| ident_names(n).last().cloned().unwrap_or_default())
+                        .unwrap_or_default();
+                    let table = match st {
+                        S::Drop { table: Some(t), .. } => t.clone(),
+                        _ => return Err(Error::parse(text)),
+                    };
+                    let (db, t) = b.table_name(&table)?;
+                    self.check_priv("INDEX", &db, &t)?;
+                    ddl::drop_index(&shared, &b, &idx, &table)
+                }
+                ast::ObjectType::User => {
+                    match accounts::execute(&shared, text, &self.state.user, &self.state.host) {
+                        Some(r) => r,
+                        None => Err(Error::parse(text)),
+                    }
+                }
+                _ => Err(Error::unsupported(text)),
+            },
+            S::CreateIndex(ci) => {
+                let (db, t) = b.table_name(&ci.table_name)?;
+                self.check_priv("INDEX", &db, &t)?;
+                ddl::create_index(&shared, &b, ci)
+            }
+            S::AlterTable(at) => {
+                let (db, t) = b.table_name(&at.name)?;
+                self.check_priv("ALTER", &db, &t)?;
+                ddl::alter_table(&shared, &mut b, &at.name, &at.operations)
+            }
+            S::Truncate(tr) => {
+                let n = tr
+                    .table_names
+                    .first()
+                    .map(|t| t.name.clone())
+                    .ok_or_else(|| Error::parse(text))?;
+                let (db, t) = b.table_name(&n)?;
+                self.check_priv("DROP", &db, &t)?;
+                ddl::truncate(&shared, &b, &n)
+            }
+            S::RenameTable(pairs) => {
+                let v: Vec<(ast::ObjectName, ast::ObjectName)> = pairs
+                    .iter()
+                    .map(|r| (r.old_name.clone(), r.new_name.clone()))
+                    .collect();
+                for (o, _) in &v {
+                    let (db, t) = b.table_name(o)?;
+                    self.check_priv("ALTER", &db, &t)?;
+                }
+                ddl::rename_tables(&shared, &b, &v)
+            }
+            S::CreateView(cv) => {
+                let (db, t) = b.table_name(&cv.name)?;
+                self.check_priv("CREATE VIEW", &db, &t)
+                    .or_else(|_| self.check_priv("CREATE", &db, &t))?;
+                ddl::create_view(&shared, &mut b, cv, text)
+            }
+            S::Grant(_) | S::Revoke(_) | S::CreateUser(_) | S::AlterUser(_) => {
+                self.check_priv("CREATE USER", "*", "")
+                    .or_else(|_| self.check_priv("GRANT OPTION", "*", ""))?;
+                match accounts::execute(&shared, text, &self.state.user, &self.state.host) {
+                    Some(r) => r,
+                    None => Err(Error::parse(text)),
+                }
+            }
+            S::CreateTrigger(_) | S::DropTrigger(_) => Err(Error::unsupported("triggers")),
+            _ => Err(Error::unsupported(
+                text.split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )),
+        }
+    }
+
+    /// Run a query or DML statement inside the session's transaction.
+    fn run_in_txn(
+        &mut self,
+        st: &Statement,
+        text: &str,
+        params: &[Value],
+        writes: bool,
+    ) -> Result<QueryResult> {
+        let shared = self.db.shared.clone();
+        let autocommit_stmt = self.txn.is_none() && self.state.autocommit && !self.explicit;
+        self.ensure_txn();
+        let cat = shared.catalog();
+        let mut txn = self.txn.take().expect("ensured");
+        txn.begin_statement(&shared.mgr);
+        let result = {
+            let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+            ex.interrupted = Some(self.kill_query.clone());
+            let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
+            let r = match st {
+                Statement::Query(q) => {
+                    let lock = q
+                        .locks
+                        .first()
+                        .map(|l| matches!(l.lock_type, ast::LockType::Update));
+                    if let Some(excl) = lock {
+                        ex.locking = true;
+                        ex.lock_rows = Some(excl);
+                    }
+                    let bq = b.bind_query(q);
+                    match bq {
+                        Ok(bq) => ex.run(&bq.plan).map(|rows| {
+                            let n = rows.len();
+                            let cols = finalize_columns(bq.columns, &rows);
+                            let rows = conform_rows(&cols, rows);
+                            (
+                                QueryResult::Rows {
+                                    columns: cols,
+                                    rows,
+                                },
+                                Some(n),
+                            )
+                        }),
+                        Err(e) => Err(e),
+                    }
+                }
+                Statement::Insert(i) => dml::insert(&mut ex, &mut b, i).map(|r| (r, None)),
+                Statement::Update(u) => dml::update(&mut ex, &mut b, u).map(|r| (r, None)),
+                Statement::Delete(d) => dml::delete(&mut ex, &mut b, d).map(|r| (r, None)),
+                _ => Err(Error::internal("not a query")),
+            };
+            let warnings = std::mem::take(&mut ex.fnctx.warnings);
+            drop(ex);
+            for (c, m) in warnings {
+                self.state.warnings.push(("Warning".into(), c, m));
+            }
+            r
+        };
+        match result {
+            Ok((r, found)) => {
+                if let Some(n) = found {
+                    self.state.found_rows = n as u64;
+                    self.state.row_count = -1;
+                } else {
+                    self.state.row_count = r.affected_rows() as i64;
+                }
+                if let QueryResult::Ok { last_insert_id, .. } = &r {
+                    if *last_insert_id > 0 {
+                        self.state.last_insert_id = *last_insert_id;
+                    }
+                }
+                self.txn = Some(txn);
+                if autocommit_stmt {
+                    if writes {
+                        self.commit()?;
+                    } else {
+                        self.rollback();
+                    }
+                }
+                Ok(r)
+            }
+            Err(e) => {
+                if e.code == code::ER_LOCK_DEADLOCK || autocommit_stmt {
+                    // A deadlock victim loses its whole transaction, as in InnoDB.
+                    shared.mgr.rollback(&mut txn);
+                    self.explicit = false;
+                } else {
+                    txn.rollback_statement();
+                    self.txn = Some(txn);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn run_set(&mut self, set: &ast::Set, text: &str, params: &[Value]) -> Result<QueryResult> {
+        match set {
+            ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => Ok(QueryResult::ok(0)),
+            ast::Set::SetTransaction { modes, .. } => {
+                let session_level =
+                    text.to_ascii_uppercase().split_whitespace().nth(1) == Some("SESSION");
+                let global = text.to_ascii_uppercase().split_whitespace().nth(1) == Some("GLOBAL");
+                for m in modes {
+                    if let ast::TransactionMode::IsolationLevel(l) = m {
+                        let iso = iso_of(l);
+                        if global {
+                            self.db.shared.globals.write().insert(
+                                "transaction_isolation".into(),
+                                Value::Str(iso.name().into()),
+                            );
+                        } else if session_level {
+                            self.state.isolation = iso;
+                            self.state.vars.insert(
+                                "transaction_isolation".into(),
+                                Value::Str(iso.name().into()),
+                            );
+                            self.state
+                                .vars
+                                .insert("tx_isolation".into(), Value::Str(iso.name().into()));
+                        } else {
+                            if self.explicit {
+                                return Err(Error::new(code::ER_CANT_CHANGE_TX_ISOLATION, "Transaction characteristics can't be changed while a transaction is in progress"));
+                            }
+                            self.state.next_isolation = Some(iso);
+                        }
+                    }
+                }
+                Ok(QueryResult::ok(0))
+            }
+            ast::Set::SingleAssignment {
+                scope,
+                variable,
+                values,
+                ..
+            } => {
+                let name = ident_names(variable).join(".");
+                let v = values.first().ok_or_else(|| Error::parse(text))?;
+                self.assign(&name, scope.as_ref(), v, params)?;
+                Ok(QueryResult::ok(0))
+            }
+            ast::Set::MultipleAssignments { assignments } => {
+                for a in assignments {
+                    let name = ident_names(&a.name).join(".");
+                    self.assign(&name, a.scope.as_ref(), &a.value, params)?;
+                }
+                Ok(QueryResult::ok(0))
+            }
+            ast::Set::ParenthesizedAssignments { variables, values } => {
+                for (n, v) in variables.iter().zip(values) {
+                    self.assign(&ident_names(n).join("."), None, v, params)?;
+                }
+                Ok(QueryResult::ok(0))
+            }
+            _ => Err(Error::unsupported(text)),
+        }
+    }
+
+    fn assign(
+        &mut self,
+        name: &str,
+        scope: Option<&ast::ContextModifier>,
+        value: &ast::Expr,
+        params: &[Value],
+    ) -> Result<()> {
+        let shared = self.db.shared.clone();
+        // SET x = ON/OFF/DEFAULT and bare words are values, not column names.
+        let v = match value {
+            ast::Expr::Identifier(id) if id.quote_style.is_none() && !id.value.starts_with('@') => {
+                if id.value.eq_ignore_ascii_case("default") {
+                    shared
+                        .globals
+                        .read()
+                        .get(&name.trim_start_matches('@').to_lowercase())
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                } else {
+                    Value::Str(id.value.clone())
+                }
+            }
+            e => {
+                let cat = shared.catalog();
+                let mut b = Binder::new(&cat, self.state.current_db.clone(), "");
+                let bound = b.bind_expr_in(e, &crate::sql::bind::Scope::default(), "field list")?;
+                let autocommit_stmt = self.txn.is_none();
+                self.ensure_txn();
+                let mut txn = self.txn.take().expect("ensured");
+                let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+                let r = ex.eval(&bound, &[]);
+                drop(ex);
+                if autocommit_stmt && self.state.autocommit {
+                    shared.mgr.rollback(&mut txn);
+                } else {
+                    self.txn = Some(txn);
+                }
+                r?
+            }
+        };
+        let lname = name.to_lowercase();
+        if let Some(uv) = lname.strip_prefix('@').filter(|n| !n.starts_with('@')) {
+            self.state.user_vars.insert(uv.to_string(), v);
+            return Ok(());
+        }
+        let (global, var) = if let Some(r) = lname.strip_prefix("@@global.") {
+            (true, r.to_string())
+        } else if let Some(r) = lname
+            .strip_prefix("@@session.")
+            .or_else(|| lname.strip_prefix("@@local."))
+        {
+            (false, r.to_string())
+        } else if let Some(r) = lname.strip_prefix("@@") {
+            (false, r.to_string())
+        } else {
+            (
+                matches!(scope, Some(ast::ContextModifier::Global)),
+                lname.clone(),
+            )
+        };
+        if var == "autocommit" {
+            let on = match &v {
+                Value::Str(s) => s.eq_ignore_ascii_case("on") || s == "1",
+                other => other.to_i64().unwrap_or(0) != 0,
+            };
+            if on && !self.state.autocommit && !global {
+                // Turning autocommit on commits the open transaction.
+                self.commit()?;
+            }
+        }
+        if (var == "read_only" || var == "innodb_read_only") && shared.read_only {
+            return Err(read_only_error());
+        }
+        self.state.set_sysvar(&var, v, global)
+    }
+
+    fn run_special(&mut self, text: &str) -> Result<QueryResult> {
+        let shared = self.db.shared.clone();
+        let low = text.trim_start().to_ascii_lowercase();
+        if low.starts_with("show") {
+            return show_stmt::show(&shared, self, text);
+        }
+        if low.starts_with("create user")
+            || low.starts_with("alter user")
+            || low.starts_with("drop user")
+            || low.starts_with("grant")
+            || low.starts_with("revoke")
+            || low.starts_with("set password")
+        {
+            if shared.read_only {
+                return Err(read_only_error());
+            }
+            let self_pw = low.starts_with("set password") && !low.contains(" for ")
+                || low.starts_with("alter user user()");
+            if !self_pw {
+                self.check_priv("CREATE USER", "*", "")
+                    .or_else(|_| self.check_priv("GRANT OPTION", "*", ""))?;
+            }
+            self.commit()?;
+            return accounts::execute(&shared, text, &self.state.user, &self.state.account_host)
+                .unwrap_or_else(|| Err(Error::parse(text)));
+        }
+        if low.starts_with("do ") {
+            let q = format!("SELECT {}", &text.trim_start()[3..]);
+            self.run_text(&q, &[])?;
+            return Ok(QueryResult::ok(0));
+        }
+        if low.starts_with("set character set") || low.starts_with("set charset") {
+            return Ok(QueryResult::ok(0));
+        }
+        if low.starts_with("start transaction with consistent snapshot") {
+            return self
+                .run_text("START TRANSACTION WITH CONSISTENT SNAPSHOT_", &[])
+                .or_else(|_| {
+                    self.commit()?;
+                    self.ensure_txn();
+                    self.explicit = true;
+                    let mgr = &self.db.shared.mgr;
+                    if let Some(t) = self.txn.as_mut() {
+                        mgr.ensure_snapshot(t);
+                    }
+                    Ok(QueryResult::ok(0))
+                });
+        }
+        if low.starts_with("checksum table")
+            || low.starts_with("optimize table")
+            || low.starts_with("analyze table")
+            || low.starts_with("repair table")
+            || low.starts_with("check table")
+        {
+            let op = low.split_whitespace().next().unwrap_or("").to_string();
+            let names: Vec<String> = text
+                .trim_start()
+                .split_whitespace()
+                .skip(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split(',')
+                .map(|s| s.trim().trim_matches('`').to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mut rows = Vec::new();
+            for n in names {
+                let full = if n.contains('.') {
+                    n.clone()
+                } else {
+                    format!(
+                        "{}.{}",
+                        self.state.current_db.clone().unwrap_or_default(),
+                        n
+                    )
+                };
+                if op == "checksum" {
+                    rows.push(vec![Value::Str(full), Value::Null]);
+                } else {
+                    rows.push(vec![
+                        Value::Str(full),
+                        Value::Str(op.clone()),
+                        Value::Str("status".into()),
+                        Value::Str("OK".into()),
+                    ]);
+                }
+            }
+            let columns = if op == "checksum" {
+                vec![
+                    Column::computed("Table", ColumnType::VarString),
+                    Column::computed("Checksum", ColumnType::LongLong),
+                ]
+            } else {
+                ["Table", "Op", "Msg_type", "Msg_text"]
+                    .iter()
+                    .map(|c| Column::computed(*c, ColumnType::VarString))
+                    .collect()
+            };
+            return Ok(QueryResult::Rows { columns, rows });
+        }
+        Err(Error::parse(text))
+    }
+
+    pub(crate) fn state(&self) -> &SessState {
+        &self.state
+    }
+
+    pub(crate) fn state_mut(&mut self) -> &mut SessState {
+        &mut self.state
+    }
+}
+
+fn iso_of(l: &ast::TransactionIsolationLevel) -> Isolation {
+    match l {
+        ast::TransactionIsolationLevel::ReadUncommitted => Isolation::ReadUncommitted,
+        ast::TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
+        ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+        ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
+        _ => parse_isolation("REPEATABLE-READ").expect("known level"),
+    }
+}
+
+/// Statements parsed by us rather than sqlparser.
+fn special_statement(text: &str) -> bool {
+    let low = text.trim_start().to_ascii_lowercase();
+    let first2: Vec<&str> = low.split_whitespace().take(2).collect();
+    matches!(
+        first2.first().copied(),
+        Some("show")
+            | Some("do")
+            | Some("grant")
+            | Some("revoke")
+            | Some("checksum")
+            | Some("optimize")
+            | Some("analyze")
+            | Some("repair")
+            | Some("check")
+    ) || low.starts_with("create user")
+        || low.starts_with("alter user")
+        || low.starts_with("drop user")
+        || low.starts_with("set password")
+        || low.starts_with("set character set")
+        || low.starts_with("set charset")
+        || low.starts_with("start transaction with consistent snapshot")
+}
+
+/// Number `?` placeholders in textual order ("?" -> "?1", "?2", ...); returns the count.
+pub(crate) fn number_placeholders(st: &mut Statement) -> usize {
+    let mut n = 0usize;
+    let _ = ast::visit_expressions_mut(st, |e| {
+        if let ast::Expr::Value(v) = e {
+            if let ast::Value::Placeholder(p) = &mut v.value {
+                if p == "?" {
+                    n += 1;
+                    *p = format!("?{n}");
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    n
+}
+
+/// Settle result column types: a column typed `Null` by the binder takes its type from
+/// the values, so clients decode every value of a column the same way.
+pub(crate) fn finalize_columns(mut cols: Vec<Column>, rows: &[Row]) -> Vec<Column> {
+    for (i, c) in cols.iter_mut().enumerate() {
+        let mut ty: Option<ColumnType> = None;
+        let mut max_len = 0u32;
+        for r in rows {
+            let v = match r.get(i) {
+                Some(v) => v,
+                None => continue,
+            };
+            let t = match v {
+                Value::Null => continue,
+                Value::Int(_) | Value::UInt(_) => ColumnType::LongLong,
+                Value::Double(_) => ColumnType::Double,
+                Value::Decimal(_) => ColumnType::NewDecimal,
+                Value::Str(s) => {
+                    max_len = max_len.max(s.len() as u32);
+                    ColumnType::VarString
+                }
+                Value::Bytes(b) => {
+                    max_len = max_len.max(b.len() as u32);
+                    ColumnType::Blob
+                }
+                Value::Date(_) => ColumnType::Date,
+                Value::DateTime(_) => ColumnType::DateTime,
+                Value::Time(_) => ColumnType::Time,
+            };
+            ty = Some(match (ty, t) {
+                (None, t) => t,
+                (Some(a), b) if a == b => a,
+                (Some(ColumnType::LongLong), ColumnType::NewDecimal)
+                | (Some(ColumnType::NewDecimal), ColumnType::LongLong) => ColumnType::NewDecimal,
+                (
+                    Some(ColumnType::LongLong | ColumnType::NewDecimal | ColumnType::Double),
+                    ColumnType::LongLong | ColumnType::NewDecimal | ColumnType::Double,
+                ) => ColumnType::Double,
+                (Some(ColumnType::Date), ColumnType::DateTime)
+                | (Some(ColumnType::DateTime), ColumnType::Date) => ColumnType::DateTime,
+                _ => ColumnType::VarString,
+            });
+        }
+        let is_expr = c.org_table.is_empty();
+        if c.ty == ColumnType::Null {
+            let t = ty.unwrap_or(ColumnType::Null);
+            let mut fresh = Column::computed(
+                c.name.clone(),
+                if t == ColumnType::Null {
+                    ColumnType::VarString
+                } else {
+                    t
+                },
+            );
+            if t == ColumnType::Null {
+                fresh.ty = ColumnType::Null;
+                fresh.length = 0;
+                fresh.charset = crate::result::charset::BINARY;
+            }
+            if t == ColumnType::Blob {
+                fresh.ty = ColumnType::VarString;
+                fresh.charset = crate::result::charset::BINARY;
+                fresh.flags |= crate::result::flags::BINARY;
+            }
+            fresh.table = c.table.clone();
+            *c = fresh;
+        } else if is_expr {
+            // A statically typed expression whose values turned out wider.
+            match (c.ty, ty) {
+                (
+                    ColumnType::LongLong,
+                    Some(ColumnType::NewDecimal | ColumnType::Double | ColumnType::VarString),
+                ) => *c = Column::computed(c.name.clone(), ty.unwrap_or(ColumnType::VarString)),
+                (ColumnType::VarString, Some(ColumnType::Blob)) => {
+                    c.charset = crate::result::charset::BINARY;
+                    c.flags |= crate::result::flags::BINARY;
+                }
+                _ => {}
+            }
+        }
+        if c.ty == ColumnType::VarString && is_expr && max_len * 4 > c.length {
+            c.length = (max_len * 4).max(c.length);
+        }
+        if c.ty == ColumnType::NewDecimal && is_expr {
+            let mut scale = 0u32;
+            for r in rows {
+                if let Some(Value::Decimal(d)) = r.get(i) {
+                    scale = scale.max(d.scale());
+                }
+            }
+            c.decimals = scale.min(30) as u8;
+        }
+    }
+    cols
+}
+
+/// Make every value of a column match its declared type (so the binary protocol can
+/// encode by type).
+pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
+    for r in rows.iter_mut() {
+        for (i, c) in cols.iter().enumerate() {
+            let Some(v) = r.get_mut(i) else { continue };
+            if v.is_null() {
+                continue;
+            }
+            let nv = match (c.ty, &*v) {
+                (
+                    ColumnType::LongLong
+                    | ColumnType::Long
+                    | ColumnType::Short
+                    | ColumnType::Tiny
+                    | ColumnType::Int24
+                    | ColumnType::Year,
+                    Value::Int(_) | Value::UInt(_),
+                ) => None,
+                (
+                    ColumnType::LongLong
+                    | ColumnType::Long
+                    | ColumnType::Short
+                    | ColumnType::Tiny
+                    | ColumnType::Int24
+                    | ColumnType::Year,
+                    other,
+                ) => Some(Value::Int(other.to_i64().unwrap_or(0))),
+                (ColumnType::Double | ColumnType::Float, Value::Double(_)) => None,
+                (ColumnType::Double | ColumnType::Float, other) => {
+                    Some(Value::Double(other.to_f64().unwrap_or(0.0)))
+                }
+                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Decimal(_)) => None,
+                (ColumnType::NewDecimal | ColumnType::Decimal, other) => {
+                    other.to_decimal().map(Value::Decimal)
+                }
+                (
+                    ColumnType::VarString
+                    | ColumnType::String
+                    | ColumnType::Blob
+                    | ColumnType::Json
+                    | ColumnType::Enum
+                    | ColumnType::Set,
+                    Value::Str(_) | Value::Bytes(_),
+                ) => None,
+                (
+                    ColumnType::VarString
+                    | ColumnType::String
+                    | ColumnType::Blob
+                    | ColumnType::Json
+                    | ColumnType::Enum
+                    | ColumnType::Set,
+                    other,
+                ) => other.to_text().map(Value::Str),
+                _ => None,
+            };
+            if let Some(nv) = nv {
+                *v = nv;
+            }
+        }
+    }
+    rows
 }

@@ -19,6 +19,10 @@ pub enum Error {
     ReadOnly,
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    #[error("read point {at} is older than the oldest kept version ({oldest})")]
+    ReadPointTooOld { at: u64, oldest: u64 },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("volume is closed")]
     Closed,
 }

@@ -7,13 +7,45 @@
 //!
 //! The narrow interface the engine sees is the [`Volume`] trait; the function that turns
 //! redo into page images is [`redo::apply`], shared by storage nodes, the writer and
-//! replicas so there is exactly one definition of what a record means.
+//! replicas so there is exactly one definition of what a record means. The product
+//! implementation is [`LocalVolume`] (`LocalVolume::open(VolumeConfig::on_disk(dir))`,
+//! `VolumeConfig::in_memory()`, or storage-node processes over TCP); [`mem::MemVolume`]
+//! is a single-copy model for tests. A commit is traced end to end in [`volume`].
+//!
+//! Code map (bottom up):
+//! - [`record`]: the redo record codec (magic, version, back-link, crc32c);
+//! - [`io`]: segment file I/O behind traits (directory + memmap2, memory, faults);
+//! - [`segment`]: one replica of one protection group: group-commit log, page slots,
+//!   exact as-of reads, materialization, compaction, scrub, snapshot/rebuild;
+//! - [`quorum`]: the writer's pure quorum state machine (VCL, VDL, SCLs, read routing,
+//!   membership change);
+//! - [`transport`]: writer->node and node->node interfaces; [`node`]: a storage node and
+//!   the in-process network; [`net`]: the same over TCP;
+//! - [`cluster`]: six in-process nodes in three AZs and their persisted membership;
+//! - [`recovery`]: opening a volume: fencing, VDL, truncation, no redo replay;
+//! - [`volume`]: [`LocalVolume`], the [`Volume`] a writer or replica uses.
+//!
+//! On-disk formats are in docs/format.md; [`FORMAT_VERSION`] versions all of them.
 
+pub mod cluster;
 pub mod error;
+pub mod io;
 pub mod mem;
+pub mod net;
+pub mod node;
+pub mod quorum;
+pub mod record;
+pub mod recovery;
 pub mod redo;
+pub mod segment;
+pub mod transport;
+pub mod volume;
 
 pub use error::{Error, Result};
+
+/// Version of every on-disk and on-wire byte layout of this crate (records, segment
+/// page slots, segment metadata; see docs/format.md). Bump it on ANY change to them.
+pub const FORMAT_VERSION: u8 = 1;
 
 /// Size of one database page (and of one page image in a segment).
 pub const PAGE_SIZE: usize = 16 * 1024;
@@ -91,3 +123,5 @@ pub trait Volume: Send + Sync {
     /// Register (or move) this instance's oldest read point; log above it is kept.
     fn set_min_read_point(&self, instance: u64, at: Lsn);
 }
+
+pub use volume::{LocalVolume, VolumeConfig};

@@ -1,0 +1,510 @@
+//! Schema objects (databases, tables, columns, indexes, views, users) and their encoding
+//! in the system tree, so DDL is durable and replicated by the same log as data.
+//!
+//! The in-memory [`Catalog`] is an immutable snapshot: DDL builds a new one and swaps it
+//! in after its catalog records commit. Names of databases and tables are looked up
+//! case-insensitively (as with lower_case_table_names=1); columns too, as in MySQL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{code, Error, Result};
+use crate::keycodec::KeyCollation;
+use crate::result::{charset, flags, Column, ColumnType};
+use crate::value::Value;
+
+/// A column's declared SQL type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SqlType {
+    TinyInt,
+    SmallInt,
+    MediumInt,
+    Int,
+    BigInt,
+    Decimal(u8, u8),
+    Float,
+    Double,
+    Bit(u8),
+    Char(u32),
+    VarChar(u32),
+    /// TINYTEXT(255) TEXT(65535) MEDIUMTEXT LONGTEXT: the byte limit.
+    Text(u32),
+    Binary(u32),
+    VarBinary(u32),
+    Blob(u32),
+    Enum(Vec<String>),
+    Set(Vec<String>),
+    Date,
+    DateTime(u8),
+    Timestamp(u8),
+    Time(u8),
+    Year,
+    Json,
+}
+
+impl SqlType {
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            SqlType::TinyInt
+                | SqlType::SmallInt
+                | SqlType::MediumInt
+                | SqlType::Int
+                | SqlType::BigInt
+        )
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Char(_)
+                | SqlType::VarChar(_)
+                | SqlType::Text(_)
+                | SqlType::Enum(_)
+                | SqlType::Set(_)
+                | SqlType::Json
+        )
+    }
+
+    pub fn is_binary(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Binary(_) | SqlType::VarBinary(_) | SqlType::Blob(_) | SqlType::Bit(_)
+        )
+    }
+
+    /// Integer range for integer types (signed or unsigned).
+    pub fn int_range(&self, unsigned: bool) -> Option<(i128, i128)> {
+        let bits = match self {
+            SqlType::TinyInt => 8,
+            SqlType::SmallInt => 16,
+            SqlType::MediumInt => 24,
+            SqlType::Int => 32,
+            SqlType::BigInt => 64,
+            SqlType::Year => return Some((0, 2155)),
+            _ => return None,
+        };
+        Some(if unsigned {
+            (0, (1i128 << bits) - 1)
+        } else {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        })
+    }
+
+    /// The type as SHOW CREATE TABLE / DESCRIBE print it.
+    pub fn sql_name(&self, unsigned: bool) -> String {
+        let u = if unsigned { " unsigned" } else { "" };
+        match self {
+            SqlType::TinyInt => format!("tinyint{u}"),
+            SqlType::SmallInt => format!("smallint{u}"),
+            SqlType::MediumInt => format!("mediumint{u}"),
+            SqlType::Int => format!("int{u}"),
+            SqlType::BigInt => format!("bigint{u}"),
+            SqlType::Decimal(p, s) => format!("decimal({p},{s}){u}"),
+            SqlType::Float => format!("float{u}"),
+            SqlType::Double => format!("double{u}"),
+            SqlType::Bit(n) => format!("bit({n})"),
+            SqlType::Char(n) => format!("char({n})"),
+            SqlType::VarChar(n) => format!("varchar({n})"),
+            SqlType::Text(n) => match n {
+                255 => "tinytext".into(),
+                65535 => "text".into(),
+                16777215 => "mediumtext".into(),
+                _ => "longtext".into(),
+            },
+            SqlType::Binary(n) => format!("binary({n})"),
+            SqlType::VarBinary(n) => format!("varbinary({n})"),
+            SqlType::Blob(n) => match n {
+                255 => "tinyblob".into(),
+                65535 => "blob".into(),
+                16777215 => "mediumblob".into(),
+                _ => "longblob".into(),
+            },
+            SqlType::Enum(v) => format!("enum({})", quote_list(v)),
+            SqlType::Set(v) => format!("set({})", quote_list(v)),
+            SqlType::Date => "date".into(),
+            SqlType::DateTime(0) => "datetime".into(),
+            SqlType::DateTime(f) => format!("datetime({f})"),
+            SqlType::Timestamp(0) => "timestamp".into(),
+            SqlType::Timestamp(f) => format!("timestamp({f})"),
+            SqlType::Time(0) => "time".into(),
+            SqlType::Time(f) => format!("time({f})"),
+            SqlType::Year => "year".into(),
+            SqlType::Json => "json".into(),
+        }
+    }
+
+    /// Protocol type code, display length and decimals for result metadata.
+    pub fn wire(&self) -> (ColumnType, u32, u8) {
+        match self {
+            SqlType::TinyInt => (ColumnType::Tiny, 4, 0),
+            SqlType::SmallInt => (ColumnType::Short, 6, 0),
+            SqlType::MediumInt => (ColumnType::Int24, 9, 0),
+            SqlType::Int => (ColumnType::Long, 11, 0),
+            SqlType::BigInt => (ColumnType::LongLong, 20, 0),
+            SqlType::Decimal(p, s) => (ColumnType::NewDecimal, *p as u32 + 2, *s),
+            SqlType::Float => (ColumnType::Float, 12, 31),
+            SqlType::Double => (ColumnType::Double, 22, 31),
+            SqlType::Bit(n) => (ColumnType::Bit, *n as u32, 0),
+            SqlType::Char(n) => (ColumnType::String, n * 4, 0),
+            SqlType::VarChar(n) => (ColumnType::VarString, n * 4, 0),
+            SqlType::Text(n) => (ColumnType::Blob, *n, 0),
+            SqlType::Binary(n) => (ColumnType::String, *n, 0),
+            SqlType::VarBinary(n) => (ColumnType::VarString, *n, 0),
+            SqlType::Blob(n) => (ColumnType::Blob, *n, 0),
+            SqlType::Enum(_) => (ColumnType::String, 4, 0),
+            SqlType::Set(_) => (ColumnType::String, 4, 0),
+            SqlType::Date => (ColumnType::Date, 10, 0),
+            SqlType::DateTime(f) => (
+                ColumnType::DateTime,
+                19 + if *f > 0 { *f as u32 + 1 } else { 0 },
+                *f,
+            ),
+            SqlType::Timestamp(f) => (
+                ColumnType::Timestamp,
+                19 + if *f > 0 { *f as u32 + 1 } else { 0 },
+                *f,
+            ),
+            SqlType::Time(f) => (
+                ColumnType::Time,
+                10 + if *f > 0 { *f as u32 + 1 } else { 0 },
+                *f,
+            ),
+            SqlType::Year => (ColumnType::Year, 4, 0),
+            SqlType::Json => (ColumnType::Json, u32::MAX, 0),
+        }
+    }
+}
+
+fn quote_list(v: &[String]) -> String {
+    v.iter()
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A column default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DefaultValue {
+    /// A constant, stored in the row encoding of one value.
+    Const(Vec<u8>),
+    /// CURRENT_TIMESTAMP / NOW().
+    CurrentTimestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: SqlType,
+    pub unsigned: bool,
+    pub nullable: bool,
+    pub default: Option<DefaultValue>,
+    pub auto_increment: bool,
+    pub on_update_now: bool,
+    /// A `_bin` collation (or BINARY attribute): strings compare by bytes.
+    pub binary_collation: bool,
+    pub comment: String,
+}
+
+impl ColumnDef {
+    pub fn collation(&self) -> KeyCollation {
+        if self.binary_collation || self.ty.is_binary() {
+            KeyCollation::Binary
+        } else {
+            KeyCollation::CaseInsensitive
+        }
+    }
+
+    pub fn default_value(&self) -> Option<Value> {
+        match &self.default {
+            Some(DefaultValue::Const(b)) => {
+                crate::row::decode_row(b).ok().and_then(|mut r| r.pop())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub columns: Vec<usize>,
+    pub unique: bool,
+    /// Root page of the index tree.
+    pub root: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    pub id: u64,
+    pub db: String,
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    /// Primary key columns; empty means a hidden row id is the clustered key.
+    pub primary: Vec<usize>,
+    pub indexes: Vec<IndexDef>,
+    /// Root page of the clustered tree.
+    pub root: u64,
+    pub comment: String,
+    /// AUTO_INCREMENT= table option (the first value), if given.
+    pub auto_increment_start: u64,
+}
+
+impl TableDef {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn auto_increment_column(&self) -> Option<usize> {
+        self.columns.iter().position(|c| c.auto_increment)
+    }
+
+    pub fn pk_collations(&self) -> Vec<KeyCollation> {
+        self.primary
+            .iter()
+            .map(|&i| self.columns[i].collation())
+            .collect()
+    }
+
+    /// Result metadata for column `i` of this table as seen through `alias`.
+    pub fn result_column(&self, i: usize, alias: &str) -> Column {
+        let c = &self.columns[i];
+        let (ty, length, decimals) = c.ty.wire();
+        let mut f = 0u16;
+        if !c.nullable {
+            f |= flags::NOT_NULL;
+        }
+        if self.primary.contains(&i) {
+            f |= flags::PRI_KEY;
+        }
+        if self
+            .indexes
+            .iter()
+            .any(|ix| ix.unique && ix.columns.first() == Some(&i))
+        {
+            f |= flags::UNIQUE_KEY;
+        }
+        if self
+            .indexes
+            .iter()
+            .any(|ix| !ix.unique && ix.columns.first() == Some(&i))
+        {
+            f |= flags::MULTIPLE_KEY;
+        }
+        if c.unsigned {
+            f |= flags::UNSIGNED;
+        }
+        if c.auto_increment {
+            f |= flags::AUTO_INCREMENT;
+        }
+        if matches!(c.ty, SqlType::Text(_) | SqlType::Blob(_) | SqlType::Json) {
+            f |= flags::BLOB;
+        }
+        if c.ty.is_integer()
+            || matches!(
+                c.ty,
+                SqlType::Decimal(..) | SqlType::Float | SqlType::Double | SqlType::Year
+            )
+        {
+            f |= flags::NUM;
+        }
+        if matches!(c.ty, SqlType::Enum(_)) {
+            f |= flags::ENUM;
+        }
+        if matches!(c.ty, SqlType::Set(_)) {
+            f |= flags::SET;
+        }
+        let cs = if c.ty.is_string() && !matches!(c.ty, SqlType::Json) {
+            charset::UTF8MB4_GENERAL_CI
+        } else {
+            f |= flags::BINARY;
+            charset::BINARY
+        };
+        Column {
+            name: c.name.clone(),
+            org_name: c.name.clone(),
+            table: alias.to_string(),
+            org_table: self.name.clone(),
+            schema: self.db.clone(),
+            ty,
+            length,
+            decimals,
+            flags: f,
+            charset: if matches!(c.ty, SqlType::Json) {
+                charset::UTF8MB4_GENERAL_CI
+            } else {
+                cs
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewDef {
+    pub db: String,
+    pub name: String,
+    /// The SELECT text.
+    pub query: String,
+    /// Explicit column names, if given.
+    pub columns: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbDef {
+    pub name: String,
+}
+
+/// A privilege grant: on `db`.`table` ("*" for all), the privileges named.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub db: String,
+    pub table: String,
+    pub privileges: Vec<String>,
+    pub with_grant: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDef {
+    pub user: String,
+    pub host: String,
+    pub plugin: String,
+    pub native_hash: Option<Vec<u8>>,
+    pub sha2_hash: Option<Vec<u8>>,
+    pub grants: Vec<Grant>,
+}
+
+/// One immutable catalog snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub dbs: BTreeMap<String, DbDef>,
+    /// (db lower, table lower) -> table
+    pub tables: BTreeMap<(String, String), Arc<TableDef>>,
+    pub views: BTreeMap<(String, String), Arc<ViewDef>>,
+    /// (user, host lower)
+    pub users: BTreeMap<(String, String), UserDef>,
+    pub next_table_id: u64,
+}
+
+pub fn lc(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl Catalog {
+    pub fn db_exists(&self, db: &str) -> bool {
+        self.dbs.contains_key(&lc(db))
+    }
+
+    pub fn table(&self, db: &str, name: &str) -> Option<&Arc<TableDef>> {
+        self.tables.get(&(lc(db), lc(name)))
+    }
+
+    pub fn view(&self, db: &str, name: &str) -> Option<&Arc<ViewDef>> {
+        self.views.get(&(lc(db), lc(name)))
+    }
+
+    pub fn get_table(&self, db: &str, name: &str) -> Result<&Arc<TableDef>> {
+        if !self.db_exists(db) {
+            return Err(Error::new(
+                code::ER_BAD_DB,
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        self.table(db, name)
+            .ok_or_else(|| Error::no_such_table(db, name))
+    }
+
+    pub fn tables_in(&self, db: &str) -> Vec<&Arc<TableDef>> {
+        let d = lc(db);
+        self.tables
+            .range((d.clone(), String::new())..)
+            .take_while(|((x, _), _)| *x == d)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    pub fn views_in(&self, db: &str) -> Vec<&Arc<ViewDef>> {
+        let d = lc(db);
+        self.views
+            .range((d.clone(), String::new())..)
+            .take_while(|((x, _), _)| *x == d)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Find the user account that matches `user` connecting from `host` (exact host
+    /// first, then '%').
+    pub fn find_user(&self, user: &str, host: &str) -> Option<&UserDef> {
+        self.users
+            .get(&(user.to_string(), lc(host)))
+            .or_else(|| {
+                if host == "127.0.0.1" || host == "::1" {
+                    self.users.get(&(user.to_string(), "localhost".into()))
+                } else {
+                    None
+                }
+            })
+            .or_else(|| self.users.get(&(user.to_string(), "%".into())))
+    }
+}
+
+/// Keys of catalog records in the system tree.
+pub mod keys {
+    use super::lc;
+    pub fn db(name: &str) -> Vec<u8> {
+        format!("d\0{}", lc(name)).into_bytes()
+    }
+    pub fn table(db: &str, name: &str) -> Vec<u8> {
+        format!("t\0{}\0{}", lc(db), lc(name)).into_bytes()
+    }
+    pub fn view(db: &str, name: &str) -> Vec<u8> {
+        format!("v\0{}\0{}", lc(db), lc(name)).into_bytes()
+    }
+    pub fn user(user: &str, host: &str) -> Vec<u8> {
+        format!("u\0{}\0{}", user, lc(host)).into_bytes()
+    }
+    pub const NEXT_TABLE_ID: &[u8] = b"n\0table_id";
+}
+
+/// Serialize a catalog record.
+pub fn to_record<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("catalog records serialize")
+}
+
+/// Deserialize a catalog record read from the volume.
+pub fn from_record<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Result<T> {
+    serde_json::from_slice(b).map_err(|e| Error::internal(format!("corrupted catalog record: {e}")))
+}
+
+/// Rebuild a catalog from the records of the system tree.
+pub fn load(records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Catalog> {
+    let mut c = Catalog::default();
+    for (k, v) in records {
+        match k.first() {
+            Some(b'd') => {
+                let d: DbDef = from_record(&v)?;
+                c.dbs.insert(lc(&d.name), d);
+            }
+            Some(b't') => {
+                let t: TableDef = from_record(&v)?;
+                c.tables.insert((lc(&t.db), lc(&t.name)), Arc::new(t));
+            }
+            Some(b'v') => {
+                let t: ViewDef = from_record(&v)?;
+                c.views.insert((lc(&t.db), lc(&t.name)), Arc::new(t));
+            }
+            Some(b'u') => {
+                let u: UserDef = from_record(&v)?;
+                c.users.insert((u.user.clone(), lc(&u.host)), u);
+            }
+            Some(b'n') => {
+                c.next_table_id = from_record(&v)?;
+            }
+            _ => return Err(Error::internal("corrupted catalog key")),
+        }
+    }
+    Ok(c)
+}

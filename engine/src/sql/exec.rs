@@ -1,0 +1,1590 @@
+//! The executor: evaluates bound expressions and runs plans against a transaction.
+//!
+//! Operators materialize their output (`Vec<Row>`); the plans the binder builds keep
+//! inputs small where it matters (index access, filters pushed to scans, LIMIT pushed
+//! into scans). Subqueries that do not refer to the enclosing row run once per
+//! statement; correlated ones run per outer row with that row pushed on `outer`.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::catalog::{Catalog, TableDef};
+use crate::error::{code, Error, Result};
+use crate::functions::{self, FnContext};
+use crate::keycodec::{encode_value, prefix_successor, KeyCollation};
+use crate::result::Row;
+use crate::row::decode_row;
+use crate::sql::coerce::KeyLookup;
+use crate::sql::plan::*;
+use crate::sql::session_state::SessState;
+use crate::txn::{Txn, TxnManager};
+use crate::value::{compare, sort_cmp, Value};
+
+/// Everything a running statement needs.
+pub struct Exec<'a> {
+    pub shared: &'a crate::database::Shared,
+    pub mgr: &'a TxnManager,
+    pub txn: &'a mut Txn,
+    pub catalog: Arc<Catalog>,
+    pub sess: &'a mut SessState,
+    pub params: &'a [Value],
+    pub outer: Vec<Vec<Value>>,
+    pub fnctx: FnContext,
+    /// Reads take the latest committed version (UPDATE/DELETE/FOR UPDATE).
+    pub locking: bool,
+    /// Lock rows read (FOR UPDATE: exclusive, LOCK IN SHARE MODE: shared).
+    pub lock_rows: Option<bool>,
+    subq_cache: HashMap<usize, Arc<Vec<Row>>>,
+    pub ctes: HashMap<usize, Arc<Vec<Row>>>,
+    pub interrupted: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Scans append each row's clustered key (as Bytes) after its columns (DML).
+    pub want_keys: bool,
+}
+
+impl<'a> Exec<'a> {
+    pub fn new(
+        shared: &'a crate::database::Shared,
+        txn: &'a mut Txn,
+        catalog: Arc<Catalog>,
+        sess: &'a mut SessState,
+        params: &'a [Value],
+    ) -> Exec<'a> {
+        let strict = sess.strict();
+        Exec {
+            shared,
+            mgr: &shared.mgr,
+            txn,
+            catalog,
+            sess,
+            params,
+            outer: Vec::new(),
+            fnctx: FnContext {
+                now: crate::temporal::DateTime::now_utc(),
+                warnings: Vec::new(),
+                strict,
+                rng_seed: None,
+            },
+            locking: false,
+            lock_rows: None,
+            subq_cache: HashMap::new(),
+            ctes: HashMap::new(),
+            interrupted: None,
+            want_keys: false,
+        }
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        if let Some(f) = &self.interrupted {
+            if f.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::new(
+                    code::ER_QUERY_INTERRUPTED,
+                    "Query execution was interrupted",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
+        Ok(match e {
+            Expr::Literal(v) => v.clone(),
+            Expr::Column(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Outer(up, i) => {
+                let n = self.outer.len();
+                if *up == 0 || *up > n {
+                    return Err(Error::internal("bad outer reference"));
+                }
+                self.outer[n - up].get(*i).cloned().unwrap_or(Value::Null)
+            }
+            Expr::Param(i) => self.params.get(*i).cloned().ok_or_else(|| {
+                Error::new(
+                    code::ER_WRONG_ARGUMENTS,
+                    "Incorrect arguments to mysqld_stmt_execute",
+                )
+            })?,
+            Expr::Not(a) => match self.eval(a, row)?.to_bool() {
+                None => Value::Null,
+                Some(b) => Value::Int(!b as i64),
+            },
+            Expr::Neg(a) => functions::negate(&self.eval(a, row)?)?,
+            Expr::BitNot(a) => functions::bit_not(&self.eval(a, row)?),
+            Expr::Arith(op, a, b) => {
+                let x = self.eval(a, row)?;
+                let y = self.eval(b, row)?;
+                functions::binary(*op, &x, &y, &mut self.fnctx)?
+            }
+            Expr::Cmp(op, a, b) => {
+                let x = self.eval(a, row)?;
+                let y = self.eval(b, row)?;
+                cmp_values(*op, &x, &y)
+            }
+            Expr::And(a, b) => {
+                let x = self.eval(a, row)?.to_bool();
+                if x == Some(false) {
+                    return Ok(Value::Int(0));
+                }
+                let y = self.eval(b, row)?.to_bool();
+                match (x, y) {
+                    (_, Some(false)) => Value::Int(0),
+                    (Some(true), Some(true)) => Value::Int(1),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Or(a, b) => {
+                let x = self.eval(a, row)?.to_bool();
+                if x == Some(true) {
+                    return Ok(Value::Int(1));
+                }
+                let y = self.eval(b, row)?.to_bool();
+                match (x, y) {
+                    (_, Some(true)) => Value::Int(1),
+                    (Some(false), Some(false)) => Value::Int(0),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Xor(a, b) => match (self.eval(a, row)?.to_bool(), self.eval(b, row)?.to_bool()) {
+                (Some(x), Some(y)) => Value::Int((x ^ y) as i64),
+                _ => Value::Null,
+            },
+            Expr::IsNull(a, neg) => Value::Int((self.eval(a, row)?.is_null() != *neg) as i64),
+            Expr::IsBool(a, truth, neg) => {
+                let b = self.eval(a, row)?.to_bool();
+                Value::Int(((b == Some(*truth)) != *neg) as i64)
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+            } => {
+                let s = self.eval(expr, row)?;
+                let p = self.eval(pattern, row)?;
+                match functions::like(&s, &p, *escape) {
+                    None => Value::Null,
+                    Some(b) => Value::Int((b != *negated) as i64),
+                }
+            }
+            Expr::Regexp {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let s = self.eval(expr, row)?;
+                let p = self.eval(pattern, row)?;
+                match functions::regexp_like(&s, &p)? {
+                    None => Value::Null,
+                    Some(b) => Value::Int((b != *negated) as i64),
+                }
+            }
+            Expr::Between {
+                expr,
+                lo,
+                hi,
+                negated,
+            } => {
+                let v = self.eval(expr, row)?;
+                let l = self.eval(lo, row)?;
+                let h = self.eval(hi, row)?;
+                let a = cmp_values(CmpOp::Ge, &v, &l).to_bool();
+                let b = cmp_values(CmpOp::Le, &v, &h).to_bool();
+                let r = match (a, b) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                };
+                match r {
+                    None => Value::Null,
+                    Some(x) => Value::Int((x != *negated) as i64),
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let v = self.eval(expr, row)?;
+                let mut saw_null = v.is_null();
+                let mut found = false;
+                if !v.is_null() {
+                    for item in list {
+                        let x = self.eval(item, row)?;
+                        match cmp_values(CmpOp::Eq, &v, &x).to_bool() {
+                            Some(true) => {
+                                found = true;
+                                break;
+                            }
+                            None => saw_null = true,
+                            _ => {}
+                        }
+                    }
+                }
+                if found {
+                    Value::Int(!*negated as i64)
+                } else if saw_null {
+                    Value::Null
+                } else {
+                    Value::Int(*negated as i64)
+                }
+            }
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => {
+                let v = self.eval(expr, row)?;
+                let rows = self.subquery_rows(query, row)?;
+                if v.is_null() {
+                    return Ok(if rows.is_empty() {
+                        Value::Int(*negated as i64)
+                    } else {
+                        Value::Null
+                    });
+                }
+                let mut saw_null = false;
+                let mut found = false;
+                for r in rows.iter() {
+                    let x = if r.len() == 1 {
+                        r[0].clone()
+                    } else {
+                        return Err(Error::new(
+                            code::ER_OPERAND_COLUMNS,
+                            "Operand should contain 1 column(s)",
+                        ));
+                    };
+                    match cmp_values(CmpOp::Eq, &v, &x).to_bool() {
+                        Some(true) => {
+                            found = true;
+                            break;
+                        }
+                        None => saw_null = true,
+                        _ => {}
+                    }
+                }
+                if found {
+                    Value::Int(!*negated as i64)
+                } else if saw_null {
+                    Value::Null
+                } else {
+                    Value::Int(*negated as i64)
+                }
+            }
+            Expr::Exists { query, negated } => {
+                let rows = self.subquery_rows(query, row)?;
+                Value::Int((rows.is_empty() == *negated) as i64)
+            }
+            Expr::Subquery(query) => {
+                let rows = self.subquery_rows(query, row)?;
+                match rows.len() {
+                    0 => Value::Null,
+                    1 => {
+                        if rows[0].len() != 1 {
+                            return Err(Error::new(
+                                code::ER_OPERAND_COLUMNS,
+                                "Operand should contain 1 column(s)",
+                            ));
+                        }
+                        rows[0][0].clone()
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            code::ER_SUBQUERY_NO_1_ROW,
+                            "Subquery returns more than 1 row",
+                        ))
+                    }
+                }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                let op = match operand {
+                    Some(o) => Some(self.eval(o, row)?),
+                    None => None,
+                };
+                for (w, t) in whens {
+                    let c = self.eval(w, row)?;
+                    let hit = match &op {
+                        Some(o) => cmp_values(CmpOp::Eq, o, &c).to_bool() == Some(true),
+                        None => c.to_bool() == Some(true),
+                    };
+                    if hit {
+                        return self.eval(t, row);
+                    }
+                }
+                match else_ {
+                    Some(e) => self.eval(e, row)?,
+                    None => Value::Null,
+                }
+            }
+            Expr::Func(name, args) => {
+                // IF/IFNULL/COALESCE/NULLIF evaluate lazily, like CASE.
+                match name.as_str() {
+                    "if" if args.len() == 3 => {
+                        let c = self.eval(&args[0], row)?.to_bool() == Some(true);
+                        return self.eval(&args[if c { 1 } else { 2 }], row);
+                    }
+                    "ifnull" if args.len() == 2 => {
+                        let a = self.eval(&args[0], row)?;
+                        return if a.is_null() {
+                            self.eval(&args[1], row)
+                        } else {
+                            Ok(a)
+                        };
+                    }
+                    "coalesce" => {
+                        for a in args {
+                            let v = self.eval(a, row)?;
+                            if !v.is_null() {
+                                return Ok(v);
+                            }
+                        }
+                        return Ok(Value::Null);
+                    }
+                    _ => {}
+                }
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, row)?);
+                }
+                functions::call(name, &vals, &mut self.fnctx)?
+            }
+            Expr::Cast(a, to) => {
+                let v = self.eval(a, row)?;
+                functions::cast(&v, to, &mut self.fnctx)?
+            }
+            Expr::DateAdd {
+                expr,
+                interval,
+                unit,
+                negate,
+            } => {
+                let v = self.eval(expr, row)?;
+                let i = self.eval(interval, row)?;
+                functions::date_add(&v, &i, *unit, *negate, &mut self.fnctx)?
+            }
+            Expr::JsonExtract { doc, path, unquote } => {
+                let d = self.eval(doc, row)?;
+                let p = self.eval(path, row)?;
+                functions::json_extract_path(&d, &p, *unquote)?
+            }
+            Expr::Session(f) => self.session_fn(*f),
+            Expr::UserVar(name) => self
+                .sess
+                .user_vars
+                .get(name)
+                .cloned()
+                .unwrap_or(Value::Null),
+            Expr::SysVar(name, global) => self.sess.get_sysvar(name, *global)?,
+            Expr::Row(_) => {
+                return Err(Error::new(
+                    code::ER_OPERAND_COLUMNS,
+                    "Operand should contain 1 column(s)",
+                ))
+            }
+            Expr::Binary(a) => match self.eval(a, row)? {
+                Value::Str(s) => Value::Bytes(s.into_bytes()),
+                v => v,
+            },
+        })
+    }
+
+    fn session_fn(&self, f: SessionFn) -> Value {
+        match f {
+            SessionFn::Database => self
+                .sess
+                .current_db
+                .clone()
+                .map(Value::Str)
+                .unwrap_or(Value::Null),
+            SessionFn::User => Value::Str(format!("{}@{}", self.sess.user, self.sess.host)),
+            SessionFn::CurrentUser => {
+                Value::Str(format!("{}@{}", self.sess.user, self.sess.account_host))
+            }
+            SessionFn::Version => Value::Str(crate::SERVER_VERSION.to_string()),
+            SessionFn::ConnectionId => Value::UInt(self.sess.connection_id as u64),
+            SessionFn::LastInsertId => Value::UInt(self.sess.last_insert_id),
+            SessionFn::RowCount => Value::Int(self.sess.row_count),
+            SessionFn::FoundRows => Value::UInt(self.sess.found_rows),
+        }
+    }
+
+    /// Evaluate a predicate: true only when the value is true (NULL is not).
+    pub fn test(&mut self, e: &Expr, row: &[Value]) -> Result<bool> {
+        Ok(self.eval(e, row)?.to_bool() == Some(true))
+    }
+
+    fn subquery_rows(&mut self, q: &Arc<SubQuery>, row: &[Value]) -> Result<Arc<Vec<Row>>> {
+        if !q.correlated {
+            if let Some(r) = self.subq_cache.get(&q.id) {
+                return Ok(r.clone());
+            }
+            let rows = Arc::new(self.run(&q.plan)?);
+            self.subq_cache.insert(q.id, rows.clone());
+            return Ok(rows);
+        }
+        self.outer.push(row.to_vec());
+        let r = self.run(&q.plan);
+        self.outer.pop();
+        Ok(Arc::new(r?))
+    }
+
+    // ---------------------------------------------------------------- plans
+
+    pub fn run(&mut self, plan: &Plan) -> Result<Vec<Row>> {
+        self.check_interrupt()?;
+        match plan {
+            Plan::Single => Ok(vec![Vec::new()]),
+            Plan::Rows(r) => Ok(r.as_ref().clone()),
+            Plan::CteRef(id) => self
+                .ctes
+                .get(id)
+                .map(|r| r.as_ref().clone())
+                .ok_or_else(|| Error::internal("CTE not materialized")),
+            Plan::Scan {
+                table,
+                access,
+                reverse,
+                limit,
+            } => {
+                let limit = match limit {
+                    Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
+                    None => None,
+                };
+                self.scan_table(table, access, *reverse, limit, None)
+            }
+            Plan::Filter(input, pred) => {
+                if let Plan::Scan {
+                    table,
+                    access,
+                    reverse,
+                    limit: None,
+                } = input.as_ref()
+                {
+                    return self.scan_table(table, access, *reverse, None, Some(pred));
+                }
+                let rows = self.run(input)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if self.test(pred, &r)? {
+                        out.push(r);
+                    }
+                }
+                Ok(out)
+            }
+            Plan::Project(input, exprs) => {
+                let rows = self.run(input)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut o = Vec::with_capacity(exprs.len());
+                    for e in exprs {
+                        o.push(self.eval(e, &r)?);
+                    }
+                    out.push(o);
+                }
+                Ok(out)
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+                hash_keys,
+            } => {
+                let l = self.run(left)?;
+                let r = self.run(right)?;
+                self.join(l, r, *kind, on.as_ref(), *right_width, hash_keys)
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+                rollup,
+            } => {
+                let rows = self.run(input)?;
+                self.aggregate(rows, group_by, aggs, *rollup)
+            }
+            Plan::Window { input, calls } => {
+                let rows = self.run(input)?;
+                crate::sql::window::run_window(self, rows, calls)
+            }
+            Plan::Sort(input, keys) => {
+                let rows = self.run(input)?;
+                self.sort(rows, keys)
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                let rows = self.run(input)?;
+                let off = match offset {
+                    Some(e) => self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize,
+                    None => 0,
+                };
+                let lim = match limit {
+                    Some(e) => self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize,
+                    None => usize::MAX,
+                };
+                Ok(rows.into_iter().skip(off).take(lim).collect())
+            }
+            Plan::Distinct(input) => {
+                let rows = self.run(input)?;
+                let mut seen = HashSet::new();
+                Ok(rows
+                    .into_iter()
+                    .filter(|r| seen.insert(group_key(r)))
+                    .collect())
+            }
+            Plan::Truncate(input, n) => {
+                let mut rows = self.run(input)?;
+                for r in rows.iter_mut() {
+                    r.truncate(*n);
+                }
+                Ok(rows)
+            }
+            Plan::SetOp {
+                op,
+                all,
+                left,
+                right,
+            } => {
+                let l = self.run(left)?;
+                let r = self.run(right)?;
+                Ok(set_op(*op, *all, l, r))
+            }
+            Plan::Recursive {
+                id,
+                anchor,
+                recursive,
+                distinct,
+            } => {
+                let mut all = self.run(anchor)?;
+                let mut seen: HashSet<Vec<u8>> = HashSet::new();
+                if *distinct {
+                    all.retain(|r| seen.insert(group_key(r)));
+                }
+                let mut last = all.clone();
+                let mut iterations = 0;
+                while !last.is_empty() {
+                    iterations += 1;
+                    if iterations > 1000 {
+                        return Err(Error::new(
+                            3636,
+                            "Recursive query aborted after 1001 iterations. Try increasing @@cte_max_recursion_depth to a larger value.",
+                        ));
+                    }
+                    self.ctes.insert(*id, Arc::new(last));
+                    let mut next = self.run(recursive)?;
+                    if *distinct {
+                        next.retain(|r| seen.insert(group_key(r)));
+                    }
+                    all.extend(next.iter().cloned());
+                    last = next;
+                }
+                Ok(all)
+            }
+        }
+    }
+
+    /// Read a table through an access path, applying `filter` while scanning.
+    pub fn scan_table(
+        &mut self,
+        table: &Arc<TableDef>,
+        access: &Access,
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+    ) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        let locking = self.locking;
+        match access {
+            Access::Full => {
+                self.scan_tree_rows(
+                    table,
+                    table.root,
+                    Bound::Unbounded,
+                    Bound::Unbounded,
+                    reverse,
+                    limit,
+                    filter,
+                    locking,
+                    &mut out,
+                )?;
+            }
+            Access::Range { index, lo, hi } => {
+                let (lo_b, hi_b) =
+                    match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
+                        KeyRange::Range(a, b) => (a, b),
+                        KeyRange::Empty => return Ok(out),
+                        KeyRange::Unusable => {
+                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                        }
+                    };
+                let tree = match index {
+                    None => table.root,
+                    Some(i) => table.indexes[*i].root,
+                };
+                let lo_r = as_bound(&lo_b);
+                let hi_r = as_bound(&hi_b);
+                if index.is_none() {
+                    self.scan_tree_rows(
+                        table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                    )?;
+                } else {
+                    self.scan_index_rows(
+                        table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                    )?;
+                }
+            }
+            Access::Points { index, keys } => {
+                let mut encoded: Vec<Vec<u8>> = Vec::new();
+                for k in keys {
+                    match self.encode_key_exprs(table, *index, k)? {
+                        KeyEnc::Key(e, _) => encoded.push(e),
+                        KeyEnc::NoMatch => {}
+                        KeyEnc::Unusable => {
+                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                        }
+                    }
+                }
+                encoded.sort();
+                encoded.dedup();
+                if reverse {
+                    encoded.reverse();
+                }
+                for key in encoded {
+                    let full = match index {
+                        None => key.len() >= 1 && table.primary.len() == keys_len(keys),
+                        Some(_) => false,
+                    };
+                    if full {
+                        if let Some(mut row) = self.get_row(table, &key)? {
+                            if filter
+                                .map(|f| self.test(f, &row))
+                                .transpose()?
+                                .unwrap_or(true)
+                            {
+                                if self.want_keys {
+                                    row.push(Value::Bytes(key.clone()));
+                                }
+                                out.push(row);
+                            }
+                        }
+                    } else {
+                        let tree = match index {
+                            None => table.root,
+                            Some(i) => table.indexes[*i].root,
+                        };
+                        let hi = prefix_successor(&key);
+                        let hi_r = match &hi {
+                            Some(h) => Bound::Excluded(h.as_slice()),
+                            None => Bound::Unbounded,
+                        };
+                        if index.is_none() {
+                            self.scan_tree_rows(
+                                table,
+                                tree,
+                                Bound::Included(&key),
+                                hi_r,
+                                reverse,
+                                None,
+                                filter,
+                                locking,
+                                &mut out,
+                            )?;
+                        } else {
+                            self.scan_index_rows(
+                                table,
+                                tree,
+                                Bound::Included(&key),
+                                hi_r,
+                                reverse,
+                                None,
+                                filter,
+                                locking,
+                                &mut out,
+                            )?;
+                        }
+                    }
+                    if limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(l) = limit {
+            out.truncate(l);
+        }
+        Ok(out)
+    }
+
+    /// Fetch one row by its clustered key (snapshot or locking read).
+    pub fn get_row(&mut self, table: &TableDef, key: &[u8]) -> Result<Option<Row>> {
+        let locking = self.locking;
+        if let Some(exclusive) = self.lock_rows {
+            self.mgr.lock(self.txn, table.root, key, exclusive)?;
+        }
+        match self.mgr.get(self.txn, table.root, key, locking)? {
+            Some(b) => Ok(Some(decode_row(&b)?)),
+            None => Ok(None),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_tree_rows(
+        &mut self,
+        table: &TableDef,
+        tree: u64,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+        locking: bool,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let want = if filter.is_none() { limit } else { None };
+        let mgr = self.mgr;
+        mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
+            raw.push((k.to_vec(), v.to_vec()));
+            Ok(want.is_none_or(|l| raw.len() < l))
+        })?;
+        for (k, v) in raw {
+            let mut row = decode_row(&v)?;
+            if let Some(f) = filter {
+                if !self.test(f, &row)? {
+                    continue;
+                }
+            }
+            if let Some(exclusive) = self.lock_rows {
+                self.mgr.lock(self.txn, table.root, &k, exclusive)?;
+            }
+            if self.want_keys {
+                row.push(Value::Bytes(k));
+            }
+            out.push(row);
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_index_rows(
+        &mut self,
+        table: &TableDef,
+        tree: u64,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+        locking: bool,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        let mut pks: Vec<Vec<u8>> = Vec::new();
+        let mgr = self.mgr;
+        mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |_k, v| {
+            pks.push(v.to_vec());
+            Ok(true)
+        })?;
+        for pk in pks {
+            if let Some(mut row) = self.get_row(table, &pk)? {
+                if let Some(f) = filter {
+                    if !self.test(f, &row)? {
+                        continue;
+                    }
+                }
+                if self.want_keys {
+                    row.push(Value::Bytes(pk));
+                }
+                out.push(row);
+                if limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Encode key expressions for (a prefix of) an index.
+    pub fn encode_key_exprs(
+        &mut self,
+        table: &TableDef,
+        index: Option<usize>,
+        exprs: &[Expr],
+    ) -> Result<KeyEnc> {
+        self.encode_keys(table, index, exprs, None)
+    }
+
+    fn encode_keys(
+        &mut self,
+        table: &TableDef,
+        index: Option<usize>,
+        exprs: &[Expr],
+        lower: Option<bool>,
+    ) -> Result<KeyEnc> {
+        let cols: Vec<usize> = match index {
+            None => table.primary.clone(),
+            Some(i) => table.indexes[i].columns.clone(),
+        };
+        let mut out = Vec::new();
+        let mut exact = true;
+        for (i, e) in exprs.iter().enumerate() {
+            let v = self.eval(e, &[])?;
+            let Some(&ci) = cols.get(i) else { break };
+            let col = &table.columns[ci];
+            let lk = match lower {
+                None => crate::sql::coerce::lookup_value(&v, col),
+                Some(lo) => crate::sql::coerce::bound_value(&v, col, lo),
+            };
+            match lk {
+                KeyLookup::Key(kv) => {
+                    if lower.is_some() && crate::value::compare(&kv, &v) != Some(Ordering::Equal) {
+                        exact = false;
+                    }
+                    encode_value(&mut out, &kv, col.collation())
+                }
+                KeyLookup::NoMatch => return Ok(KeyEnc::NoMatch),
+                KeyLookup::Unusable => return Ok(KeyEnc::Unusable),
+            }
+        }
+        Ok(KeyEnc::Key(out, exact))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn range_bounds(
+        &mut self,
+        table: &TableDef,
+        index: Option<usize>,
+        lo: Option<&KeyBound>,
+        hi: Option<&KeyBound>,
+    ) -> Result<KeyRange> {
+        let lo_b = match lo {
+            None => Bound::Unbounded,
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true))? {
+                KeyEnc::NoMatch => return Ok(KeyRange::Empty),
+                KeyEnc::Unusable => return Ok(KeyRange::Unusable),
+                KeyEnc::Key(k, exact) => {
+                    if kb.inclusive || !exact {
+                        Bound::Included(k)
+                    } else {
+                        match prefix_successor(&k) {
+                            Some(s) => Bound::Included(s),
+                            None => return Ok(KeyRange::Empty),
+                        }
+                    }
+                }
+            },
+        };
+        let hi_b = match hi {
+            None => Bound::Unbounded,
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false))? {
+                KeyEnc::NoMatch => return Ok(KeyRange::Empty),
+                KeyEnc::Unusable => return Ok(KeyRange::Unusable),
+                KeyEnc::Key(k, exact) => {
+                    if kb.inclusive || !exact {
+                        match prefix_successor(&k) {
+                            Some(s) => Bound::Excluded(s),
+                            None => Bound::Unbounded,
+                        }
+                    } else {
+                        Bound::Excluded(k)
+                    }
+                }
+            },
+        };
+        // A range predicate never matches NULL, and NULL (0x00) sorts before every
+        // value (0x01...): start after the NULLs.
+        let lo_b = match lo_b {
+            Bound::Unbounded if hi.is_some() => Bound::Included(vec![0x01]),
+            b => b,
+        };
+        Ok(KeyRange::Range(lo_b, hi_b))
+    }
+
+    // ---------------------------------------------------------------- joins
+
+    fn join(
+        &mut self,
+        left: Vec<Row>,
+        right: Vec<Row>,
+        kind: JoinKind,
+        on: Option<&Expr>,
+        right_width: usize,
+        hash_keys: &[(Expr, Expr)],
+    ) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        if !hash_keys.is_empty() {
+            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            for (i, r) in right.iter().enumerate() {
+                let mut key = Vec::new();
+                let mut null = false;
+                for (_, re) in hash_keys {
+                    let v = self.eval(re, r)?;
+                    if v.is_null() {
+                        null = true;
+                        break;
+                    }
+                    hash_key(&mut key, &v);
+                }
+                if !null {
+                    table.entry(key).or_default().push(i);
+                }
+            }
+            for l in left {
+                let mut key = Vec::new();
+                let mut null = false;
+                for (le, _) in hash_keys {
+                    let v = self.eval(le, &l)?;
+                    if v.is_null() {
+                        null = true;
+                        break;
+                    }
+                    hash_key(&mut key, &v);
+                }
+                let mut matched = false;
+                if !null {
+                    if let Some(ids) = table.get(&key) {
+                        for &i in ids {
+                            let mut row = l.clone();
+                            row.extend(right[i].iter().cloned());
+                            let ok = match on {
+                                Some(p) => self.test(p, &row)?,
+                                None => true,
+                            };
+                            if ok {
+                                matched = true;
+                                out.push(row);
+                            }
+                        }
+                    }
+                }
+                if !matched && kind == JoinKind::Left {
+                    let mut row = l;
+                    row.extend(std::iter::repeat_n(Value::Null, right_width));
+                    out.push(row);
+                }
+            }
+            return Ok(out);
+        }
+        for l in left {
+            let mut matched = false;
+            for r in &right {
+                let mut row = l.clone();
+                row.extend(r.iter().cloned());
+                let ok = match on {
+                    Some(p) => self.test(p, &row)?,
+                    None => true,
+                };
+                if ok {
+                    matched = true;
+                    out.push(row);
+                }
+            }
+            if !matched && kind == JoinKind::Left {
+                let mut row = l;
+                row.extend(std::iter::repeat_n(Value::Null, right_width));
+                out.push(row);
+            }
+            self.check_interrupt()?;
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- sort
+
+    pub fn sort(&mut self, rows: Vec<Row>, keys: &[(Expr, bool)]) -> Result<Vec<Row>> {
+        let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut k = Vec::with_capacity(keys.len());
+            for (e, _) in keys {
+                k.push(self.eval(e, &r)?);
+            }
+            keyed.push((k, r));
+        }
+        keyed.sort_by(|a, b| {
+            for (i, (_, desc)) in keys.iter().enumerate() {
+                let o = sort_cmp(&a.0[i], &b.0[i]);
+                let o = if *desc { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            Ordering::Equal
+        });
+        Ok(keyed.into_iter().map(|(_, r)| r).collect())
+    }
+
+    // ---------------------------------------------------------------- aggregation
+
+    fn aggregate(
+        &mut self,
+        rows: Vec<Row>,
+        group_by: &[Expr],
+        aggs: &[AggCall],
+        rollup: bool,
+    ) -> Result<Vec<Row>> {
+        // group key -> (group values, states); BTreeMap keeps MySQL 5.7/MariaDB's sorted
+        // GROUP BY output order.
+        let mut groups: BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)> = BTreeMap::new();
+        let mut gvals_rows: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut gv = Vec::with_capacity(group_by.len());
+            for g in group_by {
+                gv.push(self.eval(g, &r)?);
+            }
+            gvals_rows.push((gv, r));
+        }
+        let levels: Vec<usize> = if rollup {
+            (0..=group_by.len()).rev().collect()
+        } else {
+            vec![group_by.len()]
+        };
+        let mut out_levels: Vec<BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)>> = Vec::new();
+        for &lvl in &levels {
+            groups.clear();
+            for (gv, r) in &gvals_rows {
+                let key = sort_key(&gv[..lvl]);
+                let entry = groups.entry(key).or_insert_with(|| {
+                    let mut vals = gv[..lvl].to_vec();
+                    vals.extend(std::iter::repeat_n(Value::Null, group_by.len() - lvl));
+                    (vals, aggs.iter().map(AggState::new).collect())
+                });
+                for (i, a) in aggs.iter().enumerate() {
+                    let mut args = Vec::with_capacity(a.args.len());
+                    for e in &a.args {
+                        args.push(self.eval(e, r)?);
+                    }
+                    let mut order = Vec::new();
+                    for (e, _) in &a.order {
+                        order.push(self.eval(e, r)?);
+                    }
+                    entry.1[i].add(a, args, order);
+                }
+            }
+            if groups.is_empty() && lvl == 0 {
+                // Aggregates over no rows still produce one row (COUNT = 0, SUM = NULL).
+                groups.insert(
+                    Vec::new(),
+                    (
+                        vec![Value::Null; group_by.len()],
+                        aggs.iter().map(AggState::new).collect(),
+                    ),
+                );
+            }
+            out_levels.push(std::mem::take(&mut groups));
+        }
+        let finish = |vals: &Vec<Value>, states: &Vec<AggState>| -> Row {
+            let mut row = vals.clone();
+            for (s, a) in states.iter().zip(aggs) {
+                row.push(s.finish(a));
+            }
+            row
+        };
+        if !rollup {
+            return Ok(out_levels[0].values().map(|(v, s)| finish(v, s)).collect());
+        }
+        // Interleave: after the last detail row of each prefix, its subtotal row.
+        let detail = &out_levels[0];
+        let mut out = Vec::new();
+        let n = group_by.len();
+        let details: Vec<&(Vec<Value>, Vec<AggState>)> = detail.values().collect();
+        for (i, d) in details.iter().enumerate() {
+            out.push(finish(&d.0, &d.1));
+            for lvl in (0..n).rev() {
+                let this = sort_key(&d.0[..lvl]);
+                let next_differs = match details.get(i + 1) {
+                    Some(nx) => sort_key(&nx.0[..lvl]) != this,
+                    None => true,
+                };
+                if next_differs {
+                    let li = n - lvl;
+                    if let Some((v, s)) = out_levels[li].get(&this) {
+                        out.push(finish(v, s));
+                    }
+                } else {
+                    break;
+                }
+            }
+        }
+        if details.is_empty() {
+            if let Some((v, s)) = out_levels[n].get(&Vec::new()) {
+                out.push(finish(v, s));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An encoded lookup key.
+pub enum KeyEnc {
+    /// The key, and whether it is exactly the constant (false: widened bound).
+    Key(Vec<u8>, bool),
+    NoMatch,
+    Unusable,
+}
+
+enum KeyRange {
+    Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    Empty,
+    Unusable,
+}
+
+fn keys_len(keys: &[Vec<Expr>]) -> usize {
+    keys.first().map(|k| k.len()).unwrap_or(0)
+}
+
+fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(v) => Bound::Included(v.as_slice()),
+        Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// SQL comparison with NULL propagation, including row constructors.
+pub fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> Value {
+    if op == CmpOp::NullSafeEq {
+        return Value::Int(match (a.is_null(), b.is_null()) {
+            (true, true) => 1,
+            (true, false) | (false, true) => 0,
+            _ => (compare(a, b) == Some(Ordering::Equal)) as i64,
+        });
+    }
+    match compare(a, b) {
+        None => Value::Null,
+        Some(o) => Value::Int(match op {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::Ne => o != Ordering::Equal,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+            CmpOp::NullSafeEq => unreachable!("handled above"),
+        } as i64),
+    }
+}
+
+/// A key for grouping/DISTINCT: values equal under SQL comparison map to equal keys
+/// (case-insensitive strings, numbers by value).
+pub fn group_key(vals: &[Value]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for v in vals {
+        hash_key(&mut k, v);
+    }
+    k
+}
+
+/// Like [`group_key`] but ordered by value (for sorted grouping output).
+pub fn sort_key(vals: &[Value]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for v in vals {
+        match v {
+            Value::Int(_) | Value::UInt(_) => {
+                encode_value(&mut k, v, KeyCollation::CaseInsensitive)
+            }
+            Value::Double(_) | Value::Decimal(_) => {
+                let d = v.to_f64().unwrap_or(0.0);
+                if d.fract() == 0.0 && d.abs() < 9.0e18 {
+                    encode_value(&mut k, &Value::Int(d as i64), KeyCollation::CaseInsensitive)
+                } else {
+                    encode_value(&mut k, &Value::Double(d), KeyCollation::CaseInsensitive)
+                }
+            }
+            _ => encode_value(&mut k, v, KeyCollation::CaseInsensitive),
+        }
+    }
+    k
+}
+
+fn hash_key(k: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => k.push(0),
+        Value::Int(_) | Value::UInt(_) | Value::Double(_) | Value::Decimal(_) => {
+            k.push(1);
+            let d = match v {
+                Value::Decimal(d) => d.normalize().to_string(),
+                Value::Int(i) => i.to_string(),
+                Value::UInt(u) => u.to_string(),
+                Value::Double(f) => {
+                    if f.fract() == 0.0 && f.abs() < 1e18 {
+                        (*f as i64).to_string()
+                    } else {
+                        Decimal::try_from(*f)
+                            .map(|d| d.normalize().to_string())
+                            .unwrap_or_else(|_| f.to_string())
+                    }
+                }
+                _ => unreachable!(),
+            };
+            k.extend_from_slice(d.as_bytes());
+            k.push(0);
+        }
+        Value::Bytes(b) => {
+            k.push(3);
+            encode_value(k, &Value::Bytes(b.clone()), KeyCollation::Binary);
+        }
+        other => {
+            k.push(2);
+            let s = other.to_text().unwrap_or_default();
+            encode_value(k, &Value::Str(s), KeyCollation::CaseInsensitive);
+        }
+    }
+}
+
+fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Vec<Row> {
+    match op {
+        SetOp::Union => {
+            let mut out = l;
+            out.extend(r);
+            if !all {
+                let mut seen = HashSet::new();
+                out.retain(|row| seen.insert(group_key(row)));
+            }
+            out
+        }
+        SetOp::Intersect => {
+            let rk: HashMap<Vec<u8>, usize> = r.iter().fold(HashMap::new(), |mut m, row| {
+                *m.entry(group_key(row)).or_insert(0) += 1;
+                m
+            });
+            let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
+            let mut seen = HashSet::new();
+            l.into_iter()
+                .filter(|row| {
+                    let k = group_key(row);
+                    let avail = rk.get(&k).copied().unwrap_or(0);
+                    if all {
+                        let u = used.entry(k).or_insert(0);
+                        if *u < avail {
+                            *u += 1;
+                            true
+                        } else {
+                            false
+                        }
+                    } else {
+                        avail > 0 && seen.insert(k)
+                    }
+                })
+                .collect()
+        }
+        SetOp::Except => {
+            let mut rk: HashMap<Vec<u8>, usize> = r.iter().fold(HashMap::new(), |mut m, row| {
+                *m.entry(group_key(row)).or_insert(0) += 1;
+                m
+            });
+            let mut seen = HashSet::new();
+            l.into_iter()
+                .filter(|row| {
+                    let k = group_key(row);
+                    if all {
+                        match rk.get_mut(&k) {
+                            Some(c) if *c > 0 => {
+                                *c -= 1;
+                                false
+                            }
+                            _ => true,
+                        }
+                    } else {
+                        !rk.contains_key(&k) && seen.insert(k)
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Running state of one aggregate in one group.
+pub enum AggState {
+    Count(i64),
+    Sum {
+        int: Option<i128>,
+        dec: Option<Decimal>,
+        dbl: Option<f64>,
+        any: bool,
+    },
+    Avg {
+        sum: Option<Decimal>,
+        dsum: f64,
+        n: i64,
+        double: bool,
+    },
+    MinMax(Option<Value>),
+    Concat(Vec<(Vec<Value>, String)>),
+    Any(Option<Value>),
+    Bits(Option<u64>),
+    Var {
+        n: f64,
+        mean: f64,
+        m2: f64,
+    },
+    Distinct(HashSet<Vec<u8>>, Box<AggState>),
+}
+
+impl AggState {
+    pub fn new(a: &AggCall) -> AggState {
+        let base = match a.func {
+            AggFunc::Count | AggFunc::CountStar => AggState::Count(0),
+            AggFunc::Sum => AggState::Sum {
+                int: None,
+                dec: None,
+                dbl: None,
+                any: false,
+            },
+            AggFunc::Avg => AggState::Avg {
+                sum: None,
+                dsum: 0.0,
+                n: 0,
+                double: false,
+            },
+            AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
+            AggFunc::GroupConcat => AggState::Concat(Vec::new()),
+            AggFunc::AnyValue => AggState::Any(None),
+            AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
+            AggFunc::StdDev | AggFunc::StdDevSamp | AggFunc::Variance | AggFunc::VarSamp => {
+                AggState::Var {
+                    n: 0.0,
+                    mean: 0.0,
+                    m2: 0.0,
+                }
+            }
+        };
+        if a.distinct {
+            AggState::Distinct(HashSet::new(), Box::new(base))
+        } else {
+            base
+        }
+    }
+
+    pub fn add(&mut self, a: &AggCall, args: Vec<Value>, order: Vec<Value>) {
+        match self {
+            AggState::Distinct(seen, inner) => {
+                if args.iter().any(|v| v.is_null()) && a.func != AggFunc::CountStar {
+                    return;
+                }
+                if seen.insert(group_key(&args)) {
+                    inner.add(a, args, order);
+                }
+            }
+            AggState::Count(n) => {
+                if a.func == AggFunc::CountStar || args.iter().all(|v| !v.is_null()) {
+                    *n += 1;
+                }
+            }
+            AggState::Sum { int, dec, dbl, any } => {
+                let v = &args[0];
+                if v.is_null() {
+                    return;
+                }
+                *any = true;
+                match v {
+                    Value::Int(i) if dbl.is_none() && dec.is_none() => {
+                        *int = Some(int.unwrap_or(0) + *i as i128);
+                    }
+                    Value::UInt(u) if dbl.is_none() && dec.is_none() => {
+                        *int = Some(int.unwrap_or(0) + *u as i128);
+                    }
+                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_) if dbl.is_none() => {
+                        let base = dec.take().unwrap_or_else(|| {
+                            Decimal::from_i128_with_scale(int.take().unwrap_or(0), 0)
+                        });
+                        *dec = Some(base + v.to_decimal().unwrap_or_default());
+                    }
+                    _ => {
+                        let base = dbl.take().unwrap_or_else(|| {
+                            let i = int.take().map(|x| x as f64).unwrap_or(0.0);
+                            let d = dec
+                                .take()
+                                .and_then(|d| rust_decimal::prelude::ToPrimitive::to_f64(&d))
+                                .unwrap_or(0.0);
+                            i + d
+                        });
+                        *dbl = Some(base + v.to_f64().unwrap_or(0.0));
+                    }
+                }
+            }
+            AggState::Avg {
+                sum,
+                dsum,
+                n,
+                double,
+            } => {
+                let v = &args[0];
+                if v.is_null() {
+                    return;
+                }
+                *n += 1;
+                match v {
+                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_) if !*double => {
+                        *sum = Some(sum.unwrap_or_default() + v.to_decimal().unwrap_or_default());
+                    }
+                    _ => {
+                        if !*double {
+                            *double = true;
+                            *dsum = sum
+                                .take()
+                                .and_then(|d| rust_decimal::prelude::ToPrimitive::to_f64(&d))
+                                .unwrap_or(0.0);
+                        }
+                        *dsum += v.to_f64().unwrap_or(0.0);
+                    }
+                }
+            }
+            AggState::MinMax(cur) => {
+                let v = args.into_iter().next().unwrap_or(Value::Null);
+                if v.is_null() {
+                    return;
+                }
+                let replace = match cur {
+                    None => true,
+                    Some(c) => {
+                        let o = compare(&v, c).unwrap_or(Ordering::Equal);
+                        if a.func == AggFunc::Min {
+                            o == Ordering::Less
+                        } else {
+                            o == Ordering::Greater
+                        }
+                    }
+                };
+                if replace {
+                    *cur = Some(v);
+                }
+            }
+            AggState::Concat(items) => {
+                if args.iter().any(|v| v.is_null()) {
+                    return;
+                }
+                let s: String = args
+                    .iter()
+                    .map(|v| v.to_text().unwrap_or_default())
+                    .collect();
+                items.push((order, s));
+            }
+            AggState::Any(cur) => {
+                if cur.is_none() {
+                    *cur = Some(args.into_iter().next().unwrap_or(Value::Null));
+                }
+            }
+            AggState::Bits(cur) => {
+                let v = &args[0];
+                if v.is_null() {
+                    return;
+                }
+                let x = v.to_i64().unwrap_or(0) as u64;
+                *cur = Some(match (a.func, *cur) {
+                    (AggFunc::BitAnd, None) => x,
+                    (AggFunc::BitAnd, Some(c)) => c & x,
+                    (AggFunc::BitOr, c) => c.unwrap_or(0) | x,
+                    (_, c) => c.unwrap_or(0) ^ x,
+                });
+            }
+            AggState::Var { n, mean, m2 } => {
+                let v = &args[0];
+                if v.is_null() {
+                    return;
+                }
+                let x = v.to_f64().unwrap_or(0.0);
+                *n += 1.0;
+                let d = x - *mean;
+                *mean += d / *n;
+                *m2 += d * (x - *mean);
+            }
+        }
+    }
+
+    pub fn finish(&self, a: &AggCall) -> Value {
+        match self {
+            AggState::Distinct(_, inner) => inner.finish(a),
+            AggState::Count(n) => Value::Int(*n),
+            AggState::Sum { int, dec, dbl, any } => {
+                if !*any {
+                    Value::Null
+                } else if let Some(d) = dbl {
+                    Value::Double(*d)
+                } else if let Some(d) = dec {
+                    Value::Decimal(*d)
+                } else {
+                    let i = int.unwrap_or(0);
+                    Value::Decimal(Decimal::try_from_i128_with_scale(i, 0).unwrap_or_default())
+                }
+            }
+            AggState::Avg {
+                sum,
+                dsum,
+                n,
+                double,
+            } => {
+                if *n == 0 {
+                    Value::Null
+                } else if *double {
+                    Value::Double(dsum / *n as f64)
+                } else {
+                    let s = sum.unwrap_or_default();
+                    let scale = s.scale() + 4;
+                    Value::Decimal((s / Decimal::from(*n)).round_dp(scale))
+                }
+            }
+            AggState::MinMax(v) => v.clone().unwrap_or(Value::Null),
+            AggState::Concat(items) => {
+                if items.is_empty() {
+                    return Value::Null;
+                }
+                let mut items: Vec<&(Vec<Value>, String)> = items.iter().collect();
+                if !a.order.is_empty() {
+                    items.sort_by(|x, y| {
+                        for (i, (_, desc)) in a.order.iter().enumerate() {
+                            let o = sort_cmp(&x.0[i], &y.0[i]);
+                            let o = if *desc { o.reverse() } else { o };
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                }
+                let mut s = items
+                    .iter()
+                    .map(|(_, s)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(&a.separator);
+                if s.len() > 1024 {
+                    let mut cut = 1024;
+                    while !s.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    s.truncate(cut);
+                }
+                Value::Str(s)
+            }
+            AggState::Any(v) => v.clone().unwrap_or(Value::Null),
+            AggState::Bits(v) => Value::UInt(v.unwrap_or(if a.func == AggFunc::BitAnd {
+                u64::MAX
+            } else {
+                0
+            })),
+            AggState::Var { n, m2, .. } => {
+                if *n == 0.0 {
+                    return Value::Null;
+                }
+                match a.func {
+                    AggFunc::Variance => Value::Double(m2 / n),
+                    AggFunc::StdDev => Value::Double((m2 / n).sqrt()),
+                    AggFunc::VarSamp if *n > 1.0 => Value::Double(m2 / (n - 1.0)),
+                    AggFunc::StdDevSamp if *n > 1.0 => Value::Double((m2 / (n - 1.0)).sqrt()),
+                    _ => Value::Null,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,807 @@
+//! Planning FROM and WHERE: join order, predicate pushdown, hash-join keys and the
+//! access path (index) of each table.
+//!
+//! Every relation is bound to a unit with its own scope; WHERE and inner-join ON
+//! conjuncts are bound against the concatenation of all units (the global layout).
+//! A conjunct that touches one unit is pushed into it (and may choose its index); the
+//! rest join units greedily: next comes a unit connected to the joined set by an
+//! equality (a hash join on those keys), else the next unit in FROM order. LEFT JOIN
+//! keeps its operands as written. The result is reordered to the global layout.
+
+use sqlparser::ast;
+
+use crate::catalog::TableDef;
+use crate::error::{Error, Result};
+use crate::sql::bind::{split_and, Binder, Scope, ScopeCol};
+use crate::sql::plan::*;
+
+struct Unit {
+    plan: Plan,
+    scope: Scope,
+}
+
+pub fn plan_from(
+    b: &mut Binder<'_>,
+    from: &[ast::TableWithJoins],
+    where_conj: Vec<ast::Expr>,
+) -> Result<(Plan, Scope)> {
+    let mut units: Vec<Unit> = Vec::new();
+    let mut conj: Vec<ast::Expr> = Vec::new();
+    let mut using: Vec<UsingEq> = Vec::new();
+    for item in from {
+        let (plan, scope) = b.bind_table_factor(&item.relation)?;
+        let mut acc = vec![Unit { plan, scope }];
+        let mut acc_conj: Vec<ast::Expr> = Vec::new();
+        let mut acc_using: Vec<UsingEq> = Vec::new();
+        for j in &item.joins {
+            let (rplan, rscope) = b.bind_table_factor(&j.relation)?;
+            let right = Unit {
+                plan: rplan,
+                scope: rscope,
+            };
+            use ast::JoinOperator as J;
+            match &j.join_operator {
+                J::Join(c) | J::Inner(c) | J::CrossJoin(c) | J::StraightJoin(c) => {
+                    let left_cols: Vec<ScopeCol> =
+                        acc.iter().flat_map(|u| u.scope.cols.clone()).collect();
+                    match c {
+                        ast::JoinConstraint::On(e) => acc_conj.extend(split_and(e)),
+                        ast::JoinConstraint::Using(cols) => {
+                            for c in cols {
+                                let name = crate::sql::bind::ident_names(c)
+                                    .last()
+                                    .cloned()
+                                    .unwrap_or_default();
+                                acc_using.push(UsingEq::new(&left_cols, &right.scope, &name)?);
+                            }
+                        }
+                        ast::JoinConstraint::Natural => {
+                            for rc in &right.scope.cols {
+                                if left_cols
+                                    .iter()
+                                    .any(|l| l.name.eq_ignore_ascii_case(&rc.name))
+                                {
+                                    acc_using.push(UsingEq::new(
+                                        &left_cols,
+                                        &right.scope,
+                                        &rc.name,
+                                    )?);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    acc.push(right);
+                }
+                J::Left(c) | J::LeftOuter(c) | J::Right(c) | J::RightOuter(c) => {
+                    let is_right = matches!(j.join_operator, J::Right(_) | J::RightOuter(_));
+                    let left = greedy_join(
+                        b,
+                        std::mem::take(&mut acc),
+                        std::mem::take(&mut acc_conj),
+                        std::mem::take(&mut acc_using),
+                    )?;
+                    let joined = if is_right {
+                        outer_join(b, right, left, c, true)?
+                    } else {
+                        outer_join(b, left, right, c, false)?
+                    };
+                    acc.push(joined);
+                }
+                other => return Err(Error::unsupported(format!("join {other:?}"))),
+            }
+        }
+        units.extend(acc);
+        conj.extend(acc_conj);
+        using.extend(acc_using);
+    }
+    conj.extend(where_conj);
+    let u = greedy_join(b, units, conj, using)?;
+    Ok((u.plan, u.scope))
+}
+
+/// An equality from USING / NATURAL: global positions are resolved at join time by
+/// (table alias, column name) on each side.
+struct UsingEq {
+    left_table: String,
+    right_table: String,
+    name: String,
+}
+
+impl UsingEq {
+    fn new(left: &[ScopeCol], right: &Scope, name: &str) -> Result<UsingEq> {
+        let l = left
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::bad_field(name, "from clause"))?;
+        let r = right
+            .cols
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::bad_field(name, "from clause"))?;
+        Ok(UsingEq {
+            left_table: l.table.clone(),
+            right_table: r.table.clone(),
+            name: name.to_string(),
+        })
+    }
+}
+
+fn find_col(scope: &Scope, table: &str, name: &str) -> Option<usize> {
+    scope
+        .cols
+        .iter()
+        .position(|c| c.table == table && c.name.eq_ignore_ascii_case(name))
+}
+
+fn outer_join(
+    b: &mut Binder<'_>,
+    left: Unit,
+    right: Unit,
+    c: &ast::JoinConstraint,
+    swapped: bool,
+) -> Result<Unit> {
+    let lw = left.scope.width();
+    let rw = right.scope.width();
+    let mut scope = Scope {
+        cols: left.scope.cols.clone(),
+    };
+    scope.cols.extend(right.scope.cols.iter().cloned());
+    let mut on_conj: Vec<Expr> = Vec::new();
+    match c {
+        ast::JoinConstraint::On(e) => {
+            for x in split_and(e) {
+                on_conj.push(b.bind_expr_in(&x, &scope, "on clause")?);
+            }
+        }
+        ast::JoinConstraint::Using(cols) => {
+            for cn in cols {
+                let name = crate::sql::bind::ident_names(cn)
+                    .last()
+                    .cloned()
+                    .unwrap_or_default();
+                let u = UsingEq::new(&left.scope.cols, &right.scope, &name)?;
+                let li = find_col(&left.scope, &u.left_table, &u.name)
+                    .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
+                let ri = find_col(&right.scope, &u.right_table, &u.name)
+                    .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
+                on_conj.push(Expr::Cmp(
+                    CmpOp::Eq,
+                    Box::new(Expr::Column(li)),
+                    Box::new(Expr::Column(lw + ri)),
+                ));
+            }
+        }
+        ast::JoinConstraint::Natural => {
+            for rc in &right.scope.cols {
+                if let Some(li) = left
+                    .scope
+                    .cols
+                    .iter()
+                    .position(|l| l.name.eq_ignore_ascii_case(&rc.name))
+                {
+                    let ri =
+                        find_col(&right.scope, &rc.table, &rc.name).expect("column of right scope");
+                    on_conj.push(Expr::Cmp(
+                        CmpOp::Eq,
+                        Box::new(Expr::Column(li)),
+                        Box::new(Expr::Column(lw + ri)),
+                    ));
+                }
+            }
+        }
+        ast::JoinConstraint::None | ast::JoinConstraint::UsingAlias(..) => {}
+    }
+    // Conjuncts on the right side alone filter the right input (and may pick its index);
+    // equalities across the sides become hash keys; the rest stay in ON.
+    let mut right_only = Vec::new();
+    let mut hash_keys = Vec::new();
+    let mut rest = Vec::new();
+    for e in on_conj {
+        let refs = col_refs(&e);
+        if has_subquery(&e) {
+            rest.push(e);
+        } else if !refs.is_empty() && refs.iter().all(|&i| i >= lw) {
+            right_only.push(remap(&e, &|i| i - lw));
+        } else if let Some((l, r)) = split_equi(&e, &|i| i < lw, &|i| i >= lw) {
+            hash_keys.push((l, remap(&r, &|i| i - lw)));
+        } else {
+            rest.push(e);
+        }
+    }
+    let right_plan = push_filters(right.plan, right_only);
+    let on = and_all(rest);
+    let mut plan = Plan::Join {
+        left: Box::new(left.plan),
+        right: Box::new(right_plan),
+        kind: JoinKind::Left,
+        on,
+        right_width: rw,
+        hash_keys,
+    };
+    if swapped {
+        // RIGHT JOIN was planned as right LEFT JOIN left: put the columns back in the
+        // written order (the original left side first).
+        let mut exprs: Vec<Expr> = (lw..lw + rw).map(Expr::Column).collect();
+        exprs.extend((0..lw).map(Expr::Column));
+        plan = Plan::Project(Box::new(plan), exprs);
+        let mut cols = right.scope.cols.clone();
+        cols.extend(left.scope.cols.iter().cloned());
+        scope = Scope { cols };
+    }
+    Ok(Unit { plan, scope })
+}
+
+fn greedy_join(
+    b: &mut Binder<'_>,
+    units: Vec<Unit>,
+    conj: Vec<ast::Expr>,
+    using: Vec<UsingEq>,
+) -> Result<Unit> {
+    let mut global = Scope::default();
+    let mut offsets = Vec::with_capacity(units.len());
+    for u in &units {
+        offsets.push(global.width());
+        global.cols.extend(u.scope.cols.iter().cloned());
+    }
+    let unit_of = |i: usize| -> usize { offsets.iter().rposition(|&o| o <= i).unwrap_or(0) };
+    let mut bound: Vec<Expr> = Vec::new();
+    for c in &conj {
+        bound.push(b.bind_expr_in(c, &global, "where clause")?);
+    }
+    for u in &using {
+        let l = find_col(&global, &u.left_table, &u.name)
+            .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
+        // The right column: the last match with the right table alias.
+        let r = global
+            .cols
+            .iter()
+            .rposition(|c| c.table == u.right_table && c.name.eq_ignore_ascii_case(&u.name))
+            .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
+        bound.push(Expr::Cmp(
+            CmpOp::Eq,
+            Box::new(Expr::Column(l)),
+            Box::new(Expr::Column(r)),
+        ));
+    }
+    // Classify conjuncts.
+    let n = units.len();
+    let mut per_unit: Vec<Vec<Expr>> = vec![Vec::new(); n];
+    let mut multi: Vec<(Expr, Vec<usize>)> = Vec::new();
+    let mut top: Vec<Expr> = Vec::new();
+    for e in bound {
+        let refs = col_refs(&e);
+        let mut us: Vec<usize> = refs.iter().map(|&i| unit_of(i)).collect();
+        us.sort();
+        us.dedup();
+        if has_subquery(&e) || us.is_empty() {
+            top.push(e);
+        } else if us.len() == 1 && n > 0 {
+            let off = offsets[us[0]];
+            per_unit[us[0]].push(remap(&e, &|i| i - off));
+        } else {
+            multi.push((e, us));
+        }
+    }
+    let mut units: Vec<Option<Unit>> = units.into_iter().map(Some).collect();
+    for (i, f) in per_unit.into_iter().enumerate() {
+        if let Some(u) = units[i].as_mut() {
+            let p = std::mem::replace(&mut u.plan, Plan::Single);
+            u.plan = push_filters(p, f);
+        }
+    }
+    if n == 1 {
+        let u = units[0].take().expect("one unit");
+        let plan = match and_all(top) {
+            Some(f) => Plan::Filter(Box::new(u.plan), f),
+            None => u.plan,
+        };
+        return Ok(Unit {
+            plan,
+            scope: u.scope,
+        });
+    }
+    // Greedy order.
+    let widths: Vec<usize> = units
+        .iter()
+        .map(|u| u.as_ref().map(|u| u.scope.width()).unwrap_or(0))
+        .collect();
+    let mut joined: Vec<usize> = vec![0];
+    let mut layout: Vec<usize> = (offsets[0]..offsets[0] + widths[0]).collect();
+    let mut plan = units[0].take().expect("unit 0").plan;
+    let mut remaining_multi = multi;
+    while joined.len() < n {
+        // Prefer a unit connected by an equality to the joined set.
+        let next = (0..n)
+            .filter(|i| !joined.contains(i))
+            .find(|&i| {
+                remaining_multi.iter().any(|(_, us)| {
+                    us.contains(&i) && us.iter().all(|u| *u == i || joined.contains(u))
+                })
+            })
+            .or_else(|| (0..n).find(|i| !joined.contains(i)))
+            .expect("a unit remains");
+        let unit = units[next].take().expect("unit not joined yet");
+        let off = offsets[next];
+        let w = widths[next];
+        let in_left = |g: usize| layout.contains(&g);
+        let in_right = |g: usize| g >= off && g < off + w;
+        let mut hash_keys = Vec::new();
+        let mut post = Vec::new();
+        let mut keep = Vec::new();
+        for (e, us) in remaining_multi.into_iter() {
+            let covered = us.iter().all(|u| *u == next || joined.contains(u));
+            if !covered {
+                keep.push((e, us));
+                continue;
+            }
+            if let Some((l, r)) = split_equi(&e, &in_left, &in_right) {
+                let lm = remap_layout(&l, &layout);
+                hash_keys.push((lm, remap(&r, &|i| i - off)));
+            } else {
+                post.push(e);
+            }
+        }
+        remaining_multi = keep;
+        let mut new_layout = layout.clone();
+        new_layout.extend(off..off + w);
+        let on = and_all(post.iter().map(|e| remap_layout(e, &new_layout)).collect());
+        plan = Plan::Join {
+            left: Box::new(plan),
+            right: Box::new(unit.plan),
+            kind: JoinKind::Inner,
+            on,
+            right_width: w,
+            hash_keys,
+        };
+        layout = new_layout;
+        joined.push(next);
+    }
+    // Back to the global layout.
+    let identity = layout.iter().enumerate().all(|(i, &g)| i == g);
+    if !identity {
+        let exprs = (0..global.width())
+            .map(|g| {
+                Expr::Column(
+                    layout
+                        .iter()
+                        .position(|&x| x == g)
+                        .expect("all columns joined"),
+                )
+            })
+            .collect();
+        plan = Plan::Project(Box::new(plan), exprs);
+    }
+    for (e, _) in remaining_multi {
+        top.push(e);
+    }
+    if let Some(f) = and_all(top) {
+        plan = Plan::Filter(Box::new(plan), f);
+    }
+    Ok(Unit {
+        plan,
+        scope: global,
+    })
+}
+
+/// Wrap `plan` with filters; a table scan also picks its access path from them.
+fn push_filters(plan: Plan, filters: Vec<Expr>) -> Plan {
+    if filters.is_empty() {
+        return plan;
+    }
+    let plan = match plan {
+        Plan::Scan {
+            table,
+            access: Access::Full,
+            reverse,
+            limit,
+        } => {
+            let access = choose_access(&table, &filters);
+            Plan::Scan {
+                table,
+                access,
+                reverse,
+                limit,
+            }
+        }
+        other => other,
+    };
+    Plan::Filter(Box::new(plan), and_all(filters).expect("non-empty"))
+}
+
+#[derive(Default, Clone)]
+struct ColPreds {
+    eq: Option<Expr>,
+    lo: Option<(Expr, bool)>,
+    hi: Option<(Expr, bool)>,
+    in_list: Option<Vec<Expr>>,
+}
+
+/// Pick the access path for a table from conjuncts over its columns.
+pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
+    let mut preds: Vec<ColPreds> = vec![ColPreds::default(); table.columns.len()];
+    for e in conj {
+        match e {
+            Expr::Cmp(op, a, b) => {
+                let (col, k, op) = match (a.as_ref(), b.as_ref()) {
+                    (Expr::Column(c), k) if k.is_row_independent() => (*c, k.clone(), *op),
+                    (k, Expr::Column(c)) if k.is_row_independent() => (*c, k.clone(), flip(*op)),
+                    _ => continue,
+                };
+                let Some(p) = preds.get_mut(col) else {
+                    continue;
+                };
+                match op {
+                    CmpOp::Eq => p.eq = Some(k),
+                    CmpOp::Gt => p.lo = Some((k, false)),
+                    CmpOp::Ge => p.lo = Some((k, true)),
+                    CmpOp::Lt => p.hi = Some((k, false)),
+                    CmpOp::Le => p.hi = Some((k, true)),
+                    _ => {}
+                }
+            }
+            Expr::Between {
+                expr,
+                lo,
+                hi,
+                negated: false,
+            } => {
+                if let Expr::Column(c) = expr.as_ref() {
+                    if lo.is_row_independent() && hi.is_row_independent() {
+                        if let Some(p) = preds.get_mut(*c) {
+                            p.lo = Some((lo.as_ref().clone(), true));
+                            p.hi = Some((hi.as_ref().clone(), true));
+                        }
+                    }
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+            } => {
+                if let Expr::Column(c) = expr.as_ref() {
+                    if list.iter().all(|x| x.is_row_independent()) && !list.is_empty() {
+                        if let Some(p) = preds.get_mut(*c) {
+                            p.in_list = Some(list.clone());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let try_index = |cols: &[usize], index: Option<usize>, unique: bool| -> Option<(Access, u32)> {
+        let mut eqs = Vec::new();
+        for &c in cols {
+            match &preds[c].eq {
+                Some(k) => eqs.push(k.clone()),
+                None => break,
+            }
+        }
+        if !eqs.is_empty() && eqs.len() == cols.len() {
+            let kb = KeyBound {
+                exprs: eqs,
+                inclusive: true,
+            };
+            return Some((
+                Access::Range {
+                    index,
+                    lo: Some(kb.clone()),
+                    hi: Some(kb),
+                },
+                if unique { 100 } else { 80 },
+            ));
+        }
+        if let Some(&next) = cols.get(eqs.len()) {
+            let p = &preds[next];
+            if p.lo.is_some() || p.hi.is_some() {
+                let mk = |b: &Option<(Expr, bool)>| {
+                    b.as_ref().map(|(k, inc)| {
+                        let mut ex = eqs.clone();
+                        ex.push(k.clone());
+                        KeyBound {
+                            exprs: ex,
+                            inclusive: *inc,
+                        }
+                    })
+                };
+                let mut lo = mk(&p.lo);
+                let mut hi = mk(&p.hi);
+                if !eqs.is_empty() {
+                    if lo.is_none() {
+                        lo = Some(KeyBound {
+                            exprs: eqs.clone(),
+                            inclusive: true,
+                        });
+                    }
+                    if hi.is_none() {
+                        hi = Some(KeyBound {
+                            exprs: eqs.clone(),
+                            inclusive: true,
+                        });
+                    }
+                }
+                return Some((Access::Range { index, lo, hi }, 50 + eqs.len() as u32 * 10));
+            }
+            if eqs.is_empty() {
+                if let Some(list) = &p.in_list {
+                    return Some((
+                        Access::Points {
+                            index,
+                            keys: list.iter().map(|k| vec![k.clone()]).collect(),
+                        },
+                        60,
+                    ));
+                }
+            }
+        }
+        if !eqs.is_empty() {
+            let kb = KeyBound {
+                exprs: eqs.clone(),
+                inclusive: true,
+            };
+            return Some((
+                Access::Range {
+                    index,
+                    lo: Some(kb.clone()),
+                    hi: Some(kb),
+                },
+                40 + eqs.len() as u32 * 10,
+            ));
+        }
+        None
+    };
+    let mut best: Option<(Access, u32)> = None;
+    if !table.primary.is_empty() {
+        if let Some((a, s)) = try_index(&table.primary, None, true) {
+            best = Some((a, s + 5));
+        }
+    }
+    for (i, ix) in table.indexes.iter().enumerate() {
+        if let Some((a, s)) = try_index(&ix.columns, Some(i), ix.unique) {
+            if best.as_ref().is_none_or(|(_, bs)| s > *bs) {
+                best = Some((a, s));
+            }
+        }
+    }
+    best.map(|(a, _)| a).unwrap_or(Access::Full)
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        o => o,
+    }
+}
+
+pub fn and_all(v: Vec<Expr>) -> Option<Expr> {
+    v.into_iter()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+}
+
+/// `l = r` where `l` only uses columns accepted by `left` and `r` only `right` (either
+/// way round); returns (left expr, right expr).
+fn split_equi(
+    e: &Expr,
+    left: &dyn Fn(usize) -> bool,
+    right: &dyn Fn(usize) -> bool,
+) -> Option<(Expr, Expr)> {
+    if let Expr::Cmp(CmpOp::Eq, a, b) = e {
+        let ra = col_refs(a);
+        let rb = col_refs(b);
+        if ra.is_empty() || rb.is_empty() || has_subquery(a) || has_subquery(b) {
+            return None;
+        }
+        if ra.iter().all(|&i| left(i)) && rb.iter().all(|&i| right(i)) {
+            return Some((a.as_ref().clone(), b.as_ref().clone()));
+        }
+        if rb.iter().all(|&i| left(i)) && ra.iter().all(|&i| right(i)) {
+            return Some((b.as_ref().clone(), a.as_ref().clone()));
+        }
+    }
+    None
+}
+
+fn remap_layout(e: &Expr, layout: &[usize]) -> Expr {
+    remap(e, &|g| {
+        layout
+            .iter()
+            .position(|&x| x == g)
+            .expect("column in layout")
+    })
+}
+
+/// Column references of an expression (not inside subqueries).
+pub fn col_refs(e: &Expr) -> Vec<usize> {
+    let mut v = Vec::new();
+    visit(e, &mut |x| {
+        if let Expr::Column(i) = x {
+            v.push(*i);
+        }
+    });
+    v
+}
+
+fn has_subquery(e: &Expr) -> bool {
+    let mut f = false;
+    visit(e, &mut |x| {
+        if matches!(
+            x,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        ) {
+            f = true;
+        }
+    });
+    f
+}
+
+fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Not(a)
+        | Expr::Neg(a)
+        | Expr::BitNot(a)
+        | Expr::IsNull(a, _)
+        | Expr::IsBool(a, _, _)
+        | Expr::Cast(a, _)
+        | Expr::Binary(a) => visit(a, f),
+        Expr::Arith(_, a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::And(a, b)
+        | Expr::Or(a, b)
+        | Expr::Xor(a, b) => {
+            visit(a, f);
+            visit(b, f);
+        }
+        Expr::Like { expr, pattern, .. } | Expr::Regexp { expr, pattern, .. } => {
+            visit(expr, f);
+            visit(pattern, f);
+        }
+        Expr::Between { expr, lo, hi, .. } => {
+            visit(expr, f);
+            visit(lo, f);
+            visit(hi, f);
+        }
+        Expr::InList { expr, list, .. } => {
+            visit(expr, f);
+            for x in list {
+                visit(x, f);
+            }
+        }
+        Expr::InSubquery { expr, .. } => visit(expr, f),
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => {
+            if let Some(o) = operand {
+                visit(o, f);
+            }
+            for (a, b) in whens {
+                visit(a, f);
+                visit(b, f);
+            }
+            if let Some(x) = else_ {
+                visit(x, f);
+            }
+        }
+        Expr::Func(_, args) | Expr::Row(args) => {
+            for a in args {
+                visit(a, f);
+            }
+        }
+        Expr::DateAdd { expr, interval, .. } => {
+            visit(expr, f);
+            visit(interval, f);
+        }
+        Expr::JsonExtract { doc, path, .. } => {
+            visit(doc, f);
+            visit(path, f);
+        }
+        _ => {}
+    }
+}
+
+/// Rewrite column references through `m`.
+pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
+    let r = |x: &Expr| Box::new(remap(x, m));
+    match e {
+        Expr::Column(i) => Expr::Column(m(*i)),
+        Expr::Not(a) => Expr::Not(r(a)),
+        Expr::Neg(a) => Expr::Neg(r(a)),
+        Expr::BitNot(a) => Expr::BitNot(r(a)),
+        Expr::Binary(a) => Expr::Binary(r(a)),
+        Expr::IsNull(a, n) => Expr::IsNull(r(a), *n),
+        Expr::IsBool(a, t, n) => Expr::IsBool(r(a), *t, *n),
+        Expr::Cast(a, t) => Expr::Cast(r(a), t.clone()),
+        Expr::Arith(op, a, b) => Expr::Arith(*op, r(a), r(b)),
+        Expr::Cmp(op, a, b) => Expr::Cmp(*op, r(a), r(b)),
+        Expr::And(a, b) => Expr::And(r(a), r(b)),
+        Expr::Or(a, b) => Expr::Or(r(a), r(b)),
+        Expr::Xor(a, b) => Expr::Xor(r(a), r(b)),
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+        } => Expr::Like {
+            expr: r(expr),
+            pattern: r(pattern),
+            escape: *escape,
+            negated: *negated,
+        },
+        Expr::Regexp {
+            expr,
+            pattern,
+            negated,
+        } => Expr::Regexp {
+            expr: r(expr),
+            pattern: r(pattern),
+            negated: *negated,
+        },
+        Expr::Between {
+            expr,
+            lo,
+            hi,
+            negated,
+        } => Expr::Between {
+            expr: r(expr),
+            lo: r(lo),
+            hi: r(hi),
+            negated: *negated,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: r(expr),
+            list: list.iter().map(|x| remap(x, m)).collect(),
+            negated: *negated,
+        },
+        Expr::InSubquery {
+            expr,
+            query,
+            negated,
+        } => Expr::InSubquery {
+            expr: r(expr),
+            query: query.clone(),
+            negated: *negated,
+        },
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => Expr::Case {
+            operand: operand.as_ref().map(|o| r(o)),
+            whens: whens
+                .iter()
+                .map(|(a, b)| (remap(a, m), remap(b, m)))
+                .collect(),
+            else_: else_.as_ref().map(|x| r(x)),
+        },
+        Expr::Func(n, args) => Expr::Func(n.clone(), args.iter().map(|x| remap(x, m)).collect()),
+        Expr::Row(args) => Expr::Row(args.iter().map(|x| remap(x, m)).collect()),
+        Expr::DateAdd {
+            expr,
+            interval,
+            unit,
+            negate,
+        } => Expr::DateAdd {
+            expr: r(expr),
+            interval: r(interval),
+            unit: *unit,
+            negate: *negate,
+        },
+        Expr::JsonExtract { doc, path, unquote } => Expr::JsonExtract {
+            doc: r(doc),
+            path: r(path),
+            unquote: *unquote,
+        },
+        other => other.clone(),
+    }
+}

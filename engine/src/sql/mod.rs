@@ -1,0 +1,18 @@
+//! The SQL layer: parse (sqlparser, MySQL dialect, plus MySQL lexical extras), bind
+//! names and plan (`bind`, `from`), execute (`exec`, `window`), DML/DDL, SHOW and
+//! information_schema, accounts, EXPLAIN. `session.rs` walks one statement through it.
+
+pub mod accounts;
+pub mod bind;
+pub mod coerce;
+pub mod ddl;
+pub mod dml;
+pub mod exec;
+pub mod explain;
+pub mod from;
+pub mod parse;
+pub mod plan;
+pub mod session_state;
+pub mod show;
+pub mod show_stmt;
+pub mod window;

@@ -1,0 +1,287 @@
+//! From SQL text to statements: MySQL's lexical extras that sqlparser does not handle
+//! (versioned comments `/*!80000 ... */`, `MOD` as an operator, `LOCK IN SHARE MODE`),
+//! splitting a multi-statement text at top-level semicolons (so one bad statement does
+//! not hide the ones before it), and recognition of the statements we parse ourselves.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+
+/// Our server version as MySQL's versioned comments compare it.
+const VERSION_ID: u32 = 80036;
+
+/// Split a multi-statement text into statements (quotes and comments respected).
+/// Empty statements are dropped.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => i = skip_quoted(b, i),
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && matches!(b.get(i + 2), None | Some(b' ' | b'\t' | b'\n' | b'\r')) =>
+            {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b';' => {
+                let s = sql[start..i].trim();
+                if !s.is_empty() {
+                    out.push(s.to_string());
+                }
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if start < sql.len() {
+        let s = sql[start..].trim();
+        if !s.is_empty() && !is_only_comments(s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+fn is_only_comments(s: &str) -> bool {
+    let t = preprocess(s);
+    let t = t.trim();
+    t.is_empty()
+        || t.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with("--") || l.starts_with('#')
+        }) && !t.contains("/*!")
+            && strip_block_comments(t).trim().is_empty()
+}
+
+fn strip_block_comments(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("*/") {
+            Some(j) => rest = &rest[i + j + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out.lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn skip_quoted(b: &[u8], start: usize) -> usize {
+    let q = b[start];
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == b'\\' && q != b'`' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Rewrite MySQL-only lexical forms into ones sqlparser understands.
+pub fn preprocess(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' || c == b'`' {
+            let j = skip_quoted(b, i);
+            out.push_str(&sql[i..j]);
+            i = j;
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') && b.get(i + 2) == Some(&b'!') {
+            // Versioned comment: keep its content when our version is new enough.
+            let mut j = i + 3;
+            let ds = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let ver: u32 = sql[ds..j].parse().unwrap_or(0);
+            let end = sql[j..].find("*/").map(|e| j + e).unwrap_or(b.len());
+            if ver <= VERSION_ID {
+                out.push(' ');
+                out.push_str(&preprocess(&sql[j..end]));
+                out.push(' ');
+            }
+            i = (end + 2).min(b.len());
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let end = sql[i + 2..]
+                .find("*/")
+                .map(|e| i + 2 + e + 2)
+                .unwrap_or(b.len());
+            out.push_str(&sql[i..end]);
+            i = end;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$') {
+                j += 1;
+            }
+            let word = &sql[i..j];
+            let prev_is_dot = i > 0 && b[i - 1] == b'.';
+            if word.eq_ignore_ascii_case("mod") && !prev_is_dot {
+                // MOD as an infix operator (MOD(a, b) stays a function call).
+                let mut k = j;
+                while k < b.len() && b[k] == b' ' {
+                    k += 1;
+                }
+                if b.get(k) != Some(&b'(') && !out.trim_end().is_empty() {
+                    out.push('%');
+                    i = j;
+                    continue;
+                }
+            }
+            if word.eq_ignore_ascii_case("lock") {
+                let rest = sql[j..].to_ascii_uppercase();
+                let rest_t = rest.trim_start();
+                if rest_t.starts_with("IN SHARE MODE") {
+                    let skip = rest.len() - rest_t.len() + "IN SHARE MODE".len();
+                    out.push_str("FOR SHARE");
+                    i = j + skip;
+                    continue;
+                }
+            }
+            out.push_str(word);
+            i = j;
+            continue;
+        }
+        out.push(c as char);
+        if c >= 0x80 {
+            // Copy the rest of a multi-byte character.
+            out.pop();
+            let ch = sql[i..].chars().next().expect("valid utf8");
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Parse one statement's text.
+pub fn parse_one(sql: &str) -> Result<Statement> {
+    let pre = preprocess(sql);
+    let mut stmts = Parser::parse_sql(&MySqlDialect {}, &pre).map_err(|e| {
+        let msg = e.to_string();
+        let near = near_text(&pre, &msg);
+        Error::parse(near)
+    })?;
+    match stmts.len() {
+        0 => Err(Error::new(
+            crate::error::code::ER_EMPTY_QUERY,
+            "Query was empty",
+        )),
+        1 => Ok(stmts.remove(0)),
+        _ => Err(Error::parse(pre.trim())),
+    }
+}
+
+/// The text near a parser error position ("Line: L, Column: C"), as MySQL quotes it.
+fn near_text(sql: &str, msg: &str) -> String {
+    let find_num = |key: &str| -> Option<usize> {
+        let i = msg.find(key)? + key.len();
+        let digits: String = msg[i..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    if let (Some(line), Some(col)) = (find_num("Line:"), find_num("Column:")) {
+        let mut off = 0;
+        for (n, l) in sql.split_inclusive('\n').enumerate() {
+            if n + 1 == line {
+                let byte = l
+                    .char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map(|(b, _)| b)
+                    .unwrap_or(l.len());
+                // sqlparser points at the token after the problem; MySQL quotes from the
+                // offending token. Back up to the start of the previous token.
+                let abs = off + byte;
+                let s = &sql[..abs];
+                let t = s.trim_end();
+                let start = t
+                    .rfind(|c: char| c.is_whitespace() || c == '(' || c == ',')
+                    .map(|p| p + 1)
+                    .unwrap_or(0);
+                let _ = start;
+                let near: String = sql[abs..].chars().take(80).collect();
+                return near;
+            }
+            off += l.len();
+        }
+    }
+    sql.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_comments_and_mod() {
+        assert_eq!(
+            preprocess("CREATE TABLE t (a int) /*! ENGINE = innodb */ ").trim(),
+            "CREATE TABLE t (a int)   ENGINE = innodb"
+        );
+        assert!(preprocess("select 1 /*!99999 junk */")
+            .trim()
+            .ends_with("select 1"));
+        assert_eq!(
+            preprocess("select 5 mod 2, mod(5,2), 'a mod b'"),
+            "select 5 % 2, mod(5,2), 'a mod b'"
+        );
+        assert_eq!(
+            preprocess("select * from t lock in share mode"),
+            "select * from t FOR SHARE"
+        );
+    }
+
+    #[test]
+    fn splits_statements() {
+        assert_eq!(
+            split_statements("select 1; select ';'; -- c\n"),
+            vec!["select 1", "select ';'"]
+        );
+        assert_eq!(split_statements("select 1"), vec!["select 1"]);
+        assert!(split_statements("  ;  ").is_empty());
+    }
+}

@@ -1,0 +1,315 @@
+//! Bound expressions and query plans: what the binder produces from the AST and the
+//! executor runs. Column references are positions in the input row; references to an
+//! enclosing query's row (correlation) say how many levels up they point.
+
+use std::sync::Arc;
+
+use crate::catalog::TableDef;
+use crate::functions::{BinOp, CastType, IntervalUnit};
+use crate::result::Column;
+use crate::value::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NullSafeEq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFn {
+    Database,
+    User,
+    CurrentUser,
+    Version,
+    ConnectionId,
+    LastInsertId,
+    RowCount,
+    FoundRows,
+}
+
+#[derive(Clone, Debug)]
+pub enum Expr {
+    Literal(Value),
+    Column(usize),
+    /// (levels up the outer-row stack, 1 = the immediately enclosing row; column)
+    Outer(usize, usize),
+    Param(usize),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    BitNot(Box<Expr>),
+    Arith(BinOp, Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Xor(Box<Expr>, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// IS [NOT] TRUE/FALSE: (expr, truth tested, negated)
+    IsBool(Box<Expr>, bool, bool),
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<char>,
+        negated: bool,
+    },
+    Regexp {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<Expr>,
+        query: Arc<SubQuery>,
+        negated: bool,
+    },
+    Exists {
+        query: Arc<SubQuery>,
+        negated: bool,
+    },
+    Subquery(Arc<SubQuery>),
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+    },
+    Func(String, Vec<Expr>),
+    Cast(Box<Expr>, CastType),
+    DateAdd {
+        expr: Box<Expr>,
+        interval: Box<Expr>,
+        unit: IntervalUnit,
+        negate: bool,
+    },
+    JsonExtract {
+        doc: Box<Expr>,
+        path: Box<Expr>,
+        unquote: bool,
+    },
+    Session(SessionFn),
+    UserVar(String),
+    SysVar(String, bool /* global */),
+    Row(Vec<Expr>),
+    /// Interned binary-vs-case-insensitive marker: BINARY x, x COLLATE *_bin.
+    Binary(Box<Expr>),
+}
+
+impl Expr {
+    pub fn lit(v: Value) -> Expr {
+        Expr::Literal(v)
+    }
+
+    /// True when the expression does not depend on the current row (literals, params,
+    /// outer references, variables): usable as an index lookup key.
+    pub fn is_row_independent(&self) -> bool {
+        match self {
+            Expr::Literal(_)
+            | Expr::Param(_)
+            | Expr::Outer(..)
+            | Expr::UserVar(_)
+            | Expr::SysVar(..)
+            | Expr::Session(_) => true,
+            Expr::Column(_) | Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                false
+            }
+            Expr::Neg(e) | Expr::Not(e) | Expr::BitNot(e) | Expr::Cast(e, _) | Expr::Binary(e) => {
+                e.is_row_independent()
+            }
+            Expr::Arith(_, a, b) => a.is_row_independent() && b.is_row_independent(),
+            Expr::Func(name, args) => {
+                !matches!(name.as_str(), "rand" | "uuid" | "sleep")
+                    && args.iter().all(|a| a.is_row_independent())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A subquery: its plan, and whether it refers to enclosing rows (then it is re-run per
+/// outer row; otherwise its result is computed once per statement).
+#[derive(Debug)]
+pub struct SubQuery {
+    pub plan: Plan,
+    pub correlated: bool,
+    pub id: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    Count,
+    CountStar,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    GroupConcat,
+    AnyValue,
+    BitAnd,
+    BitOr,
+    BitXor,
+    StdDev,
+    StdDevSamp,
+    Variance,
+    VarSamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub args: Vec<Expr>,
+    pub distinct: bool,
+    /// GROUP_CONCAT: ORDER BY keys (expr, desc) and separator.
+    pub order: Vec<(Expr, bool)>,
+    pub separator: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WinFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    NthValue,
+    Ntile,
+    PercentRank,
+    CumeDist,
+    Agg(AggFunc),
+}
+
+#[derive(Clone, Debug)]
+pub struct WindowCall {
+    pub func: WinFunc,
+    pub args: Vec<Expr>,
+    pub partition: Vec<Expr>,
+    pub order: Vec<(Expr, bool)>,
+    /// Frame: true = whole partition (no ORDER BY or explicit UNBOUNDED frame), false =
+    /// RANGE UNBOUNDED PRECEDING to CURRENT ROW (the default with ORDER BY).
+    pub whole_partition: bool,
+    pub rows_frame: Option<(i64, i64)>,
+}
+
+/// Bound of a key range: encoded from expressions at run time.
+#[derive(Clone, Debug)]
+pub struct KeyBound {
+    pub exprs: Vec<Expr>,
+    pub inclusive: bool,
+}
+
+/// How a table is read.
+#[derive(Clone, Debug)]
+pub enum Access {
+    Full,
+    /// Range (or point when lo == hi) on the clustered key or a secondary index
+    /// (`index` None = clustered). Bounds cover a prefix of the index columns.
+    Range {
+        index: Option<usize>,
+        lo: Option<KeyBound>,
+        hi: Option<KeyBound>,
+    },
+    /// IN-list of points on the clustered key or an index (first column).
+    Points {
+        index: Option<usize>,
+        keys: Vec<Vec<Expr>>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// One row with no columns (SELECT without FROM).
+    Single,
+    Scan {
+        table: Arc<TableDef>,
+        access: Access,
+        /// Read in descending key order.
+        reverse: bool,
+        /// Stop after this many rows (LIMIT pushed down; no filter above that drops rows).
+        limit: Option<Box<Expr>>,
+    },
+    /// Rows computed up front (information_schema, SHOW, VALUES, a materialized CTE).
+    Rows(Arc<Vec<Vec<Value>>>),
+    /// A CTE reference: materialized on first use within a statement.
+    CteRef(usize),
+    Filter(Box<Plan>, Expr),
+    Project(Box<Plan>, Vec<Expr>),
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+        /// Width of the right side (for NULL padding in LEFT JOIN).
+        right_width: usize,
+        /// Equi-join keys for a hash join: (expr over the left row, expr over the right
+        /// row). Empty means a nested loop over the materialized right side.
+        hash_keys: Vec<(Expr, Expr)>,
+    },
+    Aggregate {
+        input: Box<Plan>,
+        group_by: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        rollup: bool,
+    },
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
+    },
+    Sort(Box<Plan>, Vec<(Expr, bool)>),
+    Limit {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    Distinct(Box<Plan>),
+    /// Keep the first `n` columns.
+    Truncate(Box<Plan>, usize),
+    SetOp {
+        op: SetOp,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+    /// A recursive CTE: the anchor, then the recursive part re-run on the last
+    /// iteration's rows until no new rows appear.
+    Recursive {
+        id: usize,
+        anchor: Box<Plan>,
+        recursive: Box<Plan>,
+        distinct: bool,
+    },
+}
+
+/// A bound SELECT: plan plus result metadata.
+#[derive(Clone, Debug)]
+pub struct BoundQuery {
+    pub plan: Plan,
+    pub columns: Vec<Column>,
+}

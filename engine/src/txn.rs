@@ -1,0 +1,532 @@
+//! Transactions: snapshots, private write sets, row locks and commit.
+//!
+//! Mechanism (see ARCHITECTURE.md, "Transactions"): a transaction's changes stay in its
+//! private write set until COMMIT, which applies them to the trees as ONE mini-transaction
+//! on the volume. The volume therefore only ever holds committed data, a crash needs no
+//! undo, and any MTR boundary is a transaction-consistent read point for replicas.
+//!
+//! Old row versions live in memory: when a commit with sequence number `seq` overwrites a
+//! key, the prior value is kept in `undo[tree][key]` tagged with `seq`. A snapshot `S`
+//! (the highest commit sequence visible when it was taken) reads the tree and, for a key
+//! with undo entries newer than `S`, takes the prior value of the oldest such entry.
+//! Entries are dropped once no snapshot older than them can exist.
+//!
+//! Visibility: a commit becomes visible to new snapshots only after the volume reports it
+//! durable (VDL covers it), so no client ever reads data a crash could lose.
+//!
+//! Lock order: `commit_lock` before `versions` (write); the lock table's mutex is never
+//! held while waiting on either.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::error::{code, Error, Result};
+use crate::store::{ScanFn, Store, TreeId, TreeWrite};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Isolation::ReadUncommitted => "READ-UNCOMMITTED",
+            Isolation::ReadCommitted => "READ-COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE-READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+type Key = (TreeId, Vec<u8>);
+
+/// One transaction's private state.
+pub struct Txn {
+    pub id: u64,
+    pub isolation: Isolation,
+    snapshot: Option<u64>,
+    writes: BTreeMap<Key, Option<Vec<u8>>>,
+    /// Previous write-set entries of keys the current statement touched.
+    stmt_undo: Vec<(Key, Option<Option<Vec<u8>>>)>,
+    locks: HashSet<Key>,
+    /// Locks taken by the current statement (released if it fails and the txn goes on? no:
+    /// InnoDB keeps them; kept for bookkeeping only).
+    pub read_only: bool,
+    pub lock_wait_timeout: Duration,
+}
+
+impl Txn {
+    pub fn has_writes(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    /// Start of a statement: READ COMMITTED takes a fresh snapshot per statement.
+    pub fn begin_statement(&mut self, mgr: &TxnManager) {
+        self.stmt_undo.clear();
+        if matches!(
+            self.isolation,
+            Isolation::ReadCommitted | Isolation::ReadUncommitted
+        ) {
+            if let Some(s) = self.snapshot.take() {
+                mgr.release_snapshot(s);
+            }
+        }
+    }
+
+    /// Undo the current statement's writes (the statement failed; the txn goes on).
+    pub fn rollback_statement(&mut self) {
+        for (k, prev) in self.stmt_undo.drain(..).rev() {
+            match prev {
+                Some(p) => {
+                    self.writes.insert(k, p);
+                }
+                None => {
+                    self.writes.remove(&k);
+                }
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Option<u64> {
+        self.snapshot
+    }
+}
+
+#[derive(Default)]
+struct Versions {
+    /// tree -> key -> [(commit seq, value before that commit)] in seq order.
+    undo: HashMap<TreeId, BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>>>,
+    /// (seq, tree, key) in seq order, for garbage collection.
+    queue: VecDeque<(u64, TreeId, Vec<u8>)>,
+}
+
+#[derive(Default)]
+struct LockEntry {
+    exclusive: Option<u64>,
+    shared: Vec<u64>,
+}
+
+#[derive(Default)]
+struct LockTable {
+    locks: HashMap<Key, LockEntry>,
+    /// waiter -> the transactions it waits for.
+    waits_for: HashMap<u64, Vec<u64>>,
+}
+
+/// Owns the store, the version state, the snapshot registry and the lock table.
+pub struct TxnManager {
+    pub store: Arc<Store>,
+    versions: RwLock<Versions>,
+    commit_lock: Mutex<u64>,
+    visible: AtomicU64,
+    snapshots: Mutex<BTreeMap<u64, usize>>,
+    lock_table: Mutex<LockTable>,
+    lock_cv: Condvar,
+    next_txn: AtomicU64,
+}
+
+impl TxnManager {
+    pub fn new(store: Arc<Store>) -> TxnManager {
+        TxnManager {
+            store,
+            versions: RwLock::new(Versions::default()),
+            commit_lock: Mutex::new(0),
+            visible: AtomicU64::new(0),
+            snapshots: Mutex::new(BTreeMap::new()),
+            lock_table: Mutex::new(LockTable::default()),
+            lock_cv: Condvar::new(),
+            next_txn: AtomicU64::new(1),
+        }
+    }
+
+    pub fn begin(&self, isolation: Isolation, lock_wait_timeout: Duration) -> Txn {
+        Txn {
+            id: self.next_txn.fetch_add(1, Ordering::Relaxed),
+            isolation,
+            snapshot: None,
+            writes: BTreeMap::new(),
+            stmt_undo: Vec::new(),
+            locks: HashSet::new(),
+            read_only: false,
+            lock_wait_timeout,
+        }
+    }
+
+    /// Take the transaction's snapshot now if it has none (START TRANSACTION WITH
+    /// CONSISTENT SNAPSHOT, or the first read).
+    pub fn ensure_snapshot(&self, txn: &mut Txn) -> u64 {
+        if let Some(s) = txn.snapshot {
+            return s;
+        }
+        let mut snaps = self.snapshots.lock();
+        let s = self.visible.load(Ordering::Acquire);
+        *snaps.entry(s).or_insert(0) += 1;
+        txn.snapshot = Some(s);
+        s
+    }
+
+    fn release_snapshot(&self, s: u64) {
+        let mut snaps = self.snapshots.lock();
+        if let Some(c) = snaps.get_mut(&s) {
+            *c -= 1;
+            if *c == 0 {
+                snaps.remove(&s);
+            }
+        }
+    }
+
+    /// Read one key: own writes first, then the snapshot (or the latest committed value
+    /// for a locking read).
+    pub fn get(
+        &self,
+        txn: &mut Txn,
+        tree: TreeId,
+        key: &[u8],
+        locking: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        if let Some(w) = txn.writes.get(&(tree, key.to_vec())) {
+            return Ok(w.clone());
+        }
+        if locking {
+            return self.store.get(tree, key);
+        }
+        let s = self.ensure_snapshot(txn);
+        let v = self.versions.read_recursive();
+        let cur = self.store.get(tree, key)?;
+        if let Some(chain) = v.undo.get(&tree).and_then(|t| t.get(key)) {
+            if let Some((_, prior)) = chain.iter().find(|(seq, _)| *seq > s) {
+                return Ok(prior.clone());
+            }
+        }
+        Ok(cur)
+    }
+
+    /// Scan a key range in order, merging own writes and, for snapshot reads, old
+    /// versions over the tree's current contents.
+    pub fn scan(
+        &self,
+        txn: &mut Txn,
+        tree: TreeId,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        locking: bool,
+        f: &mut ScanFn<'_>,
+    ) -> Result<()> {
+        // Overrides: key -> value to present instead of the tree's (None = absent).
+        let mut overrides: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let guard = if locking {
+            None
+        } else {
+            let s = self.ensure_snapshot(txn);
+            let v = self.versions.read_recursive();
+            if let Some(t) = v.undo.get(&tree) {
+                for (k, chain) in t.range::<[u8], _>((lo, hi)) {
+                    if let Some((_, prior)) = chain.iter().find(|(seq, _)| *seq > s) {
+                        overrides.insert(k.clone(), prior.clone());
+                    }
+                }
+            }
+            Some(v)
+        };
+        let own_lo = match lo {
+            Bound::Unbounded => Bound::Included((tree, Vec::new())),
+            b => map_bound(b, |k| (tree, k.to_vec())),
+        };
+        let own_hi = match hi {
+            Bound::Unbounded => Bound::Excluded((tree + 1, Vec::new())),
+            b => map_bound(b, |k| (tree, k.to_vec())),
+        };
+        if !txn.writes.is_empty() && range_ok(&own_lo, &own_hi) {
+            for ((_, k), w) in txn.writes.range((own_lo, own_hi)) {
+                overrides.insert(k.clone(), w.clone());
+            }
+        }
+        if overrides.is_empty() {
+            let r = self.store.scan(tree, lo, hi, reverse, f);
+            drop(guard);
+            return r;
+        }
+        let ov: Vec<(Vec<u8>, Option<Vec<u8>>)> = if reverse {
+            overrides.into_iter().rev().collect()
+        } else {
+            overrides.into_iter().collect()
+        };
+        let mut oi = 0;
+        let mut stopped = false;
+        let before = |a: &[u8], b: &[u8]| if reverse { a > b } else { a < b };
+        self.store.scan(tree, lo, hi, reverse, &mut |k, v| {
+            // Emit overrides that come before this tree key.
+            while oi < ov.len() && before(&ov[oi].0, k) {
+                if let Some(val) = &ov[oi].1 {
+                    if !f(&ov[oi].0, val)? {
+                        stopped = true;
+                        return Ok(false);
+                    }
+                }
+                oi += 1;
+            }
+            if oi < ov.len() && ov[oi].0.as_slice() == k {
+                let r = match &ov[oi].1 {
+                    Some(val) => f(k, val)?,
+                    None => true,
+                };
+                oi += 1;
+                if !r {
+                    stopped = true;
+                }
+                return Ok(r);
+            }
+            let r = f(k, v)?;
+            if !r {
+                stopped = true;
+            }
+            Ok(r)
+        })?;
+        drop(guard);
+        if !stopped {
+            while oi < ov.len() {
+                if let Some(val) = &ov[oi].1 {
+                    if !f(&ov[oi].0, val)? {
+                        break;
+                    }
+                }
+                oi += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Buffer a write (None deletes). The caller holds the row lock.
+    pub fn write(&self, txn: &mut Txn, tree: TreeId, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let k = (tree, key);
+        let prev = txn.writes.insert(k.clone(), value);
+        txn.stmt_undo.push((k, prev));
+    }
+
+    /// Take a row lock, waiting up to the transaction's lock wait timeout.
+    /// Errors: 1205 on timeout, 1213 when waiting would deadlock.
+    pub fn lock(&self, txn: &mut Txn, tree: TreeId, key: &[u8], exclusive: bool) -> Result<()> {
+        let k = (tree, key.to_vec());
+        let deadline = Instant::now() + txn.lock_wait_timeout;
+        let mut lt = self.lock_table.lock();
+        loop {
+            let e = lt.locks.entry(k.clone()).or_default();
+            let holders: Vec<u64> = if exclusive {
+                e.exclusive
+                    .iter()
+                    .copied()
+                    .chain(e.shared.iter().copied())
+                    .filter(|&t| t != txn.id)
+                    .collect()
+            } else {
+                e.exclusive
+                    .iter()
+                    .copied()
+                    .filter(|&t| t != txn.id)
+                    .collect()
+            };
+            if holders.is_empty() {
+                if exclusive {
+                    e.exclusive = Some(txn.id);
+                } else if e.exclusive != Some(txn.id) && !e.shared.contains(&txn.id) {
+                    e.shared.push(txn.id);
+                }
+                lt.waits_for.remove(&txn.id);
+                txn.locks.insert(k);
+                return Ok(());
+            }
+            // Would waiting close a cycle in the wait-for graph?
+            if Self::reaches(&lt.waits_for, &holders, txn.id) {
+                lt.waits_for.remove(&txn.id);
+                return Err(Error::new(
+                    code::ER_LOCK_DEADLOCK,
+                    "Deadlock found when trying to get lock; try restarting transaction",
+                ));
+            }
+            lt.waits_for.insert(txn.id, holders);
+            if self.lock_cv.wait_until(&mut lt, deadline).timed_out() {
+                lt.waits_for.remove(&txn.id);
+                return Err(Error::new(
+                    code::ER_LOCK_WAIT_TIMEOUT,
+                    "Lock wait timeout exceeded; try restarting transaction",
+                ));
+            }
+        }
+    }
+
+    fn reaches(g: &HashMap<u64, Vec<u64>>, from: &[u64], target: u64) -> bool {
+        let mut stack: Vec<u64> = from.to_vec();
+        let mut seen = HashSet::new();
+        while let Some(t) = stack.pop() {
+            if t == target {
+                return true;
+            }
+            if seen.insert(t) {
+                if let Some(next) = g.get(&t) {
+                    stack.extend(next.iter().copied());
+                }
+            }
+        }
+        false
+    }
+
+    fn release_locks(&self, txn: &mut Txn) {
+        if txn.locks.is_empty() {
+            return;
+        }
+        let mut lt = self.lock_table.lock();
+        for k in txn.locks.drain() {
+            if let Some(e) = lt.locks.get_mut(&k) {
+                if e.exclusive == Some(txn.id) {
+                    e.exclusive = None;
+                }
+                e.shared.retain(|&t| t != txn.id);
+                if e.exclusive.is_none() && e.shared.is_empty() {
+                    lt.locks.remove(&k);
+                }
+            }
+        }
+        lt.waits_for.remove(&txn.id);
+        drop(lt);
+        self.lock_cv.notify_all();
+    }
+
+    /// Commit: apply the write set as one MTR, wait until it is durable, then make it
+    /// visible and release locks.
+    pub fn commit(&self, txn: &mut Txn) -> Result<()> {
+        let result = if txn.writes.is_empty() {
+            Ok(())
+        } else {
+            self.apply_writes(txn, &mut |_| Ok(()))
+        };
+        self.finish(txn);
+        result
+    }
+
+    /// Apply the write set plus `extra` (catalog changes) atomically.
+    pub fn apply_writes(
+        &self,
+        txn: &mut Txn,
+        extra: &mut dyn FnMut(&mut dyn TreeWrite) -> Result<()>,
+    ) -> Result<()> {
+        let writes = std::mem::take(&mut txn.writes);
+        let (seq, lsn) = {
+            let mut last = self.commit_lock.lock();
+            let seq = *last + 1;
+            let mut v = self.versions.write();
+            let mut olds: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)> =
+                Vec::with_capacity(writes.len());
+            let lsn = self.store.write(&mut |w| {
+                olds.clear();
+                for ((tree, key), val) in &writes {
+                    let old = match val {
+                        Some(val) => w.put(*tree, key, val)?,
+                        None => w.delete(*tree, key)?,
+                    };
+                    olds.push((*tree, key.clone(), old));
+                }
+                extra(w)
+            })?;
+            for (tree, key, old) in olds {
+                v.undo
+                    .entry(tree)
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default()
+                    .push((seq, old));
+                v.queue.push_back((seq, tree, key));
+            }
+            *last = seq;
+            (seq, lsn)
+        };
+        self.store.wait_durable(lsn)?;
+        self.visible.fetch_max(seq, Ordering::AcqRel);
+        self.gc();
+        Ok(())
+    }
+
+    /// Run a catalog-only change (DDL) atomically, outside any user transaction.
+    pub fn apply_ddl(&self, f: &mut dyn FnMut(&mut dyn TreeWrite) -> Result<()>) -> Result<()> {
+        let mut txn = self.begin(Isolation::RepeatableRead, Duration::from_secs(50));
+        let r = self.apply_writes(&mut txn, f);
+        self.finish(&mut txn);
+        r
+    }
+
+    pub fn rollback(&self, txn: &mut Txn) {
+        txn.writes.clear();
+        self.finish(txn);
+    }
+
+    fn finish(&self, txn: &mut Txn) {
+        txn.stmt_undo.clear();
+        if let Some(s) = txn.snapshot.take() {
+            self.release_snapshot(s);
+        }
+        self.release_locks(txn);
+    }
+
+    /// Drop versions no snapshot can need: those at or below both the oldest registered
+    /// snapshot and the visible point (a new snapshot starts at the visible point).
+    fn gc(&self) {
+        let horizon = {
+            let snaps = self.snapshots.lock();
+            let vis = self.visible.load(Ordering::Acquire);
+            snaps.keys().next().copied().unwrap_or(vis).min(vis)
+        };
+        let mut v = match self.versions.try_write() {
+            Some(v) => v,
+            None => return,
+        };
+        while let Some((seq, _, _)) = v.queue.front() {
+            if *seq > horizon {
+                break;
+            }
+            let (seq, tree, key) = v.queue.pop_front().expect("front exists");
+            let mut empty_tree = false;
+            if let Some(t) = v.undo.get_mut(&tree) {
+                if let Some(chain) = t.get_mut(&key) {
+                    chain.retain(|(s, _)| *s > seq);
+                    if chain.is_empty() {
+                        t.remove(&key);
+                    }
+                }
+                empty_tree = t.is_empty();
+            }
+            if empty_tree {
+                v.undo.remove(&tree);
+            }
+        }
+    }
+
+    /// The newest commit visible to new snapshots.
+    pub fn visible_seq(&self) -> u64 {
+        self.visible.load(Ordering::Acquire)
+    }
+}
+
+fn map_bound<T, U>(b: Bound<T>, f: impl FnOnce(T) -> U) -> Bound<U> {
+    match b {
+        Bound::Included(x) => Bound::Included(f(x)),
+        Bound::Excluded(x) => Bound::Excluded(f(x)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn range_ok(lo: &Bound<Key>, hi: &Bound<Key>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a <= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => a < b,
+        _ => true,
+    }
+}

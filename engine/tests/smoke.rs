@@ -1,0 +1,116 @@
+//! End-to-end statements through the embedded API.
+
+use borealis_engine::{Database, Value};
+
+fn rows(s: &mut borealis_engine::Session, sql: &str) -> Vec<Vec<String>> {
+    let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.rows()
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn basic_crud() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("CREATE DATABASE d").unwrap();
+    s.execute("USE d").unwrap();
+    s.execute("CREATE TABLE sbtest1(id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id)) /*! ENGINE = innodb */ ").unwrap();
+    s.execute("INSERT INTO sbtest1(k, c, pad) VALUES (5, 'a', 'b'), (7, 'c', 'd'), (5, 'e', 'f')")
+        .unwrap();
+    s.execute("CREATE INDEX k_1 ON sbtest1(k)").unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT id, c FROM sbtest1 WHERE k = 5 ORDER BY id"),
+        vec![vec!["1", "a"], vec!["3", "e"]]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT c FROM sbtest1 WHERE id BETWEEN 2 AND 3 ORDER BY c DESC"
+        ),
+        vec![vec!["e"], vec!["c"]]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN 1 AND 3"
+        ),
+        vec![vec!["17"]]
+    );
+    s.query("UPDATE sbtest1 SET k=k+1 WHERE id=?", &[Value::Int(2)])
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT k FROM sbtest1 WHERE id=2"),
+        vec![vec!["8"]]
+    );
+    s.execute("DELETE FROM sbtest1 WHERE id=1").unwrap();
+    let r = s
+        .execute("INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, 1, 'x', 'y')")
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            borealis_engine::QueryResult::Ok {
+                last_insert_id: 4,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT COUNT(*) FROM sbtest1"),
+        vec![vec!["3"]]
+    );
+    let e = s
+        .execute("INSERT INTO sbtest1 (id, k) VALUES (2, 1)")
+        .unwrap_err();
+    assert_eq!(e.code, 1062, "{e}");
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT DISTINCT k FROM sbtest1 WHERE id BETWEEN 1 AND 10 ORDER BY k"
+        ),
+        vec![vec!["1"], vec!["5"], vec!["8"]]
+    );
+    assert_eq!(rows(&mut s, "select @@version_comment limit 1").len(), 1);
+    assert_eq!(
+        rows(&mut s, "SELECT 1 AS one, 'x' AS s"),
+        vec![vec!["1", "x"]]
+    );
+    assert_eq!(rows(&mut s, "show tables"), vec![vec!["sbtest1"]]);
+}
+
+#[test]
+fn transactions_are_isolated() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        .unwrap();
+    a.execute("INSERT INTO t VALUES (1, 10)").unwrap();
+    let mut b = db.session();
+    b.execute("USE d").unwrap();
+    b.execute("BEGIN").unwrap();
+    assert_eq!(rows(&mut b, "SELECT v FROM t"), vec![vec!["10"]]);
+    a.execute("UPDATE t SET v = 20 WHERE id = 1").unwrap();
+    assert_eq!(
+        rows(&mut b, "SELECT v FROM t"),
+        vec![vec!["10"]],
+        "repeatable read"
+    );
+    b.execute("COMMIT").unwrap();
+    assert_eq!(rows(&mut b, "SELECT v FROM t"), vec![vec!["20"]]);
+    a.execute("BEGIN").unwrap();
+    a.execute("INSERT INTO t VALUES (2, 1)").unwrap();
+    assert_eq!(
+        rows(&mut b, "SELECT COUNT(*) FROM t"),
+        vec![vec!["1"]],
+        "no dirty read"
+    );
+    a.execute("ROLLBACK").unwrap();
+    assert_eq!(rows(&mut a, "SELECT COUNT(*) FROM t"), vec![vec!["1"]]);
+}

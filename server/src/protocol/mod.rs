@@ -1,0 +1,13 @@
+//! The MySQL client/server protocol, server side.
+//!
+//! Built on `mysql_common` (packet types, capability/status constants, length-encoded
+//! integers, auth scrambles) with our own connection state machine; see ARCHITECTURE.md
+//! for why not msql-srv. `packet` frames bytes, `messages` encodes and decodes packets,
+//! `binary` handles the prepared-statement protocol, `auth` checks passwords, and `conn`
+//! runs one connection from greeting to quit.
+
+pub mod auth;
+pub mod binary;
+pub(crate) mod conn;
+pub mod messages;
+pub mod packet;

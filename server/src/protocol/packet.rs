@@ -1,0 +1,246 @@
+//! MySQL packet framing: a 3-byte length and a 1-byte sequence id before each payload.
+//!
+//! Invariants: a payload of 0xFFFFFF bytes or more is split into 0xFFFFFF-byte packets and
+//! ends with a shorter (possibly empty) packet; [`PacketIo::read_packet`] joins them back.
+//! Sequence ids count up (wrapping) across one command's exchange and restart at 0 with
+//! each command; a packet with an unexpected id is a protocol error. A payload over
+//! `max_allowed_packet` is refused before it is read, so a client cannot make the server
+//! buffer more than that.
+
+use std::io::{self, Read, Write};
+
+/// Largest payload one physical packet can carry.
+pub const MAX_CHUNK: usize = 0xFF_FFFF;
+
+/// Output is written to the socket once this much is buffered, even mid-result.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// Why reading a packet failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PacketError {
+    #[error("connection closed by the client")]
+    Closed,
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    #[error("packet of {size} bytes exceeds max_allowed_packet ({max})")]
+    TooLarge { size: usize, max: usize },
+    #[error("packet out of order: got sequence id {got}, expected {expected}")]
+    OutOfOrder { got: u8, expected: u8 },
+}
+
+/// A framed, buffered duplex stream of MySQL packets.
+pub struct PacketIo<S> {
+    stream: S,
+    seq: u8,
+    out: Vec<u8>,
+    max_allowed_packet: usize,
+}
+
+impl<S: Read + Write> PacketIo<S> {
+    pub fn new(stream: S, max_allowed_packet: usize) -> Self {
+        PacketIo {
+            stream,
+            seq: 0,
+            out: Vec::with_capacity(16 * 1024),
+            max_allowed_packet,
+        }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Take the stream back (after flushing), e.g. to wrap it in TLS.
+    pub fn into_inner(mut self) -> io::Result<(S, u8)> {
+        self.flush()?;
+        Ok((self.stream, self.seq))
+    }
+
+    /// Continue on a new stream (TLS) with the current sequence id.
+    pub fn with_stream(stream: S, seq: u8, max_allowed_packet: usize) -> Self {
+        let mut io = PacketIo::new(stream, max_allowed_packet);
+        io.seq = seq;
+        io
+    }
+
+    /// Start a new command exchange: the next packet read must have sequence id 0.
+    pub fn reset_seq(&mut self) {
+        self.seq = 0;
+    }
+
+    pub fn seq(&self) -> u8 {
+        self.seq
+    }
+
+    pub fn set_max_allowed_packet(&mut self, max: usize) {
+        self.max_allowed_packet = max;
+    }
+
+    /// Read one logical packet (joining split packets).
+    pub fn read_packet(&mut self) -> Result<Vec<u8>, PacketError> {
+        let mut payload = Vec::new();
+        let mut first = true;
+        loop {
+            let mut header = [0u8; 4];
+            if let Err(e) = self.stream.read_exact(&mut header) {
+                return Err(if first && e.kind() == io::ErrorKind::UnexpectedEof {
+                    PacketError::Closed
+                } else {
+                    PacketError::Io(e)
+                });
+            }
+            first = false;
+            let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+            if header[3] != self.seq {
+                return Err(PacketError::OutOfOrder {
+                    got: header[3],
+                    expected: self.seq,
+                });
+            }
+            self.seq = self.seq.wrapping_add(1);
+            let total = payload.len() + len;
+            if total > self.max_allowed_packet {
+                return Err(PacketError::TooLarge {
+                    size: total,
+                    max: self.max_allowed_packet,
+                });
+            }
+            let start = payload.len();
+            payload.resize(total, 0);
+            self.stream.read_exact(&mut payload[start..])?;
+            if len < MAX_CHUNK {
+                return Ok(payload);
+            }
+        }
+    }
+
+    /// Queue one logical packet (splitting it if needed); sent on [`flush`](Self::flush).
+    pub fn write_packet(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mut rest = payload;
+        loop {
+            let n = rest.len().min(MAX_CHUNK);
+            let len = (n as u32).to_le_bytes();
+            self.out
+                .extend_from_slice(&[len[0], len[1], len[2], self.seq]);
+            self.seq = self.seq.wrapping_add(1);
+            self.out.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if n < MAX_CHUNK {
+                break;
+            }
+        }
+        if self.out.len() >= FLUSH_THRESHOLD {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Send everything queued.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out)?;
+            self.out.clear();
+        }
+        self.stream.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// An in-memory duplex: reads come from `input`, writes go to `output`.
+    struct Duplex {
+        input: Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+    impl Read for Duplex {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+    impl Write for Duplex {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn io_with(input: Vec<u8>, max: usize) -> PacketIo<Duplex> {
+        PacketIo::new(
+            Duplex {
+                input: Cursor::new(input),
+                output: Vec::new(),
+            },
+            max,
+        )
+    }
+
+    #[test]
+    fn small_packet_round_trip() {
+        let mut w = io_with(vec![], 1 << 20);
+        w.write_packet(b"hello").unwrap();
+        w.write_packet(b"").unwrap();
+        w.flush().unwrap();
+        let bytes = w.get_ref().output.clone();
+        assert_eq!(&bytes[..9], &[5, 0, 0, 0, b'h', b'e', b'l', b'l', b'o']);
+        assert_eq!(&bytes[9..], &[0, 0, 0, 1]);
+        let mut r = io_with(bytes, 1 << 20);
+        assert_eq!(r.read_packet().unwrap(), b"hello");
+        assert_eq!(r.read_packet().unwrap(), b"");
+        assert!(matches!(r.read_packet(), Err(PacketError::Closed)));
+    }
+
+    #[test]
+    fn large_packets_split_and_join() {
+        for size in [MAX_CHUNK - 1, MAX_CHUNK, MAX_CHUNK + 10, 2 * MAX_CHUNK] {
+            let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let mut w = io_with(vec![], 64 << 20);
+            w.write_packet(&payload).unwrap();
+            w.flush().unwrap();
+            let bytes = w.get_ref().output.clone();
+            let chunks = size / MAX_CHUNK + 1;
+            assert_eq!(bytes.len(), size + 4 * chunks, "size {size}");
+            let mut r = io_with(bytes, 64 << 20);
+            let back = r.read_packet().unwrap();
+            assert_eq!(back.len(), size);
+            assert!(back == payload);
+            assert_eq!(r.seq(), chunks as u8);
+        }
+    }
+
+    #[test]
+    fn too_large_is_refused_before_reading() {
+        let mut input = vec![0x10, 0x00, 0x00, 0x00];
+        input.extend_from_slice(&[1u8; 16]);
+        let mut r = io_with(input, 8);
+        assert!(matches!(
+            r.read_packet(),
+            Err(PacketError::TooLarge { size: 16, max: 8 })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_out_of_order() {
+        let mut r = io_with(vec![10, 0, 0, 0, 1, 2], 1 << 20);
+        assert!(matches!(r.read_packet(), Err(PacketError::Io(_))));
+        // A header cut short reads as the client going away.
+        let mut r = io_with(vec![1, 0], 1 << 20);
+        assert!(matches!(r.read_packet(), Err(PacketError::Closed)));
+        let mut r = io_with(vec![1, 0, 0, 5, 1], 1 << 20);
+        assert!(matches!(
+            r.read_packet(),
+            Err(PacketError::OutOfOrder {
+                got: 5,
+                expected: 0
+            })
+        ));
+    }
+}

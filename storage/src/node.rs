@@ -1,0 +1,717 @@
+//! A storage node and the in-process network between nodes and writers.
+//!
+//! A [`Node`] hosts one segment replica per protection group it has seen. It has two
+//! threads: the request thread drains its inbox and appends everything queued for a
+//! segment with one group commit before acknowledging (acks carry the segment's SCL),
+//! and the background thread materializes pages, compacts logs, gossips with peers to
+//! fill gaps (records, or a whole snapshot when a peer already folded them into pages),
+//! rebuilds damaged replicas and scrubs.
+//!
+//! [`Net`] is the in-process transport: it delivers a call only if the target node is
+//! up and the link is not cut (partitions), so tests can stop, crash, restart and
+//! isolate nodes. Reads and control calls are synchronous; appends are queued.
+//!
+//! Invariants: a node acknowledges a record only after it is durable in its log; a
+//! crashed node loses its in-memory state and reopens its segments from its backend.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Mutex, RwLock};
+
+use crate::io::Backend;
+use crate::quorum::NodeId;
+use crate::record::Record;
+use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, Snapshot, Trunc};
+use crate::transport::{Peer, PeerSet, Transport};
+use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result};
+
+/// The writer's endpoint id on the in-process network.
+pub const WRITER: NodeId = usize::MAX;
+
+/// Most records handed to a gossiping peer per call.
+const GOSSIP_BATCH: usize = 4096;
+
+/// Where a node sends acknowledgements.
+pub trait AckSink: Send + Sync {
+    fn ack(&self, node: NodeId, pg: u64, res: Result<Lsn>);
+}
+
+/// One append request: records of one PG, from the writer.
+pub struct AppendMsg {
+    pub pg: u64,
+    pub epoch: u64,
+    pub truncs: Arc<Vec<Trunc>>,
+    pub recs: Vec<Arc<Record>>,
+    pub vdl: Lsn,
+    /// Oldest read point any instance uses (None: nobody reads below VDL).
+    pub floor: Option<Lsn>,
+    pub sink: Arc<dyn AckSink>,
+}
+
+/// Static configuration of a node.
+#[derive(Clone)]
+pub struct NodeOptions {
+    pub pages_per_pg: u64,
+    pub seg: SegmentOptions,
+    /// Background work period.
+    pub tick: Duration,
+    /// Full scrub period (None: only on demand).
+    pub scrub_every: Option<Duration>,
+}
+
+/// A storage node.
+pub struct Node {
+    pub id: NodeId,
+    pub az: u8,
+    backend: Arc<dyn Backend>,
+    opts: NodeOptions,
+    segs: RwLock<HashMap<u64, Arc<Segment>>>,
+    up: AtomicBool,
+    stop: AtomicBool,
+    inbox: Sender<AppendMsg>,
+    peers: Weak<dyn PeerSet>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Background passes completed (tests wait on progress).
+    pub passes: AtomicU64,
+    scrub_requested: AtomicBool,
+    last_scrub: Mutex<Option<ScrubReport>>,
+}
+
+impl Node {
+    /// Start a node on `backend`, opening the segments it already has.
+    pub fn start(
+        id: NodeId,
+        az: u8,
+        backend: Arc<dyn Backend>,
+        opts: NodeOptions,
+        peers: Weak<dyn PeerSet>,
+    ) -> Result<Arc<Node>> {
+        let (tx, rx) = unbounded();
+        let node = Arc::new(Node {
+            id,
+            az,
+            backend,
+            opts,
+            segs: RwLock::new(HashMap::new()),
+            up: AtomicBool::new(true),
+            stop: AtomicBool::new(false),
+            inbox: tx,
+            peers,
+            threads: Mutex::new(Vec::new()),
+            passes: AtomicU64::new(0),
+            scrub_requested: AtomicBool::new(false),
+            last_scrub: Mutex::new(None),
+        });
+        node.load()?;
+        let n1 = node.clone();
+        let n2 = node.clone();
+        let h1 = std::thread::Builder::new()
+            .name(format!("node{id}-req"))
+            .spawn(move || n1.request_loop(rx))?;
+        let h2 = std::thread::Builder::new()
+            .name(format!("node{id}-bg"))
+            .spawn(move || n2.background_loop())?;
+        node.threads.lock().extend([h1, h2]);
+        Ok(node)
+    }
+
+    /// Open every segment on the backend. One whose metadata is unreadable restarts
+    /// empty and damaged: the background thread rebuilds it from a peer.
+    fn load(&self) -> Result<()> {
+        let mut segs = HashMap::new();
+        for pg in self.backend.list_segments()? {
+            let s = match self.open_segment(pg) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(node = self.id, pg, "segment unreadable ({e}); rebuilding");
+                    let files = self.backend.open_segment(pg, self.opts.pages_per_pg)?;
+                    files.replace_log(&[])?;
+                    files.write_meta(&crate::segment::empty_meta())?;
+                    let s = self.open_segment(pg)?;
+                    s.mark_damaged();
+                    s
+                }
+            };
+            segs.insert(pg, s);
+        }
+        *self.segs.write() = segs;
+        Ok(())
+    }
+
+    fn open_segment(&self, pg: u64) -> Result<Arc<Segment>> {
+        let files = self.backend.open_segment(pg, self.opts.pages_per_pg)?;
+        Ok(Arc::new(Segment::open(
+            pg,
+            pg * self.opts.pages_per_pg,
+            files,
+            self.opts.seg.clone(),
+        )?))
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::SeqCst)
+    }
+
+    /// The replica of `pg`, if this node has one.
+    pub fn segment(&self, pg: u64) -> Option<Arc<Segment>> {
+        self.segs.read().get(&pg).cloned()
+    }
+
+    /// The replica of `pg`, created if missing. `complete`: the caller knows the PG has
+    /// no history yet (its first record has no back-link, or the volume is new); a
+    /// replica created for a PG with history starts damaged, so it counts for nothing
+    /// (reads, recovery quorums) until a peer's snapshot has been installed.
+    pub fn segment_or_create(&self, pg: u64, complete: bool) -> Result<Arc<Segment>> {
+        if let Some(s) = self.segment(pg) {
+            return Ok(s);
+        }
+        let mut w = self.segs.write();
+        if let Some(s) = w.get(&pg) {
+            return Ok(s.clone());
+        }
+        let s = self.open_segment(pg)?;
+        if !complete {
+            s.mark_damaged();
+        }
+        w.insert(pg, s.clone());
+        Ok(s)
+    }
+
+    /// PGs this node has replicas of.
+    pub fn pgs(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.segs.read().keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Stop answering (a network or power failure; state is kept).
+    pub fn stop(&self) {
+        self.up.store(false, Ordering::SeqCst);
+    }
+
+    /// Crash: stop and lose all in-memory state; only the backend's contents remain.
+    pub fn crash(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.segs.write().clear();
+    }
+
+    /// Come back: reopen segments from the backend (after a crash) and answer again.
+    pub fn restart(&self) -> Result<()> {
+        if self.segs.read().is_empty() {
+            self.load()?;
+        }
+        self.up.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn request_loop(self: Arc<Self>, rx: Receiver<AppendMsg>) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let first = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            // Batch everything queued: one group commit per segment.
+            let mut batch = vec![first];
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
+            }
+            if !self.is_up() {
+                continue; // a down node loses what was in flight to it
+            }
+            let mut by_pg: HashMap<u64, Vec<AppendMsg>> = HashMap::new();
+            for m in batch {
+                by_pg.entry(m.pg).or_default().push(m);
+            }
+            for (pg, msgs) in by_pg {
+                let epoch = msgs.iter().map(|m| m.epoch).max().unwrap_or(0);
+                let vdl = msgs.iter().map(|m| m.vdl).max().unwrap_or(0);
+                // The newest message carries the current read floor.
+                let floor = msgs.last().and_then(|m| m.floor);
+                let truncs = msgs
+                    .iter()
+                    .max_by_key(|m| m.truncs.len())
+                    .map(|m| m.truncs.clone())
+                    .unwrap_or_default();
+                // Messages of an older epoch than others in the batch fail on their own.
+                let (cur, old): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| m.epoch == epoch);
+                for m in old {
+                    let r = self
+                        .segment_or_create(pg, false)
+                        .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::new(), 0));
+                    self.reply(&m.sink, pg, r);
+                }
+                let recs: Vec<Record> = cur
+                    .iter()
+                    .flat_map(|m| m.recs.iter().map(|r| (**r).clone()))
+                    .collect();
+                let complete = recs
+                    .iter()
+                    .min_by_key(|r| r.lsn)
+                    .is_some_and(|r| r.prev_lsn == 0);
+                let r = self.segment_or_create(pg, complete).and_then(|s| {
+                    // Limits first: the VDL must never run ahead of the read floor.
+                    if epoch >= s.status().epoch {
+                        s.set_limits(vdl, floor);
+                    }
+                    s.append(Some(epoch), &truncs, recs, vdl)
+                });
+                let mut sinks: Vec<&Arc<dyn AckSink>> = Vec::new();
+                for m in &cur {
+                    if !sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {
+                        sinks.push(&m.sink);
+                    }
+                }
+                for s in sinks {
+                    let r = match &r {
+                        Ok(l) => Ok(*l),
+                        Err(Error::Fenced { ours, theirs }) => Err(Error::Fenced {
+                            ours: *ours,
+                            theirs: *theirs,
+                        }),
+                        Err(e) => Err(Error::Io(std::io::Error::other(e.to_string()))),
+                    };
+                    self.reply(s, pg, r);
+                }
+            }
+        }
+    }
+
+    fn reply(&self, sink: &Arc<dyn AckSink>, pg: u64, r: Result<Lsn>) {
+        let Some(peers) = self.peers.upgrade() else {
+            return;
+        };
+        if self.is_up() && peers.writer_linked(self.id) {
+            sink.ack(self.id, pg, r);
+        }
+    }
+
+    /// Queue an append (the transport checked reachability).
+    pub fn enqueue(&self, m: AppendMsg) {
+        let _ = self.inbox.send(m);
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Background.
+
+    fn background_loop(self: Arc<Self>) {
+        let mut last_scrub = Instant::now();
+        while !self.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(self.opts.tick);
+            if !self.is_up() {
+                continue;
+            }
+            let scrub_due = self.scrub_requested.swap(false, Ordering::SeqCst)
+                || self
+                    .opts
+                    .scrub_every
+                    .is_some_and(|d| last_scrub.elapsed() >= d);
+            if scrub_due {
+                last_scrub = Instant::now();
+                self.scrub_all();
+            }
+            // Full peer comparison now and then; every pass only where a gap is known.
+            let pass = self.passes.load(Ordering::SeqCst);
+            let full = pass.is_multiple_of(16);
+            if full {
+                self.discover();
+            }
+            let segs: Vec<Arc<Segment>> = self.segs.read().values().cloned().collect();
+            for s in segs {
+                if !self.is_up() {
+                    break;
+                }
+                if s.failed() {
+                    // An fsync error lost track of the files: reopen from them.
+                    if let Ok(n) = self.open_segment(s.pg) {
+                        self.segs.write().insert(s.pg, n);
+                    }
+                    continue;
+                }
+                let _ = s.materialize(512);
+                let _ = s.checkpoint(false);
+                let st = s.status();
+                if full || st.damaged || st.max_lsn > st.scl {
+                    self.gossip(&s);
+                }
+            }
+            self.passes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Create replicas of PGs peers have and this node lacks (a wiped or new node).
+    fn discover(&self) {
+        let Some(peers) = self.peers.upgrade() else {
+            return;
+        };
+        let mine: HashSet<u64> = self.pgs().into_iter().collect();
+        let mut missing = HashSet::new();
+        for p in peers.peers_of(self.id) {
+            for pg in p.peer_pgs().unwrap_or_default() {
+                if !mine.contains(&pg) {
+                    missing.insert(pg);
+                }
+            }
+        }
+        for pg in missing {
+            let _ = self.segment_or_create(pg, false);
+        }
+    }
+
+    /// Fill gaps of `s` from a peer: newer epoch first, then records, or a snapshot when
+    /// the peer has folded the needed records into pages; also rebuild if damaged.
+    fn gossip(&self, s: &Arc<Segment>) {
+        let Some(set) = self.peers.upgrade() else {
+            return;
+        };
+        let me = s.status();
+        let peers: Vec<(Arc<dyn Peer>, SegStatus)> = set
+            .peers_of(self.id)
+            .into_iter()
+            .filter_map(|p| {
+                let st = p.peer_status(s.pg).ok()??;
+                Some((p, st))
+            })
+            .filter(|(_, st)| !st.damaged)
+            .collect();
+        for (p, st) in &peers {
+            if st.epoch > me.epoch {
+                if let Ok((e, t)) = p.peer_epoch(s.pg) {
+                    let _ = s.adopt(e, &t);
+                }
+            }
+        }
+        if me.damaged {
+            // Rebuild from the most complete healthy peer.
+            if let Some((p, _)) = peers.iter().max_by_key(|(_, st)| st.scl) {
+                if let Ok(snap) = p.peer_snapshot(s.pg) {
+                    match s.install(snap) {
+                        Ok(()) => tracing::info!(node = self.id, pg = s.pg, "rebuilt from peer"),
+                        Err(e) => tracing::warn!(node = self.id, pg = s.pg, "rebuild failed: {e}"),
+                    }
+                }
+            }
+            return;
+        }
+        let me = s.status();
+        let best = peers
+            .iter()
+            .filter(|(_, st)| st.max_lsn > me.scl)
+            .max_by_key(|(_, st)| st.scl);
+        let Some((p, _)) = best else {
+            return;
+        };
+        match p.peer_records_after(s.pg, me.scl, GOSSIP_BATCH) {
+            Ok(Some(recs)) => {
+                if !recs.is_empty() {
+                    if let Ok((e, t)) = p.peer_epoch(s.pg) {
+                        let _ = s.adopt(e, &t);
+                        let _ = s.append(None, &t, recs, 0);
+                    }
+                }
+            }
+            Ok(None) => {
+                if let Ok(snap) = p.peer_snapshot(s.pg) {
+                    let _ = s.install(snap);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn scrub_all(&self) {
+        let segs: Vec<Arc<Segment>> = self.segs.read().values().cloned().collect();
+        let mut total = ScrubReport::default();
+        for s in segs {
+            if let Ok(r) = s.scrub() {
+                total.pages_checked += r.pages_checked;
+                total.bad_pages += r.bad_pages;
+                total.log_repaired |= r.log_repaired;
+            }
+        }
+        *self.last_scrub.lock() = Some(total);
+    }
+
+    /// Ask the background thread for a full scrub.
+    pub fn request_scrub(&self) {
+        *self.last_scrub.lock() = None;
+        self.scrub_requested.store(true, Ordering::SeqCst);
+    }
+
+    /// The result of the last scrub since [`Node::request_scrub`].
+    pub fn last_scrub(&self) -> Option<ScrubReport> {
+        *self.last_scrub.lock()
+    }
+
+    /// Stop the threads (at shutdown).
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
+        for h in hs {
+            let _ = h.join();
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Synchronous calls (through Net).
+
+    /// Serve a read if this replica is complete up to `need` and healthy.
+    pub fn read_page(&self, pg: u64, page: PageNo, at: Lsn, need: Lsn) -> Result<PageBuf> {
+        match self.segment(pg) {
+            None if need == 0 => Ok(zero_page()),
+            None => Err(Error::Unavailable(format!(
+                "node {} has no pg {pg}",
+                self.id
+            ))),
+            Some(s) => {
+                let st = s.status();
+                if st.scl < need || st.damaged {
+                    return Err(Error::Unavailable(format!(
+                        "node {} pg {pg}: scl {} < {need}",
+                        self.id, st.scl
+                    )));
+                }
+                s.read_page(page, at)
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Status of the replica of `pg` (None: none here), learning the writer's limits.
+    pub fn poll(&self, pg: u64, vdl: Lsn, floor: Option<Lsn>) -> Option<SegStatus> {
+        self.segment(pg).map(|s| {
+            s.set_limits(vdl, floor);
+            s.status()
+        })
+    }
+
+    /// Recovery: fence older writers on the replica of `pg` and report its state.
+    pub fn adopt(
+        &self,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        create: bool,
+    ) -> Result<(SegStatus, Vec<Trunc>)> {
+        let s = match create {
+            true => self.segment_or_create(pg, true)?,
+            false => self
+                .segment(pg)
+                .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?,
+        };
+        let st = s.adopt(epoch, truncs)?;
+        Ok((st, s.epoch().1))
+    }
+
+    /// Recovery: the applied point of the replica of `pg` and its records above it.
+    pub fn recovery_records(&self, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+        let s = self
+            .segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
+        Ok(s.unapplied())
+    }
+
+    /// The highest record LSN <= `v` of `pg` held here.
+    pub fn tail(&self, pg: u64, v: Lsn) -> Lsn {
+        self.segment(pg).map_or(0, |s| s.tail_at_or_below(v))
+    }
+
+    /// Recovery: append synchronously.
+    pub fn append_sync(
+        &self,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        recs: Vec<Record>,
+        vdl: Lsn,
+    ) -> Result<Lsn> {
+        let complete = recs.first().is_some_and(|r| r.prev_lsn == 0);
+        self.segment_or_create(pg, complete)?
+            .append(Some(epoch), truncs, recs, vdl)
+    }
+}
+
+/// The in-process network: nodes by id, up/down and cut links.
+#[derive(Default)]
+pub struct Net {
+    nodes: RwLock<HashMap<NodeId, Arc<Node>>>,
+    cut: Mutex<HashSet<(NodeId, NodeId)>>,
+}
+
+fn link(a: NodeId, b: NodeId) -> (NodeId, NodeId) {
+    (a.min(b), a.max(b))
+}
+
+impl Net {
+    pub fn new() -> Arc<Net> {
+        Arc::new(Net::default())
+    }
+
+    pub fn add(&self, n: Arc<Node>) {
+        self.nodes.write().insert(n.id, n);
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<Arc<Node>> {
+        self.nodes.read().get(&id).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Node>> {
+        let mut v: Vec<Arc<Node>> = self.nodes.read().values().cloned().collect();
+        v.sort_by_key(|n| n.id);
+        v
+    }
+
+    /// Cut (or heal) the link between two endpoints ([`WRITER`] is the writer).
+    pub fn set_link(&self, a: NodeId, b: NodeId, up: bool) {
+        let mut c = self.cut.lock();
+        if up {
+            c.remove(&link(a, b));
+        } else {
+            c.insert(link(a, b));
+        }
+    }
+
+    /// Heal every cut link.
+    pub fn heal_all(&self) {
+        self.cut.lock().clear();
+    }
+
+    pub fn linked(&self, a: NodeId, b: NodeId) -> bool {
+        !self.cut.lock().contains(&link(a, b))
+    }
+
+    /// `id` reachable from `from`.
+    fn reach(&self, from: NodeId, id: NodeId) -> Result<Arc<Node>> {
+        match self.node(id) {
+            Some(n) if n.is_up() && self.linked(from, id) => Ok(n),
+            _ => Err(Error::Unavailable(format!("node {id} unreachable"))),
+        }
+    }
+
+    /// Up peers of `id` it can reach.
+    fn reachable_peers(&self, id: NodeId) -> Vec<Arc<Node>> {
+        self.all()
+            .into_iter()
+            .filter(|n| n.id != id && n.is_up() && self.linked(id, n.id))
+            .collect()
+    }
+
+    /// Stop all node threads.
+    pub fn shutdown(&self) {
+        for n in self.all() {
+            n.shutdown();
+        }
+        self.nodes.write().clear();
+    }
+}
+
+impl Peer for Node {
+    fn peer_id(&self) -> NodeId {
+        self.id
+    }
+    fn peer_pgs(&self) -> Result<Vec<u64>> {
+        Ok(self.pgs())
+    }
+    fn peer_status(&self, pg: u64) -> Result<Option<SegStatus>> {
+        Ok(self.segment(pg).map(|s| s.status()))
+    }
+    fn peer_epoch(&self, pg: u64) -> Result<(u64, Vec<Trunc>)> {
+        self.segment(pg)
+            .map(|s| s.epoch())
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))
+    }
+    fn peer_records_after(&self, pg: u64, from: Lsn, max: usize) -> Result<Option<Vec<Record>>> {
+        let s = self
+            .segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
+        Ok(s.records_after(from, max))
+    }
+    fn peer_snapshot(&self, pg: u64) -> Result<Snapshot> {
+        self.segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?
+            .snapshot()
+    }
+}
+
+impl PeerSet for Net {
+    fn peers_of(&self, id: NodeId) -> Vec<Arc<dyn Peer>> {
+        self.reachable_peers(id)
+            .into_iter()
+            .map(|n| n as Arc<dyn Peer>)
+            .collect()
+    }
+    fn writer_linked(&self, id: NodeId) -> bool {
+        self.linked(id, WRITER)
+    }
+}
+
+impl Transport for Net {
+    fn append(&self, node: NodeId, m: AppendMsg) {
+        if let Ok(n) = self.reach(WRITER, node) {
+            n.enqueue(m);
+        }
+    }
+
+    fn read_page(
+        &self,
+        node: NodeId,
+        pg: u64,
+        page: PageNo,
+        at: Lsn,
+        need: Lsn,
+    ) -> Result<PageBuf> {
+        self.reach(WRITER, node)?.read_page(pg, page, at, need)
+    }
+
+    fn poll(
+        &self,
+        node: NodeId,
+        pg: u64,
+        vdl: Lsn,
+        floor: Option<Lsn>,
+    ) -> Result<Option<SegStatus>> {
+        Ok(self.reach(WRITER, node)?.poll(pg, vdl, floor))
+    }
+
+    fn pgs(&self, node: NodeId) -> Result<Vec<u64>> {
+        Ok(self.reach(WRITER, node)?.pgs())
+    }
+
+    fn adopt(
+        &self,
+        node: NodeId,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        create: bool,
+    ) -> Result<(SegStatus, Vec<Trunc>)> {
+        self.reach(WRITER, node)?.adopt(pg, epoch, truncs, create)
+    }
+
+    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+        self.reach(WRITER, node)?.recovery_records(pg)
+    }
+
+    fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn> {
+        Ok(self.reach(WRITER, node)?.tail(pg, v))
+    }
+
+    fn append_sync(
+        &self,
+        node: NodeId,
+        pg: u64,
+        epoch: u64,
+        truncs: &[Trunc],
+        recs: Vec<Record>,
+        vdl: Lsn,
+    ) -> Result<Lsn> {
+        self.reach(WRITER, node)?
+            .append_sync(pg, epoch, truncs, recs, vdl)
+    }
+}

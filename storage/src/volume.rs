@@ -1,0 +1,732 @@
+//! The quorum volume: the writer's driver of a [`Cluster`], implementing [`Volume`].
+//!
+//! A commit, end to end:
+//! 1. the engine calls [`Volume::append_mtr`]; [`LocalVolume`] checks the pages against
+//!    the size cap (PG = page / pages_per_pg), waits while more than LAL records are
+//!    in flight beyond VCL (back-pressure), allocates consecutive LSNs and back-links
+//!    from its [`Tracker`] and queues the records, grouped per PG, to all six replicas
+//!    through the [`Net`](crate::node::Net) (and to log subscribers);
+//! 2. each [`Node`](crate::node::Node) appends them to its [`Segment`](crate::segment)
+//!    with one group commit and acks its SCL;
+//! 3. acks feed the tracker; when 4 of 6 hold every record up to an MTR end, VDL moves
+//!    and [`Volume::wait_durable`] returns: the commit is acknowledged.
+//!
+//! A background ticker resends records a replica has not acked, polls replica SCLs (read
+//! routing), pushes VDL and the oldest read point to replicas (how far they may
+//! materialize) and finishes membership changes. Opening runs recovery
+//! ([`crate::recovery`]): fence, establish VDL, truncate above it, no redo replay.
+//!
+//! Invariants: LSNs are dense (every LSN is one record); VDL never exceeds what a write
+//! quorum of every PG holds; a fenced writer never acknowledges another commit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{unbounded, Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use crate::cluster::{Cluster, ClusterOptions};
+use crate::net::{AddrBook, TcpTransport};
+use crate::node::{AckSink, AppendMsg};
+use crate::quorum::{NodeId, Tracker};
+use crate::record::{Record, MAX_PAYLOAD};
+use crate::segment::Trunc;
+use crate::transport::Transport;
+use crate::{
+    zero_page, Error, LogEvent, LogRecord, Lsn, PageBuf, PageNo, PageWrite, Result, Volume,
+    PAGE_SIZE,
+};
+
+/// Default page address space per protection group: 10 GiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 10 << 30;
+/// Default volume size cap: 128 TiB.
+pub const DEFAULT_MAX_BYTES: u64 = 128 << 40;
+
+/// How to open a volume.
+#[derive(Clone, Debug)]
+pub struct VolumeConfig {
+    /// Where nodes keep their files; None: in memory, no disk.
+    pub dir: Option<PathBuf>,
+    /// Page address space per PG (a multiple of PAGE_SIZE).
+    pub segment_bytes: u64,
+    /// Volume size cap; writing beyond it fails with `Error::VolumeFull`.
+    pub max_bytes: u64,
+    /// fsync logs and files (off: faster, survives process crashes but not power loss).
+    pub fsync: bool,
+    /// LSN allocation limit: most records in flight beyond VCL.
+    pub lal: u64,
+    /// How long a write may wait for a quorum (None: forever) before `QuorumLost`.
+    pub write_timeout: Option<Duration>,
+    /// How long opening may wait for a quorum of every PG.
+    pub open_timeout: Duration,
+    /// Node background period.
+    pub tick: Duration,
+    /// Full scrub period of every node.
+    pub scrub_every: Option<Duration>,
+    /// A replica compacts its log past this size.
+    pub log_compact_bytes: u64,
+    /// Resend records a replica has not acked after this long.
+    pub resend_after: Duration,
+    /// Storage nodes in other processes (TCP); None: start six in-process nodes.
+    /// The book must name exactly six node ids (the quorum set).
+    pub nodes: Option<AddrBook>,
+}
+
+impl Default for VolumeConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            max_bytes: DEFAULT_MAX_BYTES,
+            fsync: true,
+            lal: 1 << 20,
+            write_timeout: Some(Duration::from_secs(60)),
+            open_timeout: Duration::from_secs(30),
+            tick: Duration::from_millis(10),
+            scrub_every: Some(Duration::from_secs(300)),
+            log_compact_bytes: 64 << 20,
+            resend_after: Duration::from_millis(200),
+            nodes: None,
+        }
+    }
+}
+
+impl VolumeConfig {
+    /// A durable volume in `dir`.
+    pub fn on_disk(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A volume without disk (tests, scratch databases).
+    pub fn in_memory() -> Self {
+        Self {
+            fsync: false,
+            ..Self::default()
+        }
+    }
+
+    /// Pages per protection group.
+    pub fn pages_per_pg(&self) -> u64 {
+        self.segment_bytes / PAGE_SIZE as u64
+    }
+
+    /// Pages in the volume at the size cap.
+    pub fn max_pages(&self) -> u64 {
+        self.max_bytes / PAGE_SIZE as u64
+    }
+
+    /// Number of protection groups at the size cap (the last may be partial: 128 TiB is
+    /// 13,107.2 PGs of 10 GiB).
+    pub fn max_pgs(&self) -> u64 {
+        self.max_pages().div_ceil(self.pages_per_pg())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.segment_bytes == 0 || !self.segment_bytes.is_multiple_of(PAGE_SIZE as u64) {
+            return Err(Error::InvalidInput(format!(
+                "segment_bytes {} is not a positive multiple of the page size",
+                self.segment_bytes
+            )));
+        }
+        if self.max_bytes < self.segment_bytes {
+            return Err(Error::InvalidInput("max_bytes below segment_bytes".into()));
+        }
+        Ok(())
+    }
+
+    /// The options of the in-process cluster this configuration describes.
+    pub fn cluster_options(&self) -> ClusterOptions {
+        ClusterOptions {
+            dir: self.dir.clone(),
+            fsync: self.fsync,
+            pages_per_pg: self.pages_per_pg(),
+            log_compact_bytes: self.log_compact_bytes,
+            tick: self.tick,
+            scrub_every: self.scrub_every,
+        }
+    }
+}
+
+/// The PG of a page, or `VolumeFull` if the page lies beyond the cap of `max_pages`.
+pub fn pg_of(page: PageNo, pages_per_pg: u64, max_pages: u64) -> Result<u64> {
+    if page >= max_pages {
+        return Err(Error::VolumeFull { page });
+    }
+    Ok(page / pages_per_pg)
+}
+
+struct Replacing {
+    old: NodeId,
+    new: NodeId,
+    tails: HashMap<u64, Lsn>,
+}
+
+struct WState {
+    tr: Tracker,
+    /// Records not yet below VCL, with when they were last sent.
+    inflight: BTreeMap<Lsn, (Arc<Record>, Instant)>,
+    fenced: Option<u64>,
+    closed: bool,
+    read_points: HashMap<u64, Lsn>,
+    subs: Vec<Sender<LogEvent>>,
+    replacing: Option<Replacing>,
+    poll_cursor: usize,
+}
+
+/// Idle PGs polled per ticker round.
+const POLL_SLICE: usize = 64;
+
+/// The writer's handle on a quorum volume (and, through [`LocalVolume::follower`], a
+/// replica's read-only one).
+pub struct LocalVolume {
+    /// The in-process nodes, when this volume started them (None over TCP).
+    cluster: Option<Arc<Cluster>>,
+    net: Arc<dyn Transport>,
+    cfg: VolumeConfig,
+    epoch: u64,
+    truncs: Arc<Vec<Trunc>>,
+    st: Mutex<WState>,
+    changed: Condvar,
+    acks: Arc<dyn AckSink>,
+    stop: Arc<AtomicBool>,
+    ticker: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Acks(Weak<LocalVolume>);
+
+impl AckSink for Acks {
+    fn ack(&self, node: NodeId, pg: u64, res: Result<Lsn>) {
+        if let Some(v) = self.0.upgrade() {
+            v.on_ack(node, pg, res);
+        }
+    }
+}
+
+impl LocalVolume {
+    /// Open (creating or recovering) the volume described by `config`: with its own
+    /// in-process storage nodes, or over TCP when `config.nodes` is set.
+    pub fn open(config: VolumeConfig) -> Result<Arc<LocalVolume>> {
+        config.validate()?;
+        if let Some(book) = &config.nodes {
+            let ids = book.ids();
+            let net: Arc<dyn Transport> = TcpTransport::new(book.clone(), &ids);
+            return Self::open_remote(net, ids, config);
+        }
+        let cluster = Cluster::open(config.cluster_options())?;
+        Self::open_on(cluster, config)
+    }
+
+    /// Become the writer of an existing cluster (recovery; fences any older writer).
+    pub fn open_on(cluster: Arc<Cluster>, config: VolumeConfig) -> Result<Arc<LocalVolume>> {
+        if cluster.pages_per_pg() != config.pages_per_pg() {
+            return Err(Error::InvalidInput(
+                "segment_bytes differs from the cluster's".into(),
+            ));
+        }
+        let net: Arc<dyn Transport> = cluster.net.clone();
+        let members = cluster.members();
+        Self::open_with(Some(cluster), net, members, config)
+    }
+
+    /// Become the writer of the six storage nodes `members` reached through `net`
+    /// (e.g. [`crate::net::TcpTransport`]).
+    pub fn open_remote(
+        net: Arc<dyn Transport>,
+        members: Vec<NodeId>,
+        config: VolumeConfig,
+    ) -> Result<Arc<LocalVolume>> {
+        Self::open_with(None, net, members, config)
+    }
+
+    fn open_with(
+        cluster: Option<Arc<Cluster>>,
+        net: Arc<dyn Transport>,
+        members: Vec<NodeId>,
+        config: VolumeConfig,
+    ) -> Result<Arc<LocalVolume>> {
+        config.validate()?;
+        if members.len() != crate::quorum::REPLICAS {
+            return Err(Error::InvalidInput(
+                "a volume needs six storage nodes".into(),
+            ));
+        }
+        let rec = crate::recovery::recover(&*net, &members, config.open_timeout)?;
+        let mut tr = Tracker::new(members, rec.vdl, &rec.tails);
+        for ((node, pg), scl) in &rec.scls {
+            tr.ack(*node, *pg, *scl);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let v = Arc::new_cyclic(|me: &Weak<LocalVolume>| LocalVolume {
+            cluster,
+            net,
+            cfg: config,
+            epoch: rec.epoch,
+            truncs: Arc::new(rec.truncs),
+            st: Mutex::new(WState {
+                tr,
+                inflight: BTreeMap::new(),
+                fenced: None,
+                closed: false,
+                read_points: HashMap::new(),
+                subs: Vec::new(),
+                replacing: None,
+                poll_cursor: 0,
+            }),
+            changed: Condvar::new(),
+            acks: Arc::new(Acks(me.clone())),
+            stop: stop.clone(),
+            ticker: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&v);
+        let period = v.cfg.tick * 2;
+        let h = std::thread::Builder::new()
+            .name("volume-ticker".into())
+            .spawn(move || {
+                let mut round = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(period);
+                    round += 1;
+                    match weak.upgrade() {
+                        Some(v) => v.tick(round.is_multiple_of(8)),
+                        None => return,
+                    }
+                }
+            })?;
+        *v.ticker.lock() = Some(h);
+        tracing::info!(epoch = v.epoch, vdl = rec.vdl, "volume open");
+        Ok(v)
+    }
+
+    /// A read-only handle for a replica instance: reads, durable point and the log
+    /// stream; `append_mtr` fails with `Error::ReadOnly`.
+    pub fn follower(self: &Arc<Self>) -> Arc<dyn Volume> {
+        Arc::new(Follower(self.clone()))
+    }
+
+    /// The in-process storage nodes, if this volume runs them (tests inject faults
+    /// through it).
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// This writer's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Volume complete LSN.
+    pub fn vcl(&self) -> Lsn {
+        self.st.lock().tr.vcl()
+    }
+
+    /// Number of protection groups written so far.
+    pub fn pg_count(&self) -> usize {
+        self.st.lock().tr.pgs().len()
+    }
+
+    /// Stop the ticker and, if nothing else holds the cluster, its nodes. Pending
+    /// waiters fail with `Error::Closed`.
+    pub fn close(&self) {
+        {
+            let mut st = self.st.lock();
+            st.closed = true;
+            st.subs.clear();
+        }
+        self.changed.notify_all();
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.ticker.lock().take() {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
+
+    fn check_open(&self, st: &WState) -> Result<()> {
+        if let Some(theirs) = st.fenced {
+            return Err(Error::Fenced {
+                ours: self.epoch,
+                theirs,
+            });
+        }
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    fn on_ack(&self, node: NodeId, pg: u64, res: Result<Lsn>) {
+        let mut st = self.st.lock();
+        match res {
+            Ok(scl) => self.note_scl(&mut st, node, pg, scl),
+            Err(Error::Fenced { theirs, .. }) if theirs > self.epoch => {
+                tracing::warn!(epoch = self.epoch, theirs, "writer fenced");
+                st.fenced = Some(theirs);
+                st.subs.clear();
+                self.changed.notify_all();
+            }
+            Err(_) => {} // resent by the ticker
+        }
+    }
+
+    fn note_scl(&self, st: &mut WState, node: NodeId, pg: u64, scl: Lsn) {
+        let advanced = st.tr.ack(node, pg, scl);
+        let vcl = st.tr.vcl();
+        while let Some(e) = st.inflight.first_entry() {
+            if *e.key() > vcl {
+                break;
+            }
+            e.remove();
+        }
+        if advanced {
+            let vdl = st.tr.vdl();
+            st.subs.retain(|s| s.send(LogEvent::Durable(vdl)).is_ok());
+            self.changed.notify_all();
+        }
+    }
+
+    fn read_floor(st: &WState) -> Option<Lsn> {
+        st.read_points.values().min().copied()
+    }
+
+    /// Background duties; see the module doc.
+    fn tick(&self, poll: bool) {
+        let (members, pgs, vdl, floor) = {
+            let mut st = self.st.lock();
+            if st.closed || st.fenced.is_some() {
+                return;
+            }
+            // PGs with a lagging replica, plus a round-robin slice of the rest (to push
+            // VDL and the read floor to idle PGs): bounded work however large the volume.
+            let mut pgs = if poll {
+                st.tr.lagging_pgs()
+            } else {
+                Vec::new()
+            };
+            let all = st.tr.pgs();
+            if poll && !all.is_empty() {
+                for i in 0..POLL_SLICE.min(all.len()) {
+                    pgs.push(all[(st.poll_cursor + i) % all.len()]);
+                }
+                st.poll_cursor = (st.poll_cursor + POLL_SLICE) % all.len();
+                pgs.sort_unstable();
+                pgs.dedup();
+            }
+            (st.tr.members(), pgs, st.tr.vdl(), Self::read_floor(&st))
+        };
+        // Poll SCLs (read routing, acks lost to a partition) and push limits.
+        let mut seen = Vec::new();
+        for &pg in &pgs {
+            for &n in &members {
+                if let Ok(Some(s)) = self.net.poll(n, pg, vdl, floor) {
+                    seen.push((n, pg, s));
+                }
+            }
+        }
+        let mut st = self.st.lock();
+        for (n, pg, s) in seen {
+            if s.epoch > self.epoch {
+                st.fenced = Some(s.epoch);
+                st.subs.clear();
+                self.changed.notify_all();
+                return;
+            }
+            self.note_scl(&mut st, n, pg, s.scl);
+        }
+        // Resend what a replica has not acked.
+        let now = Instant::now();
+        let mut resend: HashMap<(NodeId, u64), Vec<Arc<Record>>> = HashMap::new();
+        let WState { tr, inflight, .. } = &mut *st;
+        for (r, sent) in inflight.values_mut() {
+            if now.duration_since(*sent) < self.cfg.resend_after {
+                continue;
+            }
+            *sent = now;
+            for &n in &members {
+                if tr.scl(r.pg, n) < r.lsn {
+                    resend.entry((n, r.pg)).or_default().push(r.clone());
+                }
+            }
+        }
+        for ((n, pg), recs) in resend {
+            self.send(n, pg, recs, vdl, floor);
+        }
+        // Finish a membership change once the new node caught up.
+        let done = st
+            .replacing
+            .as_ref()
+            .is_some_and(|r| st.tr.caught_up(r.new, &r.tails));
+        if done {
+            let r = st.replacing.take().expect("checked");
+            st.tr.finish_replace();
+            if let Some(cl) = &self.cluster {
+                if let Err(e) = cl.replace_member(r.old, r.new) {
+                    tracing::error!("persisting membership failed: {e}");
+                }
+            }
+            self.changed.notify_all();
+            tracing::info!(old = r.old, new = r.new, "membership change done");
+        }
+    }
+
+    fn send(&self, node: NodeId, pg: u64, recs: Vec<Arc<Record>>, vdl: Lsn, floor: Option<Lsn>) {
+        self.net.append(
+            node,
+            AppendMsg {
+                pg,
+                epoch: self.epoch,
+                truncs: self.truncs.clone(),
+                recs,
+                vdl,
+                floor,
+                sink: self.acks.clone(),
+            },
+        );
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.cfg.write_timeout.map(|d| Instant::now() + d)
+    }
+
+    /// Start replacing member `old` (dead) by a new node in the same AZ; writes go on.
+    /// The change completes in the background once the new node caught up; returns
+    /// the new node's id.
+    pub fn replace_node(&self, old: NodeId) -> Result<NodeId> {
+        let cluster = self.cluster.as_ref().ok_or_else(|| {
+            Error::InvalidInput("membership changes need the in-process cluster".into())
+        })?;
+        let az = cluster
+            .az(old)
+            .ok_or_else(|| Error::InvalidInput(format!("no node {old}")))?;
+        let mut st = self.st.lock();
+        self.check_open(&st)?;
+        if st.replacing.is_some() || !st.tr.members().contains(&old) {
+            return Err(Error::InvalidInput(format!(
+                "cannot replace node {old} now"
+            )));
+        }
+        let new = cluster.add_node(az)?;
+        st.tr.begin_replace(old, new);
+        let tails = st.tr.tails();
+        st.replacing = Some(Replacing { old, new, tails });
+        Ok(new)
+    }
+
+    /// Whether a membership change is still running.
+    pub fn replacing(&self) -> bool {
+        self.st.lock().replacing.is_some()
+    }
+
+    /// Current quorum members (both sets during a change).
+    pub fn members(&self) -> Vec<NodeId> {
+        self.st.lock().tr.members()
+    }
+
+    fn refresh_pg(&self, pg: u64) {
+        let (members, vdl, floor) = {
+            let st = self.st.lock();
+            (st.tr.members(), st.tr.vdl(), Self::read_floor(&st))
+        };
+        let seen: Vec<_> = members
+            .iter()
+            .filter_map(|&n| match self.net.poll(n, pg, vdl, floor) {
+                Ok(Some(s)) => Some((n, s.scl)),
+                _ => None,
+            })
+            .collect();
+        let mut st = self.st.lock();
+        for (n, scl) in seen {
+            self.note_scl(&mut st, n, pg, scl);
+        }
+    }
+}
+
+impl Drop for LocalVolume {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Volume for LocalVolume {
+    fn append_mtr(&self, writes: Vec<PageWrite>) -> Result<Lsn> {
+        if writes.is_empty() {
+            return Err(Error::InvalidInput("empty mini-transaction".into()));
+        }
+        let ppg = self.cfg.pages_per_pg();
+        let max_pages = self.cfg.max_pages();
+        let mut pgs = Vec::with_capacity(writes.len());
+        for w in &writes {
+            pgs.push(pg_of(w.page, ppg, max_pages)?);
+            if w.payload.len() > MAX_PAYLOAD {
+                return Err(Error::InvalidInput(format!(
+                    "redo payload of {} bytes",
+                    w.payload.len()
+                )));
+            }
+        }
+        let n = writes.len() as u64;
+        let deadline = self.deadline();
+        let mut st = self.st.lock();
+        loop {
+            self.check_open(&st)?;
+            if st.tr.in_flight() + n <= self.cfg.lal.max(n) {
+                break;
+            }
+            match deadline {
+                Some(d) => {
+                    if self.changed.wait_until(&mut st, d).timed_out() {
+                        return Err(Error::QuorumLost { pg: pgs[0] });
+                    }
+                }
+                None => self.changed.wait(&mut st),
+            }
+        }
+        let now = Instant::now();
+        let mut by_pg: BTreeMap<u64, Vec<Arc<Record>>> = BTreeMap::new();
+        let mut log = Vec::with_capacity(writes.len());
+        let last = writes.len() - 1;
+        for (i, (w, pg)) in writes.into_iter().zip(pgs).enumerate() {
+            let (lsn, prev) = st.tr.allocate(pg, i == last);
+            let r = Arc::new(Record {
+                lsn,
+                epoch: self.epoch,
+                prev_lsn: prev,
+                pg,
+                page: w.page,
+                mtr_end: i == last,
+                payload: w.payload,
+            });
+            if !st.subs.is_empty() {
+                log.push(LogRecord {
+                    lsn,
+                    page: r.page,
+                    mtr_end: r.mtr_end,
+                    payload: r.payload.clone(),
+                });
+            }
+            st.inflight.insert(lsn, (r.clone(), now));
+            by_pg.entry(pg).or_default().push(r);
+        }
+        let end = st.tr.last_lsn();
+        let vdl = st.tr.vdl();
+        let members = st.tr.members();
+        let floor = Self::read_floor(&st);
+        // Sent under the lock so every replica receives records in LSN order.
+        for (pg, recs) in by_pg {
+            for &m in &members {
+                self.send(m, pg, recs.clone(), vdl, floor);
+            }
+        }
+        if !log.is_empty() {
+            st.subs
+                .retain(|s| s.send(LogEvent::Records(log.clone())).is_ok());
+        }
+        Ok(end)
+    }
+
+    fn wait_durable(&self, lsn: Lsn) -> Result<()> {
+        let deadline = self.deadline();
+        let mut st = self.st.lock();
+        loop {
+            if st.tr.vdl() >= lsn {
+                return Ok(());
+            }
+            self.check_open(&st)?;
+            if lsn > st.tr.last_lsn() {
+                return Err(Error::InvalidInput(format!(
+                    "lsn {lsn} was never allocated"
+                )));
+            }
+            match deadline {
+                Some(d) => {
+                    if self.changed.wait_until(&mut st, d).timed_out() {
+                        let pg = st.inflight.values().next().map_or(0, |(r, _)| r.pg);
+                        return Err(Error::QuorumLost { pg });
+                    }
+                }
+                None => self.changed.wait(&mut st),
+            }
+        }
+    }
+
+    fn durable_lsn(&self) -> Lsn {
+        self.st.lock().tr.vdl()
+    }
+
+    fn last_lsn(&self) -> Lsn {
+        self.st.lock().tr.last_lsn()
+    }
+
+    fn read_page(&self, page: PageNo, at: Lsn) -> Result<PageBuf> {
+        let pg = pg_of(page, self.cfg.pages_per_pg(), self.cfg.max_pages())?;
+        let mut last_err = None;
+        for attempt in 0..3 {
+            let (need, cands, known) = {
+                let st = self.st.lock();
+                if st.closed {
+                    return Err(Error::Closed);
+                }
+                let (need, c) = st.tr.read_candidates(pg, at);
+                (need, c, st.tr.pg_tail(pg) > 0)
+            };
+            if !known {
+                return Ok(zero_page());
+            }
+            for n in cands {
+                match self.net.read_page(n, pg, page, at, need) {
+                    Ok(p) => return Ok(p),
+                    Err(e) => last_err = Some(e),
+                }
+            }
+            // SCLs may be stale (a replica restarted, or acks were lost): ask again.
+            self.refresh_pg(pg);
+            if attempt > 0 {
+                std::thread::sleep(self.cfg.tick);
+            }
+        }
+        Err(last_err.unwrap_or(Error::QuorumLost { pg }))
+    }
+
+    fn subscribe(&self) -> Receiver<LogEvent> {
+        let (tx, rx) = unbounded();
+        self.st.lock().subs.push(tx);
+        rx
+    }
+
+    fn set_min_read_point(&self, instance: u64, at: Lsn) {
+        self.st.lock().read_points.insert(instance, at);
+    }
+}
+
+/// Read-only view of a [`LocalVolume`] for replica instances.
+struct Follower(Arc<LocalVolume>);
+
+impl Volume for Follower {
+    fn append_mtr(&self, _writes: Vec<PageWrite>) -> Result<Lsn> {
+        Err(Error::ReadOnly)
+    }
+    fn wait_durable(&self, lsn: Lsn) -> Result<()> {
+        self.0.wait_durable(lsn)
+    }
+    fn durable_lsn(&self) -> Lsn {
+        self.0.durable_lsn()
+    }
+    fn last_lsn(&self) -> Lsn {
+        self.0.durable_lsn()
+    }
+    fn read_page(&self, page: PageNo, at: Lsn) -> Result<PageBuf> {
+        self.0.read_page(page, at)
+    }
+    fn subscribe(&self) -> Receiver<LogEvent> {
+        self.0.subscribe()
+    }
+    fn set_min_read_point(&self, instance: u64, at: Lsn) {
+        self.0.set_min_read_point(instance, at)
+    }
+}

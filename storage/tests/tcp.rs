@@ -1,0 +1,155 @@
+//! The volume over TCP with six real `borealis-storage-node` processes, killed with
+//! SIGKILL: an AZ at a time while writes go on, then the writer, then everything.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use borealis_storage::net::{AddrBook, TcpTransport};
+use borealis_storage::transport::Transport;
+use borealis_storage::volume::LocalVolume;
+use borealis_storage::{Volume, PAGE_SIZE};
+use common::*;
+
+const PAGES: u64 = 24;
+
+struct Nodes {
+    base: PathBuf,
+    procs: Vec<Option<Child>>,
+}
+
+impl Nodes {
+    fn start(base: &Path) -> Self {
+        let mut n = Nodes {
+            base: base.to_path_buf(),
+            procs: (0..6).map(|_| None).collect(),
+        };
+        for id in 0..6 {
+            n.spawn(id);
+        }
+        n
+    }
+
+    fn spawn(&mut self, id: usize) {
+        let mut ch = Command::new(env!("CARGO_BIN_EXE_borealis-storage-node"))
+            .args(["--id", &id.to_string(), "--az", &(id / 2).to_string()])
+            .arg("--dir")
+            .arg(self.base.join(format!("node-{id}")))
+            .arg("--peers-dir")
+            .arg(self.base.join("addrs"))
+            .args([
+                "--segment-bytes",
+                &(8 * PAGE_SIZE).to_string(),
+                "--no-fsync",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start storage node");
+        let mut line = String::new();
+        BufReader::new(ch.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening"), "node {id} said {line:?}");
+        self.procs[id] = Some(ch);
+    }
+
+    fn kill9(&mut self, id: usize) {
+        if let Some(mut c) = self.procs[id].take() {
+            c.kill().unwrap(); // SIGKILL
+            c.wait().unwrap();
+        }
+    }
+
+    fn book(&self) -> AddrBook {
+        AddrBook::in_dir(self.base.join("addrs"))
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for id in 0..6 {
+            self.kill9(id);
+        }
+    }
+}
+
+fn load(v: &LocalVolume, c: &mut Checker, n: u64, salt: u64) {
+    for i in 0..n {
+        let p = (i * 5 + salt) % PAGES;
+        c.commit(
+            v,
+            vec![
+                write(p, i + salt, i ^ salt),
+                write((p + 7) % PAGES, i, salt),
+            ],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn six_storage_node_processes_survive_kill9() {
+    let d = tempfile::tempdir().unwrap();
+    let mut nodes = Nodes::start(d.path());
+    let mut cfg = small(None);
+    cfg.nodes = Some(nodes.book());
+    let mut c = Checker::new();
+    let v = LocalVolume::open(cfg.clone()).unwrap();
+    load(&v, &mut c, 60, 1);
+    c.verify(&*v, 0..PAGES);
+
+    // Lose AZ 0: writes and reads go on.
+    nodes.kill9(0);
+    nodes.kill9(1);
+    load(&v, &mut c, 60, 2);
+    c.verify(&*v, 0..PAGES);
+
+    // AZ 0 comes back (new processes, new ports) and catches up by gossip.
+    nodes.spawn(0);
+    nodes.spawn(1);
+    load(&v, &mut c, 20, 3);
+    let probe = TcpTransport::new(nodes.book(), &[0, 1, 2, 3, 4, 5]);
+    let vdl = v.durable_lsn();
+    eventually(30, "AZ 0 caught up", || {
+        (0..3).all(|pg| {
+            let want = probe.tail(4, pg, vdl).unwrap_or(u64::MAX);
+            [0, 1].iter().all(|&n| {
+                probe
+                    .poll(n, pg, 0, None)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|s| s.scl >= want)
+            })
+        })
+    });
+
+    // Lose AZ 1, then the writer itself; a new writer recovers over TCP.
+    nodes.kill9(2);
+    nodes.kill9(3);
+    load(&v, &mut c, 30, 4);
+    for i in 0..5 {
+        c.append(&*v, vec![write(i, i, 900 + i)]).unwrap();
+    }
+    drop(v);
+    let v = LocalVolume::open(cfg.clone()).unwrap();
+    c.recovered(v.durable_lsn());
+    c.verify(&*v, 0..PAGES);
+    load(&v, &mut c, 20, 5);
+    drop(v);
+
+    // Everything dies; everything restarts from disk.
+    for id in 0..6 {
+        nodes.kill9(id);
+    }
+    for id in 0..6 {
+        nodes.spawn(id);
+    }
+    let v = LocalVolume::open(cfg).unwrap();
+    c.recovered(v.durable_lsn());
+    c.verify(&*v, 0..PAGES);
+    load(&v, &mut c, 20, 6);
+    c.verify(&*v, 0..PAGES);
+}

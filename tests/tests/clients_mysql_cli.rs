@@ -1,0 +1,77 @@
+//! The `mysql` command-line client (MariaDB 10.11's) against a real Borealis server:
+//! a scripted `-e` session, a database on the command line (which makes the client
+//! rehash with SHOW TABLES and COM_FIELD_LIST), TLS with `--ssl`, a wrong password.
+
+use borealis_server::TestServer;
+use borealis_tests::tool;
+
+fn run(server: &TestServer, extra: &[&str], sql: &str) -> (bool, String, String) {
+    let out = tool::mysql_batch(server.port(), server.password(), extra, sql);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn scripted_session_with_e() {
+    if !tool::require("mysql", &["--version"]) {
+        return;
+    }
+    let server = TestServer::start_in_memory();
+    let (ok, out, err) = run(
+        &server,
+        &[],
+        "CREATE DATABASE shop; USE shop; \
+         CREATE TABLE items (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(20), price DECIMAL(6,2)); \
+         INSERT INTO items (name, price) VALUES ('apple', 1.50), ('pear', NULL); \
+         SELECT id, name, price FROM items ORDER BY id;",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "id\tname\tprice\n1\tapple\t1.50\n2\tpear\tNULL\n");
+
+    // A database on the command line; the usual introspection statements.
+    let (ok, out, err) = run(
+        &server,
+        &["shop"],
+        "SELECT DATABASE(); SHOW TABLES; DESCRIBE items; SHOW CREATE TABLE items; SHOW DATABASES;",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("DATABASE()\nshop\n"), "{out}");
+    assert!(out.contains("items"), "{out}");
+    assert!(
+        out.contains("Field\tType\tNull\tKey\tDefault\tExtra"),
+        "{out}"
+    );
+    assert!(out.contains("CREATE TABLE"), "{out}");
+    assert!(out.contains("shop"), "{out}");
+
+    // Errors print with their code and SQLSTATE and fail the batch.
+    let (ok, _, err) = run(&server, &["shop"], "SELECT * FROM nosuch");
+    assert!(!ok);
+    assert!(err.contains("ERROR 1146 (42S02)"), "{err}");
+}
+
+#[test]
+fn tls_and_wrong_password() {
+    if !tool::require("mysql", &["--version"]) {
+        return;
+    }
+    let server = TestServer::start_in_memory();
+    let (ok, out, err) = run(&server, &["--ssl"], "SELECT 1 + 1 AS two");
+    assert!(ok, "{err}");
+    assert_eq!(out, "two\n2\n");
+    let (_, out, _) = run(&server, &["--ssl", "--verbose"], "\\s");
+    assert!(out.contains("Cipher in use"), "{out}");
+
+    let out = tool::mysql_batch(server.port(), "not-the-password", &[], "SELECT 1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(
+            "ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)"
+        ),
+        "{err}"
+    );
+}

@@ -1,0 +1,210 @@
+//! The Rust `mysql` crate against a real Borealis server (engine included): what the crate
+//! does on connect (`SELECT @@max_allowed_packet`, `SELECT @@socket`), queries, prepared
+//! statements with every parameter type, transactions, error codes, the pool (ping and
+//! COM_RESET_CONNECTION), accounts and privileges.
+
+use borealis_server::TestServer;
+use mysql::prelude::*;
+use mysql::{Conn, Opts, OptsBuilder, Pool, TxOpts, Value as V};
+
+fn connect(server: &TestServer) -> Conn {
+    Conn::new(Opts::from_url(&server.url()).unwrap()).expect("connect as root")
+}
+
+fn code(e: mysql::Error) -> u16 {
+    match e {
+        mysql::Error::MySqlError(e) => e.code,
+        other => panic!("expected a server error, got {other:?}"),
+    }
+}
+
+#[test]
+fn connect_time_queries_and_plain_queries() {
+    let server = TestServer::start_in_memory();
+    let mut c = connect(&server);
+    let max: Option<u64> = c.query_first("SELECT @@max_allowed_packet").unwrap();
+    assert!(max.unwrap() >= 1 << 20);
+    let sock: Option<Option<String>> = c.query_first("SELECT @@socket").unwrap();
+    assert!(
+        matches!(sock, None | Some(None)) || sock == Some(Some(String::new())),
+        "{sock:?}"
+    );
+    let (one, s): (i64, String) = c.query_first("SELECT 1 AS one, 'x' AS s").unwrap().unwrap();
+    assert_eq!((one, s.as_str()), (1, "x"));
+    c.query_drop("CREATE DATABASE app").unwrap();
+    c.query_drop("USE app").unwrap();
+    c.query_drop("CREATE TABLE IF NOT EXISTS kv (id INT PRIMARY KEY, v VARCHAR(20))")
+        .unwrap();
+    c.query_drop("INSERT INTO kv (id, v) VALUES (1, 'a'),(2, 'b\\'q'),(3, NULL)")
+        .unwrap();
+    assert_eq!(c.affected_rows(), 3);
+    let rows: Vec<(i64, Option<String>)> = c.query("SELECT id, v FROM kv ORDER BY id").unwrap();
+    assert_eq!(
+        rows,
+        vec![(1, Some("a".into())), (2, Some("b'q".into())), (3, None)]
+    );
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM kv").unwrap();
+    assert_eq!(n, Some(3));
+}
+
+#[test]
+fn prepared_statements_with_every_parameter_type() {
+    let server = TestServer::start_in_memory();
+    let mut c = connect(&server);
+    c.query_drop("CREATE DATABASE p").unwrap();
+    c.query_drop("USE p").unwrap();
+    c.query_drop(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, u BIGINT UNSIGNED, i INT, d DOUBLE, \
+         dec_ DECIMAL(10,2), s VARCHAR(50), b VARBINARY(20), dt DATE, ts DATETIME(6), \
+         tm TIME, n INT)",
+    )
+    .unwrap();
+    let stmt = c
+        .prep("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .unwrap();
+    assert_eq!(stmt.num_params(), 11);
+    let params = vec![
+        V::Int(-9_000_000_000),
+        V::UInt(18_000_000_000_000_000_000),
+        V::Int(-7),
+        V::Double(2.5),
+        V::Bytes(b"12.34".to_vec()),
+        V::Bytes("héllo 'q'".as_bytes().to_vec()),
+        V::Bytes(vec![0, 1, 0xFF]),
+        V::Date(2024, 2, 29, 0, 0, 0, 0),
+        V::Date(1999, 12, 31, 23, 59, 58, 123456),
+        V::Time(true, 1, 2, 3, 4, 0),
+        V::NULL,
+    ];
+    c.exec_drop(&stmt, params).unwrap();
+    assert_eq!(c.affected_rows(), 1);
+
+    // Binary protocol (exec) and text protocol (query) both give the values back.
+    let sql = "SELECT id, u, i, d, dec_, s, b, dt, ts, tm, n FROM t WHERE id = ?";
+    let row: mysql::Row = c.exec_first(sql, (-9_000_000_000i64,)).unwrap().unwrap();
+    let text: mysql::Row = c
+        .query_first(sql.replace('?', "-9000000000"))
+        .unwrap()
+        .unwrap();
+    for r in [row, text] {
+        assert_eq!(r.get::<i64, _>(0), Some(-9_000_000_000));
+        assert_eq!(r.get::<u64, _>(1), Some(18_000_000_000_000_000_000));
+        assert_eq!(r.get::<i64, _>(2), Some(-7));
+        assert_eq!(r.get::<f64, _>(3), Some(2.5));
+        assert_eq!(r.get::<String, _>(4).as_deref(), Some("12.34"));
+        assert_eq!(r.get::<String, _>(5).as_deref(), Some("héllo 'q'"));
+        assert_eq!(r.get::<Vec<u8>, _>(6), Some(vec![0, 1, 0xFF]));
+        assert_eq!(r.get::<String, _>(7).as_deref(), Some("2024-02-29"));
+        assert_eq!(
+            r.get::<String, _>(8).as_deref(),
+            Some("1999-12-31 23:59:58.123456")
+        );
+        assert_eq!(r.get::<String, _>(9).as_deref(), Some("-26:03:04"));
+        assert_eq!(r.get::<Option<i64>, _>(10), Some(None));
+    }
+
+    // The same statement executed again (the crate re-sends types each time).
+    for id in 1..=5i64 {
+        c.exec_drop(
+            "INSERT INTO t (id, s) VALUES (?, ?)",
+            (id, format!("s{id}")),
+        )
+        .unwrap();
+    }
+    let s: Option<String> = c.exec_first("SELECT s FROM t WHERE id = ?", (4,)).unwrap();
+    assert_eq!(s.as_deref(), Some("s4"));
+    let echoed: Option<String> = c.exec_first("SELECT ?", ("echo",)).unwrap();
+    assert_eq!(echoed.as_deref(), Some("echo"));
+}
+
+#[test]
+fn transactions_and_error_codes() {
+    let server = TestServer::start_in_memory();
+    let mut c = connect(&server);
+    c.query_drop("CREATE DATABASE tx").unwrap();
+    c.query_drop("USE tx").unwrap();
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        .unwrap();
+    {
+        let mut tx = c.start_transaction(TxOpts::default()).unwrap();
+        tx.exec_drop("INSERT INTO t VALUES (?, ?)", (1, 10))
+            .unwrap();
+        tx.rollback().unwrap();
+    }
+    {
+        let mut tx = c.start_transaction(TxOpts::default()).unwrap();
+        tx.exec_drop("INSERT INTO t VALUES (?, ?)", (2, 20))
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let ids: Vec<i64> = c.query("SELECT id FROM t").unwrap();
+    assert_eq!(ids, vec![2]);
+
+    assert_eq!(
+        code(c.query_drop("INSERT INTO t VALUES (2, 0)").unwrap_err()),
+        1062
+    );
+    assert_eq!(
+        code(c.query_drop("SELECT * FROM nosuch").unwrap_err()),
+        1146
+    );
+    assert_eq!(code(c.query_drop("SELEC 1").unwrap_err()), 1064);
+    assert_eq!(code(c.query_drop("SELECT nocol FROM t").unwrap_err()), 1054);
+    assert_eq!(code(c.query_drop("USE nodb").unwrap_err()), 1049);
+    // Still usable after errors.
+    c.ping().unwrap();
+}
+
+#[test]
+fn pool_pings_and_resets() {
+    let server = TestServer::start_in_memory();
+    let pool = Pool::new(Opts::from_url(&server.url()).unwrap()).unwrap();
+    for _ in 0..20 {
+        let mut c = pool.get_conn().unwrap();
+        let one: Option<i64> = c.query_first("SELECT 1").unwrap();
+        assert_eq!(one, Some(1));
+    }
+}
+
+#[test]
+fn accounts_privileges_and_caching_sha2() {
+    let server = TestServer::start_in_memory();
+    let mut root = connect(&server);
+    root.query_drop("CREATE DATABASE priv").unwrap();
+    root.query_drop("CREATE TABLE priv.t (id INT PRIMARY KEY)")
+        .unwrap();
+    root.query_drop("CREATE USER 'reader'@'%' IDENTIFIED BY 'rpw'")
+        .unwrap();
+    root.query_drop("CREATE USER 'sha'@'%' IDENTIFIED WITH caching_sha2_password BY 'spw'")
+        .unwrap();
+    let opts = |user: &str, pw: &str| {
+        OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(server.port())
+            .user(Some(user))
+            .pass(Some(pw))
+            .prefer_socket(false)
+    };
+    let mut reader = Conn::new(opts("reader", "rpw")).expect("new user logs in");
+    let e = reader.query_drop("SELECT * FROM priv.t").unwrap_err();
+    assert_eq!(code(e), 1142);
+    root.query_drop("GRANT SELECT ON priv.* TO 'reader'@'%'")
+        .unwrap();
+    let mut reader = Conn::new(opts("reader", "rpw")).unwrap();
+    reader.query_drop("SELECT * FROM priv.t").unwrap();
+    assert_eq!(
+        code(
+            reader
+                .query_drop("INSERT INTO priv.t VALUES (1)")
+                .unwrap_err()
+        ),
+        1142
+    );
+
+    let e = Conn::new(opts("reader", "wrong")).map(|_| ()).unwrap_err();
+    assert_eq!(code(e), 1045);
+    let mut sha = Conn::new(opts("sha", "spw")).expect("caching_sha2_password login");
+    sha.ping().unwrap();
+    let e = Conn::new(opts("sha", "nope")).map(|_| ()).unwrap_err();
+    assert_eq!(code(e), 1045);
+}
