@@ -66,7 +66,6 @@ fn all_workloads_run_clean(t: &dyn Target, secs: f64) {
 }
 
 #[test]
-#[ignore = "needs the engine to execute SQL: on main, borealis_engine::Session::prepare/execute still return ER_NOT_SUPPORTED_YET; remove this once the engine lands"]
 fn bench_workloads_embedded_in_memory() {
     let t = target::parse("embedded:mem", &TargetOptions::default()).expect("open");
     all_workloads_run_clean(t.as_ref(), 1.0);
