@@ -20,6 +20,9 @@ pub struct Machine {
     pub command: String,
     /// UTC, RFC 3339.
     pub date: String,
+    /// /proc/loadavg when the results were written: other work on the machine
+    /// competes with the measured servers.
+    pub loadavg: String,
 }
 
 fn read(path: &str) -> Option<String> {
@@ -145,14 +148,18 @@ impl Machine {
                 .collect::<Vec<_>>()
                 .join(" "),
             date: utc_now(),
+            loadavg: read("/proc/loadavg")
+                .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| "unknown".into()),
         }
     }
 
     /// A Markdown bullet list.
     pub fn markdown(&self) -> String {
         format!(
-            "- date: {}\n- machine: {} cores ({}), {:.1} GiB RAM, kernel {}, {}\n- disk: {}\n- Borealis {} (git {}), {}\n- command: `{}`\n",
+            "- date: {} (load average 1/5/15 min before the runs: {})\n- machine: {} cores ({}), {:.1} GiB RAM, kernel {}, {}\n- disk: {}\n- Borealis {} (git {}), {}\n- command: `{}`\n",
             self.date,
+            self.loadavg,
             self.cores,
             self.cpu_model,
             self.mem_total_gib,
@@ -172,6 +179,7 @@ impl Machine {
             "mem_total_gib": self.mem_total_gib, "kernel": self.kernel, "os": self.os,
             "disk": self.disk, "borealis_version": self.borealis_version,
             "git_commit": self.git_commit, "rustc": self.rustc, "command": self.command,
+            "loadavg": self.loadavg,
         })
     }
 }

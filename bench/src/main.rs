@@ -390,6 +390,7 @@ fn load_results(out: &Path) -> Result<(Vec<RunResult>, Machine), String> {
         rustc: s("rustc"),
         command: s("command"),
         date: s("date"),
+        loadavg: s("loadavg"),
     };
     Ok((runs, machine))
 }
@@ -436,10 +437,12 @@ fn main_inner() -> Result<(), String> {
                 target: t,
                 rss_pid,
             }];
+            // Detected before the runs, so the load average is the machine's, not ours.
+            let machine = Machine::detect(&data_dir(&targets));
             let runs = run_matrix(&targets, &matrix, &common)?;
             println!("{}", markdown_runs(&runs));
             if let Some(out) = &matrix.out {
-                write_results(out, &runs, &Machine::detect(&data_dir(&targets)), &label)?;
+                write_results(out, &runs, &machine, &label)?;
             }
         }
         Cmd::Compare {
@@ -469,11 +472,12 @@ fn main_inner() -> Result<(), String> {
                 });
             }
             let reference = ts.first().map(|t| t.label.clone()).unwrap_or_default();
+            let machine = Machine::detect(&data_dir(&ts));
             let runs = run_matrix(&ts, &matrix, &common)?;
             println!("{}", markdown_ratios(&runs, &reference));
             println!("{}", markdown_runs(&runs));
             if let Some(out) = &matrix.out {
-                write_results(out, &runs, &Machine::detect(&data_dir(&ts)), &reference)?;
+                write_results(out, &runs, &machine, &reference)?;
             }
         }
         Cmd::Exec { target, sql } => {

@@ -35,6 +35,8 @@ fn lighten(c: RGBColor, f: f64) -> RGBColor {
     RGBColor(m(c.0), m(c.1), m(c.2))
 }
 
+type Metric<'a> = &'a dyn Fn(&RunResult) -> f64;
+
 type Series = (String, RGBColor, Vec<(f64, f64)>);
 
 fn draw(
@@ -113,8 +115,7 @@ pub fn plot_all(runs: &[RunResult], dir: &Path) -> Result<Vec<PathBuf>, String> 
                 .iter()
                 .filter_map(|&t| {
                     runs.iter()
-                        .filter(|r| r.workload == w && r.label == label && r.threads == t)
-                        .next_back()
+                        .rfind(|r| r.workload == w && r.label == label && r.threads == t)
                         .map(|r| (pos(t), f(r)))
                 })
                 .collect();
@@ -131,7 +132,7 @@ pub fn plot_all(runs: &[RunResult], dir: &Path) -> Result<Vec<PathBuf>, String> 
             }
             tput.push((label.clone(), c, t));
             let shades = [c, lighten(c, 0.35), lighten(c, 0.6)];
-            let metrics: [(&str, &dyn Fn(&RunResult) -> f64); 3] = [
+            let metrics: [(&str, Metric); 3] = [
                 ("p50", &|r| r.latency.p50),
                 ("p95", &|r| r.latency.p95),
                 ("p99", &|r| r.latency.p99),

@@ -197,8 +197,7 @@ pub fn markdown_ratios(runs: &[RunResult], label: &str) -> String {
         for (w, t) in &keys {
             let find = |lbl: &str| {
                 runs.iter()
-                    .filter(|r| r.label == lbl && &r.workload == w && r.threads == *t)
-                    .next_back()
+                    .rfind(|r| r.label == lbl && &r.workload == w && r.threads == *t)
             };
             let (Some(a), Some(b)) = (find(label), find(peer)) else {
                 continue;

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use borealis_storage::{redo, PageWrite, Volume};
+use std::path::Path;
+
+use borealis_storage::{redo, LocalVolume, PageWrite, Volume, VolumeConfig};
 use clap::Args;
 use parking_lot::Mutex;
 
@@ -25,11 +27,13 @@ use crate::rng::Rng;
 
 #[derive(Args, Clone, Debug)]
 pub struct VolumeArgs {
-    /// Volume implementation: "mem" (borealis_storage::mem::MemVolume). The on-disk
-    /// LocalVolume is added here once it exists in borealis-storage.
-    #[arg(long, default_value = "mem")]
+    /// Volume implementation: "local" (LocalVolume on disk: six in-process storage
+    /// nodes, write quorum 4/6), "local-mem" (LocalVolume without disk) or "mem"
+    /// (the single-copy MemVolume model).
+    #[arg(long, default_value = "local")]
     pub volume: String,
-    /// Directory for on-disk volumes.
+    /// Parent directory for on-disk volumes (default: a temporary directory); each
+    /// configuration gets a fresh subdirectory.
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
     /// Comma-separated numbers of concurrent committers.
@@ -87,20 +91,68 @@ pub fn process_write_bytes() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Open the volume `kind`; `fsync` applies to on-disk volumes. Returns the volume and
-/// the fsync label to report ("n/a" when the volume has no disk).
-pub fn open_volume(
-    kind: &str,
-    _dir: Option<&std::path::Path>,
-    fsync: bool,
-) -> Result<(Arc<dyn Volume>, String), String> {
+/// A volume opened for one measurement.
+pub struct Opened {
+    pub vol: Arc<dyn Volume>,
+    /// The fsync mode to report ("n/a" when the volume has no disk).
+    pub fsync_label: String,
+    local: Option<Arc<LocalVolume>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Opened {
+    /// Stop the volume's background work (its nodes' threads) before the next one.
+    pub fn close(self) {
+        if let Some(l) = &self.local {
+            l.close();
+        }
+    }
+}
+
+/// Open a fresh volume of `kind` ("local", "local-mem" or "mem"); `fsync` applies to
+/// on-disk volumes, which live in a new directory under `dir` (or a temporary one).
+pub fn open_volume(kind: &str, dir: Option<&Path>, fsync: bool) -> Result<Opened, String> {
     match kind {
-        "mem" => Ok((
-            Arc::new(borealis_storage::mem::MemVolume::new()),
-            "n/a (no disk)".into(),
-        )),
+        "mem" => Ok(Opened {
+            vol: Arc::new(borealis_storage::mem::MemVolume::new()),
+            fsync_label: "n/a (no disk)".into(),
+            local: None,
+            _tmp: None,
+        }),
+        "local-mem" => {
+            let l = LocalVolume::open(VolumeConfig::in_memory()).map_err(|e| e.to_string())?;
+            Ok(Opened {
+                vol: l.clone(),
+                fsync_label: "n/a (no disk)".into(),
+                local: Some(l),
+                _tmp: None,
+            })
+        }
+        "local" => {
+            let mut b = tempfile::Builder::new();
+            b.prefix("borealis-bench-volume");
+            let tmp = match dir {
+                Some(d) => {
+                    std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+                    b.tempdir_in(d)
+                }
+                None => b.tempdir(),
+            }
+            .map_err(|e| e.to_string())?;
+            let cfg = VolumeConfig {
+                fsync,
+                ..VolumeConfig::on_disk(tmp.path())
+            };
+            let l = LocalVolume::open(cfg).map_err(|e| e.to_string())?;
+            Ok(Opened {
+                vol: l.clone(),
+                fsync_label: if fsync { "on" } else { "off" }.into(),
+                local: Some(l),
+                _tmp: Some(tmp),
+            })
+        }
         other => Err(format!(
-            "volume '{other}' is not available in this build (have: mem); fsync={fsync}"
+            "unknown volume '{other}' (have: local, local-mem, mem)"
         )),
     }
 }
@@ -224,21 +276,25 @@ pub fn main(a: &VolumeArgs) -> Result<(), String> {
     for f in a.fsync.split(',') {
         let fsync = matches!(f.trim(), "on" | "true" | "1");
         for &n in &committers {
-            let (vol, label) = open_volume(&a.volume, a.dir.as_deref(), fsync)?;
+            let opened = open_volume(&a.volume, a.dir.as_deref(), fsync)?;
+            let label = opened.fsync_label.clone();
             // A volume without disk has one mode only: measure it once.
             if seen_labels.contains(&(label.clone(), n)) {
+                opened.close();
                 continue;
             }
             seen_labels.push((label.clone(), n));
             let r = measure(
-                vol,
+                opened.vol.clone(),
                 (&a.volume, &label),
                 n,
                 a.record_bytes,
                 a.pages,
                 Duration::from_secs_f64(a.time),
                 a.seed,
-            )?;
+            );
+            opened.close();
+            let r = r?;
             eprintln!(
                 "{} fsync={} committers={}: {:.0} records/s, p99 {:.1} us",
                 r.volume,
@@ -272,10 +328,11 @@ mod tests {
 
     #[test]
     fn mem_volume_commits_and_counts() {
-        let (vol, label) = open_volume("mem", None, true).expect("mem volume");
+        let opened = open_volume("mem", None, true).expect("mem volume");
+        let vol = opened.vol.clone();
         let r = measure(
             vol.clone(),
-            ("mem", &label),
+            ("mem", &opened.fsync_label),
             4,
             100,
             64,
@@ -290,6 +347,29 @@ mod tests {
         assert_eq!(vol.last_lsn(), r.records);
         assert_eq!(vol.durable_lsn(), r.records);
         assert!(markdown(&[r]).contains("| mem |"));
+    }
+
+    #[test]
+    fn local_volume_on_disk_writes_redo_durably() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opened = open_volume("local", Some(dir.path()), true).expect("local volume");
+        let vol = opened.vol.clone();
+        let r = measure(
+            vol.clone(),
+            ("local", &opened.fsync_label),
+            2,
+            200,
+            64,
+            Duration::from_millis(300),
+            5,
+        )
+        .expect("measure");
+        assert!(r.records > 0);
+        assert!(
+            vol.durable_lsn() >= r.records,
+            "every commit waited for durability"
+        );
+        opened.close();
     }
 
     #[test]
