@@ -12,12 +12,13 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::catalog::{self, Catalog, TableDef};
 use crate::error::{Error, Result};
+use crate::replica::{Applier, ReplicaState, ReplicaStatus};
 use crate::session::{Session, SessionInfo};
 use crate::sql::exec::Exec;
 use crate::sql::plan::Expr;
 use crate::sql::session_state::{default_sysvars, SessState};
 use crate::store::{Store, TreeId, TreeWrite};
-use crate::txn::{Isolation, TxnManager};
+use crate::txn::{Isolation, Txn, TxnManager};
 use crate::value::Value;
 
 /// How to open a database.
@@ -77,11 +78,30 @@ pub(crate) struct Shared {
     pub questions: AtomicU64,
     pub next_conn: AtomicU32,
     pub read_only: bool,
+    /// Set on a read replica: its read point, catalog history and applier statistics.
+    pub(crate) replica: Option<Arc<ReplicaState>>,
+    /// The replica's applier thread; dropping `Shared` stops it.
+    applier: Mutex<Option<Applier>>,
 }
 
 impl Shared {
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.read().clone()
+    }
+
+    /// Replace the current catalog (a replica that saw DDL on the log).
+    pub(crate) fn set_catalog(&self, cat: Arc<Catalog>) {
+        *self.catalog.write() = cat;
+    }
+
+    /// The catalog a statement in `txn` binds against. On a replica this takes the
+    /// statement's snapshot now and returns the schema as of that snapshot, so names
+    /// and the data read always agree; on the writer it is the current catalog.
+    pub fn catalog_for(&self, txn: &mut Txn) -> Arc<Catalog> {
+        match &self.replica {
+            Some(r) => r.catalog_at(self.mgr.ensure_snapshot(txn)),
+            None => self.catalog(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -274,6 +294,42 @@ impl Database {
         Self::from_store(Store::paged(volume, opts.buffer_pool_bytes)?, false)
     }
 
+    /// Open a read replica on a read-only handle of a volume a writer has initialized
+    /// (`LocalVolume::follower()`). It serves reads at its read point, which a
+    /// background thread advances as the log stream reports the volume durable; writes
+    /// and DDL fail with 1290. Dropping every handle of the database stops the thread.
+    pub fn open_replica(volume: Arc<dyn Volume>, opts: DatabaseOptions) -> Result<Database> {
+        let o = crate::replica::open(volume, opts.buffer_pool_bytes)?;
+        let shared = Arc::new(Shared {
+            mgr: TxnManager::new_replica(o.store.clone()),
+            catalog: RwLock::new(Arc::new(o.catalog.clone())),
+            ddl_lock: Mutex::new(()),
+            globals: Arc::new(RwLock::new(default_sysvars())),
+            autoinc: Mutex::new(HashMap::new()),
+            rowids: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            questions: AtomicU64::new(0),
+            next_conn: AtomicU32::new(1),
+            read_only: true,
+            replica: Some(o.state.clone()),
+            applier: Mutex::new(None),
+        });
+        let applier = crate::replica::start(o, Arc::downgrade(&shared))?;
+        *shared.applier.lock() = Some(applier);
+        Ok(Database { shared })
+    }
+
+    /// Whether this instance is a read replica.
+    pub fn is_replica(&self) -> bool {
+        self.shared.replica.is_some()
+    }
+
+    /// Read point, volume VDL and lag of a replica (None on a writer).
+    pub fn replica_status(&self) -> Option<ReplicaStatus> {
+        self.shared.replica.as_ref().map(|r| r.status())
+    }
+
     fn from_store(store: Store, read_only: bool) -> Result<Database> {
         let store = Arc::new(store);
         let mut records = Vec::new();
@@ -300,6 +356,8 @@ impl Database {
             questions: AtomicU64::new(0),
             next_conn: AtomicU32::new(1),
             read_only,
+            replica: None,
+            applier: Mutex::new(None),
         });
         let db = Database { shared };
         db.bootstrap()?;

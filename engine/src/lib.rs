@@ -26,6 +26,7 @@ pub mod keycodec;
 pub mod overflow;
 pub mod page;
 pub mod pager;
+pub mod replica;
 pub mod result;
 pub mod row;
 pub mod session;
@@ -37,6 +38,7 @@ pub mod value;
 
 pub use database::{Database, DatabaseOptions, UserAccount};
 pub use error::{Error, Result};
+pub use replica::ReplicaStatus;
 pub use result::{Column, ColumnType, QueryResult, Row};
 pub use session::{PreparedStatement, Session, SessionInfo, SessionStatus};
 pub use value::Value;

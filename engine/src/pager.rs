@@ -362,6 +362,13 @@ impl Pager {
         Ok(())
     }
 
+    /// Replica: drop every cached page and refuse images read below `hwm` (records up to
+    /// `hwm` were missed, e.g. appended before the replica subscribed). Call before
+    /// moving the read point to `hwm`.
+    pub fn forget_all(&self, hwm: Lsn) {
+        self.inner.pool.clear(hwm);
+    }
+
     /// Move the read point (replicas; the writer's advances on commit).
     pub fn set_read_point(&self, lsn: Lsn) {
         self.inner.read_point.store(lsn, Ordering::SeqCst);

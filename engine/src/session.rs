@@ -940,9 +940,9 @@ impl Session {
         let shared = self.db.shared.clone();
         let autocommit_stmt = self.txn.is_none() && self.state.autocommit && !self.explicit;
         self.ensure_txn();
-        let cat = shared.catalog();
         let mut txn = self.txn.take().expect("ensured");
         txn.begin_statement(&shared.mgr);
+        let cat = shared.catalog_for(&mut txn);
         let result = {
             let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());

@@ -119,6 +119,33 @@ impl Store {
         }
     }
 
+    /// Point lookup as of `lsn` (at most the read point; a replica's snapshot). The model
+    /// backend keeps no versions and reads its current state.
+    pub fn get_at(&self, tree: TreeId, key: &[u8], lsn: Lsn) -> Result<Option<Vec<u8>>> {
+        match &self.backend {
+            Backend::Mem(m) => m.get(tree, key),
+            Backend::Paged { pager, .. } => BTree::open(tree).get_with(&pager.view_at(lsn), key),
+        }
+    }
+
+    /// Range scan as of `lsn` (see [`Store::get_at`]).
+    pub fn scan_at(
+        &self,
+        tree: TreeId,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        lsn: Lsn,
+        f: &mut ScanFn<'_>,
+    ) -> Result<()> {
+        match &self.backend {
+            Backend::Mem(m) => m.scan(tree, lo, hi, reverse, f),
+            Backend::Paged { pager, .. } => {
+                BTree::open(tree).scan_with(&pager.view_at(lsn), lo, hi, reverse, f)
+            }
+        }
+    }
+
     /// Run `f` as one atomic batch. On error nothing of it is applied.
     pub fn write(&self, f: &mut dyn FnMut(&mut dyn TreeWrite) -> Result<()>) -> Result<Lsn> {
         match &self.backend {

@@ -14,6 +14,11 @@
 //! Visibility: a commit becomes visible to new snapshots only after the volume reports it
 //! durable (VDL covers it), so no client ever reads data a crash could lose.
 //!
+//! On a read-only instance (a replica) there are no in-memory versions: the volume holds
+//! only committed MTRs, so a snapshot is simply a read point (an LSN) and reads go
+//! through pager views at that LSN. The snapshot is pinned in the pager's reader
+//! registry, which reports the oldest one to storage so the log it needs is kept.
+//!
 //! Lock order: `commit_lock` before `versions` (write); the lock table's mutex is never
 //! held while waiting on either.
 
@@ -54,6 +59,8 @@ pub struct Txn {
     pub id: u64,
     pub isolation: Isolation,
     snapshot: Option<u64>,
+    /// Replica: the pager reader slot that pins `snapshot` (an LSN) in storage.
+    pin: Option<usize>,
     writes: BTreeMap<Key, Option<Vec<u8>>>,
     /// Previous write-set entries of keys the current statement touched.
     stmt_undo: Vec<(Key, Option<Option<Vec<u8>>>)>,
@@ -76,9 +83,7 @@ impl Txn {
             self.isolation,
             Isolation::ReadCommitted | Isolation::ReadUncommitted
         ) {
-            if let Some(s) = self.snapshot.take() {
-                mgr.release_snapshot(s);
-            }
+            mgr.drop_snapshot(self);
         }
     }
 
@@ -132,6 +137,8 @@ pub struct TxnManager {
     lock_table: Mutex<LockTable>,
     lock_cv: Condvar,
     next_txn: AtomicU64,
+    /// Read-only instance: snapshots are read points (LSNs), reads go through views.
+    replica: bool,
 }
 
 impl TxnManager {
@@ -145,7 +152,21 @@ impl TxnManager {
             lock_table: Mutex::new(LockTable::default()),
             lock_cv: Condvar::new(),
             next_txn: AtomicU64::new(1),
+            replica: false,
         }
+    }
+
+    /// The transaction manager of a read-only instance (a replica) on a read-only store.
+    pub fn new_replica(store: Arc<Store>) -> TxnManager {
+        TxnManager {
+            replica: true,
+            ..TxnManager::new(store)
+        }
+    }
+
+    /// Whether snapshots are replica read points.
+    pub fn is_replica(&self) -> bool {
+        self.replica
     }
 
     pub fn begin(&self, isolation: Isolation, lock_wait_timeout: Duration) -> Txn {
@@ -153,6 +174,7 @@ impl TxnManager {
             id: self.next_txn.fetch_add(1, Ordering::Relaxed),
             isolation,
             snapshot: None,
+            pin: None,
             writes: BTreeMap::new(),
             stmt_undo: Vec::new(),
             locks: HashSet::new(),
@@ -167,11 +189,32 @@ impl TxnManager {
         if let Some(s) = txn.snapshot {
             return s;
         }
+        if self.replica {
+            if let Some(p) = self.store.pager() {
+                let (lsn, slot) = p.pin();
+                txn.snapshot = Some(lsn);
+                txn.pin = slot;
+                return lsn;
+            }
+        }
         let mut snaps = self.snapshots.lock();
         let s = self.visible.load(Ordering::Acquire);
         *snaps.entry(s).or_insert(0) += 1;
         txn.snapshot = Some(s);
         s
+    }
+
+    /// Release the transaction's snapshot, if any.
+    fn drop_snapshot(&self, txn: &mut Txn) {
+        if let Some(s) = txn.snapshot.take() {
+            if self.replica {
+                if let Some(p) = self.store.pager() {
+                    p.unpin(txn.pin.take());
+                }
+            } else {
+                self.release_snapshot(s);
+            }
+        }
     }
 
     fn release_snapshot(&self, s: u64) {
@@ -195,6 +238,11 @@ impl TxnManager {
     ) -> Result<Option<Vec<u8>>> {
         if let Some(w) = txn.writes.get(&(tree, key.to_vec())) {
             return Ok(w.clone());
+        }
+        if self.replica {
+            // No writes happen here, so a locking read is a snapshot read too.
+            let s = self.ensure_snapshot(txn);
+            return self.store.get_at(tree, key, s);
         }
         if locking {
             return self.store.get(tree, key);
@@ -222,6 +270,10 @@ impl TxnManager {
         locking: bool,
         f: &mut ScanFn<'_>,
     ) -> Result<()> {
+        if self.replica {
+            let s = self.ensure_snapshot(txn);
+            return self.store.scan_at(tree, lo, hi, reverse, s, f);
+        }
         // Overrides: key -> value to present instead of the tree's (None = absent).
         let mut overrides: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         let guard = if locking {
@@ -470,9 +522,7 @@ impl TxnManager {
 
     fn finish(&self, txn: &mut Txn) {
         txn.stmt_undo.clear();
-        if let Some(s) = txn.snapshot.take() {
-            self.release_snapshot(s);
-        }
+        self.drop_snapshot(txn);
         self.release_locks(txn);
     }
 

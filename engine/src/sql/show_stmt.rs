@@ -693,6 +693,20 @@ fn status_rows(sh: &Shared, sess: &Session) -> Vec<Row> {
         vec![s("Threads_running"), s("1")],
         vec![s("Uptime"), s(up.to_string())],
     ];
+    if let Some(r) = sh.replica.as_ref().map(|r| r.status()) {
+        for (k, v) in [
+            ("Borealis_replica_instance", r.instance),
+            ("Borealis_replica_read_point", r.read_point),
+            ("Borealis_replica_volume_vdl", r.volume_vdl),
+            ("Borealis_replica_lag_lsn", r.lag_lsn),
+            ("Borealis_replica_apply_latency_us", r.last_apply_micros),
+            ("Borealis_replica_records", r.records_received),
+            ("Borealis_replica_catalog_reloads", r.catalog_reloads),
+            ("Borealis_replica_resyncs", r.resyncs),
+        ] {
+            rows.push(vec![s(k), s(v.to_string())]);
+        }
+    }
     let _ = sess;
     rows.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));
     rows

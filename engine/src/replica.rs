@@ -1,0 +1,363 @@
+//! Read replicas: an instance that follows the shared volume's log instead of writing it.
+//!
+//! A replica opens the volume through a read-only handle (`LocalVolume::follower`), so it
+//! allocates no LSNs and writes nothing to storage. One applier thread per replica blocks
+//! on the volume's log stream ([`Volume::subscribe`]) and, for every VDL advance:
+//! 1. applies the records with LSN <= VDL to the pages its buffer pool holds (records for
+//!    uncached pages are dropped: the next read fetches the page at the read point);
+//! 2. if the batch touched a page of the system tree (the catalog), reloads the catalog
+//!    as of the new point and records it in the catalog history;
+//! 3. publishes the new read point.
+//!
+//! Invariants:
+//! - the read point only moves forward and only to a VDL. VDL is always an MTR end and
+//!   a commit is one MTR, so every read point is transaction-consistent, and the volume
+//!   only holds committed data, so a replica never shows uncommitted rows;
+//! - records are applied before the read point that covers them is published, and
+//!   readers at older points keep reading their versions (pool `prev` images or the
+//!   volume at their LSN), so a snapshot never sees half an MTR;
+//! - the catalog for a new read point is in the history before the point is published,
+//!   so a statement always finds the schema as of its snapshot ([`ReplicaState::catalog_at`]);
+//! - any change to the system tree modifies at least one leaf it had at the last load
+//!   (a key's leaf, or the page a split or merge starts from), so watching the leaf
+//!   pages seen at the last load detects every catalog change;
+//! - records missed on the stream (appended before the replica subscribed, found as a
+//!   hole in the consecutive LSNs) cannot be applied: the pool is dropped instead and
+//!   pages are read again at the new read point.
+//!
+//! The oldest live snapshot is reported to storage as this replica's read floor (the
+//! pager's reader registry, under a per-replica instance id), so the log it needs stays.
+
+use std::collections::{HashSet, VecDeque};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use borealis_storage::{LogEvent, LogRecord, Lsn, PageNo, Volume};
+use crossbeam::channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use crate::btree::BTree;
+use crate::catalog::{self, Catalog};
+use crate::database::Shared;
+use crate::error::Result;
+use crate::page::PageRef;
+use crate::pager::{PageSource, Pager, View};
+use crate::store::Store;
+
+/// How many catalog versions a replica keeps for snapshots older than the newest.
+const CATALOG_HISTORY: usize = 64;
+
+/// What a replica reports about itself (`SHOW STATUS LIKE 'Borealis_replica%'`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    /// The id this replica registers its read floor under in storage.
+    pub instance: u64,
+    /// The LSN new statements read at.
+    pub read_point: Lsn,
+    /// The volume durable LSN now.
+    pub volume_vdl: Lsn,
+    /// `volume_vdl - read_point`.
+    pub lag_lsn: u64,
+    /// Time from receiving the last VDL advance to publishing it as the read point.
+    pub last_apply_micros: u64,
+    /// Records applied to cached pages or dropped (not cached) so far.
+    pub records_received: u64,
+    /// Catalog reloads (DDL seen on the log).
+    pub catalog_reloads: u64,
+    /// Times the pool was dropped because records were missed.
+    pub resyncs: u64,
+}
+
+/// State shared by a replica's sessions and its applier thread.
+pub(crate) struct ReplicaState {
+    instance: u64,
+    pager: Pager,
+    /// (valid from LSN, catalog) in LSN order; the last one is current.
+    catalogs: Mutex<VecDeque<(Lsn, Arc<Catalog>)>>,
+    last_apply_micros: AtomicU64,
+    records: AtomicU64,
+    reloads: AtomicU64,
+    resyncs: AtomicU64,
+}
+
+impl ReplicaState {
+    /// The catalog as of snapshot `lsn`: the newest version valid at or before it.
+    pub fn catalog_at(&self, lsn: Lsn) -> Arc<Catalog> {
+        let h = self.catalogs.lock();
+        h.iter()
+            .rev()
+            .find(|(from, _)| *from <= lsn)
+            .or(h.front())
+            .map(|(_, c)| c.clone())
+            .expect("the history always holds the catalog the replica opened with")
+    }
+
+    pub fn status(&self) -> ReplicaStatus {
+        let read_point = self.pager.read_point();
+        let volume_vdl = self.pager.volume().durable_lsn();
+        ReplicaStatus {
+            instance: self.instance,
+            read_point,
+            volume_vdl,
+            lag_lsn: volume_vdl.saturating_sub(read_point),
+            last_apply_micros: self.last_apply_micros.load(Ordering::Relaxed),
+            records_received: self.records.load(Ordering::Relaxed),
+            catalog_reloads: self.reloads.load(Ordering::Relaxed),
+            resyncs: self.resyncs.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Stops the applier thread when the database (its `Shared`) is dropped.
+pub(crate) struct Applier {
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Applier {
+    fn drop(&mut self) {
+        // Disconnecting the stop channel wakes the thread out of its select.
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            // The applier itself may drop the last database handle; it then just returns.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// A page source that notes the leaf pages it reads (to watch the catalog's pages).
+struct Recording<'a> {
+    view: View<'a>,
+    pages: Mutex<HashSet<PageNo>>,
+}
+
+impl PageSource for Recording<'_> {
+    fn page(&self, page: PageNo) -> Result<PageRef> {
+        self.pages.lock().insert(page);
+        self.view.page(page)
+    }
+}
+
+/// Read the catalog as of `lsn` and the set of system-tree pages it lives on.
+fn load_catalog(store: &Store, pager: &Pager, lsn: Lsn) -> Result<(Catalog, HashSet<PageNo>)> {
+    let src = Recording {
+        view: pager.view_at(lsn),
+        pages: Mutex::new(HashSet::new()),
+    };
+    let mut records = Vec::new();
+    BTree::open(store.system_tree()).scan_with(
+        &src,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        false,
+        &mut |k, v| {
+            records.push((k.to_vec(), v.to_vec()));
+            Ok(true)
+        },
+    )?;
+    let cat = catalog::load(records)?;
+    Ok((cat, src.pages.into_inner()))
+}
+
+/// A replica id unique in this process and unlikely to collide across processes.
+fn next_instance_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    (u64::from(std::process::id()) << 16) | (NEXT.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+/// Everything `Database::open_replica` needs to build its `Shared`.
+pub(crate) struct Opened {
+    pub store: Arc<Store>,
+    pub catalog: Catalog,
+    pub state: Arc<ReplicaState>,
+    start: Lsn,
+    watched: HashSet<PageNo>,
+    rx: Receiver<LogEvent>,
+}
+
+/// Open a replica's store on a read-only volume handle at the current VDL.
+pub(crate) fn open(volume: Arc<dyn Volume>, pool_bytes: usize) -> Result<Opened> {
+    // Subscribe before choosing the start point: everything after it is on the stream,
+    // and anything appended before it but not yet durable shows up as a hole.
+    let rx = volume.subscribe();
+    let start = volume.durable_lsn();
+    let store = Arc::new(Store::paged_read_only(volume, pool_bytes, start)?);
+    let pager = store
+        .pager()
+        .ok_or_else(|| crate::Error::internal("replica store has no pager"))?
+        .clone();
+    if store.system_tree() == 0 {
+        return Err(crate::Error::internal(
+            "the volume holds no database yet: open the writer first",
+        ));
+    }
+    let instance = next_instance_id();
+    pager.report_read_floor_as(instance);
+    let (catalog, watched) = load_catalog(&store, &pager, start)?;
+    let state = Arc::new(ReplicaState {
+        instance,
+        pager,
+        catalogs: Mutex::new(VecDeque::from([(start, Arc::new(catalog.clone()))])),
+        last_apply_micros: AtomicU64::new(0),
+        records: AtomicU64::new(0),
+        reloads: AtomicU64::new(0),
+        resyncs: AtomicU64::new(0),
+    });
+    Ok(Opened {
+        store,
+        catalog,
+        state,
+        start,
+        watched,
+        rx,
+    })
+}
+
+/// Start the applier thread of an opened replica.
+pub(crate) fn start(o: Opened, shared: Weak<Shared>) -> Result<Applier> {
+    let (stop_tx, stop_rx) = crossbeam::channel::bounded::<()>(0);
+    let mut ap = Apply {
+        store: o.store,
+        state: o.state,
+        shared,
+        read_point: o.start,
+        next_lsn: o.start + 1,
+        missed_until: 0,
+        pending: VecDeque::new(),
+        watched: o.watched,
+    };
+    let rx = o.rx;
+    let thread = std::thread::Builder::new()
+        .name("replica-apply".into())
+        .spawn(move || ap.run(rx, stop_rx))
+        .map_err(|e| crate::Error::internal(format!("cannot start the replica applier: {e}")))?;
+    Ok(Applier {
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+struct Apply {
+    store: Arc<Store>,
+    state: Arc<ReplicaState>,
+    shared: Weak<Shared>,
+    read_point: Lsn,
+    /// The LSN the next record on the stream should have (LSNs are consecutive).
+    next_lsn: Lsn,
+    /// Records up to here were never received: resync when moving past them.
+    missed_until: Lsn,
+    /// Received records above the read point, in LSN order.
+    pending: VecDeque<LogRecord>,
+    /// System-tree pages as of the last catalog load.
+    watched: HashSet<PageNo>,
+}
+
+impl Apply {
+    fn run(&mut self, rx: Receiver<LogEvent>, stop: Receiver<()>) {
+        loop {
+            let first = crossbeam::select! {
+                recv(rx) -> ev => match ev {
+                    Ok(ev) => ev,
+                    Err(_) => return, // the volume closed
+                },
+                recv(stop) -> _ => return,
+            };
+            let t0 = Instant::now();
+            let mut vdl = self.take(first);
+            // Batch whatever else is queued: one publish for many commits under load.
+            while let Ok(ev) = rx.try_recv() {
+                vdl = vdl.max(self.take(ev));
+            }
+            if vdl > self.read_point {
+                if let Err(e) = self.advance(vdl) {
+                    tracing::error!(error = %e, "replica apply failed; resyncing");
+                    self.missed_until = vdl;
+                    if let Err(e) = self.advance(vdl) {
+                        tracing::error!(error = %e, "replica resync failed");
+                    }
+                }
+                self.state
+                    .last_apply_micros
+                    .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Queue an event's records; returns the VDL it announces (0 for records).
+    fn take(&mut self, ev: LogEvent) -> Lsn {
+        match ev {
+            LogEvent::Records(rs) => {
+                for r in rs {
+                    if r.lsn <= self.read_point {
+                        continue;
+                    }
+                    if r.lsn < self.next_lsn {
+                        // A new writer reused LSNs of records that never became
+                        // durable: those are gone.
+                        while self.pending.back().is_some_and(|p| p.lsn >= r.lsn) {
+                            self.pending.pop_back();
+                        }
+                    } else if r.lsn > self.next_lsn {
+                        self.missed_until = self.missed_until.max(r.lsn - 1);
+                    }
+                    self.next_lsn = r.lsn + 1;
+                    self.pending.push_back(r);
+                }
+                0
+            }
+            LogEvent::Durable(v) => v,
+        }
+    }
+
+    /// Apply everything up to `vdl` and publish it as the read point.
+    fn advance(&mut self, vdl: Lsn) -> Result<()> {
+        if vdl >= self.next_lsn {
+            // Durable records that never reached this stream.
+            self.missed_until = self.missed_until.max(vdl);
+            self.next_lsn = vdl + 1;
+        }
+        let pager = self.state.pager.clone();
+        let mut n = 0u64;
+        let mut catalog_changed = false;
+        let resync = self.missed_until > self.read_point;
+        while self.pending.front().is_some_and(|r| r.lsn <= vdl) {
+            let r = self.pending.pop_front().expect("front exists");
+            n += 1;
+            catalog_changed |= self.watched.contains(&r.page);
+            if !resync {
+                pager.apply(&r)?;
+            }
+        }
+        self.state.records.fetch_add(n, Ordering::Relaxed);
+        if resync {
+            pager.forget_all(vdl);
+            self.state.resyncs.fetch_add(1, Ordering::Relaxed);
+        }
+        if resync || catalog_changed {
+            let (cat, watched) = load_catalog(&self.store, &pager, vdl)?;
+            self.watched = watched;
+            let cat = Arc::new(cat);
+            {
+                let mut h = self.state.catalogs.lock();
+                h.push_back((vdl, cat.clone()));
+                // Versions no live snapshot can still need go (keep a bounded history).
+                let oldest = pager.oldest_reader();
+                while h.len() > CATALOG_HISTORY || (h.len() > 1 && h[1].0 <= oldest) {
+                    h.pop_front();
+                }
+            }
+            if let Some(sh) = self.shared.upgrade() {
+                sh.set_catalog(cat);
+            }
+            self.state.reloads.fetch_add(1, Ordering::Relaxed);
+        }
+        pager.set_read_point(vdl);
+        self.read_point = vdl;
+        Ok(())
+    }
+}
