@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use borealis_engine::Database;
-use borealis_server::{tls, Server, ServerConfig};
+use borealis_engine::{Database, DatabaseOptions};
+use borealis_server::{cluster, tls, Server, ServerConfig};
+use borealis_storage::{LocalVolume, VolumeConfig};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -72,6 +73,13 @@ struct ServeArgs {
     /// Refuse clients that do not use TLS.
     #[arg(long)]
     require_secure_transport: bool,
+    /// Read replicas to run in this process on the same volume (at most 15), served
+    /// behind the reader endpoint.
+    #[arg(long, default_value_t = 0)]
+    replicas: usize,
+    /// Port of the reader endpoint (default: --port + 1; 0 picks a free port).
+    #[arg(long)]
+    reader_port: Option<u16>,
 }
 
 fn main() {
@@ -102,7 +110,16 @@ fn generate_password() -> String {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    let db = if args.in_memory {
+    cluster::check_replica_count(args.replicas)?;
+    // Replicas need the volume itself (for follower handles): open it here.
+    let volume = if args.replicas > 0 {
+        Some(cluster_volume(&args)?)
+    } else {
+        None
+    };
+    let db = if let Some(v) = &volume {
+        Database::open_on(v.clone(), cluster_db_options(&args))
+    } else if args.in_memory {
         Database::open_in_memory()
     } else {
         std::fs::create_dir_all(&args.datadir)
@@ -142,12 +159,27 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         require_secure_transport: args.require_secure_transport,
         ..ServerConfig::default()
     };
-    let server = Server::bind(Arc::new(db), config)
+    let server = Server::bind(Arc::new(db), config.clone())
         .map_err(|e| format!("listening on {}:{}: {e}", args.bind_address, args.port))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     let handle = server.handle().map_err(|e| e.to_string())?;
+    let readers = match &volume {
+        Some(v) => Some(cluster::start_readers(
+            v,
+            args.replicas,
+            cluster_db_options(&args),
+            &config,
+            SocketAddr::new(args.bind_address, reader_port(&args)),
+            handle.local_addr(),
+        )?),
+        None => None,
+    };
+    let reader_handle = readers.as_ref().map(|r| r.endpoint.clone());
     ctrlc::set_handler(move || {
         tracing::info!("shutdown requested");
+        if let Some(r) = &reader_handle {
+            r.shutdown();
+        }
         handle.shutdown();
     })
     .map_err(|e| format!("installing the signal handler: {e}"))?;
@@ -158,5 +190,37 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     );
     let _ = std::io::stdout().flush();
     server.run();
+    if let Some(r) = readers {
+        r.stop();
+    }
     Ok(())
+}
+
+/// The writer's volume when replicas share it (same layout as `Database::open`).
+fn cluster_volume(args: &ServeArgs) -> Result<Arc<LocalVolume>, String> {
+    let cfg = if args.in_memory {
+        let mut c = VolumeConfig::in_memory();
+        c.fsync = false;
+        c
+    } else {
+        std::fs::create_dir_all(&args.datadir)
+            .map_err(|e| format!("creating {}: {e}", args.datadir.display()))?;
+        VolumeConfig::on_disk(args.datadir.join("volume"))
+    };
+    LocalVolume::open(cfg).map_err(|e| format!("opening the volume: {e}"))
+}
+
+fn cluster_db_options(args: &ServeArgs) -> DatabaseOptions {
+    DatabaseOptions {
+        fsync: !args.in_memory,
+        ..DatabaseOptions::default()
+    }
+}
+
+fn reader_port(args: &ServeArgs) -> u16 {
+    match (args.reader_port, args.port) {
+        (Some(p), _) => p,
+        (None, 0) => 0,
+        (None, p) => p.saturating_add(1),
+    }
 }

@@ -1,0 +1,332 @@
+//! A cluster in one process: the writer plus up to [`MAX_REPLICAS`] read replicas on one
+//! shared volume, and the reader endpoint that spreads client connections over them.
+//!
+//! Each replica is an engine `Database::open_replica` on a read-only handle of the
+//! writer's volume, served by its own [`Server`] on an internal ephemeral port (same TLS
+//! and limits as the writer). The reader endpoint is a TCP relay: it accepts a client,
+//! picks the healthy replica with the fewest relayed connections, and copies bytes both
+//! ways, so the MySQL protocol (handshake, auth, TLS) passes through untouched. A replica
+//! that refuses the connection is skipped; with none left the client is relayed to the
+//! writer. Replicas can be added or removed while it runs ([`ReaderEndpoint::add`],
+//! [`ReaderEndpoint::remove`]).
+//!
+//! Invariant: a replica's `active` count is incremented before its relay starts and
+//! decremented exactly once when both directions have ended.
+
+use std::io::Read;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use borealis_engine::{Database, DatabaseOptions};
+use borealis_storage::LocalVolume;
+use parking_lot::Mutex;
+use tracing::{debug, info, warn};
+
+use crate::server::{Server, ServerConfig, ServerHandle};
+
+/// The most replicas one writer may have (Aurora's limit).
+pub const MAX_REPLICAS: usize = 15;
+
+/// Refuse a replica count above [`MAX_REPLICAS`] with a message that says so.
+pub fn check_replica_count(n: usize) -> Result<(), String> {
+    if n > MAX_REPLICAS {
+        return Err(format!(
+            "--replicas {n}: a cluster has at most {MAX_REPLICAS} read replicas"
+        ));
+    }
+    Ok(())
+}
+
+/// One replica instance served on an internal port.
+pub struct ReplicaNode {
+    pub db: Database,
+    pub handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReplicaNode {
+    /// Open a replica on `volume` and serve it on an ephemeral port of `config.bind`'s
+    /// address.
+    pub fn start(
+        volume: &Arc<LocalVolume>,
+        opts: DatabaseOptions,
+        config: &ServerConfig,
+    ) -> Result<ReplicaNode, String> {
+        let db = Database::open_replica(volume.follower(), opts)
+            .map_err(|e| format!("opening a replica: {e}"))?;
+        let mut config = config.clone();
+        config.bind = SocketAddr::new(config.bind.ip(), 0);
+        let server = Server::bind(Arc::new(db.clone()), config)
+            .map_err(|e| format!("listening for a replica: {e}"))?;
+        let handle = server.handle().map_err(|e| e.to_string())?;
+        let thread = std::thread::Builder::new()
+            .name("replica-server".into())
+            .spawn(move || server.run())
+            .map_err(|e| e.to_string())?;
+        Ok(ReplicaNode {
+            db,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    /// Stop serving (clients are disconnected) and wait for the server thread.
+    pub fn stop(mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Target {
+    addr: SocketAddr,
+    active: Arc<AtomicUsize>,
+}
+
+/// The reader endpoint: one address for all replicas (least connections).
+pub struct ReaderEndpoint {
+    listener: TcpListener,
+    targets: Arc<Mutex<Vec<Target>>>,
+    fallback: SocketAddr,
+    stopping: Arc<AtomicBool>,
+}
+
+/// Stops a running [`ReaderEndpoint`] and changes its replica set.
+#[derive(Clone)]
+pub struct ReaderHandle {
+    addr: SocketAddr,
+    targets: Arc<Mutex<Vec<Target>>>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl ReaderHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Start sending new connections to `addr` too.
+    pub fn add(&self, addr: SocketAddr) {
+        self.targets.lock().push(Target {
+            addr,
+            active: Arc::new(AtomicUsize::new(0)),
+        });
+    }
+
+    /// Send no more new connections to `addr` (existing ones go on).
+    pub fn remove(&self, addr: SocketAddr) {
+        self.targets.lock().retain(|t| t.addr != addr);
+    }
+
+    /// Relayed connections per replica address, now.
+    pub fn connections(&self) -> Vec<(SocketAddr, usize)> {
+        self.targets
+            .lock()
+            .iter()
+            .map(|t| (t.addr, t.active.load(Ordering::SeqCst)))
+            .collect()
+    }
+
+    pub fn shutdown(&self) {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
+            // Wake the accept loop.
+            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        }
+    }
+}
+
+impl ReaderEndpoint {
+    /// Listen on `bind`; relay to `replicas`, or to `writer` when none can be reached.
+    pub fn bind(
+        bind: SocketAddr,
+        replicas: &[SocketAddr],
+        writer: SocketAddr,
+    ) -> std::io::Result<ReaderEndpoint> {
+        let listener = TcpListener::bind(bind)?;
+        let targets = replicas
+            .iter()
+            .map(|&addr| Target {
+                addr,
+                active: Arc::new(AtomicUsize::new(0)),
+            })
+            .collect();
+        Ok(ReaderEndpoint {
+            listener,
+            targets: Arc::new(Mutex::new(targets)),
+            fallback: writer,
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    pub fn handle(&self) -> std::io::Result<ReaderHandle> {
+        let mut addr = self.listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        Ok(ReaderHandle {
+            addr,
+            targets: self.targets.clone(),
+            stopping: self.stopping.clone(),
+        })
+    }
+
+    /// Accept and relay until [`ReaderHandle::shutdown`].
+    pub fn run(self) {
+        for incoming in self.listener.incoming() {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            match incoming {
+                Ok(client) => self.relay(client),
+                Err(e) => {
+                    warn!("reader endpoint: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        info!("reader endpoint stopped");
+    }
+
+    /// Candidates in order of preference: fewest active connections first.
+    fn candidates(&self) -> Vec<(SocketAddr, Arc<AtomicUsize>)> {
+        let mut c: Vec<_> = self
+            .targets
+            .lock()
+            .iter()
+            .map(|t| (t.addr, t.active.clone()))
+            .collect();
+        c.sort_by_key(|(_, a)| a.load(Ordering::SeqCst));
+        c
+    }
+
+    fn relay(&self, client: TcpStream) {
+        let _ = client.set_nodelay(true);
+        let mut chosen = None;
+        for (addr, active) in self.candidates() {
+            // Count it before connecting so concurrent accepts spread out.
+            active.fetch_add(1, Ordering::SeqCst);
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                Ok(s) => {
+                    chosen = Some((s, Some(active)));
+                    break;
+                }
+                Err(e) => {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    warn!(%addr, "reader endpoint: replica unreachable, skipped: {e}");
+                }
+            }
+        }
+        if chosen.is_none() {
+            match TcpStream::connect_timeout(&self.fallback, Duration::from_millis(500)) {
+                Ok(s) => chosen = Some((s, None)),
+                Err(e) => {
+                    warn!("reader endpoint: no replica and no writer reachable: {e}");
+                    return;
+                }
+            }
+        }
+        let Some((upstream, active)) = chosen else {
+            return;
+        };
+        let _ = upstream.set_nodelay(true);
+        let peer = upstream.peer_addr().ok();
+        debug!(?peer, "reader endpoint: relaying");
+        let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) else {
+            if let Some(a) = active {
+                a.fetch_sub(1, Ordering::SeqCst);
+            }
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("reader-relay".into())
+            .spawn(move || {
+                let up = std::thread::spawn(move || pump(c2, u2));
+                pump(upstream, client);
+                let _ = up.join();
+                if let Some(a) = active {
+                    a.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+        if let Err(e) = spawned {
+            warn!("reader endpoint: cannot start a relay thread: {e}");
+        }
+    }
+}
+
+/// Copy `from` to `to` until EOF or an error, then end both directions' use of the pair.
+fn pump(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if std::io::Write::write_all(&mut to, &buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // Either side closing ends the session: wake the other pump too.
+    let _ = to.shutdown(Shutdown::Both);
+    let _ = from.shutdown(Shutdown::Both);
+}
+
+/// The replicas and reader endpoint of `borealis serve --replicas N`.
+pub struct Readers {
+    pub replicas: Vec<ReplicaNode>,
+    pub endpoint: ReaderHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Readers {
+    /// Stop the endpoint and every replica.
+    pub fn stop(mut self) {
+        self.endpoint.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for r in self.replicas.drain(..) {
+            r.stop();
+        }
+    }
+}
+
+/// Start `n` replicas of `volume` (served like the writer, per `config`) and the reader
+/// endpoint on `reader_bind`, falling back to `writer`. Prints the endpoint's address.
+pub fn start_readers(
+    volume: &Arc<LocalVolume>,
+    n: usize,
+    opts: DatabaseOptions,
+    config: &ServerConfig,
+    reader_bind: SocketAddr,
+    writer: SocketAddr,
+) -> Result<Readers, String> {
+    check_replica_count(n)?;
+    let replicas = (0..n)
+        .map(|_| ReplicaNode::start(volume, opts.clone(), config))
+        .collect::<Result<Vec<_>, _>>()?;
+    let addrs: Vec<SocketAddr> = replicas.iter().map(ReplicaNode::addr).collect();
+    let endpoint = ReaderEndpoint::bind(reader_bind, &addrs, writer)
+        .map_err(|e| format!("listening on {reader_bind} (reader endpoint): {e}"))?;
+    let handle = endpoint.handle().map_err(|e| e.to_string())?;
+    let thread = std::thread::Builder::new()
+        .name("reader-endpoint".into())
+        .spawn(move || endpoint.run())
+        .map_err(|e| e.to_string())?;
+    println!(
+        "borealis: reader endpoint for {n} replicas ready on {}",
+        handle.local_addr()
+    );
+    Ok(Readers {
+        replicas,
+        endpoint: handle,
+        thread: Some(thread),
+    })
+}
