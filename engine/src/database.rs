@@ -20,6 +20,9 @@ use crate::store::{Store, TreeId, TreeWrite};
 use crate::txn::{Isolation, TxnManager};
 use crate::value::Value;
 
+/// The plugin of accounts created without IDENTIFIED WITH.
+pub const DEFAULT_AUTH_PLUGIN: &str = "mysql_native_password";
+
 /// How to open a database.
 #[derive(Clone, Debug)]
 pub struct DatabaseOptions {
