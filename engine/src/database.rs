@@ -125,7 +125,7 @@ impl Shared {
             .mgr
             .begin(Isolation::RepeatableRead, std::time::Duration::from_secs(1));
         let mut st = SessState::new(self.globals.clone());
-        let mut ex = Exec::new(self, &mut txn, self.catalog(), &mut st, &[]);
+        let mut ex = Exec::new(self, &mut txn, &mut st, &[]);
         let v = ex.eval(e, &[]);
         drop(ex);
         self.mgr.rollback(&mut txn);

@@ -824,8 +824,7 @@ impl Session {
                         let mut txn = shared
                             .mgr
                             .begin(Isolation::RepeatableRead, Duration::from_secs(50));
-                        let mut ex =
-                            Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, &[]);
+                        let mut ex = Exec::new(&shared, &mut txn, &mut self.state, &[]);
                         let rows = ex.run(&bq.plan);
                         drop(ex);
                         shared.mgr.rollback(&mut txn);
@@ -962,7 +961,7 @@ impl Session {
         let mut txn = self.txn.take().expect("ensured");
         txn.begin_statement(&shared.mgr);
         let result = {
-            let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+            let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
             let r = match st {
@@ -1156,7 +1155,7 @@ impl Session {
                 let autocommit_stmt = self.txn.is_none();
                 self.ensure_txn();
                 let mut txn = self.txn.take().expect("ensured");
-                let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+                let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
                 let r = ex.eval(&bound, &[]);
                 drop(ex);
                 if autocommit_stmt && self.state.autocommit {
@@ -1259,7 +1258,6 @@ impl Session {
         {
             let op = low.split_whitespace().next().unwrap_or("").to_string();
             let names: Vec<String> = text
-                .trim_start()
                 .split_whitespace()
                 .skip(2)
                 .collect::<Vec<_>>()
@@ -1308,10 +1306,6 @@ impl Session {
 
     pub(crate) fn state(&self) -> &SessState {
         &self.state
-    }
-
-    pub(crate) fn state_mut(&mut self) -> &mut SessState {
-        &mut self.state
     }
 }
 

@@ -1446,6 +1446,7 @@ impl<'a> Binder<'a> {
         Ok((self.bind_expr(&iv.value, scope, ctx)?, unit))
     }
 
+    #[allow(clippy::type_complexity)]
     fn func_args(
         &mut self,
         f: &ast::Function,
