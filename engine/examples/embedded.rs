@@ -7,7 +7,10 @@ use borealis_engine::{Database, QueryResult, Value};
 
 fn main() -> Result<(), borealis_engine::Error> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("borealis-example-{}", std::process::id())).display().to_string()
+        std::env::temp_dir()
+            .join(format!("borealis-example-{}", std::process::id()))
+            .display()
+            .to_string()
     });
     let db = Database::open(&dir)?;
     let mut s = db.session();
@@ -16,15 +19,34 @@ fn main() -> Result<(), borealis_engine::Error> {
 
     s.execute("BEGIN")?;
     for (name, price) in [("apple", "0.50"), ("pear", "0.75"), ("fig", "2.10")] {
-        s.query("INSERT INTO items (name, price) VALUES (?, ?)", &[Value::from(name), Value::from(price)])?;
+        s.query(
+            "INSERT INTO items (name, price) VALUES (?, ?)",
+            &[Value::from(name), Value::from(price)],
+        )?;
     }
     s.execute("COMMIT")?;
 
-    let r = s.query("SELECT name, price FROM items WHERE price < ? ORDER BY price", &[Value::from("1.00")])?;
+    let r = s.query(
+        "SELECT name, price FROM items WHERE price < ? ORDER BY price",
+        &[Value::from("1.00")],
+    )?;
     if let QueryResult::Rows { columns, rows } = r {
-        println!("{}", columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("\t"));
+        println!(
+            "{}",
+            columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("\t")
+        );
         for row in rows {
-            println!("{}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\t"));
+            println!(
+                "{}",
+                row.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            );
         }
     }
     println!("data in {dir}");

@@ -524,11 +524,15 @@ impl<'a> Exec<'a> {
                     table,
                     access,
                     reverse,
-                    limit: None,
+                    limit,
                     ..
                 } = input.as_ref()
                 {
-                    return self.scan_table(table, access, *reverse, None, Some(pred));
+                    let limit = match limit {
+                        Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
+                        None => None,
+                    };
+                    return self.scan_table(table, access, *reverse, limit, Some(pred));
                 }
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
