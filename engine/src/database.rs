@@ -21,6 +21,9 @@ use crate::store::{Store, TreeId, TreeWrite};
 use crate::txn::{Isolation, Txn, TxnManager};
 use crate::value::Value;
 
+/// The plugin of accounts created without IDENTIFIED WITH.
+pub const DEFAULT_AUTH_PLUGIN: &str = "mysql_native_password";
+
 /// How to open a database.
 #[derive(Clone, Debug)]
 pub struct DatabaseOptions {
@@ -142,7 +145,7 @@ impl Shared {
             .mgr
             .begin(Isolation::RepeatableRead, std::time::Duration::from_secs(1));
         let mut st = SessState::new(self.globals.clone());
-        let mut ex = Exec::new(self, &mut txn, self.catalog(), &mut st, &[]);
+        let mut ex = Exec::new(self, &mut txn, &mut st, &[]);
         let v = ex.eval(e, &[]);
         drop(ex);
         self.mgr.rollback(&mut txn);

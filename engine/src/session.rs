@@ -83,8 +83,25 @@ impl PreparedStatement {
     }
 }
 
+/// Bound SELECTs kept per session, keyed by statement text (a prepared statement's text
+/// has `?` parameters, so one plan serves every execution). Valid while the catalog
+/// snapshot and the current database are the ones it was bound with.
+struct CachedPlan {
+    catalog: Arc<crate::catalog::Catalog>,
+    db: Option<String>,
+    query: Arc<crate::sql::plan::BoundQuery>,
+}
+
+const PLAN_CACHE_SIZE: usize = 256;
+
+/// Plans holding rows computed at bind time (information_schema) must be rebound.
+fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
+    !format!("{p:?}").contains("Rows(")
+}
+
 /// One client's session. Not shared between threads; create one per connection.
 pub struct Session {
+    plan_cache: HashMap<String, CachedPlan>,
     db: Database,
     info: SessionInfo,
     pub(crate) state: SessState,
@@ -149,6 +166,7 @@ impl Session {
             kill_conn,
             database_changed: false,
             sql_prepared: HashMap::new(),
+            plan_cache: HashMap::new(),
         };
         if let Some(d) = &info.database {
             let _ = s.use_database(d);
@@ -806,8 +824,7 @@ impl Session {
                         let mut txn = shared
                             .mgr
                             .begin(Isolation::RepeatableRead, Duration::from_secs(50));
-                        let mut ex =
-                            Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, &[]);
+                        let mut ex = Exec::new(&shared, &mut txn, &mut self.state, &[]);
                         let rows = ex.run(&bq.plan);
                         drop(ex);
                         shared.mgr.rollback(&mut txn);
@@ -944,7 +961,7 @@ impl Session {
         txn.begin_statement(&shared.mgr);
         let cat = shared.catalog_for(&mut txn);
         let result = {
-            let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+            let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
             let r = match st {
@@ -957,11 +974,35 @@ impl Session {
                         ex.locking = true;
                         ex.lock_rows = Some(excl);
                     }
-                    let bq = b.bind_query(q);
+                    let cached = self
+                        .plan_cache
+                        .get(text)
+                        .filter(|c| Arc::ptr_eq(&c.catalog, &cat) && c.db == ex.sess.current_db)
+                        .map(|c| c.query.clone());
+                    let bq = match cached {
+                        Some(q) => Ok(q),
+                        None => b.bind_query(q).map(|bq| {
+                            let bq = Arc::new(bq);
+                            if plan_is_cacheable(&bq.plan) {
+                                if self.plan_cache.len() >= PLAN_CACHE_SIZE {
+                                    self.plan_cache.clear();
+                                }
+                                self.plan_cache.insert(
+                                    text.to_string(),
+                                    CachedPlan {
+                                        catalog: cat.clone(),
+                                        db: ex.sess.current_db.clone(),
+                                        query: bq.clone(),
+                                    },
+                                );
+                            }
+                            bq
+                        }),
+                    };
                     match bq {
                         Ok(bq) => ex.run(&bq.plan).map(|rows| {
                             let n = rows.len();
-                            let cols = finalize_columns(bq.columns, &rows);
+                            let cols = finalize_columns(bq.columns.clone(), &rows);
                             let rows = conform_rows(&cols, rows);
                             (
                                 QueryResult::Rows {
@@ -1114,7 +1155,7 @@ impl Session {
                 let autocommit_stmt = self.txn.is_none();
                 self.ensure_txn();
                 let mut txn = self.txn.take().expect("ensured");
-                let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+                let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
                 let r = ex.eval(&bound, &[]);
                 drop(ex);
                 if autocommit_stmt && self.state.autocommit {
@@ -1217,7 +1258,6 @@ impl Session {
         {
             let op = low.split_whitespace().next().unwrap_or("").to_string();
             let names: Vec<String> = text
-                .trim_start()
                 .split_whitespace()
                 .skip(2)
                 .collect::<Vec<_>>()
@@ -1266,10 +1306,6 @@ impl Session {
 
     pub(crate) fn state(&self) -> &SessState {
         &self.state
-    }
-
-    pub(crate) fn state_mut(&mut self) -> &mut SessState {
-        &mut self.state
     }
 }
 

@@ -190,9 +190,11 @@ impl TreeWrite for PagedWrite {
     }
 }
 
+type MemTree = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Trees in process memory.
 struct MemTrees {
-    trees: RwLock<HashMap<TreeId, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    trees: RwLock<HashMap<TreeId, MemTree>>,
     next: Mutex<(TreeId, Lsn)>,
 }
 

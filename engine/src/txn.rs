@@ -106,10 +106,13 @@ impl Txn {
     }
 }
 
+/// [(commit seq, value before that commit)] in seq order.
+type VersionChain = Vec<(u64, Option<Vec<u8>>)>;
+
 #[derive(Default)]
 struct Versions {
-    /// tree -> key -> [(commit seq, value before that commit)] in seq order.
-    undo: HashMap<TreeId, BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>>>,
+    /// tree -> key -> its older versions.
+    undo: HashMap<TreeId, BTreeMap<Vec<u8>, VersionChain>>,
     /// (seq, tree, key) in seq order, for garbage collection.
     queue: VecDeque<(u64, TreeId, Vec<u8>)>,
 }
@@ -260,6 +263,7 @@ impl TxnManager {
 
     /// Scan a key range in order, merging own writes and, for snapshot reads, old
     /// versions over the tree's current contents.
+    #[allow(clippy::too_many_arguments)]
     pub fn scan(
         &self,
         txn: &mut Txn,

@@ -752,6 +752,15 @@ impl<'a> Binder<'a> {
             let offset = offset
                 .map(|l| self.bind_expr_in(l, &empty, "LIMIT"))
                 .transpose()?;
+            // LIMIT without ORDER BY/DISTINCT/aggregation over one table: the scan can stop
+            // after limit + offset rows (through a pushed-down filter too).
+            if let (Some(l), false) = (&limit, distinct) {
+                let stop = match &offset {
+                    Some(o) => Expr::Arith(BinOp::Add, Box::new(l.clone()), Box::new(o.clone())),
+                    None => l.clone(),
+                };
+                push_limit(&mut plan, stop);
+            }
             plan = Plan::Limit {
                 input: Box::new(plan),
                 limit,
@@ -1446,6 +1455,7 @@ impl<'a> Binder<'a> {
         Ok((self.bind_expr(&iv.value, scope, ctx)?, unit))
     }
 
+    #[allow(clippy::type_complexity)]
     fn func_args(
         &mut self,
         f: &ast::Function,
@@ -1975,6 +1985,22 @@ impl<'a> Binder<'a> {
             },
             scope,
         ))
+    }
+}
+
+/// Give a bare (projected, filtered) table scan a row limit.
+fn push_limit(plan: &mut Plan, stop: Expr) {
+    match plan {
+        Plan::Project(inner, _) | Plan::Truncate(inner, _) => push_limit(inner, stop),
+        Plan::Filter(inner, _) => {
+            if let Plan::Scan { limit, .. } = inner.as_mut() {
+                // The executor applies the filter inside the scan, so the limit counts
+                // matching rows.
+                *limit = Some(Box::new(stop));
+            }
+        }
+        Plan::Scan { limit, .. } => *limit = Some(Box::new(stop)),
+        _ => {}
     }
 }
 

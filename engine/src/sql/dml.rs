@@ -155,7 +155,7 @@ impl Exec<'_> {
         t: &Arc<TableDef>,
         row: Vec<Value>,
         conflict: Conflict,
-        on_dup: &mut dyn FnMut(&mut Exec<'_>, &[Value], &[Value]) -> Result<Vec<Value>>,
+        on_dup: &mut OnDuplicate<'_>,
     ) -> Result<Inserted> {
         let rowid = if t.primary.is_empty() {
             Some(self.shared.next_rowid(self, t)?)
@@ -604,7 +604,7 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
     {
         format!(
             "Records: {}  Duplicates: {}  Warnings: {}",
-            affected.max(dups) - if conflict == Conflict::Update { 0 } else { 0 },
+            affected.max(dups),
             dups,
             ex.fnctx.warnings.len()
         )
@@ -709,6 +709,12 @@ fn target_table(b: &Binder<'_>, db: &str, name: &str, what: &str) -> Result<Arc<
     Err(Error::no_such_table(db, name))
 }
 
+/// ON DUPLICATE KEY UPDATE: (existing row, new row) -> the updated row.
+pub type OnDuplicate<'a> = dyn FnMut(&mut Exec<'_>, &[Value], &[Value]) -> Result<Vec<Value>> + 'a;
+
+/// A row with its clustered key.
+type KeyedRow = (Vec<u8>, Vec<Value>);
+
 /// Rows to modify: (clustered key, current row), found with locking reads.
 fn target_rows(
     ex: &mut Exec<'_>,
@@ -718,7 +724,7 @@ fn target_rows(
     selection: Option<&ast::Expr>,
     order_by: &[ast::OrderByExpr],
     limit: Option<&ast::Expr>,
-) -> Result<(Vec<(Vec<u8>, Vec<Value>)>, Scope)> {
+) -> Result<(Vec<KeyedRow>, Scope)> {
     let scope = table_scope(t, alias);
     let mut filters = Vec::new();
     if let Some(w) = selection {

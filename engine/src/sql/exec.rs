@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{Catalog, TableDef};
+use crate::catalog::TableDef;
 use crate::error::{code, Error, Result};
 use crate::functions::{self, FnContext};
 use crate::keycodec::{encode_value, prefix_successor, KeyCollation};
@@ -29,7 +29,6 @@ pub struct Exec<'a> {
     pub shared: &'a crate::database::Shared,
     pub mgr: &'a TxnManager,
     pub txn: &'a mut Txn,
-    pub catalog: Arc<Catalog>,
     pub sess: &'a mut SessState,
     pub params: &'a [Value],
     pub outer: Vec<Vec<Value>>,
@@ -51,7 +50,6 @@ impl<'a> Exec<'a> {
     pub fn new(
         shared: &'a crate::database::Shared,
         txn: &'a mut Txn,
-        catalog: Arc<Catalog>,
         sess: &'a mut SessState,
         params: &'a [Value],
     ) -> Exec<'a> {
@@ -60,7 +58,6 @@ impl<'a> Exec<'a> {
             shared,
             mgr: &shared.mgr,
             txn,
-            catalog,
             sess,
             params,
             outer: Vec::new(),
@@ -527,11 +524,15 @@ impl<'a> Exec<'a> {
                     table,
                     access,
                     reverse,
-                    limit: None,
+                    limit,
                     ..
                 } = input.as_ref()
                 {
-                    return self.scan_table(table, access, *reverse, None, Some(pred));
+                    let limit = match limit {
+                        Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
+                        None => None,
+                    };
+                    return self.scan_table(table, access, *reverse, limit, Some(pred));
                 }
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
@@ -726,7 +727,7 @@ impl<'a> Exec<'a> {
                 }
                 for key in encoded {
                     let full = match index {
-                        None => key.len() >= 1 && table.primary.len() == keys_len(keys),
+                        None => !key.is_empty() && table.primary.len() == keys_len(keys),
                         Some(_) => false,
                     };
                     if full {
@@ -1115,7 +1116,7 @@ impl<'a> Exec<'a> {
         } else {
             vec![group_by.len()]
         };
-        let mut out_levels: Vec<BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)>> = Vec::new();
+        let mut out_levels: Vec<Groups> = Vec::new();
         for &lvl in &levels {
             groups.clear();
             for (gv, r) in &gvals_rows {
@@ -1368,6 +1369,9 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Vec<Row> {
         }
     }
 }
+
+/// Groups of one aggregation level: sort key -> (group values, aggregate states).
+type Groups = BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)>;
 
 /// Running state of one aggregate in one group.
 pub enum AggState {

@@ -725,7 +725,7 @@ pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
         Expr::Binary(a) => Expr::Binary(r(a)),
         Expr::IsNull(a, n) => Expr::IsNull(r(a), *n),
         Expr::IsBool(a, t, n) => Expr::IsBool(r(a), *t, *n),
-        Expr::Cast(a, t) => Expr::Cast(r(a), t.clone()),
+        Expr::Cast(a, t) => Expr::Cast(r(a), *t),
         Expr::Arith(op, a, b) => Expr::Arith(*op, r(a), r(b)),
         Expr::Cmp(op, a, b) => Expr::Cmp(*op, r(a), r(b)),
         Expr::And(a, b) => Expr::And(r(a), r(b)),

@@ -116,10 +116,6 @@ pub enum Expr {
 }
 
 impl Expr {
-    pub fn lit(v: Value) -> Expr {
-        Expr::Literal(v)
-    }
-
     /// True when the expression does not depend on the current row (literals, params,
     /// outer references, variables): usable as an index lookup key.
     pub fn is_row_independent(&self) -> bool {
