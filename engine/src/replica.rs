@@ -61,6 +61,8 @@ pub struct ReplicaStatus {
     pub volume_vdl: Lsn,
     /// `volume_vdl - read_point`.
     pub lag_lsn: u64,
+    /// The oldest LSN a live snapshot on this replica reads at (its storage read floor).
+    pub oldest_snapshot: Lsn,
     /// Time from receiving the last VDL advance to publishing it as the read point.
     pub last_apply_micros: u64,
     /// Records applied to cached pages or dropped (not cached) so far.
@@ -103,11 +105,22 @@ impl ReplicaState {
             read_point,
             volume_vdl,
             lag_lsn: volume_vdl.saturating_sub(read_point),
+            oldest_snapshot: self.pager.oldest_reader(),
             last_apply_micros: self.last_apply_micros.load(Ordering::Relaxed),
             records_received: self.records.load(Ordering::Relaxed),
             catalog_reloads: self.reloads.load(Ordering::Relaxed),
             resyncs: self.resyncs.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl Drop for ReplicaState {
+    fn drop(&mut self) {
+        // The replica is gone: stop holding storage's read floor back. The volume has no
+        // call to unregister an instance; a floor of "everything" never binds.
+        self.pager
+            .volume()
+            .set_min_read_point(self.instance, Lsn::MAX);
     }
 }
 

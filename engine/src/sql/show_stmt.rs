@@ -699,6 +699,7 @@ fn status_rows(sh: &Shared, sess: &Session) -> Vec<Row> {
             ("Borealis_replica_read_point", r.read_point),
             ("Borealis_replica_volume_vdl", r.volume_vdl),
             ("Borealis_replica_lag_lsn", r.lag_lsn),
+            ("Borealis_replica_oldest_snapshot", r.oldest_snapshot),
             ("Borealis_replica_apply_latency_us", r.last_apply_micros),
             ("Borealis_replica_records", r.records_received),
             ("Borealis_replica_catalog_reloads", r.catalog_reloads),
