@@ -160,6 +160,29 @@ fn parse_micros(f: &str) -> Option<u32> {
 /// two-digit years (70..99 are 19xx, 00..69 are 20xx) and the all-digit forms YYMMDD,
 /// YYYYMMDD, YYMMDDhhmmss and YYYYMMDDhhmmss with an optional '.fraction'.
 pub fn parse_datetime_loose(s: &str) -> Option<DateTime> {
+    parse_datetime_with(s, false)
+}
+
+/// Like [`parse_datetime_loose`], but also accepting a zero month or day
+/// ('2024-00-15', '2024-02-00'), as MySQL's date and time functions read their arguments
+/// (DAYOFMONTH('2024-02-00') is 0). Storing and CAST use the strict forms.
+pub fn parse_datetime_fuzzy(s: &str) -> Option<DateTime> {
+    parse_datetime_with(s, true)
+}
+
+/// A date acceptable to the fuzzy parser: a real date, or in-range fields with a zero
+/// month or day.
+fn fuzzy_date_ok(d: &Date) -> bool {
+    d.is_valid()
+        || d.is_zero()
+        || (d.month <= 12
+            && d.day <= 31
+            && (d.month == 0
+                || d.day == 0
+                || d.day <= crate::temporal::days_in_month(d.year as i64, d.month)))
+}
+
+fn parse_datetime_with(s: &str, fuzzy: bool) -> Option<DateTime> {
     if let Some(dt) = parse_datetime(s) {
         return Some(dt);
     }
@@ -222,7 +245,12 @@ pub fn parse_datetime_loose(s: &str) -> Option<DateTime> {
         month: num(1)? as u8,
         day: num(2)? as u8,
     };
-    if !(date.is_valid() || date.is_zero()) {
+    let date_ok = if fuzzy {
+        fuzzy_date_ok(&date)
+    } else {
+        date.is_valid() || date.is_zero()
+    };
+    if !date_ok {
         return None;
     }
     let (hour, minute) = (num(3)?, num(4)?);
@@ -350,6 +378,12 @@ mod tests {
             Some("1998-12-31 11:30:45.250000".into())
         );
         assert_eq!(f("2024-13-01"), None);
+        assert_eq!(f("2024-00-15"), None);
+        let z = |s: &str| parse_datetime_fuzzy(s).map(|d| d.to_string());
+        assert_eq!(z("2024-00-15"), Some("2024-00-15 00:00:00".into()));
+        assert_eq!(z("2024-02-00 10:00:00"), Some("2024-02-00 10:00:00".into()));
+        assert_eq!(z("2024-02-30"), None);
+        assert_eq!(z("2024-13-01"), None);
         assert_eq!(
             number_to_datetime(20240229).map(|d| d.to_string()),
             Some("2024-02-29 00:00:00".into())

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use borealis_storage::{LocalVolume, Volume, VolumeConfig};
 use parking_lot::{Mutex, RwLock};
 
 use crate::catalog::{self, Catalog, TableDef};
@@ -18,6 +19,9 @@ use crate::sql::session_state::{default_sysvars, SessState};
 use crate::store::{Store, TreeId, TreeWrite};
 use crate::txn::{Isolation, TxnManager};
 use crate::value::Value;
+
+/// The plugin of accounts created without IDENTIFIED WITH.
+pub const DEFAULT_AUTH_PLUGIN: &str = "mysql_native_password";
 
 /// How to open a database.
 #[derive(Clone, Debug)]
@@ -121,7 +125,7 @@ impl Shared {
             .mgr
             .begin(Isolation::RepeatableRead, std::time::Duration::from_secs(1));
         let mut st = SessState::new(self.globals.clone());
-        let mut ex = Exec::new(self, &mut txn, self.catalog(), &mut st, &[]);
+        let mut ex = Exec::new(self, &mut txn, &mut st, &[]);
         let v = ex.eval(e, &[]);
         drop(ex);
         self.mgr.rollback(&mut txn);
@@ -237,13 +241,40 @@ impl Database {
         Self::open_with(dir, DatabaseOptions::default())
     }
 
-    pub fn open_with(_dir: impl AsRef<Path>, _opts: DatabaseOptions) -> Result<Database> {
-        Self::from_store(Store::in_memory(), false)
+    pub fn open_with(dir: impl AsRef<Path>, opts: DatabaseOptions) -> Result<Database> {
+        std::fs::create_dir_all(dir.as_ref()).map_err(|e| {
+            Error::new(
+                crate::error::code::ER_INTERNAL,
+                format!("Can't create directory '{}': {e}", dir.as_ref().display()),
+            )
+        })?;
+        let mut cfg = VolumeConfig::on_disk(dir.as_ref().join("volume"));
+        cfg.fsync = opts.fsync;
+        Self::open_volume(cfg, opts)
     }
 
-    /// A throwaway database with no disk, for tests.
+    /// A throwaway database with no disk (the six-node volume in memory), for tests.
     pub fn open_in_memory() -> Result<Database> {
-        Self::from_store(Store::in_memory(), false)
+        let mut cfg = VolumeConfig::in_memory();
+        cfg.fsync = false;
+        Self::open_volume(
+            cfg,
+            DatabaseOptions {
+                fsync: false,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Open on a volume described by `config` (own nodes, in memory, or over TCP).
+    pub fn open_volume(config: VolumeConfig, opts: DatabaseOptions) -> Result<Database> {
+        let volume: Arc<dyn Volume> = LocalVolume::open(config)?;
+        Self::from_store(Store::paged(volume, opts.buffer_pool_bytes)?, false)
+    }
+
+    /// Open on an existing volume handle (shared with replicas in the same process).
+    pub fn open_on(volume: Arc<dyn Volume>, opts: DatabaseOptions) -> Result<Database> {
+        Self::from_store(Store::paged(volume, opts.buffer_pool_bytes)?, false)
     }
 
     fn from_store(store: Store, read_only: bool) -> Result<Database> {

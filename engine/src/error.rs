@@ -176,47 +176,14 @@ impl From<borealis_storage::Error> for Error {
 pub fn sqlstate(code: u16) -> &'static str {
     use code::*;
     match code {
-        ER_DBACCESS_DENIED
-        | ER_ACCESS_DENIED
-        | ER_TABLEACCESS_DENIED
-        | ER_PARSE
-        | ER_SYNTAX
-        | ER_EMPTY_QUERY
-        | ER_SPECIFIC_ACCESS_DENIED
-        | ER_NONEXISTING_GRANT
-        | ER_WRONG_ARGUMENTS_FN
-        | ER_INVALID_GROUP_FUNC_USE
-        | ER_FUNCTION_NOT_DEFINED => "42000",
-        ER_NO_DB
-        | ER_BAD_DB
-        | ER_DUP_FIELDNAME
-        | ER_DUP_KEYNAME
-        | ER_MULTIPLE_PRI_KEY
-        | ER_CANT_DROP_FIELD_OR_KEY
-        | ER_INVALID_DEFAULT
-        | ER_NONUNIQ_TABLE
-        | ER_TOO_LONG_IDENT
-        | ER_KEY_COLUMN_DOES_NOT_EXIST
-        | ER_DB_CREATE_EXISTS
-        | ER_MIX_OF_GROUP_FUNC_AND_FIELDS
-        | ER_WRONG_AUTO_KEY
-        | ER_TOO_BIG_ROWSIZE
-        | ER_WRONG_VALUE_FOR_VAR
-        | ER_WRONG_TYPE_FOR_VAR
-        | ER_UNKNOWN_CHARACTER_SET
-        | ER_WRONG_FIELD_WITH_GROUP => "42000",
-        ER_BAD_NULL | ER_DUP_ENTRY => "23000",
+        ER_NO_DB => "3D000",
+        ER_DUP_FIELDNAME => "42S21",
         ER_TABLE_EXISTS => "42S01",
         ER_BAD_TABLE | ER_NO_SUCH_TABLE | ER_UNKNOWN_TABLE => "42S02",
-        ER_NON_UNIQ | ER_BAD_FIELD => {
-            if code == ER_NON_UNIQ {
-                "23000"
-            } else {
-                "42S22"
-            }
-        }
-        ER_WRONG_VALUE_COUNT_ON_ROW | ER_WRONG_VALUE_COUNT | ER_OPERAND_COLUMNS => "21S01",
-        ER_SUBQUERY_NO_1_ROW => "21000",
+        ER_BAD_FIELD => "42S22",
+        ER_NON_UNIQ | ER_BAD_NULL | ER_DUP_ENTRY => "23000",
+        ER_WRONG_VALUE_COUNT_ON_ROW | ER_WRONG_VALUE_COUNT => "21S01",
+        ER_SUBQUERY_NO_1_ROW | ER_OPERAND_COLUMNS | 1222 => "21000",
         ER_LOCK_DEADLOCK => "40001",
         ER_DIVISION_BY_ZERO => "22012",
         ER_DATA_TOO_LONG => "22001",
@@ -227,6 +194,34 @@ pub fn sqlstate(code: u16) -> &'static str {
         ER_CON_COUNT => "08004",
         ER_NET_PACKET_TOO_LARGE => "08S01",
         ER_CANT_CHANGE_TX_ISOLATION => "25001",
+        ER_INVALID_JSON_TEXT => "22032",
+        ER_DBACCESS_DENIED
+        | ER_TABLEACCESS_DENIED
+        | ER_PARSE
+        | ER_SYNTAX
+        | ER_EMPTY_QUERY
+        | ER_SPECIFIC_ACCESS_DENIED
+        | ER_NONEXISTING_GRANT
+        | ER_WRONG_ARGUMENTS_FN
+        | ER_FUNCTION_NOT_DEFINED
+        | ER_BAD_DB
+        | ER_DUP_KEYNAME
+        | ER_MULTIPLE_PRI_KEY
+        | ER_CANT_DROP_FIELD_OR_KEY
+        | ER_INVALID_DEFAULT
+        | ER_NONUNIQ_TABLE
+        | ER_TOO_LONG_IDENT
+        | ER_KEY_COLUMN_DOES_NOT_EXIST
+        | ER_MIX_OF_GROUP_FUNC_AND_FIELDS
+        | ER_WRONG_AUTO_KEY
+        | ER_TOO_BIG_ROWSIZE
+        | ER_WRONG_VALUE_FOR_VAR
+        | ER_WRONG_TYPE_FOR_VAR
+        | ER_UNKNOWN_CHARACTER_SET
+        | ER_WRONG_FIELD_WITH_GROUP
+        | ER_ILLEGAL_REFERENCE
+        | 1248 => "42000",
+        ER_ACCESS_DENIED => "28000",
         _ => "HY000",
     }
 }

@@ -136,12 +136,21 @@ impl<'a> Node<'a> {
     pub fn new(page: &'a Page, no: PageNo) -> Result<Node<'a>> {
         let t = page[0];
         if t != PT_LEAF && t != PT_INTERNAL {
-            return Err(corrupt(no, format!("expected a B+tree node, type {t:#x}")));
+            let what = match t {
+                0 => "a never-written page (a tree created by an uncommitted Mtr?)".to_string(),
+                PT_FREE => "a free page (a dropped tree?)".to_string(),
+                t => format!("page type {t:#x}"),
+            };
+            return Err(corrupt(no, format!("expected a B+tree node, found {what}")));
         }
         let n = get_u16(page, 2) as usize;
         let cs = get_u16(page, 4) as usize;
-        if HEADER_SIZE + 2 * n > cs || cs > PAGE_SIZE {
-            return Err(corrupt(no, format!("bad header n={n} content_start={cs}")));
+        let garbage = get_u16(page, 6) as usize;
+        if HEADER_SIZE + 2 * n > cs || cs > PAGE_SIZE || garbage > PAGE_SIZE - cs {
+            return Err(corrupt(
+                no,
+                format!("bad header n={n} content_start={cs} garbage={garbage}"),
+            ));
         }
         Ok(Node { page, no })
     }
@@ -219,6 +228,9 @@ impl<'a> Node<'a> {
 
     /// Key and value of leaf cell `i`.
     pub fn leaf_entry(&self, i: usize) -> Result<(&'a [u8], ValueRef<'a>)> {
+        if !self.is_leaf() {
+            return Err(corrupt(self.no, "leaf entry read from an internal node"));
+        }
         let c = self.cell(i)?;
         let klen = u16::from_le_bytes([c[0], c[1]]) as usize;
         let vw = u16::from_le_bytes([c[2], c[3]]);
@@ -237,6 +249,9 @@ impl<'a> Node<'a> {
 
     /// Child page of internal cell `i`.
     pub fn cell_child(&self, i: usize) -> Result<PageNo> {
+        if self.is_leaf() {
+            return Err(corrupt(self.no, "child pointer read from a leaf"));
+        }
         let c = self.cell(i)?;
         Ok(u64::from_le_bytes(c[2..10].try_into().expect("8 bytes")))
     }
@@ -467,6 +482,38 @@ mod tests {
         assert_eq!(n.garbage(), 0);
         assert_eq!(n.key(cnt).unwrap(), b"zz");
         assert_eq!(n.key(0).unwrap(), 0u32.to_be_bytes());
+    }
+
+    #[test]
+    fn random_pages_never_panic() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let seed: u64 = rand::random();
+        println!("seed = {seed}");
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut p = page();
+        for round in 0..500 {
+            rng.fill(&mut p[..]);
+            // Mostly plausible headers, so the checks past the header get exercised.
+            p[0] = if round % 2 == 0 { PT_LEAF } else { PT_INTERNAL };
+            let n = rng.gen_range(0..200usize);
+            put_u16(&mut p, 2, n as u16);
+            put_u16(
+                &mut p,
+                4,
+                rng.gen_range(HEADER_SIZE + 2 * n..=PAGE_SIZE) as u16,
+            );
+            put_u16(&mut p, 6, 0);
+            let Ok(node) = Node::new(&p, 1) else { continue };
+            let _ = node.search(b"key");
+            let _ = node.child_pos(b"zzz");
+            let _ = node.cells();
+            for i in 0..node.len() {
+                let _ = node.leaf_entry(i);
+                let _ = node.key(i);
+                let _ = node.cell_child(i);
+            }
+            let _ = node.used();
+        }
     }
 
     #[test]

@@ -20,9 +20,11 @@
 //!   `buffer_pool.rs`). A commit installs its versions in the pool first and publishes its
 //!   LSN as the read point last, so a view sees whole MTRs only;
 //! - `read_point` is the end LSN of the last committed MTR (writer) or the replica's
-//!   read point. A view much older than the read point reads through to the volume, which
-//!   must keep history back to it (register long-lived views with
-//!   `Volume::set_min_read_point`).
+//!   read point. A view may read through to the volume at its LSN, so storage must not
+//!   materialize pages past it: every live view (and cursor) holds a slot in `readers`,
+//!   and each commit reports the oldest one to `Volume::set_min_read_point` (the writer
+//!   as instance [`WRITER_INSTANCE`]). A view registers before it settles on its LSN (see
+//!   [`Readers::pin`]), so a commit never reports a floor above a live view.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +60,81 @@ const H_ROOTS: usize = 64;
 // Free page layout: 0 u8 PT_FREE | 8..16 next free page (0 = end).
 const F_NEXT: usize = 8;
 
+/// The instance id the writer reports its oldest read point under.
+pub const WRITER_INSTANCE: u64 = 0;
+
+const NO_INSTANCE: u64 = u64::MAX;
+
+const READER_SLOTS: usize = 256;
+
+/// One cache line per slot: views on different threads do not share a line.
+#[repr(align(64))]
+struct ReaderSlot(AtomicU64);
+
+/// Registry of live snapshots (0 = free slot), so storage keeps what they may read.
+struct Readers {
+    slots: Box<[ReaderSlot]>,
+}
+
+thread_local! {
+    /// Where this thread starts looking for a free slot.
+    static SLOT_HINT: usize = {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        (NEXT.fetch_add(1, Ordering::Relaxed) as usize * 7) % READER_SLOTS
+    };
+}
+
+impl Readers {
+    fn new() -> Readers {
+        Readers {
+            slots: (0..READER_SLOTS)
+                .map(|_| ReaderSlot(AtomicU64::new(0)))
+                .collect(),
+        }
+    }
+
+    fn register(&self, at: Lsn) -> Option<usize> {
+        let hint = SLOT_HINT.with(|h| *h);
+        (0..READER_SLOTS)
+            .map(|j| (hint + j) % READER_SLOTS)
+            .find(|&i| {
+                self.slots[i]
+                    .0
+                    .compare_exchange(0, at.max(1), Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+            })
+    }
+
+    /// Register a snapshot at the current read point and return (LSN, slot). Registering
+    /// first and re-checking the read point after means: either a concurrent commit's
+    /// floor computation saw the slot, or this view sees that commit's LSN (SeqCst).
+    fn pin(&self, read_point: &AtomicU64) -> (Lsn, Option<usize>) {
+        loop {
+            let r = read_point.load(Ordering::SeqCst);
+            let slot = self.register(r);
+            if slot.is_none() || read_point.load(Ordering::SeqCst) == r {
+                // Out of slots (more than READER_SLOTS live views): unregistered.
+                return (r, slot);
+            }
+            self.release(slot);
+        }
+    }
+
+    fn release(&self, slot: Option<usize>) {
+        if let Some(i) = slot {
+            self.slots[i].0.store(0, Ordering::SeqCst);
+        }
+    }
+
+    fn oldest(&self) -> Option<Lsn> {
+        self.slots
+            .iter()
+            .map(|s| s.0.load(Ordering::SeqCst))
+            .filter(|&v| v != 0)
+            .min()
+    }
+}
+
 /// Anything B+tree code can read committed-or-private pages from: a [`View`] (committed
 /// state, consistent across pages) or an [`Mtr`] (its own private changes on top).
 pub trait PageSource {
@@ -68,6 +145,9 @@ struct Inner {
     volume: Arc<dyn Volume>,
     pool: BufferPool,
     read_point: AtomicU64,
+    readers: Readers,
+    /// Instance id the read floor is reported under (`NO_INSTANCE`: not reported).
+    report_as: AtomicU64,
     /// True while an Mtr is open.
     writer: Mutex<bool>,
     writer_done: Condvar,
@@ -97,6 +177,7 @@ impl Pager {
             mtr.commit()?;
         } else {
             check_header(&hdr)?;
+            pager.report_floor();
         }
         Ok(pager)
     }
@@ -118,6 +199,8 @@ impl Pager {
                 volume,
                 pool: BufferPool::new(pool_bytes),
                 read_point: AtomicU64::new(read_point),
+                readers: Readers::new(),
+                report_as: AtomicU64::new(if ro { NO_INSTANCE } else { WRITER_INSTANCE }),
                 writer: Mutex::new(false),
                 writer_done: Condvar::new(),
                 read_only: ro,
@@ -132,7 +215,7 @@ impl Pager {
     /// The LSN pages are read at: the end of the last committed MTR (or the replica's
     /// read point).
     pub fn read_point(&self) -> Lsn {
-        self.inner.read_point.load(Ordering::Acquire)
+        self.inner.read_point.load(Ordering::SeqCst)
     }
 
     pub fn pool_stats(&self) -> PoolStats {
@@ -144,15 +227,71 @@ impl Pager {
         self.inner.pool.clear(self.read_point());
     }
 
-    /// A snapshot of committed pages as of the current read point. Cheap (one atomic
-    /// load), holds no latch, and may be kept while commits go on.
+    /// A snapshot of committed pages as of the current read point. Cheap (a few
+    /// uncontended atomics), holds no latch, and may be kept while commits go on.
     pub fn view(&self) -> View<'_> {
-        self.view_at(self.read_point())
+        let (at, slot) = self.inner.readers.pin(&self.inner.read_point);
+        View {
+            pager: self,
+            at,
+            slot,
+        }
     }
 
-    /// A snapshot as of `at` (at most the read point; the volume must still hold it).
+    /// A snapshot as of `at`, at most the read point. The caller guarantees storage still
+    /// holds `at` (it got `at` from a view or cursor that is still alive).
     pub fn view_at(&self, at: Lsn) -> View<'_> {
-        View { pager: self, at }
+        View {
+            pager: self,
+            at,
+            slot: self.inner.readers.register(at),
+        }
+    }
+
+    /// Register a snapshot at the current read point for an owner that outlives any
+    /// one view (a cursor); release it with [`Pager::unpin`].
+    pub(crate) fn pin(&self) -> (Lsn, Option<usize>) {
+        self.inner.readers.pin(&self.inner.read_point)
+    }
+
+    pub(crate) fn pin_at(&self, at: Lsn) -> Option<usize> {
+        self.inner.readers.register(at)
+    }
+
+    pub(crate) fn unpin(&self, slot: Option<usize>) {
+        self.inner.readers.release(slot)
+    }
+
+    /// A view of `at` that registers nothing (its owner holds a pin).
+    pub(crate) fn view_pinned(&self, at: Lsn) -> View<'_> {
+        View {
+            pager: self,
+            at,
+            slot: None,
+        }
+    }
+
+    /// Report this pager's read floor to the volume under instance `id` (a replica's
+    /// id; the writer reports as [`WRITER_INSTANCE`] from the start).
+    pub fn report_read_floor_as(&self, id: u64) {
+        self.inner.report_as.store(id, Ordering::SeqCst);
+        self.report_floor();
+    }
+
+    /// Storage may materialize up to the oldest live view, no further.
+    fn report_floor(&self) {
+        let id = self.inner.report_as.load(Ordering::SeqCst);
+        if id != NO_INSTANCE {
+            self.inner
+                .volume
+                .set_min_read_point(id, self.oldest_reader());
+        }
+    }
+
+    /// The oldest LSN a live view or cursor reads at (the read point if none).
+    pub fn oldest_reader(&self) -> Lsn {
+        let rp = self.read_point();
+        self.inner.readers.oldest().map_or(rp, |o| o.min(rp))
     }
 
     /// Read the latest committed version of one page.
@@ -225,7 +364,8 @@ impl Pager {
 
     /// Move the read point (replicas; the writer's advances on commit).
     pub fn set_read_point(&self, lsn: Lsn) {
-        self.inner.read_point.store(lsn, Ordering::Release);
+        self.inner.read_point.store(lsn, Ordering::SeqCst);
+        self.report_floor();
     }
 }
 
@@ -250,10 +390,16 @@ fn root_slot_of(h: &Page, i: usize) -> Result<PageNo> {
 }
 
 /// A snapshot of committed pages as of one LSN (see [`Pager::view`]).
-#[derive(Clone, Copy)]
 pub struct View<'a> {
     pager: &'a Pager,
     at: Lsn,
+    slot: Option<usize>,
+}
+
+impl Drop for View<'_> {
+    fn drop(&mut self) {
+        self.pager.inner.readers.release(self.slot);
+    }
 }
 
 impl View<'_> {
@@ -455,7 +601,8 @@ impl Mtr {
         for (page, img) in installs {
             inner.pool.install(page, img, lsn, durable);
         }
-        inner.read_point.store(lsn, Ordering::Release);
+        inner.read_point.store(lsn, Ordering::SeqCst);
+        self.pager.report_floor();
         Ok(lsn)
     }
 }
@@ -606,6 +753,75 @@ mod tests {
         drop(m);
         t.join().unwrap();
         assert_eq!(p.root_slot(1).unwrap(), 5);
+    }
+
+    /// A MemVolume that records the read floors reported to it.
+    struct FloorVolume(MemVolume, Mutex<Vec<Lsn>>);
+
+    impl Volume for FloorVolume {
+        fn append_mtr(&self, w: Vec<PageWrite>) -> borealis_storage::Result<Lsn> {
+            self.0.append_mtr(w)
+        }
+        fn wait_durable(&self, lsn: Lsn) -> borealis_storage::Result<()> {
+            self.0.wait_durable(lsn)
+        }
+        fn durable_lsn(&self) -> Lsn {
+            self.0.durable_lsn()
+        }
+        fn last_lsn(&self) -> Lsn {
+            self.0.last_lsn()
+        }
+        fn read_page(
+            &self,
+            p: PageNo,
+            at: Lsn,
+        ) -> borealis_storage::Result<borealis_storage::PageBuf> {
+            self.0.read_page(p, at)
+        }
+        fn subscribe(&self) -> crossbeam::channel::Receiver<borealis_storage::LogEvent> {
+            self.0.subscribe()
+        }
+        fn set_min_read_point(&self, instance: u64, at: Lsn) {
+            assert_eq!(instance, WRITER_INSTANCE);
+            self.1.lock().push(at);
+        }
+    }
+
+    #[test]
+    fn live_views_hold_back_the_storage_read_floor() {
+        let v = Arc::new(FloorVolume(MemVolume::new(), Mutex::new(Vec::new())));
+        let p = Pager::open(v.clone(), 1 << 20).unwrap();
+        let commit = |p: &Pager| {
+            let mut m = p.begin();
+            let a = m.allocate().unwrap();
+            m.write(a).unwrap()[0] = 1;
+            m.commit().unwrap()
+        };
+        let l1 = commit(&p);
+        assert_eq!(v.1.lock().last(), Some(&l1));
+        let old = p.view();
+        assert_eq!(old.lsn(), l1);
+        let l2 = commit(&p);
+        let l3 = commit(&p);
+        assert!(l3 > l2 && l2 > l1);
+        // The old view pins the floor at its LSN.
+        assert_eq!(v.1.lock().last(), Some(&l1));
+        assert_eq!(p.oldest_reader(), l1);
+        // Views from many threads at once each get a slot.
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        let v = p.view();
+                        assert!(v.lsn() >= l3);
+                    }
+                });
+            }
+        });
+        drop(old);
+        assert_eq!(p.oldest_reader(), l3);
+        let l4 = commit(&p);
+        assert_eq!(v.1.lock().last(), Some(&l4));
     }
 
     #[test]

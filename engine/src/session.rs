@@ -83,8 +83,25 @@ impl PreparedStatement {
     }
 }
 
+/// Bound SELECTs kept per session, keyed by statement text (a prepared statement's text
+/// has `?` parameters, so one plan serves every execution). Valid while the catalog
+/// snapshot and the current database are the ones it was bound with.
+struct CachedPlan {
+    catalog: Arc<crate::catalog::Catalog>,
+    db: Option<String>,
+    query: Arc<crate::sql::plan::BoundQuery>,
+}
+
+const PLAN_CACHE_SIZE: usize = 256;
+
+/// Plans holding rows computed at bind time (information_schema) must be rebound.
+fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
+    !format!("{p:?}").contains("Rows(")
+}
+
 /// One client's session. Not shared between threads; create one per connection.
 pub struct Session {
+    plan_cache: HashMap<String, CachedPlan>,
     db: Database,
     info: SessionInfo,
     pub(crate) state: SessState,
@@ -149,6 +166,7 @@ impl Session {
             kill_conn,
             database_changed: false,
             sql_prepared: HashMap::new(),
+            plan_cache: HashMap::new(),
         };
         if let Some(d) = &info.database {
             let _ = s.use_database(d);
@@ -538,6 +556,13 @@ impl Session {
             self.set_process("Sleep", None);
             return r;
         }
+        let owned;
+        let text = if is_create_database(text) {
+            owned = strip_db_options(text);
+            owned.as_str()
+        } else {
+            text
+        };
         let mut st = match parse::parse_one(text) {
             Ok(s) => s,
             Err(e) => {
@@ -639,7 +664,30 @@ impl Session {
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
-                    S::Insert(_) | S::Update(_) | S::Delete(_) => Ok(explain::explain_dml()),
+                    S::Update(u) => {
+                        let cat = shared.catalog();
+                        let b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        Ok(explain::explain_dml(
+                            "UPDATE",
+                            &dml_plan(&b, &u.table.relation, u.selection.as_ref())?,
+                        ))
+                    }
+                    S::Delete(d) => {
+                        let cat = shared.catalog();
+                        let b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        let rel = match &d.from {
+                            ast::FromTable::WithFromKeyword(t)
+                            | ast::FromTable::WithoutKeyword(t) => {
+                                t.first().map(|t| t.relation.clone())
+                            }
+                        }
+                        .ok_or_else(|| Error::parse(text))?;
+                        Ok(explain::explain_dml(
+                            "DELETE",
+                            &dml_plan(&b, &rel, d.selection.as_ref())?,
+                        ))
+                    }
+                    S::Insert(_) => Ok(explain::explain(&crate::sql::plan::Plan::Single, false)),
                     _ => Err(Error::parse(text)),
                 }
             }
@@ -776,8 +824,7 @@ impl Session {
                         let mut txn = shared
                             .mgr
                             .begin(Isolation::RepeatableRead, Duration::from_secs(50));
-                        let mut ex =
-                            Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, &[]);
+                        let mut ex = Exec::new(&shared, &mut txn, &mut self.state, &[]);
                         let rows = ex.run(&bq.plan);
                         drop(ex);
                         shared.mgr.rollback(&mut txn);
@@ -914,7 +961,7 @@ impl Session {
         let mut txn = self.txn.take().expect("ensured");
         txn.begin_statement(&shared.mgr);
         let result = {
-            let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+            let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
             let r = match st {
@@ -927,11 +974,35 @@ impl Session {
                         ex.locking = true;
                         ex.lock_rows = Some(excl);
                     }
-                    let bq = b.bind_query(q);
+                    let cached = self
+                        .plan_cache
+                        .get(text)
+                        .filter(|c| Arc::ptr_eq(&c.catalog, &cat) && c.db == ex.sess.current_db)
+                        .map(|c| c.query.clone());
+                    let bq = match cached {
+                        Some(q) => Ok(q),
+                        None => b.bind_query(q).map(|bq| {
+                            let bq = Arc::new(bq);
+                            if plan_is_cacheable(&bq.plan) {
+                                if self.plan_cache.len() >= PLAN_CACHE_SIZE {
+                                    self.plan_cache.clear();
+                                }
+                                self.plan_cache.insert(
+                                    text.to_string(),
+                                    CachedPlan {
+                                        catalog: cat.clone(),
+                                        db: ex.sess.current_db.clone(),
+                                        query: bq.clone(),
+                                    },
+                                );
+                            }
+                            bq
+                        }),
+                    };
                     match bq {
                         Ok(bq) => ex.run(&bq.plan).map(|rows| {
                             let n = rows.len();
-                            let cols = finalize_columns(bq.columns, &rows);
+                            let cols = finalize_columns(bq.columns.clone(), &rows);
                             let rows = conform_rows(&cols, rows);
                             (
                                 QueryResult::Rows {
@@ -1084,7 +1155,7 @@ impl Session {
                 let autocommit_stmt = self.txn.is_none();
                 self.ensure_txn();
                 let mut txn = self.txn.take().expect("ensured");
-                let mut ex = Exec::new(&shared, &mut txn, cat.clone(), &mut self.state, params);
+                let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
                 let r = ex.eval(&bound, &[]);
                 drop(ex);
                 if autocommit_stmt && self.state.autocommit {
@@ -1187,7 +1258,6 @@ impl Session {
         {
             let op = low.split_whitespace().next().unwrap_or("").to_string();
             let names: Vec<String> = text
-                .trim_start()
                 .split_whitespace()
                 .skip(2)
                 .collect::<Vec<_>>()
@@ -1237,10 +1307,39 @@ impl Session {
     pub(crate) fn state(&self) -> &SessState {
         &self.state
     }
+}
 
-    pub(crate) fn state_mut(&mut self) -> &mut SessState {
-        &mut self.state
+/// The scan an UPDATE/DELETE would use (for EXPLAIN).
+fn dml_plan(
+    b: &Binder<'_>,
+    rel: &ast::TableFactor,
+    selection: Option<&ast::Expr>,
+) -> Result<crate::sql::plan::Plan> {
+    let (name, alias) = match rel {
+        ast::TableFactor::Table { name, alias, .. } => {
+            (name.clone(), alias.as_ref().map(|a| a.name.value.clone()))
+        }
+        _ => return Err(Error::unsupported("EXPLAIN of this statement")),
+    };
+    let (db, t) = b.table_name(&name)?;
+    let table = b.catalog.get_table(&db, &t)?.clone();
+    let alias = alias.unwrap_or(t);
+    let scope = crate::sql::bind::table_scope(&table, &alias);
+    let mut b2 = Binder::new(b.catalog, b.current_db.clone(), "");
+    let mut filters = Vec::new();
+    if let Some(w) = selection {
+        for c in crate::sql::bind::split_and(w) {
+            filters.push(b2.bind_expr_in(&c, &scope, "where clause")?);
+        }
     }
+    let access = crate::sql::from::choose_access(&table, &filters);
+    Ok(crate::sql::plan::Plan::Scan {
+        table,
+        alias,
+        access,
+        reverse: false,
+        limit: None,
+    })
 }
 
 fn iso_of(l: &ast::TransactionIsolationLevel) -> Isolation {
@@ -1251,6 +1350,22 @@ fn iso_of(l: &ast::TransactionIsolationLevel) -> Isolation {
         ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
         _ => parse_isolation("REPEATABLE-READ").expect("known level"),
     }
+}
+
+fn is_create_database(text: &str) -> bool {
+    let low = text.trim_start().to_ascii_lowercase();
+    let w: Vec<&str> = low.split_whitespace().take(2).collect();
+    w.len() == 2 && w[0] == "create" && (w[1] == "database" || w[1] == "schema")
+}
+
+/// Drop `[DEFAULT] CHARACTER SET|CHARSET|COLLATE [=] name` and `DEFAULT ENCRYPTION ...`
+/// options of CREATE DATABASE: every database is utf8mb4 with the default collation.
+fn strip_db_options(text: &str) -> String {
+    let re = regex::Regex::new(
+        r"(?i)\s+(DEFAULT\s+)?(CHARACTER\s+SET|CHARSET|COLLATE|ENCRYPTION)\s*=?\s*('[^']*'|\w+)",
+    )
+    .expect("valid regex");
+    re.replace_all(text, "").into_owned()
 }
 
 /// Statements parsed by us rather than sqlparser.
@@ -1421,7 +1536,23 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
                 (ColumnType::Double | ColumnType::Float, other) => {
                     Some(Value::Double(other.to_f64().unwrap_or(0.0)))
                 }
-                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Decimal(_)) => None,
+                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Decimal(d)) => {
+                    // Show the column's scale ("1.50", "2.0000"), also past the 28
+                    // digits a Decimal holds.
+                    let want = c.decimals as u32;
+                    if d.scale() < want && want <= 30 {
+                        let mut t = d.to_string();
+                        if !t.contains('.') {
+                            t.push('.');
+                        }
+                        let have = t.len() - t.find('.').expect("has a point") - 1;
+                        t.extend(std::iter::repeat_n('0', want as usize - have));
+                        Some(Value::Str(t))
+                    } else {
+                        None
+                    }
+                }
+                (ColumnType::NewDecimal | ColumnType::Decimal, Value::Str(_)) => None,
                 (ColumnType::NewDecimal | ColumnType::Decimal, other) => {
                     other.to_decimal().map(Value::Decimal)
                 }

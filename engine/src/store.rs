@@ -2,16 +2,23 @@
 //! one writer at a time in an atomic batch that becomes one mini-transaction on the
 //! volume (so the volume never holds half a commit).
 //!
-//! Backends: `Mem` (process memory, for unit tests of the layers above) and `Paged` (the
-//! B+trees on the buffer pool over the storage volume: the product).
+//! Backends: `Paged` (the B+trees on the buffer pool over the storage volume: the
+//! product) and `Mem` (process memory: a model for unit tests of the layers above).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
-use borealis_storage::Lsn;
+use std::sync::Arc;
+
+use borealis_storage::{Lsn, Volume};
 use parking_lot::{Mutex, RwLock};
 
+use crate::btree::BTree;
 use crate::error::{Error, Result};
+use crate::pager::{Mtr, Pager};
+
+/// Root slot (in the volume header) of the system tree that holds the catalog.
+const SYSTEM_ROOT_SLOT: usize = 0;
 
 /// A tree's identity: the page number of its root.
 pub type TreeId = u64;
@@ -34,12 +41,52 @@ pub struct Store {
 
 enum Backend {
     Mem(MemTrees),
+    Paged { pager: Pager, system: TreeId },
 }
 
 impl Store {
-    pub fn in_memory() -> Store {
+    /// Trees in process memory (a model for tests; nothing reaches a volume).
+    pub fn model() -> Store {
         Store {
             backend: Backend::Mem(MemTrees::new()),
+        }
+    }
+
+    /// B+trees on `volume`, creating the system tree on a fresh volume.
+    pub fn paged(volume: Arc<dyn Volume>, pool_bytes: usize) -> Result<Store> {
+        let pager = Pager::open(volume, pool_bytes)?;
+        let mut system = pager.root_slot(SYSTEM_ROOT_SLOT)?;
+        if system == 0 {
+            let mut mtr = pager.begin();
+            let t = BTree::create(&mut mtr)?;
+            mtr.set_root_slot(SYSTEM_ROOT_SLOT, t.root())?;
+            let lsn = mtr.commit()?;
+            pager.volume().wait_durable(lsn)?;
+            system = t.root();
+        }
+        Ok(Store {
+            backend: Backend::Paged { pager, system },
+        })
+    }
+
+    /// A read-only store following `volume` at `read_point` (replicas).
+    pub fn paged_read_only(
+        volume: Arc<dyn Volume>,
+        pool_bytes: usize,
+        read_point: Lsn,
+    ) -> Result<Store> {
+        let pager = Pager::open_read_only(volume, pool_bytes, read_point)?;
+        let system = pager.root_slot(SYSTEM_ROOT_SLOT)?;
+        Ok(Store {
+            backend: Backend::Paged { pager, system },
+        })
+    }
+
+    /// The pager (None for the model backend).
+    pub fn pager(&self) -> Option<&Pager> {
+        match &self.backend {
+            Backend::Paged { pager, .. } => Some(pager),
+            Backend::Mem(_) => None,
         }
     }
 
@@ -47,12 +94,14 @@ impl Store {
     pub fn system_tree(&self) -> TreeId {
         match &self.backend {
             Backend::Mem(_) => MemTrees::SYSTEM,
+            Backend::Paged { system, .. } => *system,
         }
     }
 
     pub fn get(&self, tree: TreeId, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match &self.backend {
             Backend::Mem(m) => m.get(tree, key),
+            Backend::Paged { pager, .. } => BTree::open(tree).get(pager, key),
         }
     }
 
@@ -66,6 +115,7 @@ impl Store {
     ) -> Result<()> {
         match &self.backend {
             Backend::Mem(m) => m.scan(tree, lo, hi, reverse, f),
+            Backend::Paged { pager, .. } => BTree::open(tree).scan(pager, lo, hi, reverse, f),
         }
     }
 
@@ -73,22 +123,51 @@ impl Store {
     pub fn write(&self, f: &mut dyn FnMut(&mut dyn TreeWrite) -> Result<()>) -> Result<Lsn> {
         match &self.backend {
             Backend::Mem(m) => m.write(f),
+            Backend::Paged { pager, .. } => {
+                let mut w = PagedWrite { mtr: pager.begin() };
+                f(&mut w)?;
+                // An error above drops the Mtr: nothing of the batch reaches the volume.
+                w.mtr.commit()
+            }
         }
     }
 
     pub fn wait_durable(&self, lsn: Lsn) -> Result<()> {
         match &self.backend {
-            Backend::Mem(_) => {
-                let _ = lsn;
-                Ok(())
-            }
+            Backend::Mem(_) => Ok(()),
+            Backend::Paged { pager, .. } => Ok(pager.volume().wait_durable(lsn)?),
         }
     }
 }
 
+/// A write batch on the paged backend: one Mtr.
+struct PagedWrite {
+    mtr: Mtr,
+}
+
+impl TreeWrite for PagedWrite {
+    fn get(&mut self, tree: TreeId, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        BTree::open(tree).get_in(&self.mtr, key)
+    }
+    fn put(&mut self, tree: TreeId, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        BTree::open(tree).insert(&mut self.mtr, key, value)
+    }
+    fn delete(&mut self, tree: TreeId, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        BTree::open(tree).delete(&mut self.mtr, key)
+    }
+    fn create_tree(&mut self) -> Result<TreeId> {
+        Ok(BTree::create(&mut self.mtr)?.root())
+    }
+    fn drop_tree(&mut self, tree: TreeId) -> Result<()> {
+        BTree::open(tree).destroy(&mut self.mtr)
+    }
+}
+
+type MemTree = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Trees in process memory.
 struct MemTrees {
-    trees: RwLock<HashMap<TreeId, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    trees: RwLock<HashMap<TreeId, MemTree>>,
     next: Mutex<(TreeId, Lsn)>,
 }
 

@@ -233,6 +233,45 @@ impl DateTime {
     }
 }
 
+/// `.ffffff` cut to `fsp` digits (nothing for fsp 0), as MySQL prints a value of a
+/// DATETIME(fsp)/TIME(fsp) column: the digits are printed even when they are zero.
+fn write_fraction(out: &mut String, micro: u32, fsp: u8) {
+    let fsp = fsp.min(6) as usize;
+    if fsp > 0 {
+        let digits = format!("{micro:06}");
+        out.push('.');
+        out.push_str(&digits[..fsp]);
+    }
+}
+
+impl DateTime {
+    /// The text of this value in a DATETIME(fsp)/TIMESTAMP(fsp) column: exactly `fsp`
+    /// fractional digits (the value is expected to be rounded to `fsp` already).
+    pub fn format_fsp(&self, fsp: u8) -> String {
+        let mut s = format!(
+            "{} {:02}:{:02}:{:02}",
+            self.date, self.hour, self.minute, self.second
+        );
+        write_fraction(&mut s, self.micro, fsp);
+        s
+    }
+}
+
+impl Time {
+    /// The text of this value in a TIME(fsp) column: exactly `fsp` fractional digits.
+    pub fn format_fsp(&self, fsp: u8) -> String {
+        let mut s = format!(
+            "{}{:02}:{:02}:{:02}",
+            if self.negative { "-" } else { "" },
+            self.hour,
+            self.minute,
+            self.second
+        );
+        write_fraction(&mut s, self.micro, fsp);
+        s
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -279,5 +318,25 @@ mod tests {
         let epoch = Date::new(1970, 1, 1).unwrap();
         assert_eq!(epoch.to_day_number(), 719528);
         assert_eq!(epoch.weekday(), 3);
+    }
+
+    #[test]
+    fn fixed_fraction_digits() {
+        let dt = DateTime {
+            date: Date::new(2024, 3, 1).expect("valid"),
+            hour: 10,
+            minute: 0,
+            second: 0,
+            micro: 130_000,
+        };
+        assert_eq!(dt.format_fsp(2), "2024-03-01 10:00:00.13");
+        assert_eq!(dt.format_fsp(0), "2024-03-01 10:00:00");
+        assert_eq!(
+            DateTime::from_date(dt.date).format_fsp(3),
+            "2024-03-01 00:00:00.000"
+        );
+        let t = Time::from_micros(-(12 * 3600 + 34 * 60 + 56) * 1_000_000 - 800_000);
+        assert_eq!(t.format_fsp(1), "-12:34:56.8");
+        assert_eq!(t.format_fsp(6), "-12:34:56.800000");
     }
 }

@@ -101,10 +101,13 @@ impl Txn {
     }
 }
 
+/// [(commit seq, value before that commit)] in seq order.
+type VersionChain = Vec<(u64, Option<Vec<u8>>)>;
+
 #[derive(Default)]
 struct Versions {
-    /// tree -> key -> [(commit seq, value before that commit)] in seq order.
-    undo: HashMap<TreeId, BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>>>,
+    /// tree -> key -> its older versions.
+    undo: HashMap<TreeId, BTreeMap<Vec<u8>, VersionChain>>,
     /// (seq, tree, key) in seq order, for garbage collection.
     queue: VecDeque<(u64, TreeId, Vec<u8>)>,
 }
@@ -212,6 +215,7 @@ impl TxnManager {
 
     /// Scan a key range in order, merging own writes and, for snapshot reads, old
     /// versions over the tree's current contents.
+    #[allow(clippy::too_many_arguments)]
     pub fn scan(
         &self,
         txn: &mut Txn,
@@ -229,7 +233,7 @@ impl TxnManager {
         } else {
             let s = self.ensure_snapshot(txn);
             let v = self.versions.read_recursive();
-            if let Some(t) = v.undo.get(&tree) {
+            if let (Some(t), true) = (v.undo.get(&tree), bounds_ok(lo, hi)) {
                 for (k, chain) in t.range::<[u8], _>((lo, hi)) {
                     if let Some((_, prior)) = chain.iter().find(|(seq, _)| *seq > s) {
                         overrides.insert(k.clone(), prior.clone());
@@ -520,6 +524,15 @@ fn map_bound<T, U>(b: Bound<T>, f: impl FnOnce(T) -> U) -> Bound<U> {
         Bound::Included(x) => Bound::Included(f(x)),
         Bound::Excluded(x) => Bound::Excluded(f(x)),
         Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether `(lo, hi)` is a range `BTreeMap::range` accepts (it panics on start > end).
+pub fn bounds_ok(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a <= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => a < b,
+        _ => true,
     }
 }
 

@@ -114,3 +114,31 @@ fn transactions_are_isolated() {
     a.execute("ROLLBACK").unwrap();
     assert_eq!(rows(&mut a, "SELECT COUNT(*) FROM t"), vec![vec!["1"]]);
 }
+
+#[test]
+fn data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute(
+            "CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), KEY (v))",
+        )
+        .unwrap();
+        for i in 0..200 {
+            s.query(
+                "INSERT INTO t VALUES (?, ?)",
+                &[Value::Int(i), Value::from(format!("v{i}"))],
+            )
+            .unwrap();
+        }
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    s.execute("USE d").unwrap();
+    assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), vec![vec!["200"]]);
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM t WHERE v = 'V77'"),
+        vec![vec!["77"]]
+    );
+}

@@ -145,8 +145,11 @@ impl Cluster {
         if fresh {
             c.persist(&membership)?;
         }
+        // Only members: a node replaced by a membership change stays retired.
         for &(id, az) in &membership.azs {
-            c.start_node(id, az)?;
+            if membership.members.contains(&id) {
+                c.start_node(id, az)?;
+            }
         }
         Ok(c)
     }

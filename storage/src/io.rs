@@ -92,6 +92,8 @@ impl Backend for DirBackend {
 
     fn list_segments(&self) -> Result<Vec<u64>> {
         let mut out = Vec::new();
+        // A node whose directory was lost starts empty (peers rebuild it).
+        std::fs::create_dir_all(&self.dir)?;
         for e in std::fs::read_dir(&self.dir)? {
             let name = e?.file_name();
             let name = name.to_string_lossy();
@@ -142,6 +144,7 @@ struct DirFiles {
 
 impl DirFiles {
     fn open(dir: &Path, pg: u64, slots: u64, fsync: bool) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
         let log_path = DirBackend::path(dir, pg, "log");
         let meta_path = DirBackend::path(dir, pg, "meta");
         let log = OpenOptions::new()

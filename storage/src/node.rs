@@ -26,7 +26,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::io::Backend;
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, Snapshot, Trunc};
+use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, SlotImage, Snapshot, Trunc};
 use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result};
 
@@ -211,7 +211,7 @@ impl Node {
 
     fn request_loop(self: Arc<Self>, rx: Receiver<AppendMsg>) {
         while !self.stop.load(Ordering::SeqCst) {
-            let first = match rx.recv_timeout(Duration::from_millis(50)) {
+            let first = match rx.recv_timeout(Duration::from_millis(10)) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -389,11 +389,9 @@ impl Node {
         if me.damaged {
             // Rebuild from the most complete healthy peer.
             if let Some((p, _)) = peers.iter().max_by_key(|(_, st)| st.scl) {
-                if let Ok(snap) = p.peer_snapshot(s.pg) {
-                    match s.install(snap) {
-                        Ok(()) => tracing::info!(node = self.id, pg = s.pg, "rebuilt from peer"),
-                        Err(e) => tracing::warn!(node = self.id, pg = s.pg, "rebuild failed: {e}"),
-                    }
+                match rebuild_from(s, &**p) {
+                    Ok(()) => tracing::info!(node = self.id, pg = s.pg, "rebuilt from peer"),
+                    Err(e) => tracing::warn!(node = self.id, pg = s.pg, "rebuild failed: {e}"),
                 }
             }
             return;
@@ -416,8 +414,8 @@ impl Node {
                 }
             }
             Ok(None) => {
-                if let Ok(snap) = p.peer_snapshot(s.pg) {
-                    let _ = s.install(snap);
+                if let Err(e) = rebuild_from(s, &**p) {
+                    tracing::warn!(node = self.id, pg = s.pg, "rebuild failed: {e}");
                 }
             }
             Err(_) => {}
@@ -453,7 +451,11 @@ impl Node {
         self.stop.store(true, Ordering::SeqCst);
         let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
         for h in hs {
-            let _ = h.join();
+            // The last handle on a volume may be dropped on one of our own threads (an
+            // ack upgrading a weak reference); that thread ends by itself.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
         }
     }
 
@@ -483,6 +485,11 @@ impl Node {
 }
 
 impl Node {
+    fn seg_or_unavailable(&self, pg: u64) -> Result<Arc<Segment>> {
+        self.segment(pg)
+            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))
+    }
+
     /// Status of the replica of `pg` (None: none here), learning the writer's limits.
     pub fn poll(&self, pg: u64, vdl: Lsn, floor: Option<Lsn>) -> Option<SegStatus> {
         self.segment(pg).map(|s| {
@@ -535,6 +542,32 @@ impl Node {
         self.segment_or_create(pg, complete)?
             .append(Some(epoch), truncs, recs, vdl)
     }
+}
+
+/// Slots per snapshot chunk (4 MiB of pages).
+const SNAPSHOT_CHUNK: usize = 256;
+
+/// Replace replica `s` with a copy of `p`'s, chunk by chunk (a 10 GiB segment is never
+/// held in memory at once).
+fn rebuild_from(s: &Segment, p: &dyn Peer) -> Result<()> {
+    let head = p.peer_snapshot_begin(s.pg)?;
+    let res = (|| {
+        s.install_begin(&head)?;
+        let mut from = 0;
+        while from < s.slots() {
+            let (pages, next) = p.peer_snapshot_pages(s.pg, from, SNAPSHOT_CHUNK)?;
+            if next <= from || next > s.slots() {
+                return Err(Error::Corrupted(format!(
+                    "snapshot chunk {from}..{next} makes no progress"
+                )));
+            }
+            s.install_pages(from, next, pages)?;
+            from = next;
+        }
+        s.install_end(head)
+    })();
+    let _ = p.peer_snapshot_end(s.pg);
+    res
 }
 
 /// The in-process network: nodes by id, up/down and cut links.
@@ -632,10 +665,15 @@ impl Peer for Node {
             .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
         Ok(s.records_after(from, max))
     }
-    fn peer_snapshot(&self, pg: u64) -> Result<Snapshot> {
-        self.segment(pg)
-            .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?
-            .snapshot()
+    fn peer_snapshot_begin(&self, pg: u64) -> Result<Snapshot> {
+        self.seg_or_unavailable(pg)?.snapshot_begin()
+    }
+    fn peer_snapshot_pages(&self, pg: u64, from: u64, max: usize) -> Result<(Vec<SlotImage>, u64)> {
+        self.seg_or_unavailable(pg)?.snapshot_pages(from, max)
+    }
+    fn peer_snapshot_end(&self, pg: u64) -> Result<()> {
+        self.seg_or_unavailable(pg)?.snapshot_end();
+        Ok(())
     }
 }
 

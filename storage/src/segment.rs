@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -31,6 +32,10 @@ use crate::record::{self, Record};
 use crate::{redo, zero_page, Error, Lsn, PageBuf, PageNo, Result, FORMAT_VERSION, PAGE_SIZE};
 
 const META_MAGIC: [u8; 4] = *b"BRSM";
+
+/// How long a snapshot in progress may pause materialization without news from the
+/// peer copying it (a peer that died mid-copy must not pin us forever).
+pub const PIN_TTL: Duration = Duration::from_secs(60);
 const SLOT_MAGIC: u8 = b'S';
 
 /// A truncation decided by a recovering writer: records of an older epoch with an LSN
@@ -72,6 +77,9 @@ pub struct SegStatus {
     pub damaged: bool,
 }
 
+/// One written page slot in transit: (slot index, slot LSN, image).
+pub type SlotImage = (u64, Lsn, Vec<u8>);
+
 /// Everything a peer needs to rebuild a replica of this PG.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
@@ -79,7 +87,7 @@ pub struct Snapshot {
     pub truncs: Vec<Trunc>,
     pub applied: Lsn,
     /// (slot index, slot LSN, image) of every written slot.
-    pub pages: Vec<(u64, Lsn, Vec<u8>)>,
+    pub pages: Vec<SlotImage>,
     pub records: Vec<Record>,
 }
 
@@ -102,6 +110,9 @@ struct State {
     per_page: HashMap<PageNo, BTreeMap<Lsn, Arc<Record>>>,
     vdl_hint: Lsn,
     read_floor: Option<Lsn>,
+    /// Snapshots in progress (materialization pauses while any is, until the deadline).
+    pins: u32,
+    pin_deadline: Instant,
     log_bytes: u64,
     damaged: bool,
     failed: Option<String>,
@@ -248,6 +259,8 @@ impl Segment {
                 per_page: HashMap::new(),
                 vdl_hint: applied,
                 read_floor: None,
+                pins: 0,
+                pin_deadline: Instant::now(),
                 log_bytes: end as u64,
                 damaged: false,
                 failed: None,
@@ -561,28 +574,44 @@ impl Segment {
     pub fn materialize(&self, budget: usize) -> Result<usize> {
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
-        if st.damaged {
+        if st.damaged || (st.pins > 0 && Instant::now() < st.pin_deadline) {
             return Ok(0);
         }
         let target = st
             .scl
             .min(st.vdl_hint)
             .min(st.read_floor.unwrap_or(Lsn::MAX));
-        let mut n = 0;
-        while n < budget {
-            let r = match st.recs.first_key_value() {
-                Some((&lsn, r)) if lsn <= target => r.clone(),
-                _ => break,
-            };
-            let idx = r.page - self.first_page;
+        // A prefix of the chain, grouped by page: each slot is read, verified and
+        // written once per pass however many of its records are applied.
+        let batch: Vec<Arc<Record>> = st
+            .recs
+            .range(..=target)
+            .take(budget)
+            .map(|(_, r)| r.clone())
+            .collect();
+        let Some(last) = batch.last().map(|r| r.lsn) else {
+            return Ok(0);
+        };
+        let mut by_page: BTreeMap<PageNo, Vec<&Arc<Record>>> = BTreeMap::new();
+        for r in &batch {
+            by_page.entry(r.page).or_default().push(r);
+        }
+        for (page, recs) in &by_page {
+            let idx = page - self.first_page;
             let (lsn, mut img) = self.read_slot(&mut st, idx)?;
-            if lsn < r.lsn {
+            let mut new_lsn = lsn;
+            for r in recs.iter().filter(|r| r.lsn > lsn) {
                 redo::apply(&mut img, &r.payload)?;
-                let hdr = slot_header(r.lsn, &img[..]);
+                new_lsn = r.lsn;
+            }
+            if new_lsn > lsn {
+                let hdr = slot_header(new_lsn, &img[..]);
                 if let Err(e) = self.files.write_slot(idx, &hdr, &img[..]) {
                     return Self::fail(&mut st, e);
                 }
             }
+        }
+        for r in &batch {
             st.recs.remove(&r.lsn);
             if let Some(m) = st.per_page.get_mut(&r.page) {
                 m.remove(&r.lsn);
@@ -590,10 +619,9 @@ impl Segment {
                     st.per_page.remove(&r.page);
                 }
             }
-            st.applied = r.lsn;
-            n += 1;
         }
-        Ok(n)
+        st.applied = last;
+        Ok(batch.len())
     }
 
     /// Make applied pages durable and drop their records from the log, if the log has
@@ -670,47 +698,95 @@ impl Segment {
         (st.epoch, st.truncs.clone())
     }
 
-    /// A consistent copy of this replica for rebuilding a peer. Fails if this replica is
-    /// itself damaged (never hand out bad bytes).
-    pub fn snapshot(&self) -> Result<Snapshot> {
+    /// Number of page slots.
+    pub fn slots(&self) -> u64 {
+        self.slots
+    }
+
+    /// Start a snapshot for rebuilding a peer: epoch, truncations, applied point and the
+    /// records above it (no pages: fetch them in chunks with [`Segment::snapshot_pages`]).
+    /// Materialization pauses until [`Segment::snapshot_end`] (or [`PIN_TTL`]), so the
+    /// slots stay consistent with this header. Fails if this replica is itself damaged
+    /// (never hand out bad bytes).
+    pub fn snapshot_begin(&self) -> Result<Snapshot> {
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
         if st.damaged {
             return Err(Error::Corrupted("snapshot source is damaged".into()));
         }
-        let mut pages = Vec::new();
-        for idx in 0..self.slots {
-            let mut hdr = [0u8; SLOT_HEADER];
-            if let Err(e) = self.files.read_slot_header(idx, &mut hdr) {
-                return Self::fail(&mut st, e);
-            }
-            if hdr.iter().all(|&b| b == 0) {
-                continue;
-            }
-            let (lsn, img) = self.read_slot(&mut st, idx)?;
-            pages.push((idx, lsn, img.to_vec()));
-        }
+        st.pins += 1;
+        st.pin_deadline = Instant::now() + PIN_TTL;
         Ok(Snapshot {
             epoch: st.epoch,
             truncs: st.truncs.clone(),
             applied: st.applied,
-            pages,
+            pages: Vec::new(),
             records: st.recs.values().map(|r| (**r).clone()).collect(),
         })
     }
 
-    /// Replace this replica's pages with a peer's snapshot, keeping own records above it.
-    pub fn install(&self, snap: Snapshot) -> Result<()> {
+    /// Written slots from index `from` on, at most `max` of them; returns them and the
+    /// index to continue from (`slots()` when done).
+    pub fn snapshot_pages(&self, from: u64, max: usize) -> Result<(Vec<SlotImage>, u64)> {
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
-        self.learn(&mut st, snap.epoch, &snap.truncs)?;
-        let mut theirs: HashMap<u64, (Lsn, Vec<u8>)> = snap
-            .pages
-            .into_iter()
-            .map(|(i, l, p)| (i, (l, p)))
-            .collect();
+        if st.damaged || st.pins == 0 {
+            return Err(Error::Unavailable("no snapshot in progress".into()));
+        }
+        st.pin_deadline = Instant::now() + PIN_TTL;
+        let mut pages = Vec::new();
+        let mut idx = from;
+        while idx < self.slots && pages.len() < max.max(1) {
+            let mut hdr = [0u8; SLOT_HEADER];
+            if let Err(e) = self.files.read_slot_header(idx, &mut hdr) {
+                return Self::fail(&mut st, e);
+            }
+            if hdr.iter().any(|&b| b != 0) {
+                let (lsn, img) = self.read_slot(&mut st, idx)?;
+                pages.push((idx, lsn, img.to_vec()));
+            }
+            idx += 1;
+        }
+        Ok((pages, idx))
+    }
+
+    /// End a snapshot started with [`Segment::snapshot_begin`].
+    pub fn snapshot_end(&self) {
+        let mut st = self.st.lock();
+        st.pins = st.pins.saturating_sub(1);
+    }
+
+    /// A whole snapshot at once (small segments, tests).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let mut snap = self.snapshot_begin()?;
+        let res = self.snapshot_pages(0, usize::MAX);
+        self.snapshot_end();
+        snap.pages = res?.0;
+        Ok(snap)
+    }
+
+    /// Start replacing this replica with a peer's snapshot: adopt its epoch and stop
+    /// serving (damaged) until [`Segment::install_end`].
+    pub fn install_begin(&self, head: &Snapshot) -> Result<()> {
+        let mut st = self.st.lock();
+        Self::check_ok(&st)?;
+        self.learn(&mut st, head.epoch, &head.truncs)?;
+        st.damaged = true;
+        Ok(())
+    }
+
+    /// Install slots `from..to` from a chunk of the peer's pages (slots in the range the
+    /// peer did not send are cleared).
+    pub fn install_pages(&self, from: u64, to: u64, pages: Vec<SlotImage>) -> Result<()> {
+        let mut st = self.st.lock();
+        Self::check_ok(&st)?;
+        if to > self.slots || from > to {
+            return Err(Error::InvalidInput(format!("slot range {from}..{to}")));
+        }
+        let mut theirs: HashMap<u64, (Lsn, Vec<u8>)> =
+            pages.into_iter().map(|(i, l, p)| (i, (l, p))).collect();
         let zero = vec![0u8; PAGE_SIZE];
-        for idx in 0..self.slots {
+        for idx in from..to {
             let res = match theirs.remove(&idx) {
                 Some((lsn, img)) if img.len() == PAGE_SIZE => {
                     self.files.write_slot(idx, &slot_header(lsn, &img), &img)
@@ -730,6 +806,16 @@ impl Segment {
                 return Self::fail(&mut st, e);
             }
         }
+        if !theirs.is_empty() {
+            return Err(Error::Corrupted("snapshot page outside its chunk".into()));
+        }
+        Ok(())
+    }
+
+    /// Finish an install: the peer's applied point and records, plus own records above.
+    pub fn install_end(&self, head: Snapshot) -> Result<()> {
+        let mut st = self.st.lock();
+        Self::check_ok(&st)?;
         if let Err(e) = self.files.sync_pages() {
             return Self::fail(&mut st, e);
         }
@@ -738,21 +824,30 @@ impl Segment {
             .map(|r| (*r).clone())
             .collect();
         st.per_page.clear();
-        st.applied = snap.applied;
-        st.meta_applied = snap.applied;
-        st.scl = snap.applied;
+        st.applied = head.applied;
+        st.meta_applied = head.applied;
+        st.scl = head.applied;
         st.damaged = false;
         let meta = encode_meta(st.epoch, st.applied, &st.truncs);
         if let Err(e) = self.files.write_meta(&meta) {
             return Self::fail(&mut st, e);
         }
-        for r in snap.records.into_iter().chain(own) {
+        for r in head.records.into_iter().chain(own) {
             self.insert(&mut st, r, None)?;
         }
         if let Err(e) = self.rewrite_log(&mut st) {
             return Self::fail(&mut st, e);
         }
         Ok(())
+    }
+
+    /// Replace this replica's pages with a peer's whole snapshot, keeping own records
+    /// above it.
+    pub fn install(&self, mut snap: Snapshot) -> Result<()> {
+        self.install_begin(&snap)?;
+        let pages = std::mem::take(&mut snap.pages);
+        self.install_pages(0, self.slots, pages)?;
+        self.install_end(snap)
     }
 
     /// Re-verify every written page slot and the log against crc32c. Bad pages mark the
@@ -1034,6 +1129,46 @@ mod tests {
             assert_eq!(s1.read_page(page, 40).unwrap(), model(&all, page, 40));
         }
         assert_eq!(s1.status().scl, 40);
+    }
+
+    #[test]
+    fn chunked_snapshot_pins_materialization() {
+        let (b1, b2) = (MemBackend::new(), MemBackend::new());
+        let (src, dst) = (open(&b1), open(&b2));
+        let mut all = Vec::new();
+        let mut prev = 0;
+        for lsn in 1..=60 {
+            all.push(rec(lsn, prev, lsn % 7, lsn as u8));
+            prev = lsn;
+        }
+        src.append(Some(1), &[], all[..40].to_vec(), 40).unwrap();
+        src.set_limits(40, Some(30));
+        while src.materialize(100).unwrap() > 0 {}
+        let head = src.snapshot_begin().unwrap();
+        assert_eq!(head.applied, 30);
+        // While pinned, newer records arrive but nothing is folded into the slots.
+        src.append(Some(1), &[], all[40..].to_vec(), 60).unwrap();
+        src.set_limits(60, None);
+        assert_eq!(src.materialize(100).unwrap(), 0);
+        dst.install_begin(&head).unwrap();
+        let mut from = 0;
+        while from < src.slots() {
+            let (pages, next) = src.snapshot_pages(from, 2).unwrap();
+            assert!(pages.len() <= 2 && next > from);
+            dst.install_pages(from, next, pages).unwrap();
+            from = next;
+        }
+        dst.install_end(head).unwrap();
+        src.snapshot_end();
+        assert!(src.materialize(100).unwrap() > 0, "unpinned");
+        // The copy has the pages up to 30 and records 31..=40; gossip brings the rest.
+        assert_eq!(dst.status().scl, 40);
+        dst.append(None, &[], all[40..].to_vec(), 0).unwrap();
+        for p in 0..7 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(dst.read_page(page, 60).unwrap(), model(&all, page, 60));
+            assert_eq!(dst.read_page(page, 35).unwrap(), model(&all, page, 35));
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::node::AppendMsg;
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{SegStatus, Snapshot, Trunc};
+use crate::segment::{SegStatus, SlotImage, Snapshot, Trunc};
 use crate::{Lsn, PageBuf, PageNo, Result};
 
 /// Writer-facing calls to storage nodes.
@@ -74,7 +74,12 @@ pub trait Peer: Send + Sync {
     fn peer_epoch(&self, pg: u64) -> Result<(u64, Vec<Trunc>)>;
     /// Records above `from` (None: folded into pages there; ask for a snapshot).
     fn peer_records_after(&self, pg: u64, from: Lsn, max: usize) -> Result<Option<Vec<Record>>>;
-    fn peer_snapshot(&self, pg: u64) -> Result<Snapshot>;
+    /// Start copying the peer's replica: header without pages (see
+    /// [`crate::segment::Segment::snapshot_begin`]).
+    fn peer_snapshot_begin(&self, pg: u64) -> Result<Snapshot>;
+    /// Written slots from `from` on (at most `max`) and where to continue.
+    fn peer_snapshot_pages(&self, pg: u64, from: u64, max: usize) -> Result<(Vec<SlotImage>, u64)>;
+    fn peer_snapshot_end(&self, pg: u64) -> Result<()>;
 }
 
 /// How a node finds its peers and whether it can reach the writer.

@@ -83,7 +83,7 @@ impl Default for VolumeConfig {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             max_bytes: DEFAULT_MAX_BYTES,
             fsync: true,
-            lal: 1 << 20,
+            lal: 1 << 16,
             write_timeout: Some(Duration::from_secs(60)),
             open_timeout: Duration::from_secs(30),
             tick: Duration::from_millis(10),
@@ -316,6 +316,16 @@ impl LocalVolume {
         self.cluster.as_ref()
     }
 
+    /// The oldest read point any instance registered (None: none).
+    pub fn min_read_point(&self) -> Option<Lsn> {
+        Self::read_floor(&self.st.lock())
+    }
+
+    /// The configuration this volume was opened with.
+    pub fn config(&self) -> &VolumeConfig {
+        &self.cfg
+    }
+
     /// This writer's epoch.
     pub fn epoch(&self) -> u64 {
         self.epoch
@@ -518,6 +528,21 @@ impl LocalVolume {
         Ok(new)
     }
 
+    /// Subscribe to the log with a starting point: returns `base` (every record at or
+    /// below it is durable), the records above `base` already sent to storage, and a
+    /// receiver of everything from now on: together, every record above `base`.
+    pub fn subscribe_from(&self) -> (Lsn, Lsn, Vec<LogRecord>, Receiver<LogEvent>) {
+        let (tx, rx) = unbounded();
+        let mut st = self.st.lock();
+        let recs = st
+            .inflight
+            .values()
+            .map(|(r, _)| r.to_log_record())
+            .collect();
+        st.subs.push(tx);
+        (st.tr.vcl(), st.tr.vdl(), recs, rx)
+    }
+
     /// Whether a membership change is still running.
     pub fn replacing(&self) -> bool {
         self.st.lock().replacing.is_some()
@@ -665,6 +690,13 @@ impl Volume for LocalVolume {
 
     fn read_page(&self, page: PageNo, at: Lsn) -> Result<PageBuf> {
         let pg = pg_of(page, self.cfg.pages_per_pg(), self.cfg.max_pages())?;
+        // A read point past the end means "everything" (as in the model volume).
+        let at = at.min(self.last_lsn());
+        // Reading the writer's own not-yet-durable changes: replicas may not hold them
+        // yet, and nothing above VDL is served before it is durable; wait for it.
+        if at > self.durable_lsn() {
+            self.wait_durable(at)?;
+        }
         let mut last_err = None;
         for attempt in 0..3 {
             let (need, cands, known) = {

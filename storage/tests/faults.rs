@@ -17,14 +17,20 @@ fn pages() -> std::ops::Range<u64> {
     0..24 // three PGs of 8 pages
 }
 
-/// Node `n` holds every record of `pg` up to `vdl` (node 2 is never damaged here).
+/// The last record of `pg` at or below `vdl`, as the most complete node knows it.
+fn tail(cl: &Cluster, pg: u64, vdl: u64) -> u64 {
+    cl.net
+        .all()
+        .iter()
+        .filter_map(|n| n.segment(pg))
+        .map(|s| s.tail_at_or_below(vdl))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Node `n` holds every record of `pg` up to `vdl`.
 fn caught_up(cl: &Cluster, n: usize, pg: u64, vdl: u64) -> bool {
-    let want = cl
-        .node(2)
-        .unwrap()
-        .segment(pg)
-        .unwrap()
-        .tail_at_or_below(vdl);
+    let want = tail(cl, pg, vdl);
     cl.node(n)
         .unwrap()
         .segment(pg)
@@ -63,12 +69,7 @@ fn lose_whole_az() {
     // And serves exact reads by itself.
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(2)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         let got = cl.net.read_page(0, pg, p, vdl, need).unwrap();
         assert!(got == c.expected(p, vdl), "page {p}");
     }
@@ -157,6 +158,10 @@ fn corrupt_page_file_and_log_file_heal() {
     v.set_min_read_point(1, v.durable_lsn());
     load(&v, &mut c, 40, 11);
     let vdl = v.durable_lsn();
+    // The victim holds everything (it may lag: four acks are enough) before it dies.
+    eventually(20, "victim caught up", || {
+        (0..3).all(|pg| caught_up(&cl, victim, pg, vdl))
+    });
     node.crash();
     let dir = cl.node_path(victim).unwrap();
     // Flip bits in every written page of PG 0 and in the middle of PG 1's log.
@@ -188,12 +193,7 @@ fn corrupt_page_file_and_log_file_heal() {
     });
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(0)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         match cl.net.read_page(victim, pg, p, vdl, need) {
             Ok(got) => assert!(got == c.expected(p, vdl), "bad bytes served for page {p}"),
             Err(e) => panic!("healed replica cannot serve page {p}: {e}"),
@@ -230,12 +230,7 @@ fn replace_a_node() {
     load(&v, &mut c, 20, 10);
     c.verify(&*v, pages());
     let vdl = v.durable_lsn();
-    let need = cl
-        .node(2)
-        .unwrap()
-        .segment(0)
-        .unwrap()
-        .tail_at_or_below(vdl);
+    let need = tail(&cl, 0, vdl);
     let got = cl.net.read_page(new, 0, 3, vdl, need).unwrap();
     assert!(got == c.expected(3, vdl));
     let _ = Arc::strong_count(&cl);
@@ -268,9 +263,14 @@ fn failing_disk_on_one_node() {
     // more, writes go on without it.
     faults
         .countdown
-        .store(50, std::sync::atomic::Ordering::SeqCst);
-    load(&v, &mut c, 100, 13);
-    assert!(faults.failing.load(std::sync::atomic::Ordering::SeqCst));
+        .store(20, std::sync::atomic::Ordering::SeqCst);
+    let mut rounds = 0;
+    while !faults.failing.load(std::sync::atomic::Ordering::SeqCst) {
+        load(&v, &mut c, 10, 13 + rounds);
+        rounds += 1;
+        assert!(rounds < 200, "the faulty disk never failed");
+    }
+    load(&v, &mut c, 50, 13);
     c.verify(&*v, pages());
     // Fixed: the node reopens its segments from what is on disk and catches up.
     faults.heal();
@@ -281,13 +281,64 @@ fn failing_disk_on_one_node() {
     });
     for p in pages() {
         let pg = p / 8;
-        let need = cl
-            .node(2)
-            .unwrap()
-            .segment(pg)
-            .unwrap()
-            .tail_at_or_below(vdl);
+        let need = tail(&cl, pg, vdl);
         let got = cl.net.read_page(4, pg, p, vdl, need).unwrap();
         assert!(got == c.expected(p, vdl), "page {p}");
     }
+}
+
+#[test]
+fn wiped_node_is_rebuilt_from_peers() {
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = small(Some(d.path()));
+    cfg.log_compact_bytes = 1 << 10; // peers fold their logs: a rebuild needs snapshots
+    let v = LocalVolume::open(cfg).unwrap();
+    let mut c = Checker::new();
+    load(&v, &mut c, 150, 15);
+    let cl = v.cluster().unwrap().clone();
+    let node = cl.node(5).unwrap();
+    node.crash();
+    // A write already in flight when the node "crashed" may still land: retry.
+    eventually(10, "node directory removed", || {
+        std::fs::remove_dir_all(cl.node_path(5).unwrap()).is_ok()
+    });
+    load(&v, &mut c, 30, 16);
+    node.restart().unwrap();
+    load(&v, &mut c, 10, 17);
+    let vdl = v.durable_lsn();
+    eventually(30, "wiped node rebuilt", || {
+        (0..3).all(|pg| {
+            caught_up(&cl, 5, pg, vdl) && node.segment(pg).is_some_and(|s| !s.status().damaged)
+        })
+    });
+    for p in pages() {
+        let pg = p / 8;
+        let need = tail(&cl, pg, vdl);
+        let got = cl.net.read_page(5, pg, p, vdl, need).unwrap();
+        assert!(got == c.expected(p, vdl), "page {p}");
+    }
+}
+
+#[test]
+fn replaced_node_membership_survives_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = Checker::new();
+    let new;
+    {
+        let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+        load(&v, &mut c, 40, 18);
+        let cl = v.cluster().unwrap().clone();
+        cl.node(1).unwrap().crash();
+        new = v.replace_node(1).unwrap();
+        load(&v, &mut c, 20, 19);
+        eventually(20, "membership change done", || !v.replacing());
+    }
+    let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+    c.recovered(v.durable_lsn());
+    let cl = v.cluster().unwrap().clone();
+    assert_eq!(cl.members(), vec![0, new, 2, 3, 4, 5]);
+    assert!(cl.node(1).is_none(), "the replaced node stays retired");
+    c.verify(&*v, pages());
+    load(&v, &mut c, 10, 20);
+    c.verify(&*v, pages());
 }

@@ -53,15 +53,31 @@ fn corrupt_log(cl: &Cluster, rng: &mut StdRng) -> bool {
     true
 }
 
-#[test]
-fn random_fault_schedule() {
+fn seed() -> u64 {
     let seed: u64 = std::env::var("BOREALIS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    println!("random_fault_schedule seed {seed} (replay: BOREALIS_SEED={seed})");
+    println!("random fault schedule seed {seed} (replay: BOREALIS_SEED={seed})");
+    seed
+}
+
+#[test]
+fn random_fault_schedule() {
+    run(seed(), None, 40);
+}
+
+/// The same on disk (nodes crash and reopen their files), without byte corruption:
+/// files are memory-mapped while nodes run, so damaging them belongs to the named test.
+#[test]
+fn random_fault_schedule_on_disk() {
+    let d = tempfile::tempdir().unwrap();
+    run(seed(), Some(d.path()), 15);
+}
+
+fn run(seed: u64, dir: Option<&std::path::Path>, steps: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let cfg = small(None);
+    let cfg = small(dir);
     let mut v = LocalVolume::open(cfg.clone()).unwrap();
     let cl: Arc<Cluster> = v.cluster().unwrap().clone();
     let mut c = Checker::new();
@@ -70,7 +86,7 @@ fn random_fault_schedule() {
     let mut impaired: BTreeSet<usize> = BTreeSet::new();
     let mut tag = 0u64;
     let mut writes = 0;
-    for step in 0..40 {
+    for step in 0..steps {
         let action = rng.gen_range(0..9);
         match action {
             0 | 1 if impaired.len() < 2 => {
@@ -103,10 +119,10 @@ fn random_fault_schedule() {
                     impaired.remove(&n);
                 }
             }
-            5 => {
+            5 if dir.is_none() => {
                 corrupt_slot(&cl, &mut rng);
             }
-            6 if corrupt_log(&cl, &mut rng) => {
+            6 if dir.is_none() && corrupt_log(&cl, &mut rng) => {
                 for n in cl.net.all() {
                     n.request_scrub();
                 }

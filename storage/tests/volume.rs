@@ -220,3 +220,17 @@ fn registered_read_points_stay_readable_until_released() {
     ));
     c.verify(&*v, 0..16);
 }
+
+#[test]
+fn reading_own_fresh_writes_waits_for_durability() {
+    let v = LocalVolume::open(small(None)).unwrap();
+    let mut c = Checker::new();
+    for i in 0..50u64 {
+        // Read back immediately, without waiting for durability first.
+        let l = c.append(&*v, vec![write(i % 4, i, i + 1)]).unwrap();
+        assert!(v.read_page(i % 4, l).unwrap() == c.expected(i % 4, l));
+    }
+    // Past the end means "latest".
+    let last = v.last_lsn();
+    assert!(v.read_page(1, u64::MAX).unwrap() == c.expected(1, last));
+}

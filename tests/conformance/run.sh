@@ -78,8 +78,11 @@ for f in base["files"]:
     if c["passed"] < f["passed"]:
         behind.append((f["file"], f["passed"], c["passed"]))
 b, c = base["summary"], cur["summary"]
-print(f"baseline ({b['server']}): {b['passed']} passed, {b['pass_rate']}%; "
-      f"this run ({c['server']}): {c['passed']} passed, {c['pass_rate']}%")
+def who(s):
+    v = s.get("server") or {}
+    return v.get("version", "?") if isinstance(v, dict) else str(v)
+print(f"baseline ({who(b)}): {b['passed']} passed, {b['pass_rate'] * 100:.3f}%; "
+      f"this run ({who(c)}): {c['passed']} passed, {c['pass_rate'] * 100:.3f}%")
 for name, bp, cp in behind:
     print(f"  behind baseline: {name}: {cp} passed, baseline {bp}")
 sys.exit(1 if behind else 0)

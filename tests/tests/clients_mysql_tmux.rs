@@ -36,7 +36,12 @@ impl Tmux {
     }
 
     fn send(&self, keys: &str) {
-        self.tmux(&["send-keys", "-t", &self.session, "-l", keys]);
+        // tmux reads an argument ending in ';' as a command separator; "\;" is the literal.
+        let keys = match keys.strip_suffix(';') {
+            Some(head) => format!("{head}\\;"),
+            None => keys.to_string(),
+        };
+        self.tmux(&["send-keys", "-t", &self.session, "-l", &keys]);
     }
 
     fn enter(&self) {
@@ -87,7 +92,11 @@ fn interactive_session() {
         socket: format!("borealis-test-{}", std::process::id()),
         session: "cli".into(),
     };
-    let cmd = format!("mysql -h 127.0.0.1 -P {} -u root -p", server.port());
+    // The shell keeps the pane open after the client exits, so its last words can be read.
+    let cmd = format!(
+        "mysql -h 127.0.0.1 -P {} -u root -p; echo CLIENT-EXITED; sleep 60",
+        server.port()
+    );
     t.tmux(&[
         "new-session",
         "-d",
@@ -108,7 +117,12 @@ fn interactive_session() {
     let mut n = s.matches(prompt).count();
 
     let s = t.line("status", &mut n, prompt);
-    assert!(s.contains("Protocol version:\t10"), "{s}");
+    let proto = s.lines().find(|l| l.starts_with("Protocol version:"));
+    assert_eq!(
+        proto.map(|l| l.split_whitespace().last()),
+        Some(Some("10")),
+        "{s}"
+    );
     assert!(s.contains("Uptime:"), "{s}");
     assert!(s.contains("Threads:"), "{s}");
 
@@ -127,8 +141,9 @@ fn interactive_session() {
     // Completion comes from the client's hash, built from SHOW TABLES and COM_FIELD_LIST.
     t.send("select na");
     t.tab();
-    t.wait_for("select name", 1);
-    t.send(" from ite");
+    // A unique completion is followed by a space, as in readline.
+    t.wait_for("select name ", 1);
+    t.send("from ite");
     t.tab();
     t.wait_for("select name from items", 1);
     t.send(";");
@@ -155,5 +170,6 @@ fn interactive_session() {
 
     t.send("\\q");
     t.enter();
-    t.wait_for("Bye", 1);
+    let s = t.wait_for("CLIENT-EXITED", 1);
+    assert!(s.contains("Bye"), "{s}");
 }

@@ -11,6 +11,40 @@ fn connect(server: &TestServer) -> Conn {
     Conn::new(Opts::from_url(&server.url()).unwrap()).expect("connect as root")
 }
 
+/// A value as text, whichever protocol (text or binary) delivered it; bytes that are not
+/// UTF-8 are shown in hex.
+fn norm(v: &V) -> String {
+    match v {
+        V::NULL => "NULL".into(),
+        V::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => s.to_string(),
+            Err(_) => b
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        },
+        V::Int(i) => i.to_string(),
+        V::UInt(u) => u.to_string(),
+        V::Float(f) => f.to_string(),
+        V::Double(d) => d.to_string(),
+        V::Date(y, m, d, 0, 0, 0, 0) => format!("{y:04}-{m:02}-{d:02}"),
+        V::Date(y, m, d, h, i, s, 0) => format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}"),
+        V::Date(y, m, d, h, i, s, us) => {
+            format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}.{us:06}")
+        }
+        V::Time(neg, days, h, i, s, us) => {
+            let hours = days * 24 + u32::from(*h);
+            let sign = if *neg { "-" } else { "" };
+            if *us == 0 {
+                format!("{sign}{hours:02}:{i:02}:{s:02}")
+            } else {
+                format!("{sign}{hours:02}:{i:02}:{s:02}.{us:06}")
+            }
+        }
+    }
+}
+
 fn code(e: mysql::Error) -> u16 {
     match e {
         mysql::Error::MySqlError(e) => e.code,
@@ -87,20 +121,23 @@ fn prepared_statements_with_every_parameter_type() {
         .unwrap()
         .unwrap();
     for r in [row, text] {
-        assert_eq!(r.get::<i64, _>(0), Some(-9_000_000_000));
-        assert_eq!(r.get::<u64, _>(1), Some(18_000_000_000_000_000_000));
-        assert_eq!(r.get::<i64, _>(2), Some(-7));
-        assert_eq!(r.get::<f64, _>(3), Some(2.5));
-        assert_eq!(r.get::<String, _>(4).as_deref(), Some("12.34"));
-        assert_eq!(r.get::<String, _>(5).as_deref(), Some("héllo 'q'"));
-        assert_eq!(r.get::<Vec<u8>, _>(6), Some(vec![0, 1, 0xFF]));
-        assert_eq!(r.get::<String, _>(7).as_deref(), Some("2024-02-29"));
+        let v: Vec<String> = r.unwrap().iter().map(norm).collect();
         assert_eq!(
-            r.get::<String, _>(8).as_deref(),
-            Some("1999-12-31 23:59:58.123456")
+            v,
+            vec![
+                "-9000000000",
+                "18000000000000000000",
+                "-7",
+                "2.5",
+                "12.34",
+                "héllo 'q'",
+                "00 01 ff",
+                "2024-02-29",
+                "1999-12-31 23:59:58.123456",
+                "-26:03:04",
+                "NULL",
+            ]
         );
-        assert_eq!(r.get::<String, _>(9).as_deref(), Some("-26:03:04"));
-        assert_eq!(r.get::<Option<i64>, _>(10), Some(None));
     }
 
     // The same statement executed again (the crate re-sends types each time).
@@ -207,4 +244,79 @@ fn accounts_privileges_and_caching_sha2() {
     sha.ping().unwrap();
     let e = Conn::new(opts("sha", "nope")).map(|_| ()).unwrap_err();
     assert_eq!(code(e), 1045);
+}
+
+#[test]
+fn kill_query_and_kill_connection() {
+    let server = TestServer::start_in_memory();
+    let mut victim = connect(&server);
+    let mut killer = connect(&server);
+    victim.query_drop("CREATE DATABASE k").unwrap();
+    victim
+        .query_drop("CREATE TABLE k.t (id INT PRIMARY KEY)")
+        .unwrap();
+    let values: Vec<String> = (0..300).map(|i| format!("({i})")).collect();
+    victim
+        .query_drop(format!("INSERT INTO k.t VALUES {}", values.join(",")))
+        .unwrap();
+    let id = victim.connection_id();
+    let t = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        // 27 million joined rows: far longer than the test waits.
+        let r = victim
+            .query_drop("SELECT COUNT(*) FROM k.t a, k.t b, k.t c WHERE a.id + b.id + c.id >= 0");
+        (r, started.elapsed(), victim)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    killer.query_drop(format!("KILL QUERY {id}")).unwrap();
+    let (r, took, mut victim) = t.join().unwrap();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "KILL QUERY took {took:?}"
+    );
+    assert_eq!(
+        code(r.unwrap_err()),
+        1317,
+        "Query execution was interrupted"
+    );
+    victim.ping().expect("KILL QUERY keeps the connection");
+
+    killer.query_drop(format!("KILL CONNECTION {id}")).unwrap();
+    assert!(victim.ping().is_err(), "KILL closes the connection");
+    assert_eq!(code(killer.query_drop("KILL 424242").unwrap_err()), 1094);
+}
+
+#[test]
+fn auto_increment_with_zero_and_null_ids() {
+    let server = TestServer::start_in_memory();
+    let mut c = connect(&server);
+    c.query_drop("CREATE DATABASE ai").unwrap();
+    c.query_drop("USE ai").unwrap();
+    c.query_drop(
+        "CREATE TABLE sbtest1(\n  id INTEGER NOT NULL AUTO_INCREMENT,\n  k INTEGER DEFAULT '0' NOT NULL,\n  c CHAR(120) DEFAULT '' NOT NULL,\n  pad CHAR(60) DEFAULT '' NOT NULL,\n  PRIMARY KEY (id)\n) /*! ENGINE = innodb */ ",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO sbtest1(k, c, pad) VALUES(1, 'a', 'b'),(2, 'c', 'd')")
+        .unwrap();
+    assert_eq!(c.last_insert_id(), 1);
+    c.query_drop("INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, 3, 'e', 'f')")
+        .unwrap();
+    assert_eq!(
+        c.last_insert_id(),
+        3,
+        "id 0 means the next AUTO_INCREMENT value"
+    );
+    c.exec_drop(
+        "INSERT INTO sbtest1 (id, k, c, pad) VALUES (?, ?, ?, ?)",
+        (V::NULL, 4, "g", "h"),
+    )
+    .unwrap();
+    assert_eq!(c.last_insert_id(), 4);
+    let sum: Option<String> = c
+        .exec_first(
+            "SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?",
+            (1, 4),
+        )
+        .unwrap();
+    assert_eq!(sum.as_deref(), Some("10"));
 }

@@ -3,8 +3,8 @@
 //! * `SLT_MYSQL_URL=mysql://user:pw@host:port` runs them against that server (MariaDB,
 //!   MySQL or an already running Borealis); the labels `mariadb`/`mysql`/`borealis`
 //!   come from `SELECT VERSION()`.
-//! * Otherwise a Borealis server is started in-process and the files run against it
-//!   with the labels `borealis` and `server`.
+//! * Otherwise a Borealis `TestServer` (in-memory database, ephemeral port) is started
+//!   in-process and the files run against it with the labels `borealis` and `server`.
 //!
 //! `SLT_FILTER` and `SLT_OVERRIDE` as in `slt_common`.
 
@@ -21,12 +21,9 @@ fn slt_server() {
         slt_common::run_all(&mut backend);
         return;
     }
-    let url = start_borealis_server();
-    let mut backend = MysqlBackend::new(&url, &["server"]).unwrap_or_else(|e| panic!("{e}"));
+    // One in-memory server for the whole run; each file gets its own scratch database.
+    let server = borealis_server::TestServer::start_in_memory();
+    let mut backend =
+        MysqlBackend::new(&server.url(), &["server"]).unwrap_or_else(|e| panic!("{e}"));
     slt_common::run_all(&mut backend);
-}
-
-/// Start a Borealis server on an ephemeral port and return its URL.
-fn start_borealis_server() -> String {
-    panic!("the server crate has no TestServer yet; set SLT_MYSQL_URL to run over the wire")
 }

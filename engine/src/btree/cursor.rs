@@ -27,6 +27,8 @@ pub struct Cursor {
     tree: BTree,
     pager: Pager,
     at: Lsn,
+    /// Registration that keeps storage from materializing past `at`.
+    slot: Option<usize>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     reverse: bool,
@@ -61,10 +63,12 @@ impl BTree {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Cursor {
-        self.cursor_at(pager, pager.read_point(), lower, upper, reverse)
+        let (at, slot) = pager.pin();
+        self.make_cursor(pager, at, slot, lower, upper, reverse)
     }
 
-    /// A cursor reading the tree as of LSN `at` (see [`Pager::view_at`]).
+    /// A cursor reading the tree as of LSN `at`; the caller guarantees storage still
+    /// holds `at` (see [`Pager::view_at`]).
     pub fn cursor_at(
         &self,
         pager: &Pager,
@@ -73,10 +77,23 @@ impl BTree {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Cursor {
+        self.make_cursor(pager, at, pager.pin_at(at), lower, upper, reverse)
+    }
+
+    fn make_cursor(
+        &self,
+        pager: &Pager,
+        at: Lsn,
+        slot: Option<usize>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Cursor {
         Cursor {
             tree: *self,
             pager: pager.clone(),
             at,
+            slot,
             lower: owned(lower),
             upper: owned(upper),
             reverse,
@@ -101,7 +118,7 @@ impl Cursor {
         let (mut bytes, mut stopped) = (0usize, false);
         let buf = &mut self.buf;
         self.tree.scan_with(
-            &self.pager.view_at(self.at),
+            &self.pager.view_pinned(self.at),
             borrowed(&self.lower),
             borrowed(&self.upper),
             self.reverse,
@@ -125,6 +142,12 @@ impl Cursor {
         }
         self.batch = (self.batch * 2).min(MAX_BATCH);
         Ok(())
+    }
+}
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        self.pager.unpin(self.slot);
     }
 }
 

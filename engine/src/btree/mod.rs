@@ -18,6 +18,32 @@
 //! - every structural change happens inside the caller's [`Mtr`], so it is one atomic
 //!   volume MTR together with the change that caused it.
 //!
+//! ```
+//! use std::ops::Bound;
+//! use std::sync::Arc;
+//! use borealis_engine::btree::BTree;
+//! use borealis_engine::pager::Pager;
+//! use borealis_storage::mem::MemVolume;
+//!
+//! let pager = Pager::open(Arc::new(MemVolume::new()), 16 << 20)?;
+//! let mut mtr = pager.begin(); // one writer at a time
+//! let tree = BTree::in_root_slot(&mut mtr, 0)?; // created on first use
+//! mtr.commit()?;
+//!
+//! let mut mtr = pager.begin();
+//! tree.insert(&mut mtr, b"apple", b"red")?;
+//! tree.insert(&mut mtr, b"banana", b"yellow")?;
+//! assert_eq!(tree.get(&pager, b"apple")?, None); // not committed yet
+//! mtr.commit()?; // one atomic MTR on the volume
+//! assert_eq!(tree.get(&pager, b"apple")?, Some(b"red".to_vec()));
+//! let keys: Vec<_> = tree
+//!     .cursor(&pager, Bound::Unbounded, Bound::Unbounded, true)
+//!     .map(|e| e.map(|(k, _)| k))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(keys, vec![b"banana".to_vec(), b"apple".to_vec()]);
+//! # Ok::<(), borealis_engine::Error>(())
+//! ```
+//!
 //! Readers ([`BTree::get`], [`BTree::scan`], [`Cursor`]) run on a
 //! [`View`](crate::pager::View), a snapshot at one LSN, and thus see one committed state
 //! across all pages they visit, without blocking the writer.
@@ -28,6 +54,7 @@ use borealis_storage::PageNo;
 
 use crate::error::{code, Error, Result};
 use crate::overflow;
+use crate::page::PageRef;
 use crate::page::{
     cell_child_of, cell_key, corrupt, inline_cell_size, internal_cell, leaf_cell_inline,
     leaf_cell_overflow, Node, NodeMut, ValueRef, MAX_KEY_LEN, MAX_LEAF_CELL, NODE_CAPACITY,
@@ -116,6 +143,19 @@ impl BTree {
         Ok(BTree { root })
     }
 
+    /// The tree whose root is recorded in root slot `slot` of the volume header; if the
+    /// slot is empty, a new tree is created and recorded there (both in `mtr`).
+    pub fn in_root_slot(mtr: &mut Mtr, slot: usize) -> Result<BTree> {
+        match mtr.root_slot(slot)? {
+            0 => {
+                let t = BTree::create(mtr)?;
+                mtr.set_root_slot(slot, t.root)?;
+                Ok(t)
+            }
+            root => Ok(BTree { root }),
+        }
+    }
+
     /// A handle on an existing tree.
     pub fn open(root: PageNo) -> BTree {
         BTree { root }
@@ -144,6 +184,20 @@ impl BTree {
         }
     }
 
+    /// The leaf whose range holds `key`, with its image (the read path: no path kept).
+    fn leaf_for<S: PageSource + ?Sized>(&self, src: &S, key: &[u8]) -> Result<(PageNo, PageRef)> {
+        let mut page = self.root;
+        for _ in 0..=MAX_DEPTH {
+            let img = src.page(page)?;
+            let n = Node::new(&img, page)?;
+            if n.is_leaf() {
+                return Ok((page, img));
+            }
+            page = n.child(n.child_pos(key)?)?;
+        }
+        Err(corrupt(self.root, "tree deeper than any real tree"))
+    }
+
     /// The first (or last) leaf.
     fn edge_leaf<S: PageSource + ?Sized>(&self, src: &S, last: bool) -> Result<PageNo> {
         let mut page = self.root;
@@ -170,11 +224,24 @@ impl BTree {
 
     /// Point lookup through any page source.
     pub fn get_with<S: PageSource + ?Sized>(&self, src: &S, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let (_, leaf) = self.descend(src, key)?;
-        let img = src.page(leaf)?;
+        self.with_value(src, key, |v| v.to_vec())
+    }
+
+    /// Point lookup that hands the value to `f` without copying it (unless it lives in
+    /// an overflow chain).
+    pub fn with_value<S: PageSource + ?Sized, R>(
+        &self,
+        src: &S,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        let (leaf, img) = self.leaf_for(src, key)?;
         let n = Node::new(&img, leaf)?;
         match n.search(key)? {
-            Ok(i) => Ok(Some(load_value(src, n.leaf_entry(i)?.1)?)),
+            Ok(i) => match n.leaf_entry(i)?.1 {
+                ValueRef::Inline(v) => Ok(Some(f(v))),
+                ValueRef::Overflow { len, first } => Ok(Some(f(&overflow::read(src, first, len)?))),
+            },
             Err(_) => Ok(None),
         }
     }
@@ -528,8 +595,7 @@ impl BTree {
             match lower {
                 Bound::Unbounded => (self.edge_leaf(src, false)?, 0),
                 Bound::Included(k) | Bound::Excluded(k) => {
-                    let (_, leaf) = self.descend(src, k)?;
-                    let img = src.page(leaf)?;
+                    let (leaf, img) = self.leaf_for(src, k)?;
                     let i = match Node::new(&img, leaf)?.search(k)? {
                         Ok(i) if matches!(lower, Bound::Excluded(_)) => i + 1,
                         Ok(i) | Err(i) => i,
@@ -545,8 +611,7 @@ impl BTree {
                     (leaf, Node::new(&img, leaf)?.len() as isize - 1)
                 }
                 Bound::Included(k) | Bound::Excluded(k) => {
-                    let (_, leaf) = self.descend(src, k)?;
-                    let img = src.page(leaf)?;
+                    let (leaf, img) = self.leaf_for(src, k)?;
                     let i = match Node::new(&img, leaf)?.search(k)? {
                         Ok(i) if matches!(upper, Bound::Included(_)) => i as isize,
                         Ok(i) | Err(i) => i as isize - 1,
@@ -555,12 +620,24 @@ impl BTree {
                 }
             }
         };
-        let mut hops = 0u64;
+        // Key at the edge of the previous leaf: the next leaf must continue strictly
+        // beyond it, so a damaged chain (even a cycle) is an error, not an endless loop.
+        let mut boundary: Option<Vec<u8>> = None;
         loop {
             let img = src.page(page)?;
             let n = Node::new(&img, page)?;
             if !n.is_leaf() {
                 return Err(corrupt(page, "leaf chain reaches an internal node"));
+            }
+            if let Some(b) = &boundary {
+                let ordered = match n.len() {
+                    0 => false, // only the root leaf may be empty
+                    _ if !reverse => n.key(0)? > b.as_slice(),
+                    len => n.key(len - 1)? < b.as_slice(),
+                };
+                if !ordered {
+                    return Err(corrupt(page, "leaf chain out of key order"));
+                }
             }
             if !reverse {
                 while (idx as usize) < n.len() {
@@ -573,6 +650,9 @@ impl BTree {
                         return Ok(());
                     }
                     idx += 1;
+                }
+                if !n.is_empty() {
+                    boundary = Some(n.key(n.len() - 1)?.to_vec());
                 }
                 page = n.next();
                 idx = 0;
@@ -588,6 +668,9 @@ impl BTree {
                     }
                     idx -= 1;
                 }
+                if !n.is_empty() {
+                    boundary = Some(n.key(0)?.to_vec());
+                }
                 page = n.prev();
                 if page != 0 {
                     let pimg = src.page(page)?;
@@ -597,27 +680,43 @@ impl BTree {
             if page == 0 {
                 return Ok(());
             }
-            hops += 1;
-            if hops > 1 << 40 {
-                return Err(corrupt(self.root, "cycle in the leaf chain"));
-            }
         }
     }
 
     /// Number of entries (a full scan).
     pub fn count(&self, pager: &Pager) -> Result<u64> {
-        let mut c = 0u64;
-        self.scan(
-            pager,
-            Bound::Unbounded,
-            Bound::Unbounded,
-            false,
-            &mut |_, _| {
-                c += 1;
-                Ok(true)
-            },
-        )?;
-        Ok(c)
+        self.count_with(&pager.view())
+    }
+
+    /// Number of entries, walking the leaf chain without loading any value.
+    pub fn count_with<S: PageSource + ?Sized>(&self, src: &S) -> Result<u64> {
+        let mut page = self.edge_leaf(src, false)?;
+        let mut total = 0u64;
+        let mut boundary: Option<Vec<u8>> = None;
+        while page != 0 {
+            let img = src.page(page)?;
+            let n = Node::new(&img, page)?;
+            if !n.is_leaf() {
+                return Err(corrupt(page, "leaf chain reaches an internal node"));
+            }
+            if n.is_empty() {
+                if boundary.is_some() {
+                    return Err(corrupt(page, "empty leaf in the chain"));
+                }
+            } else {
+                // Strictly increasing across leaves, so a cycle is an error, not a hang.
+                if boundary
+                    .as_deref()
+                    .is_some_and(|b| n.key(0).is_ok_and(|k| k <= b))
+                {
+                    return Err(corrupt(page, "leaf chain out of key order"));
+                }
+                boundary = Some(n.key(n.len() - 1)?.to_vec());
+            }
+            total += n.len() as u64;
+            page = n.next();
+        }
+        Ok(total)
     }
 
     fn edge_entry(&self, pager: &Pager, last: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
@@ -647,6 +746,18 @@ impl BTree {
 
     /// Free every page of the tree, overflow chains and root included.
     pub fn destroy(self, mtr: &mut Mtr) -> Result<()> {
+        self.free_pages(mtr, true)
+    }
+
+    /// Remove every entry, freeing every page but the root, which becomes an empty leaf
+    /// (`TRUNCATE`: the tree keeps its root page number).
+    pub fn clear(&self, mtr: &mut Mtr) -> Result<()> {
+        self.free_pages(mtr, false)?;
+        NodeMut::new(mtr.write(self.root)?).init(true);
+        Ok(())
+    }
+
+    fn free_pages(&self, mtr: &mut Mtr, with_root: bool) -> Result<()> {
         let mut stack = vec![(self.root, 0usize)];
         while let Some((page, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
@@ -670,7 +781,9 @@ impl BTree {
             for (first, len) in chains {
                 overflow::free(mtr, first, len)?;
             }
-            mtr.free(page)?;
+            if with_root || page != self.root {
+                mtr.free(page)?;
+            }
         }
         Ok(())
     }

@@ -407,7 +407,19 @@ fn destroy_frees_every_page() {
         t.insert(&mut m, &i.to_be_bytes(), &v).unwrap();
     }
     m.commit().unwrap();
+    assert_eq!(t.count(&p).unwrap(), 3000);
+    // clear keeps the root, frees the rest, and the tree is usable again.
     let mut m = p.begin();
+    t.clear(&mut m).unwrap();
+    assert_eq!(m.free_pages().unwrap(), m.high_water().unwrap() - hw0 - 1);
+    m.commit().unwrap();
+    assert_eq!(t.count(&p).unwrap(), 0);
+    t.check(&p.view()).unwrap();
+    let mut m = p.begin();
+    for i in 0..3000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), &[1u8; 200]).unwrap();
+    }
+    assert_eq!(t.count_with(&m).unwrap(), 3000);
     t.destroy(&mut m).unwrap();
     assert_eq!(m.free_pages().unwrap(), m.high_water().unwrap() - hw0);
     m.commit().unwrap();
@@ -529,7 +541,10 @@ fn cursor_pages_through_ranges_and_survives_commits() {
         t.delete(&mut m, &(i * 2 + 2).to_be_bytes()).unwrap();
     }
     m.commit().unwrap();
+    // The open cursor holds the storage read floor at its snapshot.
+    assert!(p.oldest_reader() < p.read_point());
     let rest: Vec<_> = c.map(|e| e.unwrap()).collect();
+    assert_eq!(p.oldest_reader(), p.read_point());
     assert_eq!(rest.len(), 4999);
     assert!(rest.iter().any(|(k, _)| k[..] == 9000u32.to_be_bytes()));
     assert!(!rest.iter().any(|(k, _)| k[..] == 9001u32.to_be_bytes()));
@@ -610,5 +625,187 @@ fn old_snapshots_stay_readable_under_churn_and_eviction() {
         .collect();
     assert!(cur.iter().map(|(k, v)| (k, v)).eq(old.iter()));
     t.check(&p.view()).unwrap();
+    assert_matches(&t, &p, &model);
+}
+
+#[test]
+fn damaged_leaf_chain_is_an_error_not_a_hang() {
+    let (_v, p) = pager(1 << 20);
+    let t = new_tree(&p);
+    let mut m = p.begin();
+    for i in 0..3000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), &[0u8; 100]).unwrap();
+    }
+    m.commit().unwrap();
+    // Point the last leaf's next link back at the first leaf: a cycle.
+    let first = t.edge_leaf(&p.view(), false).unwrap();
+    let last = t.edge_leaf(&p.view(), true).unwrap();
+    let mut m = p.begin();
+    NodeMut::new(m.write(last).unwrap()).set_next(first);
+    m.commit().unwrap();
+    let mut n = 0;
+    let r = t.scan(
+        &p,
+        Bound::Unbounded,
+        Bound::Unbounded,
+        false,
+        &mut |_, _| {
+            n += 1;
+            Ok(true)
+        },
+    );
+    assert!(r.is_err());
+    assert_eq!(n, 3000);
+    assert!(t.check(&p.view()).is_err());
+}
+
+/// Redo records of one MTR, as (page, payload length).
+fn records_of(rx: &crossbeam::channel::Receiver<borealis_storage::LogEvent>) -> Vec<(u64, usize)> {
+    let mut out = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let borealis_storage::LogEvent::Records(rs) = ev {
+            out.extend(rs.iter().map(|r| (r.page, r.payload.len())));
+        }
+    }
+    out
+}
+
+#[test]
+fn small_changes_write_small_redo() {
+    let (v, p) = pager(1 << 20);
+    let mut m = p.begin();
+    let t = BTree::in_root_slot(&mut m, 0).unwrap();
+    for i in 0..5000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), &[7u8; 100]).unwrap();
+    }
+    m.commit().unwrap();
+    let rx = v.subscribe();
+    // Deleting a key: the slot array shift and the header of one leaf, nothing else.
+    let mut m = p.begin();
+    assert_eq!(BTree::in_root_slot(&mut m, 0).unwrap(), t);
+    t.remove(&mut m, &78u32.to_be_bytes()).unwrap();
+    m.commit().unwrap();
+    let recs = records_of(&rx);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].1 < 500, "{recs:?}");
+    // One new key where there is room: one record for that leaf, holding the new cell
+    // and the shifted part of the slot array (here also the cells a compaction moved to
+    // reclaim the deleted cell's bytes), not the page.
+    let mut m = p.begin();
+    t.insert(&mut m, &[0, 0, 0, 78, 5], &[1u8; 100]).unwrap();
+    m.commit().unwrap();
+    let recs = records_of(&rx);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].1 < 1024, "{recs:?}");
+    // And with free room at hand (no compaction): smaller still.
+    let mut m = p.begin();
+    t.remove(&mut m, &[0, 0, 0, 78, 5]).unwrap();
+    t.remove(&mut m, &76u32.to_be_bytes()).unwrap();
+    t.remove(&mut m, &75u32.to_be_bytes()).unwrap();
+    m.commit().unwrap();
+    records_of(&rx);
+    let mut m = p.begin();
+    t.insert(&mut m, &[0, 0, 0, 75, 5], &[1u8; 100]).unwrap();
+    m.commit().unwrap();
+    let recs = records_of(&rx);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].1 < 500, "{recs:?}");
+    // A same-size update rewrites just the changed bytes.
+    let mut m = p.begin();
+    let mut val = [7u8; 100];
+    val[50] = 8;
+    assert!(t.put(&mut m, &77u32.to_be_bytes(), &val).unwrap());
+    m.commit().unwrap();
+    let recs = records_of(&rx);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].1 <= 16, "{recs:?}");
+}
+
+#[test]
+fn replica_views_keep_their_snapshot_while_redo_is_applied() {
+    let (v, w) = pager(1 << 20);
+    let t = new_tree(&w);
+    let mut m = w.begin();
+    for i in 0..3000u32 {
+        t.insert(&mut m, &i.to_be_bytes(), b"v1").unwrap();
+    }
+    m.commit().unwrap();
+    let r = Pager::open_read_only(v.clone(), 1 << 20, v.last_lsn()).unwrap();
+    assert_eq!(t.count(&r).unwrap(), 3000); // warms the replica's pool
+    let rx = v.subscribe();
+    let mut m = w.begin();
+    for i in 0..3000u32 {
+        if i % 2 == 0 {
+            t.put(&mut m, &i.to_be_bytes(), b"version-two").unwrap();
+        } else {
+            t.remove(&mut m, &i.to_be_bytes()).unwrap();
+        }
+    }
+    let lsn = m.commit().unwrap();
+    let before = r.view();
+    let mut recs = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let borealis_storage::LogEvent::Records(rs) = ev {
+            recs.extend(rs);
+        }
+    }
+    r.apply_batch(&recs, lsn).unwrap();
+    // The old view still reads the old state; a new one reads the new state.
+    assert_eq!(
+        t.get_with(&before, &1u32.to_be_bytes()).unwrap().as_deref(),
+        Some(&b"v1"[..])
+    );
+    t.check(&before).unwrap();
+    assert_eq!(t.get(&r, &1u32.to_be_bytes()).unwrap(), None);
+    assert_eq!(
+        t.get(&r, &2u32.to_be_bytes()).unwrap().as_deref(),
+        Some(&b"version-two"[..])
+    );
+    assert_eq!(t.count(&r).unwrap(), 1500);
+    t.check(&r.view()).unwrap();
+}
+
+#[test]
+fn quorum_volume_across_protection_groups_with_a_tiny_pool() {
+    use borealis_storage::volume::{LocalVolume, VolumeConfig};
+    let mut cfg = VolumeConfig::in_memory();
+    // 128 pages per protection group: the tree spans several PGs.
+    cfg.segment_bytes = 128 * PAGE_SIZE_BYTES as u64;
+    let v: Arc<dyn Volume> = LocalVolume::open(cfg).unwrap();
+    let p = Pager::open(v.clone(), 64 * PAGE_SIZE_BYTES).unwrap();
+    let mut m = p.begin();
+    let t = BTree::in_root_slot(&mut m, 0).unwrap();
+    m.commit().unwrap();
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut model = BTreeMap::new();
+    for round in 0..40 {
+        let mut m = p.begin();
+        for _ in 0..500 {
+            let k = rng.gen_range(0..40_000u32).to_be_bytes().to_vec();
+            if round > 30 && rng.gen_bool(0.5) {
+                t.remove(&mut m, &k).unwrap();
+                model.remove(&k);
+            } else {
+                let v = value_of(&mut rng);
+                t.put(&mut m, &k, &v).unwrap();
+                model.insert(k, v);
+            }
+        }
+        let lsn = m.commit().unwrap();
+        v.wait_durable(lsn).unwrap();
+    }
+    t.check(&p.view()).unwrap();
+    let high_water = p.begin().high_water().unwrap();
+    assert!(
+        high_water > 2 * 128,
+        "only {high_water} pages: fewer than 3 PGs"
+    );
+    assert!(p.pool_stats().misses > 1000, "{:?}", p.pool_stats());
+    assert_matches(&t, &p, &model);
+    // A second pager on the same volume (a restart) sees the same tree.
+    drop(p);
+    let p = Pager::open(v.clone(), 64 * PAGE_SIZE_BYTES).unwrap();
+    let t = BTree::open(p.root_slot(0).unwrap());
     assert_matches(&t, &p, &model);
 }

@@ -11,7 +11,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use super::args::{dec_value, lit, to_num, txt, Num};
 use super::ops::decimal_to_scale;
 use super::FnContext;
-use crate::convert::{number_to_datetime, number_to_time, parse_datetime_loose, parse_time};
+use crate::convert::{
+    number_to_datetime, number_to_time, parse_datetime_fuzzy, parse_datetime_loose, parse_time,
+};
 use crate::error::{code, Result};
 use crate::temporal::{Date, DateTime, Time};
 use crate::value::Value;
@@ -55,9 +57,20 @@ fn warn_truncated(ctx: &mut FnContext, kind: &str, v: &Value) {
     );
 }
 
-/// A value as DATETIME (dates at midnight, times on the statement's date). Warns 1292
+/// A value as DATETIME (dates at midnight, times on the statement's date), the way
+/// date and time functions read arguments: a zero month or day is accepted
+/// ('2024-02-00'); functions that need a real date check `date.is_valid()`. Warns 1292
 /// and returns None for a value that is not a datetime; NULL is None without warning.
 pub(crate) fn to_datetime(v: &Value, ctx: &mut FnContext) -> Option<DateTime> {
+    to_datetime_with(v, ctx, true)
+}
+
+/// A value as DATETIME for CAST and storing: only real dates (or the zero date).
+pub(crate) fn to_datetime_strict(v: &Value, ctx: &mut FnContext) -> Option<DateTime> {
+    to_datetime_with(v, ctx, false)
+}
+
+fn to_datetime_with(v: &Value, ctx: &mut FnContext, fuzzy: bool) -> Option<DateTime> {
     let r = match v {
         Value::Null => return None,
         Value::DateTime(dt) => Some(*dt),
@@ -68,7 +81,11 @@ pub(crate) fn to_datetime(v: &Value, ctx: &mut FnContext) -> Option<DateTime> {
         }
         Value::Str(_) | Value::Bytes(_) => {
             let t = txt(v)?;
-            parse_datetime_loose(&t.s)
+            if fuzzy {
+                parse_datetime_fuzzy(&t.s)
+            } else {
+                parse_datetime_loose(&t.s)
+            }
         }
         Value::Int(_) | Value::UInt(_) => v.to_i64().and_then(number_to_datetime),
         Value::Double(_) | Value::Decimal(_) => {
@@ -427,9 +444,9 @@ pub fn cast(v: &Value, to: &CastType, ctx: &mut FnContext) -> Result<Value> {
         CastType::Float => super::args::to_f64(v, ctx).map(|f| Value::Double(f as f32 as f64)),
         CastType::Char(n) => cast_char(v, n, ctx),
         CastType::Binary(n) => cast_binary(v, n, ctx),
-        CastType::Date => to_date(v, ctx).map(Value::Date),
+        CastType::Date => to_datetime_strict(v, ctx).map(|dt| Value::Date(dt.date)),
         CastType::DateTime(fsp) => {
-            to_datetime(v, ctx).map(|dt| Value::DateTime(round_datetime(dt, fsp)))
+            to_datetime_strict(v, ctx).map(|dt| Value::DateTime(round_datetime(dt, fsp)))
         }
         CastType::Time(fsp) => to_time(v, ctx).map(|t| Value::Time(round_time(t, fsp))),
         CastType::Json => return super::json::cast_to_json(v).map(Value::Str),
@@ -494,6 +511,7 @@ mod tests {
         assert_eq!(d("2024-01-15 10:00:00"), "2024-01-15");
         assert_eq!(c(20240115, CastType::Date).to_string(), "2024-01-15");
         assert_eq!(c("2024-02-30", CastType::Date), Value::Null);
+        assert_eq!(c("2024-02-00", CastType::Date), Value::Null);
         assert_eq!(
             c("2024-01-01 10:00:00.5", CastType::DateTime(0)).to_string(),
             "2024-01-01 10:00:01"

@@ -110,6 +110,12 @@ fn string_is_datetime(s: &str) -> bool {
     body.len() >= 12 && body.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A datetime argument that must be a real calendar date (arithmetic on it is
+/// meaningless otherwise).
+fn real_datetime(v: &Value, ctx: &mut FnContext) -> Option<DateTime> {
+    to_datetime(v, ctx).filter(|dt| dt.date.is_valid())
+}
+
 enum Temporal {
     Time(Time),
     DateTime(DateTime),
@@ -120,11 +126,11 @@ fn temporal_of(v: &Value, ctx: &mut FnContext) -> Option<Temporal> {
     match v {
         Value::Null => None,
         Value::Time(t) => Some(Temporal::Time(*t)),
-        Value::Date(_) | Value::DateTime(_) => to_datetime(v, ctx).map(Temporal::DateTime),
+        Value::Date(_) | Value::DateTime(_) => real_datetime(v, ctx).map(Temporal::DateTime),
         Value::Str(_) | Value::Bytes(_) => {
             let t = txt(v)?;
             if string_is_datetime(&t.s) {
-                to_datetime(v, ctx).map(Temporal::DateTime)
+                real_datetime(v, ctx).map(Temporal::DateTime)
             } else {
                 to_time(v, ctx).map(Temporal::Time)
             }
@@ -181,7 +187,7 @@ fn months_between(a: &DateTime, b: &DateTime) -> i64 {
 
 fn f_timestampdiff(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     let unit = unit_arg(&args[0])?;
-    let (Some(a), Some(b)) = (to_datetime(&args[1], ctx), to_datetime(&args[2], ctx)) else {
+    let (Some(a), Some(b)) = (real_datetime(&args[1], ctx), real_datetime(&args[2], ctx)) else {
         return Ok(Value::Null);
     };
     use IntervalUnit::*;
@@ -258,6 +264,9 @@ fn f_unix_timestamp(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     let Some(dt) = to_datetime(v, ctx) else {
         return Ok(Value::Null);
     };
+    if !dt.date.is_valid() {
+        return Ok(Value::Int(0));
+    }
     let us = dt.total_micros() - unix_epoch().total_micros();
     if us < 0 || us / US_PER_SEC > MAX_UNIX_SECONDS {
         return Ok(Value::Int(0));
@@ -892,6 +901,19 @@ mod tests {
         assert_eq!(c("last_day", &[v("2004-02-05")]), "2004-02-29");
         assert_eq!(c("last_day", &[v("2004-01-01 01:01:01")]), "2004-01-31");
         assert_eq!(c("last_day", &[v("2003-03-32")]), "NULL");
+        // Zero parts are read by the field functions and refused by the calendar ones.
+        assert_eq!(c("dayofmonth", &[v("2024-02-00")]), "0");
+        assert_eq!(c("month", &[v("2024-00-05")]), "0");
+        assert_eq!(c("date_format", &[v("2006-06-00"), v("%d")]), "00");
+        assert_eq!(c("dayofweek", &[v("2024-02-00")]), "NULL");
+        assert_eq!(c("datediff", &[v("2024-02-00"), v("2024-01-01")]), "NULL");
+        assert_eq!(
+            c(
+                "timestampdiff",
+                &[v("DAY"), v("2024-02-00"), v("2024-01-01")]
+            ),
+            "NULL"
+        );
         assert_eq!(c("week", &[v("2008-02-20")]), "7");
         assert_eq!(c("week", &[v("2008-02-20"), i(1)]), "8");
         assert_eq!(c("week", &[v("2008-12-31"), i(1)]), "53");

@@ -225,6 +225,9 @@ fn overflow(ctx: &mut FnContext) -> Value {
 
 /// Add `iv` to a datetime; None when the result leaves 0000..9999.
 pub(crate) fn add_to_datetime(dt: DateTime, iv: Interval) -> Option<DateTime> {
+    if !dt.date.is_valid() {
+        return None;
+    }
     let mut dt = dt;
     if iv.months != 0 {
         let m = dt.date.year as i64 * 12 + dt.date.month as i64 - 1 + iv.months;
@@ -240,7 +243,13 @@ pub(crate) fn add_to_datetime(dt: DateTime, iv: Interval) -> Option<DateTime> {
     }
     if iv.micros != 0 {
         let t = dt.total_micros().checked_add(iv.micros)?;
-        // Day number 366 is 0001-01-01; MySQL refuses to go below year 0001 here too.
+        // The representable range is 0000-01-01 00:00:00 .. 9999-12-31 23:59:59.999999.
+        let min = DateTime::from_date(Date {
+            year: 0,
+            month: 1,
+            day: 1,
+        })
+        .total_micros();
         let max = DateTime {
             date: Date {
                 year: 9999,
@@ -253,13 +262,10 @@ pub(crate) fn add_to_datetime(dt: DateTime, iv: Interval) -> Option<DateTime> {
             micro: 999_999,
         }
         .total_micros();
-        if !(0..=max).contains(&t) {
+        if !(min..=max).contains(&t) {
             return None;
         }
         dt = DateTime::from_total_micros(t);
-    }
-    if dt.date.year == 0 && dt.date.month == 0 {
-        return None;
     }
     Some(dt)
 }
@@ -390,6 +396,8 @@ mod tests {
             "2024-01-01 00:00:01.500000"
         );
         assert_eq!(add("9999-12-31", 1, Day), "NULL");
+        assert_eq!(sub("0000-01-01", 1, Day), "NULL");
+        assert_eq!(sub("0001-01-01", 1, Day), "0000-12-31");
         assert_eq!(add("not a date", 1, Day), "NULL");
     }
 

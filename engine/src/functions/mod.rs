@@ -37,12 +37,15 @@ mod examples;
 mod interval;
 mod json;
 mod like;
+mod locks;
 mod misc;
 mod numeric;
 mod ops;
 #[cfg(test)]
 mod randomized;
 mod regexp;
+#[cfg(test)]
+mod sql_e2e;
 mod string;
 mod timefmt;
 
@@ -50,6 +53,7 @@ pub use cast::{cast, CastType};
 pub use interval::{date_add, IntervalUnit};
 pub use json::json_extract_path;
 pub use like::like;
+pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub use regexp::regexp_like;
 
@@ -111,6 +115,20 @@ pub(crate) const MANY: usize = usize::MAX;
 
 pub(crate) const fn builtin(min: usize, max: usize, f: FnImpl) -> Builtin {
     Builtin { min, max, f }
+}
+
+/// Look up `name` in any case without allocating for the usual short ASCII names (the
+/// by-name [`call`] runs once per row).
+fn lookup_any_case(name: &str) -> Option<Builtin> {
+    let mut buf = [0u8; 32];
+    if name.len() <= buf.len() && name.is_ascii() {
+        for (d, c) in buf.iter_mut().zip(name.bytes()) {
+            *d = c.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&buf[..name.len()]).expect("ASCII stays UTF-8");
+        return lookup(lower);
+    }
+    lookup(&name.to_ascii_lowercase())
 }
 
 fn lookup(lower: &str) -> Option<Builtin> {
@@ -205,7 +223,7 @@ pub fn resolve(name: &str) -> Result<ScalarFn> {
 
 /// Whether `name` (any case) is a built-in scalar function this module implements.
 pub fn exists(name: &str) -> bool {
-    lookup(&name.to_ascii_lowercase()).is_some()
+    lookup_any_case(name).is_some()
 }
 
 /// Call a scalar built-in by (case-insensitive) name.
@@ -213,8 +231,7 @@ pub fn exists(name: &str) -> bool {
 /// Errors: 1305 for an unknown name, 1582 for a wrong argument count, and whatever the
 /// function itself raises (1690 overflow, 3140 invalid JSON, ...).
 pub fn call(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<Value> {
-    let lower = name.to_ascii_lowercase();
-    let Some(b) = lookup(&lower) else {
+    let Some(b) = lookup_any_case(name) else {
         return Err(unknown(name));
     };
     if args.len() < b.min || args.len() > b.max {

@@ -220,7 +220,7 @@ fn create_user(sh: &Shared, p: &mut P) -> Result<QueryResult> {
                 &user,
                 &host,
                 pw.as_deref(),
-                &plugin.unwrap_or_else(|| "caching_sha2_password".into()),
+                &plugin.unwrap_or_else(|| crate::database::DEFAULT_AUTH_PLUGIN.into()),
                 false,
             )?;
         }

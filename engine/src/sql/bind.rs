@@ -22,6 +22,8 @@ pub struct ScopeCol {
     pub table: String,
     pub name: String,
     pub meta: Column,
+    /// Not found by unqualified name, not expanded by `*` (USING/NATURAL duplicates).
+    pub hidden: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -38,6 +40,11 @@ impl Scope {
         let mut hit: Option<usize> = None;
         for (i, c) in self.cols.iter().enumerate() {
             if !c.name.eq_ignore_ascii_case(name) {
+                continue;
+            }
+            // The new-row half of INSERT ... ON DUPLICATE KEY UPDATE and the right-hand
+            // copy of a USING/NATURAL join column answer only to qualified names.
+            if table.is_none() && (c.table == "__new" || c.hidden) {
                 continue;
             }
             if let Some(t) = table {
@@ -156,39 +163,56 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// The source text of an AST node, for result column names.
+    /// The source text of an AST node, for result column names. sqlparser's spans do not
+    /// always cover a whole expression (a function call's span ends at its name), so the
+    /// text is taken from the span's start for as many non-blank characters as the
+    /// expression's printed form has.
     fn text_of(&self, span: sqlparser::tokenizer::Span, fallback: String) -> String {
-        if span.start.line == 0 || span.end.line == 0 {
+        if span.start.line == 0 {
             return fallback;
         }
-        let offset = |line: u64, col: u64| -> Option<usize> {
-            let mut off = 0usize;
-            for (n, l) in self.sql.split_inclusive('\n').enumerate() {
-                if n as u64 + 1 == line {
-                    let b = l
-                        .char_indices()
-                        .nth(col.saturating_sub(1) as usize)
-                        .map(|(b, _)| b)
-                        .unwrap_or(l.len());
-                    return Some(off + b);
-                }
-                off += l.len();
+        let mut off = None;
+        let mut acc = 0usize;
+        for (n, l) in self.sql.split_inclusive('\n').enumerate() {
+            if n as u64 + 1 == span.start.line {
+                let b = l
+                    .char_indices()
+                    .nth(span.start.column.saturating_sub(1) as usize)
+                    .map(|(b, _)| b)
+                    .unwrap_or(l.len());
+                off = Some(acc + b);
+                break;
             }
-            None
+            acc += l.len();
+        }
+        let Some(start) = off else { return fallback };
+        let want = fallback.chars().filter(|c| !c.is_whitespace()).count();
+        let mut seen = 0usize;
+        let mut end = start;
+        for (i, c) in self.sql[start..].char_indices() {
+            if seen == want {
+                break;
+            }
+            if !c.is_whitespace() {
+                seen += 1;
+            }
+            end = start + i + c.len_utf8();
+        }
+        let t = self.sql[start..end].trim();
+        if seen != want || t.is_empty() {
+            return fallback;
+        }
+        // Same characters as the printed form, up to case and blanks: it is the source.
+        let norm = |x: &str| {
+            x.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_lowercase()
         };
-        match (
-            offset(span.start.line, span.start.column),
-            offset(span.end.line, span.end.column),
-        ) {
-            (Some(a), Some(b)) if a < b && b <= self.sql.len() => {
-                let t = self.sql[a..b].trim();
-                if t.is_empty() {
-                    fallback
-                } else {
-                    t.to_string()
-                }
-            }
-            _ => fallback,
+        if norm(t) == norm(&fallback) {
+            t.to_string()
+        } else {
+            fallback
         }
     }
 
@@ -264,6 +288,7 @@ impl<'a> Binder<'a> {
                                 table: String::new(),
                                 name: c.name.clone(),
                                 meta: c.clone(),
+                                hidden: false,
                             })
                             .collect(),
                     };
@@ -332,15 +357,40 @@ impl<'a> Binder<'a> {
                 };
                 let all = matches!(set_quantifier, ast::SetQuantifier::All);
                 let columns = merge_columns(&l.columns, &r.columns);
-                Ok(BoundQuery {
-                    plan: Plan::SetOp {
-                        op,
-                        all,
-                        left: Box::new(l.plan),
-                        right: Box::new(r.plan),
-                    },
-                    columns,
-                })
+                let is_str = |t: ColumnType| {
+                    matches!(
+                        t,
+                        ColumnType::VarString | ColumnType::String | ColumnType::Blob
+                    )
+                };
+                let mixed: Vec<bool> = l
+                    .columns
+                    .iter()
+                    .zip(&r.columns)
+                    .map(|(a, b)| a.ty != b.ty && (is_str(a.ty) || is_str(b.ty)))
+                    .collect();
+                let mut plan = Plan::SetOp {
+                    op,
+                    all,
+                    left: Box::new(l.plan),
+                    right: Box::new(r.plan),
+                };
+                if mixed.iter().any(|m| *m) {
+                    // A column mixing strings and numbers is a string column (MySQL).
+                    let exprs = mixed
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| {
+                            if *m {
+                                Expr::Cast(Box::new(Expr::Column(i)), CastType::Char(None))
+                            } else {
+                                Expr::Column(i)
+                            }
+                        })
+                        .collect();
+                    plan = Plan::Project(Box::new(plan), exprs);
+                }
+                Ok(BoundQuery { plan, columns })
             }
             ast::SetExpr::Table(t) => {
                 let name = t.table_name.clone().map(|i| i.value).unwrap_or_default();
@@ -702,6 +752,15 @@ impl<'a> Binder<'a> {
             let offset = offset
                 .map(|l| self.bind_expr_in(l, &empty, "LIMIT"))
                 .transpose()?;
+            // LIMIT without ORDER BY/DISTINCT/aggregation over one table: the scan can stop
+            // after limit + offset rows (through a pushed-down filter too).
+            if let (Some(l), false) = (&limit, distinct) {
+                let stop = match &offset {
+                    Some(o) => Expr::Arith(BinOp::Add, Box::new(l.clone()), Box::new(o.clone())),
+                    None => l.clone(),
+                };
+                push_limit(&mut plan, stop);
+            }
             plan = Plan::Limit {
                 input: Box::new(plan),
                 limit,
@@ -983,6 +1042,38 @@ impl<'a> Binder<'a> {
                         negated: *negated,
                     },
                     _ => return Err(Error::unsupported(e.to_string())),
+                }
+            }
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(e, A::AllOp { .. });
+                let q = match right.as_ref() {
+                    A::Subquery(q) => q,
+                    _ => return Err(Error::unsupported(e.to_string())),
+                };
+                let op = match compare_op {
+                    ast::BinaryOperator::Eq => CmpOp::Eq,
+                    ast::BinaryOperator::NotEq => CmpOp::Ne,
+                    ast::BinaryOperator::Lt => CmpOp::Lt,
+                    ast::BinaryOperator::LtEq => CmpOp::Le,
+                    ast::BinaryOperator::Gt => CmpOp::Gt,
+                    ast::BinaryOperator::GtEq => CmpOp::Ge,
+                    _ => return Err(Error::unsupported(e.to_string())),
+                };
+                Expr::Quantified {
+                    expr: Box::new(self.bind_expr(left, scope, ctx)?),
+                    op,
+                    query: self.bind_subquery(q, scope)?,
+                    all,
                 }
             }
             A::Exists { subquery, negated } => Expr::Exists {
@@ -1274,8 +1365,32 @@ impl<'a> Binder<'a> {
                 });
             }
         }
-        let l = self.bind_expr(left, scope, ctx)?;
-        let r = self.bind_expr(right, scope, ctx)?;
+        let mut l = self.bind_expr(left, scope, ctx)?;
+        let mut r = self.bind_expr(right, scope, ctx)?;
+        if matches!(
+            op,
+            B::Plus
+                | B::Minus
+                | B::Multiply
+                | B::Divide
+                | B::Modulo
+                | B::MyIntegerDivide
+                | B::BitwiseAnd
+                | B::BitwiseOr
+                | B::BitwiseXor
+                | B::PGBitwiseShiftLeft
+                | B::PGBitwiseShiftRight
+        ) {
+            // Hex and bit literals are binary strings, but numbers in numeric context.
+            for x in [&mut l, &mut r] {
+                if let Expr::Literal(Value::Bytes(bytes)) = x {
+                    if bytes.len() <= 8 {
+                        let n = bytes.iter().fold(0u64, |a, &c| (a << 8) | c as u64);
+                        *x = Expr::Literal(Value::UInt(n));
+                    }
+                }
+            }
+        }
         let b = |x: Expr| Box::new(x);
         Ok(match op {
             B::Plus => Expr::Arith(BinOp::Add, b(l), b(r)),
@@ -1340,6 +1455,7 @@ impl<'a> Binder<'a> {
         Ok((self.bind_expr(&iv.value, scope, ctx)?, unit))
     }
 
+    #[allow(clippy::type_complexity)]
     fn func_args(
         &mut self,
         f: &ast::Function,
@@ -1444,6 +1560,29 @@ impl<'a> Binder<'a> {
             return Ok(Expr::Column(
                 ctx_agg.group_bound.len() + ctx_agg.aggs.len() - 1,
             ));
+        }
+        if name == "timestampdiff" || name == "timestampadd" {
+            // The unit is written as a bare word: TIMESTAMPDIFF(MINUTE, a, b).
+            if let ast::FunctionArguments::List(list) = &f.args {
+                if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                    ast::Expr::Identifier(u),
+                ))) = list.args.first()
+                {
+                    let mut all = vec![Expr::Literal(Value::Str(u.value.to_uppercase()))];
+                    for a in list.args.iter().skip(1) {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a {
+                            all.push(self.bind_expr(e, scope, ctx)?);
+                        }
+                    }
+                    return Ok(Expr::Func(name, all));
+                }
+            }
+        }
+        if name == "last_insert_id" {
+            let (args, _, _, _, _) = self.func_args(f, scope, ctx)?;
+            if args.len() == 1 {
+                return Ok(Expr::Func(name, args));
+            }
         }
         let (args, _, _, _, _) = self.func_args(f, scope, ctx)?;
         let sf = match name.as_str() {
@@ -1649,6 +1788,7 @@ impl<'a> Binder<'a> {
                                     table: lc(&alias),
                                     name: c.name.clone(),
                                     meta: c,
+                                    hidden: false,
                                 }
                             })
                             .collect(),
@@ -1661,6 +1801,7 @@ impl<'a> Binder<'a> {
                     return Ok((
                         Plan::Scan {
                             table: t,
+                            alias: alias.clone(),
                             access: Access::Full,
                             reverse: false,
                             limit: None,
@@ -1690,12 +1831,6 @@ impl<'a> Binder<'a> {
                     self.current_db = saved_db;
                     self.expanding.pop();
                     return r;
-                }
-                if !self.catalog.db_exists(&db) {
-                    return Err(Error::new(
-                        code::ER_BAD_DB,
-                        format!("Unknown database '{db}'"),
-                    ));
                 }
                 Err(Error::no_such_table(&db, &tname))
             }
@@ -1754,6 +1889,7 @@ impl<'a> Binder<'a> {
                 table: lc(alias),
                 name: meta.name.clone(),
                 meta,
+                hidden: false,
             });
         }
         Ok((bq.plan, scope))
@@ -1773,6 +1909,7 @@ impl<'a> Binder<'a> {
                             table: lc(&alias),
                             name: m.name.clone(),
                             meta: m,
+                            hidden: false,
                         }
                     })
                     .collect(),
@@ -1834,6 +1971,7 @@ impl<'a> Binder<'a> {
                         table: lc(&alias),
                         name: m.name.clone(),
                         meta: m,
+                        hidden: false,
                     }
                 })
                 .collect(),
@@ -1847,6 +1985,22 @@ impl<'a> Binder<'a> {
             },
             scope,
         ))
+    }
+}
+
+/// Give a bare (projected, filtered) table scan a row limit.
+fn push_limit(plan: &mut Plan, stop: Expr) {
+    match plan {
+        Plan::Project(inner, _) | Plan::Truncate(inner, _) => push_limit(inner, stop),
+        Plan::Filter(inner, _) => {
+            if let Plan::Scan { limit, .. } = inner.as_mut() {
+                // The executor applies the filter inside the scan, so the limit counts
+                // matching rows.
+                *limit = Some(Box::new(stop));
+            }
+        }
+        Plan::Scan { limit, .. } => *limit = Some(Box::new(stop)),
+        _ => {}
     }
 }
 
@@ -1868,6 +2022,7 @@ pub fn table_scope(t: &TableDef, alias: &str) -> Scope {
                 table: lc(alias),
                 name: t.columns[i].name.clone(),
                 meta: t.result_column(i, alias),
+                hidden: false,
             })
             .collect(),
     }

@@ -143,11 +143,23 @@ pub fn store_value(
                 other => other.to_decimal().unwrap_or_default(),
             };
             let mut d = d.round_dp_with_strategy(*s as u32, RoundingStrategy::MidpointAwayFromZero);
-            d.rescale(*s as u32);
-            let int_digits = (*p as i32) - (*s as i32);
-            let limit = Decimal::from_i128_with_scale(10i128.pow(int_digits.max(0) as u32), 0);
-            if d.abs() >= limit || (col.unsigned && d.is_sign_negative() && !d.is_zero()) {
-                let max = limit - Decimal::new(1, *s as u32);
+            if (*s as u32) <= 28
+                && d.abs() < Decimal::from_i128_with_scale(10i128.pow(28 - (*s as u32).min(28)), 0)
+            {
+                d.rescale(*s as u32);
+            }
+            let int_digits = ((*p as i32) - (*s as i32)).max(0) as u32;
+            // rust_decimal holds 28 digits: wider declared precisions cannot overflow it.
+            let limit = if int_digits <= 28 {
+                Some(Decimal::from_i128_with_scale(10i128.pow(int_digits), 0))
+            } else {
+                None
+            };
+            if limit.is_some_and(|l| d.abs() >= l)
+                || (col.unsigned && d.is_sign_negative() && !d.is_zero())
+            {
+                let limit = limit.unwrap_or(Decimal::MAX);
+                let max = limit - Decimal::new(1, (*s as u32).min(28));
                 let fb = if d.is_sign_negative() {
                     if col.unsigned {
                         Decimal::ZERO
@@ -190,6 +202,9 @@ pub fn store_value(
             }
             if s.chars().count() > *n as usize {
                 let cut: String = s.chars().take(*n as usize).collect();
+                if s[cut.len()..].chars().all(|c| c == ' ') {
+                    return Ok(Value::Str(cut));
+                }
                 return soft(too_long(col, row), Value::Str(cut), warnings);
             }
             Ok(Value::Str(s))
@@ -252,7 +267,22 @@ pub fn store_value(
             }
         }
         SqlType::Set(members) => {
-            let s = v.to_text().unwrap_or_default();
+            let s = match &v {
+                Value::Int(_) | Value::UInt(_) => {
+                    let mask = v.to_i64().unwrap_or(0) as u64;
+                    if members.len() < 64 && mask >> members.len() != 0 {
+                        return soft(truncated(col, row), Value::Str(String::new()), warnings);
+                    }
+                    members
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask >> i & 1 == 1)
+                        .map(|(_, m)| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
+                other => other.to_text().unwrap_or_default(),
+            };
             let mut picked: Vec<usize> = Vec::new();
             if !s.is_empty() {
                 for part in s.split(',') {
@@ -302,6 +332,39 @@ pub fn store_value(
                     return soft(e, zero, warnings);
                 }
             };
+            let kind = if col.ty == SqlType::Date {
+                "date"
+            } else {
+                "datetime"
+            };
+            let bad = |warnings: &mut Warnings| {
+                let e = Error::new(
+                    code::ER_TRUNCATED_WRONG_VALUE,
+                    format!(
+                        "Incorrect {kind} value: '{}' for column '{}' at row {row}",
+                        v.to_text().unwrap_or_default(),
+                        col.name
+                    ),
+                );
+                soft(
+                    e,
+                    if col.ty == SqlType::Date {
+                        Value::Date(Date::default())
+                    } else {
+                        Value::DateTime(DateTime::default())
+                    },
+                    warnings,
+                )
+            };
+            if dt.date.is_zero() || dt.date.month == 0 || dt.date.day == 0 {
+                return bad(warnings);
+            }
+            if matches!(col.ty, SqlType::Timestamp(_)) {
+                let secs = dt.unix_seconds();
+                if !(1..=2_147_483_647).contains(&secs) {
+                    return bad(warnings);
+                }
+            }
             Ok(match col.ty {
                 SqlType::Date => Value::Date(dt.date),
                 SqlType::DateTime(f) | SqlType::Timestamp(f) => Value::DateTime(round_fsp(dt, f)),
@@ -385,10 +448,15 @@ pub fn json_text(j: &serde_json::Value) -> String {
         ),
         serde_json::Value::Object(o) => format!(
             "{{{}}}",
-            o.iter()
-                .map(|(k, v)| format!("{}: {}", serde_json::Value::String(k.clone()), json_text(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            {
+                let mut items: Vec<(&String, &serde_json::Value)> = o.iter().collect();
+                items.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(b.0)));
+                items
+            }
+            .into_iter()
+            .map(|(k, v)| format!("{}: {}", serde_json::Value::String(k.clone()), json_text(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
         ),
         other => other.to_string(),
     }

@@ -546,7 +546,7 @@ pub fn create_table(
     }
     for (i, c) in t.columns.iter().enumerate() {
         if c.auto_increment
-            && !t.primary.first().is_some_and(|&p| p == i)
+            && t.primary.first() != Some(&i)
             && !pending.iter().any(|p| p.1.first() == Some(&i))
         {
             return Err(Error::new(code::ER_WRONG_AUTO_KEY, "Incorrect table definition; there can be only one auto column and it must be defined as a key"));
@@ -810,12 +810,6 @@ pub fn drop_tables(
             }
         }
         if !missing.is_empty() && !if_exists {
-            if views {
-                return Err(Error::new(
-                    code::ER_UNKNOWN_TABLE,
-                    format!("Unknown table '{}'", missing.join(",")),
-                ));
-            }
             return Err(Error::new(
                 code::ER_BAD_TABLE,
                 format!("Unknown table '{}'", missing.join(",")),
@@ -1028,13 +1022,7 @@ fn alter_table_ops(
     let mut pending: Vec<PendingIndex> = nt
         .indexes
         .iter()
-        .map(|i| {
-            (
-                i.name.clone(),
-                i.columns.iter().map(|&c| c).collect(),
-                i.unique,
-            )
-        })
+        .map(|i| (i.name.clone(), i.columns.to_vec(), i.unique))
         .collect();
     // Index columns are tracked by column name while columns move.
     let mut pending_names: Vec<(String, Vec<String>, bool)> = pending

@@ -155,7 +155,7 @@ impl Exec<'_> {
         t: &Arc<TableDef>,
         row: Vec<Value>,
         conflict: Conflict,
-        on_dup: &mut dyn FnMut(&mut Exec<'_>, &[Value], &[Value]) -> Result<Vec<Value>>,
+        on_dup: &mut OnDuplicate<'_>,
     ) -> Result<Inserted> {
         let rowid = if t.primary.is_empty() {
             Some(self.shared.next_rowid(self, t)?)
@@ -361,6 +361,18 @@ impl Exec<'_> {
     }
 }
 
+fn div_zero_is_error(ex: &Exec<'_>) -> bool {
+    ex.sess
+        .vars
+        .get("sql_mode")
+        .and_then(|v| v.to_text())
+        .is_some_and(|m| {
+            m.to_ascii_uppercase()
+                .contains("ERROR_FOR_DIVISION_BY_ZERO")
+                || m.to_ascii_uppercase().contains("TRADITIONAL")
+        })
+}
+
 fn implicit_default(col: &crate::catalog::ColumnDef) -> Value {
     use crate::catalog::SqlType as T;
     match &col.ty {
@@ -431,6 +443,7 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
         Conflict::Error
     };
     let strict = ex.sess.strict() && !ins.ignore;
+    ex.dml_strict = strict && div_zero_is_error(ex);
     // Source rows, as values per target column (None = DEFAULT).
     let mut source: Vec<Vec<Option<Value>>> = Vec::new();
     let empty = Scope::default();
@@ -505,6 +518,7 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
                 table: "__new".into(),
                 name: c.name.clone(),
                 meta: t.result_column(i, "__new"),
+                hidden: false,
             });
         }
         for a in assigns {
@@ -590,7 +604,7 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
     {
         format!(
             "Records: {}  Duplicates: {}  Warnings: {}",
-            affected.max(dups) - if conflict == Conflict::Update { 0 } else { 0 },
+            affected.max(dups),
             dups,
             ex.fnctx.warnings.len()
         )
@@ -695,6 +709,12 @@ fn target_table(b: &Binder<'_>, db: &str, name: &str, what: &str) -> Result<Arc<
     Err(Error::no_such_table(db, name))
 }
 
+/// ON DUPLICATE KEY UPDATE: (existing row, new row) -> the updated row.
+pub type OnDuplicate<'a> = dyn FnMut(&mut Exec<'_>, &[Value], &[Value]) -> Result<Vec<Value>> + 'a;
+
+/// A row with its clustered key.
+type KeyedRow = (Vec<u8>, Vec<Value>);
+
 /// Rows to modify: (clustered key, current row), found with locking reads.
 fn target_rows(
     ex: &mut Exec<'_>,
@@ -704,7 +724,7 @@ fn target_rows(
     selection: Option<&ast::Expr>,
     order_by: &[ast::OrderByExpr],
     limit: Option<&ast::Expr>,
-) -> Result<(Vec<(Vec<u8>, Vec<Value>)>, Scope)> {
+) -> Result<(Vec<KeyedRow>, Scope)> {
     let scope = table_scope(t, alias);
     let mut filters = Vec::new();
     if let Some(w) = selection {
@@ -741,10 +761,23 @@ fn target_rows(
             Some(Value::Bytes(k)) => k,
             _ => return Err(Error::internal("scan did not return the row key")),
         };
-        r.truncate(n);
-        out.push((key, r));
+        // Lock the row, then re-read its latest committed version: another transaction
+        // may have changed or deleted it while we waited.
+        ex.mgr.lock(ex.txn, t.root, &key, true)?;
+        let Some(cur) = ex.mgr.get(ex.txn, t.root, &key, true)? else {
+            continue;
+        };
+        let mut cur = decode_row(&cur)?;
+        cur.truncate(n);
+        if cur != r {
+            if let Some(p) = &pred {
+                if !ex.test(p, &cur)? {
+                    continue;
+                }
+            }
+        }
+        out.push((key, cur));
     }
-    let _ = pred;
     Ok((out, scope))
 }
 
@@ -783,6 +816,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
         }
     }
     let strict = ex.sess.strict();
+    ex.dml_strict = strict && div_zero_is_error(ex);
     let mut matched = 0u64;
     let mut changed = 0u64;
     for (ri, (key, row)) in rows.into_iter().enumerate() {

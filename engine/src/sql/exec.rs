@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{Catalog, TableDef};
+use crate::catalog::TableDef;
 use crate::error::{code, Error, Result};
 use crate::functions::{self, FnContext};
 use crate::keycodec::{encode_value, prefix_successor, KeyCollation};
@@ -29,7 +29,6 @@ pub struct Exec<'a> {
     pub shared: &'a crate::database::Shared,
     pub mgr: &'a TxnManager,
     pub txn: &'a mut Txn,
-    pub catalog: Arc<Catalog>,
     pub sess: &'a mut SessState,
     pub params: &'a [Value],
     pub outer: Vec<Vec<Value>>,
@@ -43,13 +42,14 @@ pub struct Exec<'a> {
     pub interrupted: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Scans append each row's clustered key (as Bytes) after its columns (DML).
     pub want_keys: bool,
+    /// Division by zero is an error (strict INSERT/UPDATE with ERROR_FOR_DIVISION_BY_ZERO).
+    pub dml_strict: bool,
 }
 
 impl<'a> Exec<'a> {
     pub fn new(
         shared: &'a crate::database::Shared,
         txn: &'a mut Txn,
-        catalog: Arc<Catalog>,
         sess: &'a mut SessState,
         params: &'a [Value],
     ) -> Exec<'a> {
@@ -58,7 +58,6 @@ impl<'a> Exec<'a> {
             shared,
             mgr: &shared.mgr,
             txn,
-            catalog,
             sess,
             params,
             outer: Vec::new(),
@@ -74,6 +73,7 @@ impl<'a> Exec<'a> {
             ctes: HashMap::new(),
             interrupted: None,
             want_keys: false,
+            dml_strict: false,
         }
     }
 
@@ -117,7 +117,10 @@ impl<'a> Exec<'a> {
             Expr::Arith(op, a, b) => {
                 let x = self.eval(a, row)?;
                 let y = self.eval(b, row)?;
-                functions::binary(*op, &x, &y, &mut self.fnctx)?
+                let before = self.fnctx.warnings.len();
+                let v = functions::binary(*op, &x, &y, &mut self.fnctx)?;
+                self.check_div_zero(before)?;
+                v
             }
             Expr::Cmp(op, a, b) => {
                 let x = self.eval(a, row)?;
@@ -274,6 +277,41 @@ impl<'a> Exec<'a> {
                     Value::Int(*negated as i64)
                 }
             }
+            Expr::Quantified {
+                expr,
+                op,
+                query,
+                all,
+            } => {
+                let v = self.eval(expr, row)?;
+                let rows = self.subquery_rows(query, row)?;
+                let mut saw_null = false;
+                let mut hit = false;
+                for r in rows.iter() {
+                    if r.len() != 1 {
+                        return Err(Error::new(
+                            code::ER_OPERAND_COLUMNS,
+                            "Operand should contain 1 column(s)",
+                        ));
+                    }
+                    match cmp_values(*op, &v, &r[0]).to_bool() {
+                        None => saw_null = true,
+                        Some(b) if b != *all => {
+                            hit = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                // ALL: false on the first false; ANY: true on the first true.
+                if hit {
+                    Value::Int(!*all as i64)
+                } else if saw_null {
+                    Value::Null
+                } else {
+                    Value::Int(*all as i64)
+                }
+            }
             Expr::Exists { query, negated } => {
                 let rows = self.subquery_rows(query, row)?;
                 Value::Int((rows.is_empty() == *negated) as i64)
@@ -326,6 +364,11 @@ impl<'a> Exec<'a> {
             Expr::Func(name, args) => {
                 // IF/IFNULL/COALESCE/NULLIF evaluate lazily, like CASE.
                 match name.as_str() {
+                    "last_insert_id" if args.len() == 1 => {
+                        let v = self.eval(&args[0], row)?;
+                        self.sess.last_insert_id = v.to_i64().unwrap_or(0) as u64;
+                        return Ok(v);
+                    }
                     "if" if args.len() == 3 => {
                         let c = self.eval(&args[0], row)?.to_bool() == Some(true);
                         return self.eval(&args[if c { 1 } else { 2 }], row);
@@ -353,7 +396,10 @@ impl<'a> Exec<'a> {
                 for a in args {
                     vals.push(self.eval(a, row)?);
                 }
-                functions::call(name, &vals, &mut self.fnctx)?
+                let before = self.fnctx.warnings.len();
+                let v = functions::call(name, &vals, &mut self.fnctx)?;
+                self.check_div_zero(before)?;
+                v
             }
             Expr::Cast(a, to) => {
                 let v = self.eval(a, row)?;
@@ -393,6 +439,19 @@ impl<'a> Exec<'a> {
                 v => v,
             },
         })
+    }
+
+    /// In strict DML, a division by zero raised since `before` is an error, not a warning.
+    fn check_div_zero(&mut self, before: usize) -> Result<()> {
+        if self.dml_strict
+            && self.fnctx.warnings[before..]
+                .iter()
+                .any(|(c, _)| *c == code::ER_DIVISION_BY_ZERO)
+        {
+            self.fnctx.warnings.truncate(before);
+            return Err(Error::new(code::ER_DIVISION_BY_ZERO, "Division by 0"));
+        }
+        Ok(())
     }
 
     fn session_fn(&self, f: SessionFn) -> Value {
@@ -452,6 +511,7 @@ impl<'a> Exec<'a> {
                 access,
                 reverse,
                 limit,
+                ..
             } => {
                 let limit = match limit {
                     Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
@@ -464,10 +524,15 @@ impl<'a> Exec<'a> {
                     table,
                     access,
                     reverse,
-                    limit: None,
+                    limit,
+                    ..
                 } = input.as_ref()
                 {
-                    return self.scan_table(table, access, *reverse, None, Some(pred));
+                    let limit = match limit {
+                        Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
+                        None => None,
+                    };
+                    return self.scan_table(table, access, *reverse, limit, Some(pred));
                 }
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
@@ -662,7 +727,7 @@ impl<'a> Exec<'a> {
                 }
                 for key in encoded {
                     let full = match index {
-                        None => key.len() >= 1 && table.primary.len() == keys_len(keys),
+                        None => !key.is_empty() && table.primary.len() == keys_len(keys),
                         Some(_) => false,
                     };
                     if full {
@@ -1051,7 +1116,7 @@ impl<'a> Exec<'a> {
         } else {
             vec![group_by.len()]
         };
-        let mut out_levels: Vec<BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)>> = Vec::new();
+        let mut out_levels: Vec<Groups> = Vec::new();
         for &lvl in &levels {
             groups.clear();
             for (gv, r) in &gvals_rows {
@@ -1305,6 +1370,9 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Vec<Row> {
     }
 }
 
+/// Groups of one aggregation level: sort key -> (group values, aggregate states).
+type Groups = BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)>;
+
 /// Running state of one aggregate in one group.
 pub enum AggState {
     Count(i64),
@@ -1531,8 +1599,10 @@ impl AggState {
                     Value::Double(dsum / *n as f64)
                 } else {
                     let s = sum.unwrap_or_default();
-                    let scale = s.scale() + 4;
-                    Value::Decimal((s / Decimal::from(*n)).round_dp(scale))
+                    let scale = (s.scale() + 4).min(28);
+                    let mut d = (s / Decimal::from(*n)).round_dp(scale);
+                    d.rescale(scale);
+                    Value::Decimal(d)
                 }
             }
             AggState::MinMax(v) => v.clone().unwrap_or(Value::Null),

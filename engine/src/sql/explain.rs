@@ -6,6 +6,7 @@ use crate::sql::plan::{Access, Plan};
 use crate::value::Value;
 
 struct Line {
+    rows: i64,
     table: String,
     ty: &'static str,
     possible: Option<String>,
@@ -14,7 +15,13 @@ struct Line {
 }
 
 fn access_info(p: &Plan) -> Option<Line> {
-    if let Plan::Scan { table, access, .. } = p {
+    if let Plan::Scan {
+        table,
+        access,
+        alias,
+        ..
+    } = p
+    {
         let keyname = |ix: &Option<usize>| match ix {
             None => "PRIMARY".to_string(),
             Some(i) => table.indexes[*i].name.clone(),
@@ -47,15 +54,18 @@ fn access_info(p: &Plan) -> Option<Line> {
             }
             Access::Points { index, .. } => ("range", Some(keyname(index))),
         };
-        let extra = if key.is_some() && ty != "const" {
-            "Using where".to_string()
-        } else if key.is_none() {
-            "Using where".to_string()
-        } else {
+        // An equality lookup answers its predicate exactly; ranges and scans filter.
+        let extra = if ty == "const" || ty == "ref" {
             String::new()
+        } else {
+            "Using where".to_string()
         };
         return Some(Line {
-            table: table.name.clone(),
+            rows: match access {
+                Access::Points { keys, .. } => keys.len() as i64,
+                _ => 1,
+            },
+            table: alias.clone(),
             ty,
             possible: key.clone(),
             key,
@@ -63,6 +73,19 @@ fn access_info(p: &Plan) -> Option<Line> {
         });
     }
     None
+}
+
+/// Note an operation done on the rows of the first table (MySQL reports filesort and
+/// temporary there).
+fn add_extra(out: &mut [Line], what: &str) {
+    if let Some(l) = out.first_mut() {
+        if l.extra.is_empty() {
+            l.extra = what.to_string();
+        } else {
+            l.extra.push_str("; ");
+            l.extra.push_str(what);
+        }
+    }
 }
 
 fn collect(p: &Plan, out: &mut Vec<Line>, filtered: bool) {
@@ -76,8 +99,14 @@ fn collect(p: &Plan, out: &mut Vec<Line>, filtered: bool) {
             }
         }
         Plan::Filter(i, _) => collect(i, out, true),
-        Plan::Project(i, _) | Plan::Sort(i, _) | Plan::Distinct(i) | Plan::Truncate(i, _) => {
-            collect(i, out, filtered)
+        Plan::Project(i, _) | Plan::Truncate(i, _) => collect(i, out, filtered),
+        Plan::Sort(i, _) => {
+            collect(i, out, filtered);
+            add_extra(out, "Using filesort");
+        }
+        Plan::Distinct(i) => {
+            collect(i, out, filtered);
+            add_extra(out, "Using temporary");
         }
         Plan::Limit { input, .. } | Plan::Aggregate { input, .. } | Plan::Window { input, .. } => {
             collect(input, out, filtered)
@@ -213,7 +242,7 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
             if matches!(*n, "id" | "rows") {
                 Column::computed(*n, ColumnType::LongLong)
             } else if *n == "filtered" {
-                Column::computed(*n, ColumnType::Double)
+                Column::computed(*n, ColumnType::NewDecimal)
             } else {
                 Column::computed(*n, ColumnType::VarString)
             }
@@ -253,8 +282,8 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
             } else {
                 Value::Null
             },
-            Value::Int(1),
-            Value::Double(100.0),
+            Value::Int(l.rows),
+            Value::Str("100.00".into()),
             if l.extra.is_empty() {
                 Value::Null
             } else {
@@ -265,6 +294,18 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
     QueryResult::Rows { columns, rows }
 }
 
-pub fn explain_dml() -> QueryResult {
-    explain(&Plan::Single, false)
+/// EXPLAIN UPDATE/DELETE: the access path of the target table.
+pub fn explain_dml(kind: &str, plan: &Plan) -> QueryResult {
+    let mut r = explain(plan, false);
+    if let QueryResult::Rows { rows, .. } = &mut r {
+        for row in rows.iter_mut() {
+            row[1] = Value::Str(kind.to_string());
+            if row[4] == Value::Str("const".into()) || row[4] == Value::Str("ref".into()) {
+                row[4] = Value::Str("range".into());
+                row[8] = Value::Str("const".into());
+            }
+            row[11] = Value::Str("Using where".into());
+        }
+    }
+    r
 }

@@ -165,6 +165,7 @@ fn outer_join(
                     .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
                 let ri = find_col(&right.scope, &u.right_table, &u.name)
                     .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
+                scope.cols[lw + ri].hidden = true;
                 on_conj.push(Expr::Cmp(
                     CmpOp::Eq,
                     Box::new(Expr::Column(li)),
@@ -182,6 +183,7 @@ fn outer_join(
                 {
                     let ri =
                         find_col(&right.scope, &rc.table, &rc.name).expect("column of right scope");
+                    scope.cols[lw + ri].hidden = true;
                     on_conj.push(Expr::Cmp(
                         CmpOp::Eq,
                         Box::new(Expr::Column(li)),
@@ -225,8 +227,8 @@ fn outer_join(
         let mut exprs: Vec<Expr> = (lw..lw + rw).map(Expr::Column).collect();
         exprs.extend((0..lw).map(Expr::Column));
         plan = Plan::Project(Box::new(plan), exprs);
-        let mut cols = right.scope.cols.clone();
-        cols.extend(left.scope.cols.iter().cloned());
+        let mut cols = scope.cols[lw..].to_vec();
+        cols.extend(scope.cols[..lw].iter().cloned());
         scope = Scope { cols };
     }
     Ok(Unit { plan, scope })
@@ -263,6 +265,7 @@ fn greedy_join(
             Box::new(Expr::Column(l)),
             Box::new(Expr::Column(r)),
         ));
+        global.cols[r].hidden = true;
     }
     // Classify conjuncts.
     let n = units.len();
@@ -392,6 +395,7 @@ fn push_filters(plan: Plan, filters: Vec<Expr>) -> Plan {
     let plan = match plan {
         Plan::Scan {
             table,
+            alias,
             access: Access::Full,
             reverse,
             limit,
@@ -399,6 +403,7 @@ fn push_filters(plan: Plan, filters: Vec<Expr>) -> Plan {
             let access = choose_access(&table, &filters);
             Plan::Scan {
                 table,
+                alias,
                 access,
                 reverse,
                 limit,
@@ -631,7 +636,10 @@ fn has_subquery(e: &Expr) -> bool {
     visit(e, &mut |x| {
         if matches!(
             x,
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+            Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. }
+                | Expr::Quantified { .. }
         ) {
             f = true;
         }
@@ -672,7 +680,7 @@ fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
                 visit(x, f);
             }
         }
-        Expr::InSubquery { expr, .. } => visit(expr, f),
+        Expr::InSubquery { expr, .. } | Expr::Quantified { expr, .. } => visit(expr, f),
         Expr::Case {
             operand,
             whens,
@@ -717,7 +725,7 @@ pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
         Expr::Binary(a) => Expr::Binary(r(a)),
         Expr::IsNull(a, n) => Expr::IsNull(r(a), *n),
         Expr::IsBool(a, t, n) => Expr::IsBool(r(a), *t, *n),
-        Expr::Cast(a, t) => Expr::Cast(r(a), t.clone()),
+        Expr::Cast(a, t) => Expr::Cast(r(a), *t),
         Expr::Arith(op, a, b) => Expr::Arith(*op, r(a), r(b)),
         Expr::Cmp(op, a, b) => Expr::Cmp(*op, r(a), r(b)),
         Expr::And(a, b) => Expr::And(r(a), r(b)),

@@ -177,8 +177,43 @@ pub fn preprocess(sql: &str) -> String {
                     continue;
                 }
             }
+            // Compound INTERVAL units (HOUR_MINUTE) in the form sqlparser reads.
+            const UNITS: [&str; 13] = [
+                "SECOND_MICROSECOND",
+                "MINUTE_MICROSECOND",
+                "MINUTE_SECOND",
+                "HOUR_MICROSECOND",
+                "HOUR_SECOND",
+                "HOUR_MINUTE",
+                "DAY_MICROSECOND",
+                "DAY_SECOND",
+                "DAY_MINUTE",
+                "DAY_HOUR",
+                "YEAR_MONTH",
+                "QUARTER_",
+                "WEEK_",
+            ];
+            if let Some(u) = UNITS
+                .iter()
+                .find(|u| u.eq_ignore_ascii_case(word) && !u.ends_with('_'))
+            {
+                let (a, bpart) = u.split_once('_').expect("compound unit");
+                out.push_str(&format!("{a} TO {bpart}"));
+                i = j;
+                continue;
+            }
             out.push_str(word);
             i = j;
+            continue;
+        }
+        if c == b'&' && b.get(i + 1) == Some(&b'&') {
+            out.push_str(" AND ");
+            i += 2;
+            continue;
+        }
+        if c == b'!' && b.get(i + 1) != Some(&b'=') {
+            out.push_str(" NOT ");
+            i += 1;
             continue;
         }
         out.push(c as char);

@@ -81,6 +81,13 @@ pub enum Expr {
         query: Arc<SubQuery>,
         negated: bool,
     },
+    /// `expr op ANY|SOME|ALL (subquery)`.
+    Quantified {
+        expr: Box<Expr>,
+        op: CmpOp,
+        query: Arc<SubQuery>,
+        all: bool,
+    },
     Subquery(Arc<SubQuery>),
     Case {
         operand: Option<Box<Expr>>,
@@ -109,10 +116,6 @@ pub enum Expr {
 }
 
 impl Expr {
-    pub fn lit(v: Value) -> Expr {
-        Expr::Literal(v)
-    }
-
     /// True when the expression does not depend on the current row (literals, params,
     /// outer references, variables): usable as an index lookup key.
     pub fn is_row_independent(&self) -> bool {
@@ -249,6 +252,8 @@ pub enum Plan {
     Single,
     Scan {
         table: Arc<TableDef>,
+        /// The name the query gave the table (for EXPLAIN).
+        alias: String,
         access: Access,
         /// Read in descending key order.
         reverse: bool,

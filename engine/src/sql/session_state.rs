@@ -90,7 +90,7 @@ pub fn default_sysvars() -> BTreeMap<String, Value> {
         ("sort_buffer_size", i(262144)),
         ("innodb_buffer_pool_size", i(268435456)),
         ("innodb_flush_log_at_trx_commit", i(1)),
-        ("default_authentication_plugin", s("caching_sha2_password")),
+        ("default_authentication_plugin", s(crate::database::DEFAULT_AUTH_PLUGIN)),
         ("require_secure_transport", i(0)),
         ("event_scheduler", s("OFF")),
         ("explicit_defaults_for_timestamp", i(1)),

@@ -320,7 +320,7 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                     s("InnoDB"),
                     Value::Int(10),
                     s("Dynamic"),
-                    Value::Null,
+                    Value::Int(0),
                     Value::Null,
                     Value::Null,
                     Value::Null,
@@ -448,7 +448,13 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                         } else {
                             Value::Null
                         },
-                        Value::Null,
+                        match c.ty {
+                            SqlType::DateTime(f) | SqlType::Timestamp(f) | SqlType::Time(f) => {
+                                Value::Int(f as i64)
+                            }
+                            SqlType::Date => Value::Null,
+                            _ => Value::Null,
+                        },
                         if c.ty.is_string() {
                             s("utf8mb4")
                         } else {

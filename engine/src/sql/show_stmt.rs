@@ -42,7 +42,7 @@ impl Cur {
         Some((None, a))
     }
     /// [FROM|IN db]
-    fn from_db(&mut self) -> Option<String> {
+    fn db_clause(&mut self) -> Option<String> {
         if self.w("from") || self.w("in") {
             return self.name();
         }
@@ -167,7 +167,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         return out(vec![vs("Database")], rows, like, wh, sess);
     }
     if c.w("tables") {
-        let db = c.from_db().or(cur_db).ok_or_else(Error::no_db)?;
+        let db = c.db_clause().or(cur_db).ok_or_else(Error::no_db)?;
         if !cat.db_exists(&db) && !db.eq_ignore_ascii_case("information_schema") {
             return Err(Error::new(
                 code::ER_BAD_DB,
@@ -202,7 +202,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             return Err(Error::parse(text));
         }
         let (db1, t) = c.qualified().ok_or_else(|| Error::parse(text))?;
-        let db = c.from_db().or(db1).or(cur_db).ok_or_else(Error::no_db)?;
+        let db = c.db_clause().or(db1).or(cur_db).ok_or_else(Error::no_db)?;
         let (like, wh) = c.filter(text);
         let table = cat.get_table(&db, &t)?;
         let (cols, rows) = describe_rows(table, full);
@@ -213,7 +213,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             return Err(Error::parse(text));
         }
         let (db1, t) = c.qualified().ok_or_else(|| Error::parse(text))?;
-        let db = c.from_db().or(db1).or(cur_db).ok_or_else(Error::no_db)?;
+        let db = c.db_clause().or(db1).or(cur_db).ok_or_else(Error::no_db)?;
         let table = cat.get_table(&db, &t)?;
         let cols: Vec<Column> = [
             "Table",
@@ -358,7 +358,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         let rows = status_rows(sh, sess);
         return out(vec![vs("Variable_name"), vs("Value")], rows, like, wh, sess);
     }
-    if c.w("warnings") || c.w("errors") || (c.w("count") && true) {
+    if c.w("warnings") || c.w("errors") || c.w("count") {
         let errors_only =
             is_word(c.t.get(c.i - 1), "errors") || text.to_ascii_lowercase().contains("errors");
         let counting = text.to_ascii_lowercase().contains("count");
@@ -491,7 +491,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         return Ok(result(cols, rows));
     }
     if c.w("table") && c.w("status") {
-        let db = c.from_db().or(cur_db).ok_or_else(Error::no_db)?;
+        let db = c.db_clause().or(cur_db).ok_or_else(Error::no_db)?;
         let (like, wh) = c.filter(text);
         let names = [
             "Name",

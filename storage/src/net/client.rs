@@ -21,7 +21,7 @@ use super::wire::*;
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{SegStatus, Snapshot, Trunc};
+use crate::segment::{SegStatus, SlotImage, Snapshot, Trunc};
 use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result, PAGE_SIZE};
 
@@ -221,9 +221,24 @@ impl Peer for NodeConn {
             false => None,
         })
     }
-    fn peer_snapshot(&self, pg: u64) -> Result<Snapshot> {
-        let b = self.call(REQ_SNAPSHOT, &Enc::new().u64(pg).0)?;
+    fn peer_snapshot_begin(&self, pg: u64) -> Result<Snapshot> {
+        let b = self.call(REQ_SNAPSHOT_BEGIN, &Enc::new().u64(pg).0)?;
         Dec::new(&b).snapshot()
+    }
+    fn peer_snapshot_pages(&self, pg: u64, from: u64, max: usize) -> Result<(Vec<SlotImage>, u64)> {
+        let b = self.call(
+            REQ_SNAPSHOT_PAGES,
+            &Enc::new().u64(pg).u64(from).u64(max as u64).0,
+        )?;
+        let mut d = Dec::new(&b);
+        let pages = d.pages()?;
+        let next = d.u64()?;
+        d.end()?;
+        Ok((pages, next))
+    }
+    fn peer_snapshot_end(&self, pg: u64) -> Result<()> {
+        self.call(REQ_SNAPSHOT_END, &Enc::new().u64(pg).0)?;
+        Ok(())
     }
 }
 

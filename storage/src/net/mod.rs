@@ -5,6 +5,8 @@
 //! - [`client`]: the writer's [`client::TcpTransport`] (implements
 //!   [`crate::transport::Transport`], so [`crate::LocalVolume`] runs unchanged on top)
 //!   and the nodes' [`client::TcpPeers`] for gossip;
+//! - [`stream`]: the writer's log stream to replicas in other processes, and
+//!   [`stream::RemoteFollower`], their read-only [`crate::Volume`];
 //! - [`wire`]: the frame format.
 //!
 //! A six-node, three-AZ volume of separate processes (node `i` in AZ `i / 2`):
@@ -22,7 +24,9 @@
 
 pub mod client;
 pub mod server;
+pub mod stream;
 pub mod wire;
 
 pub use client::{AddrBook, TcpTransport};
 pub use server::{run, RunningNode, StorageNodeConfig};
+pub use stream::{serve_log, RemoteFollower};

@@ -206,10 +206,21 @@ fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
                 }
             }
         }
-        REQ_SNAPSHOT => {
+        REQ_SNAPSHOT_BEGIN => {
             let pg = d.u64()?;
             d.end()?;
-            e.snapshot(&node.peer_snapshot(pg)?)?;
+            e.snapshot(&node.peer_snapshot_begin(pg)?)?;
+        }
+        REQ_SNAPSHOT_PAGES => {
+            let (pg, from, max) = (d.u64()?, d.u64()?, d.u64()?);
+            d.end()?;
+            let (pages, next) = node.peer_snapshot_pages(pg, from, max as usize)?;
+            e.pages(&pages).u64(next);
+        }
+        REQ_SNAPSHOT_END => {
+            let pg = d.u64()?;
+            d.end()?;
+            node.peer_snapshot_end(pg)?;
         }
         k => return Err(Error::InvalidInput(format!("unknown request kind {k}"))),
     }

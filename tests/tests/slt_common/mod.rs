@@ -159,6 +159,19 @@ pub fn run_all<B: Backend>(backend: &mut B) {
     );
     let override_mode = std::env::var("SLT_OVERRIDE").is_ok_and(|v| v == "1");
     let mut failed = Vec::new();
+    // Files Borealis is known to fail (each with its reason): reported, not fatal; a
+    // listed file that passes fails the run so the list stays true. Only for Borealis.
+    let known_failures: Vec<String> = if backend.labels().iter().any(|l| l == "borealis") {
+        std::fs::read_to_string(slt_root().join("known_failures.txt"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut known_count = 0usize;
     let started = Instant::now();
     for (path, rel) in &files {
         let t = Instant::now();
@@ -193,8 +206,20 @@ pub fn run_all<B: Backend>(backend: &mut B) {
             }
         };
         let secs = t.elapsed().as_secs_f64();
+        let known = known_failures.iter().any(|k| k == rel);
         match outcome {
+            Ok(()) if known => {
+                println!("FIXED {rel} ({secs:.2}s): remove it from tests/slt/known_failures.txt");
+                failed.push(rel.clone());
+            }
             Ok(()) => println!("PASS {rel} ({secs:.2}s)"),
+            Err(e) if known => {
+                println!(
+                    "KNOWN {rel} ({secs:.2}s): listed in tests/slt/known_failures.txt\n{}",
+                    indent(&e)
+                );
+                known_count += 1;
+            }
             Err(e) => {
                 println!("FAIL {rel} ({secs:.2}s)\n{}", indent(&e));
                 failed.push(rel.clone());
@@ -202,11 +227,12 @@ pub fn run_all<B: Backend>(backend: &mut B) {
         }
     }
     println!(
-        "slt on {}: {} files, {} passed, {} failed ({:.1}s)",
+        "slt on {}: {} files, {} passed, {} failed, {} known failures ({:.1}s)",
         backend.name(),
         files.len(),
-        files.len() - failed.len(),
+        files.len() - failed.len() - known_count,
         failed.len(),
+        known_count,
         started.elapsed().as_secs_f64()
     );
     assert!(failed.is_empty(), "failed files: {}", failed.join(", "));

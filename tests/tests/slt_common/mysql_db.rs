@@ -149,7 +149,14 @@ impl Backend for MysqlBackend {
     type Make = Box<dyn FnMut() -> std::future::Ready<Result<MysqlDb, WireError>>>;
 
     fn name(&self) -> String {
-        format!("{} ({})", self.url, self.flavor)
+        // Leave the password out of the report.
+        let shown = match (self.url.find("://"), self.url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                format!("{}{}", &self.url[..s + 3], &self.url[at + 1..])
+            }
+            _ => self.url.clone(),
+        };
+        format!("{shown} ({})", self.flavor)
     }
 
     fn labels(&self) -> Vec<String> {
