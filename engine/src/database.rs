@@ -421,12 +421,14 @@ impl Database {
         if self.shared.catalog().users.keys().any(|(u, _)| u == "root") {
             return Ok(false);
         }
+        // mysql_native_password by default: libmariadb (the mysql CLI, sysbench) loads
+        // its caching_sha2 plugin lazily and fails when several threads connect at once.
         crate::sql::accounts::create_user_record(
             &self.shared,
             "root",
             "%",
             Some(password),
-            "caching_sha2_password",
+            DEFAULT_AUTH_PLUGIN,
             true,
         )?;
         Ok(true)

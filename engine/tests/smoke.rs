@@ -142,3 +142,17 @@ fn data_survives_reopen() {
         vec![vec!["77"]]
     );
 }
+
+#[test]
+fn column_names_are_the_select_text() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let r = s
+        .execute("SELECT DATABASE(), 1+1, COUNT(*) AS n, 'x', @@version_comment")
+        .unwrap();
+    let names: Vec<&str> = r.columns().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["DATABASE()", "1+1", "n", "x", "@@version_comment"]
+    );
+}

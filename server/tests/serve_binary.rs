@@ -119,15 +119,18 @@ fn root_logs_in_with_given_and_generated_passwords() {
         datadir.join("server-cert.pem").exists(),
         "a TLS pair is generated"
     );
-    let url = format!("mysql://root:{pw}@127.0.0.1:{}/", s.port);
-    mysql::Conn::new(mysql::Opts::from_url(&url).unwrap())
-        .expect("login with the generated password");
+    let opts = mysql::OptsBuilder::new()
+        .ip_or_hostname(Some("127.0.0.1"))
+        .tcp_port(s.port)
+        .user(Some("root"))
+        .pass(Some(pw.as_str()))
+        .prefer_socket(false);
+    mysql::Conn::new(opts).expect("login with the generated password");
     sigterm(&s.child);
     assert!(wait_exit(s).success());
 }
 
 #[test]
-#[ignore = "needs Database::open to persist the catalog (engine: open_with is in-memory so far)"]
 fn root_password_persists_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let datadir = dir.path().join("data");

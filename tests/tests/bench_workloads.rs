@@ -29,7 +29,11 @@ fn all_workloads_run_clean(t: &dyn Target, secs: f64) {
     for w in Workload::ALL {
         let o = OltpOptions {
             // select_random_ranges supports one table only (as in sysbench).
-            tables: if w == Workload::SelectRandomRanges { 1 } else { o.tables },
+            tables: if w == Workload::SelectRandomRanges {
+                1
+            } else {
+                o.tables
+            },
             ..o.clone()
         };
         let cfg = RunConfig {

@@ -82,8 +82,9 @@ impl Target for EmbeddedTarget {
             version: borealis_engine::SERVER_VERSION.into(),
             durability: match (&self.dir, self.fsync) {
                 (None, _) => "in memory (no disk)".into(),
-                (Some(_), true) => "fsync on commit".into(),
-                (Some(_), false) => "no fsync".into(),
+                // What was asked of the engine; the engine decides how it honours it.
+                (Some(_), true) => "DatabaseOptions.fsync=true (fsync on commit)".into(),
+                (Some(_), false) => "DatabaseOptions.fsync=false".into(),
             },
         }
     }
