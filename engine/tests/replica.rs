@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use borealis_engine::{Database, DatabaseOptions, Session};
-use borealis_storage::{LocalVolume, Volume, VolumeConfig};
+use borealis_storage::{LocalVolume, VolumeConfig};
 use rand::{Rng, SeedableRng};
 
 const WAIT: Duration = Duration::from_secs(10);
