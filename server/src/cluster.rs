@@ -330,3 +330,63 @@ pub fn start_readers(
         thread: Some(thread),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// A TCP server that greets every connection with `tag` and keeps it open.
+    fn tagged(tag: u8) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                std::thread::spawn(move || {
+                    let _ = std::io::Write::write_all(&mut s, &[tag]);
+                    let mut buf = [0u8; 16];
+                    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+                });
+            }
+        });
+        addr
+    }
+
+    /// Connect through the endpoint and return the tag of the server reached.
+    fn reach(ep: &ReaderHandle) -> (TcpStream, u8) {
+        let mut s = TcpStream::connect(ep.local_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        (s, b[0])
+    }
+
+    #[test]
+    fn least_connections_skip_dead_and_fall_back_to_the_writer() {
+        let (a, b, w) = (tagged(b'a'), tagged(b'b'), tagged(b'w'));
+        let dead = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let ep = ReaderEndpoint::bind("127.0.0.1:0".parse().unwrap(), &[dead, a, b], w).unwrap();
+        let h = ep.handle().unwrap();
+        std::thread::spawn(move || ep.run());
+        let held: Vec<_> = (0..4).map(|_| reach(&h)).collect();
+        let mut tags: Vec<u8> = held.iter().map(|(_, t)| *t).collect();
+        tags.sort();
+        assert_eq!(tags, b"aabb", "spread evenly, the dead replica skipped");
+        h.remove(a);
+        h.remove(dead);
+        assert_eq!(reach(&h).1, b'b');
+        h.remove(b);
+        assert_eq!(reach(&h).1, b'w', "no replica left: the writer");
+        h.add(a);
+        assert_eq!(
+            reach(&h).1,
+            b'a',
+            "an added replica takes connections at once"
+        );
+        h.shutdown();
+    }
+}
