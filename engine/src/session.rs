@@ -1237,18 +1237,15 @@ impl Session {
             return Ok(QueryResult::ok(0));
         }
         if low.starts_with("start transaction with consistent snapshot") {
-            return self
-                .run_text("START TRANSACTION WITH CONSISTENT SNAPSHOT_", &[])
-                .or_else(|_| {
-                    self.commit()?;
-                    self.ensure_txn();
-                    self.explicit = true;
-                    let mgr = &self.db.shared.mgr;
-                    if let Some(t) = self.txn.as_mut() {
-                        mgr.ensure_snapshot(t);
-                    }
-                    Ok(QueryResult::ok(0))
-                });
+            // Begin, and take the snapshot now rather than at the first read.
+            self.commit()?;
+            self.ensure_txn();
+            self.explicit = true;
+            let mgr = &self.db.shared.mgr;
+            if let Some(t) = self.txn.as_mut() {
+                mgr.ensure_snapshot(t);
+            }
+            return Ok(QueryResult::ok(0));
         }
         if low.starts_with("checksum table")
             || low.starts_with("optimize table")

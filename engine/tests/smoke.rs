@@ -156,3 +156,20 @@ fn column_names_are_the_select_text() {
         vec!["DATABASE()", "1+1", "n", "x", "@@version_comment"]
     );
 }
+
+#[test]
+fn consistent_snapshot_starts_at_begin() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY)")
+        .unwrap();
+    let mut b = db.session();
+    b.execute("USE d").unwrap();
+    b.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .unwrap();
+    a.execute("INSERT INTO t VALUES (1)").unwrap();
+    // The snapshot was taken at START TRANSACTION, before the insert.
+    assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM t"), vec![vec!["0"]]);
+    b.execute("COMMIT").unwrap();
+    assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM t"), vec![vec!["1"]]);
+}
