@@ -1637,6 +1637,35 @@ impl<'a> Binder<'a> {
                 }
             }
         }
+        if name == "default" {
+            // DEFAULT(col): the column's default value.
+            if let [Expr::Column(i)] = args.as_slice() {
+                if let Some(c) = scope.cols.get(*i) {
+                    let t = self.catalog.table(&c.meta.schema, &c.meta.org_table);
+                    if let Some(col) = t.and_then(|t| {
+                        t.column_index(&c.meta.org_name)
+                            .map(|ci| t.columns[ci].clone())
+                    }) {
+                        return Ok(match &col.default {
+                            Some(crate::catalog::DefaultValue::Const(_)) => {
+                                Expr::Literal(col.default_value().unwrap_or(Value::Null))
+                            }
+                            Some(crate::catalog::DefaultValue::CurrentTimestamp) => {
+                                Expr::Func("now".into(), Vec::new())
+                            }
+                            None if col.nullable => Expr::Literal(Value::Null),
+                            None => {
+                                return Err(Error::new(
+                                    code::ER_NO_DEFAULT_FOR_FIELD,
+                                    format!("Field '{}' doesn't have a default value", col.name),
+                                ));
+                            }
+                        });
+                    }
+                }
+            }
+            return Err(Error::parse(format!("DEFAULT({})", args.len())));
+        }
         if !functions::exists(&name) {
             let db = self.current_db.clone().unwrap_or_default();
             return Err(Error::new(
