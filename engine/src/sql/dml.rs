@@ -295,7 +295,9 @@ impl Exec<'_> {
                             Some(DefaultValue::Const(_)) => {
                                 col.default_value().unwrap_or(Value::Null)
                             }
-                            Some(DefaultValue::CurrentTimestamp) => Value::DateTime(self.fnctx.now),
+                            Some(DefaultValue::CurrentTimestamp) => {
+                                Value::DateTime(now_at_fsp(self.fnctx.now, &col.ty))
+                            }
                             None => {
                                 if col.nullable {
                                     Value::Null
@@ -358,6 +360,25 @@ impl Exec<'_> {
             row.push(v);
         }
         Ok((row, generated))
+    }
+}
+
+/// CURRENT_TIMESTAMP for a column of `ty`: truncated to the column's fractional digits
+/// (as MySQL's NOW(fsp)), so storing it never rounds into the next second.
+fn now_at_fsp(
+    now: crate::temporal::DateTime,
+    ty: &crate::catalog::SqlType,
+) -> crate::temporal::DateTime {
+    let fsp = match ty {
+        crate::catalog::SqlType::DateTime(f) | crate::catalog::SqlType::Timestamp(f) => {
+            (*f).min(6) as u32
+        }
+        _ => 0,
+    };
+    let div = 10u32.pow(6 - fsp);
+    crate::temporal::DateTime {
+        micro: now.micro / div * div,
+        ..now
     }
 }
 
@@ -834,7 +855,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
         }
         for (i, c) in t.columns.iter().enumerate() {
             if c.on_update_now && !sets.iter().any(|(ci, _)| *ci == i) && new != row {
-                new[i] = Value::DateTime(ex.fnctx.now);
+                new[i] = Value::DateTime(now_at_fsp(ex.fnctx.now, &c.ty));
             }
         }
         if new == row {
