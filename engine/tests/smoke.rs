@@ -173,3 +173,19 @@ fn consistent_snapshot_starts_at_begin() {
     b.execute("COMMIT").unwrap();
     assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM t"), vec![vec!["1"]]);
 }
+
+#[test]
+fn huge_sums_do_not_panic() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("CREATE DATABASE d; USE d; CREATE TABLE t (v DECIMAL(65,0))")
+        .unwrap();
+    s.execute(
+        "INSERT INTO t VALUES (79228162514264337593543950335), (79228162514264337593543950335)",
+    )
+    .unwrap();
+    let r = s
+        .execute("SELECT SUM(v) > 1e28, AVG(v) > 1e28 FROM t")
+        .unwrap();
+    assert_eq!(r.rows()[0], vec![Value::Int(1), Value::Int(1)]);
+}

@@ -1463,11 +1463,25 @@ impl AggState {
                     Value::UInt(u) if dbl.is_none() && dec.is_none() => {
                         *int = Some(int.unwrap_or(0) + *u as i128);
                     }
-                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_) if dbl.is_none() => {
+                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_)
+                        if dbl.is_none()
+                            && dec
+                                .unwrap_or_default()
+                                .checked_add(v.to_decimal().unwrap_or_default())
+                                .is_some() =>
+                    {
                         let base = dec.take().unwrap_or_else(|| {
-                            Decimal::from_i128_with_scale(int.take().unwrap_or(0), 0)
+                            Decimal::try_from_i128_with_scale(int.take().unwrap_or(0), 0)
+                                .unwrap_or(Decimal::MAX)
                         });
-                        *dec = Some(base + v.to_decimal().unwrap_or_default());
+                        // Past Decimal's range the sum goes on as a double (next arm).
+                        match base.checked_add(v.to_decimal().unwrap_or_default()) {
+                            Some(x) => *dec = Some(x),
+                            None => {
+                                *dbl = rust_decimal::prelude::ToPrimitive::to_f64(&base)
+                                    .map(|b| b + v.to_f64().unwrap_or(0.0))
+                            }
+                        }
                     }
                     _ => {
                         let base = dbl.take().unwrap_or_else(|| {
@@ -1494,8 +1508,16 @@ impl AggState {
                 }
                 *n += 1;
                 match v {
-                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_) if !*double => {
-                        *sum = Some(sum.unwrap_or_default() + v.to_decimal().unwrap_or_default());
+                    Value::Int(_) | Value::UInt(_) | Value::Decimal(_)
+                        if !*double
+                            && sum
+                                .unwrap_or_default()
+                                .checked_add(v.to_decimal().unwrap_or_default())
+                                .is_some() =>
+                    {
+                        *sum = sum
+                            .unwrap_or_default()
+                            .checked_add(v.to_decimal().unwrap_or_default());
                     }
                     _ => {
                         if !*double {
