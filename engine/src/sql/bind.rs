@@ -2501,30 +2501,7 @@ fn datetime_field_name(f: &ast::DateTimeField) -> String {
 }
 
 fn interval_unit(s: &str) -> Result<IntervalUnit> {
-    use IntervalUnit::*;
-    Ok(match s.to_uppercase().as_str() {
-        "MICROSECOND" => Microsecond,
-        "SECOND" => Second,
-        "MINUTE" => Minute,
-        "HOUR" => Hour,
-        "DAY" => Day,
-        "WEEK" => Week,
-        "MONTH" => Month,
-        "QUARTER" => Quarter,
-        "YEAR" => Year,
-        "SECOND_MICROSECOND" => SecondMicrosecond,
-        "MINUTE_MICROSECOND" => MinuteMicrosecond,
-        "MINUTE_SECOND" => MinuteSecond,
-        "HOUR_MICROSECOND" => HourMicrosecond,
-        "HOUR_SECOND" => HourSecond,
-        "HOUR_MINUTE" => HourMinute,
-        "DAY_MICROSECOND" => DayMicrosecond,
-        "DAY_SECOND" => DaySecond,
-        "DAY_MINUTE" => DayMinute,
-        "DAY_HOUR" => DayHour,
-        "YEAR_MONTH" => YearMonth,
-        other => return Err(Error::parse(format!("INTERVAL unit {other}"))),
-    })
+    IntervalUnit::parse(s).ok_or_else(|| Error::parse(format!("INTERVAL unit {s}")))
 }
 
 fn interval_unit_from_debug(s: &str) -> Result<IntervalUnit> {
