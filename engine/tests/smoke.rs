@@ -189,3 +189,16 @@ fn huge_sums_do_not_panic() {
         .unwrap();
     assert_eq!(r.rows()[0], vec![Value::Int(1), Value::Int(1)]);
 }
+
+#[test]
+fn show_where_filters_rows() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let r = s.execute("SHOW VARIABLES WHERE Variable_name IN ('autocommit', 'version_comment') AND Value <> ''").unwrap();
+    let names: Vec<String> = r.rows().iter().map(|r| r[0].to_text().unwrap()).collect();
+    assert_eq!(names, vec!["autocommit", "version_comment"]);
+    let e = s
+        .execute("SHOW VARIABLES WHERE no_such_column = 1")
+        .unwrap_err();
+    assert_eq!(e.code, 1054);
+}

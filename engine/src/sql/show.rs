@@ -707,20 +707,7 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                 num("SORTLEN"),
                 vs("PAD_ATTRIBUTE"),
             ],
-            collations()
-                .into_iter()
-                .map(|(a, b, id, d)| {
-                    vec![
-                        s(a),
-                        s(b),
-                        Value::Int(id),
-                        s(if d { "Yes" } else { "" }),
-                        s("Yes"),
-                        Value::Int(1),
-                        s("PAD SPACE"),
-                    ]
-                })
-                .collect(),
+            collation_rows(),
         ),
         _ => {
             return Err(Error::new(
@@ -758,6 +745,24 @@ pub fn charsets() -> Vec<(&'static str, &'static str, &'static str, i64)> {
         ("ascii", "ascii_general_ci", "US ASCII", 1),
         ("binary", "binary", "Binary pseudo charset", 1),
     ]
+}
+
+/// Collations as SHOW COLLATION and information_schema.COLLATIONS list them.
+pub fn collation_rows() -> Vec<Row> {
+    collations()
+        .into_iter()
+        .map(|(a, b, id, d)| {
+            vec![
+                s(a),
+                s(b),
+                Value::Int(id),
+                s(if d { "Yes" } else { "" }),
+                s("Yes"),
+                Value::Int(1),
+                s("PAD SPACE"),
+            ]
+        })
+        .collect()
 }
 
 pub fn collations() -> Vec<(&'static str, &'static str, i64, bool)> {

@@ -5,7 +5,10 @@ use crate::error::{code, Error, Result};
 use crate::result::{Column, ColumnType, QueryResult, Row};
 use crate::session::Session;
 use crate::sql::accounts;
+use crate::sql::bind::{Binder, Scope, ScopeCol};
+use crate::sql::exec::Exec;
 use crate::sql::show::*;
+use crate::txn::Isolation;
 use crate::value::Value;
 
 struct Cur {
@@ -89,43 +92,49 @@ fn s(v: impl Into<String>) -> Value {
     Value::Str(v.into())
 }
 
-/// Apply a SHOW ... WHERE filter by running it over the rows as a derived table.
+/// Apply a SHOW ... WHERE filter: the condition is bound against the result columns
+/// and evaluated on each row.
 fn where_filter(
+    sh: &Shared,
     sess: &mut Session,
     columns: &[Column],
     rows: Vec<Row>,
     cond: &str,
 ) -> Result<Vec<Row>> {
-    let mut db = crate::Database::open_in_memory()?;
-    let _ = &mut db;
-    let mut scratch = db.session();
-    scratch.execute("CREATE DATABASE w")?;
-    scratch.execute("USE w")?;
-    let defs = columns
-        .iter()
-        .map(|c| format!("`{}` TEXT", c.name.replace('`', "``")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    scratch.execute(&format!("CREATE TABLE r (__i INT PRIMARY KEY, {defs})"))?;
-    for (i, r) in rows.iter().enumerate() {
-        let mut params = vec![Value::Int(i as i64)];
-        params.extend(
-            r.iter()
-                .map(|v| v.to_text().map(Value::Str).unwrap_or(Value::Null)),
-        );
-        let ph = vec!["?"; params.len()].join(",");
-        scratch.query(&format!("INSERT INTO r VALUES ({ph})"), &params)?;
-    }
-    let keep = scratch.execute(&format!("SELECT __i FROM r WHERE {cond}"))?;
-    let _ = sess;
-    let ids: std::collections::HashSet<i64> =
-        keep.rows().iter().filter_map(|r| r[0].to_i64()).collect();
-    Ok(rows
+    let pre = crate::sql::parse::preprocess(cond);
+    let expr = sqlparser::parser::Parser::new(&sqlparser::dialect::MySqlDialect {})
+        .try_with_sql(&pre)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|_| Error::parse(cond))?;
+    let scope = Scope {
+        cols: columns
+            .iter()
+            .map(|c| ScopeCol {
+                table: String::new(),
+                name: c.name.clone(),
+                meta: c.clone(),
+                hidden: false,
+            })
+            .collect(),
+    };
+    let cat = sh.catalog();
+    let mut b = Binder::new(&cat, sess.state().current_db.clone(), &pre);
+    let pred = b.bind_expr_in(&expr, &scope, "where clause")?;
+    let mut txn = sh
+        .mgr
+        .begin(Isolation::ReadCommitted, std::time::Duration::from_secs(1));
+    let mut ex = Exec::new(sh, &mut txn, &mut sess.state, &[]);
+    let kept: Result<Vec<Row>> = rows
         .into_iter()
-        .enumerate()
-        .filter(|(i, _)| ids.contains(&(*i as i64)))
-        .map(|(_, r)| r)
-        .collect())
+        .filter_map(|r| match ex.test(&pred, &r) {
+            Ok(true) => Some(Ok(r)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect();
+    drop(ex);
+    sh.mgr.rollback(&mut txn);
+    kept
 }
 
 pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> {
@@ -145,7 +154,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
      -> Result<QueryResult> {
         let rows = filter_like(rows, like.as_deref(), 0);
         let rows = match wh {
-            Some(w) => where_filter(sess, &cols, rows, &w)?,
+            Some(w) => where_filter(sh, sess, &cols, rows, &w)?,
             None => rows,
         };
         Ok(result(cols, rows))
@@ -418,20 +427,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
     }
     if c.w("collation") {
         let (like, wh) = c.filter(text);
-        let rows = collations()
-            .into_iter()
-            .map(|(a, b, id, d)| {
-                vec![
-                    s(a),
-                    s(b),
-                    Value::Int(id),
-                    s(if d { "Yes" } else { "" }),
-                    s("Yes"),
-                    Value::Int(1),
-                    s("PAD SPACE"),
-                ]
-            })
-            .collect();
+        let rows = collation_rows();
         return out(
             vec![
                 vs("Collation"),
