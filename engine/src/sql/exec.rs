@@ -240,41 +240,13 @@ impl<'a> Exec<'a> {
                 query,
                 negated,
             } => {
+                // x IN (subquery) is x = ANY (subquery), with the same NULL rules.
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                if v.is_null() {
-                    return Ok(if rows.is_empty() {
-                        Value::Int(*negated as i64)
-                    } else {
-                        Value::Null
-                    });
-                }
-                let mut saw_null = false;
-                let mut found = false;
-                for r in rows.iter() {
-                    let x = if r.len() == 1 {
-                        r[0].clone()
-                    } else {
-                        return Err(Error::new(
-                            code::ER_OPERAND_COLUMNS,
-                            "Operand should contain 1 column(s)",
-                        ));
-                    };
-                    match cmp_values(CmpOp::Eq, &v, &x).to_bool() {
-                        Some(true) => {
-                            found = true;
-                            break;
-                        }
-                        None => saw_null = true,
-                        _ => {}
-                    }
-                }
-                if found {
-                    Value::Int(!*negated as i64)
-                } else if saw_null {
-                    Value::Null
-                } else {
-                    Value::Int(*negated as i64)
+                let r = quantified(&v, CmpOp::Eq, &rows, false)?;
+                match (r.to_bool(), *negated) {
+                    (Some(b), true) => Value::Int(!b as i64),
+                    _ => r,
                 }
             }
             Expr::Quantified {
@@ -285,32 +257,7 @@ impl<'a> Exec<'a> {
             } => {
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                let mut saw_null = false;
-                let mut hit = false;
-                for r in rows.iter() {
-                    if r.len() != 1 {
-                        return Err(Error::new(
-                            code::ER_OPERAND_COLUMNS,
-                            "Operand should contain 1 column(s)",
-                        ));
-                    }
-                    match cmp_values(*op, &v, &r[0]).to_bool() {
-                        None => saw_null = true,
-                        Some(b) if b != *all => {
-                            hit = true;
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                // ALL: false on the first false; ANY: true on the first true.
-                if hit {
-                    Value::Int(!*all as i64)
-                } else if saw_null {
-                    Value::Null
-                } else {
-                    Value::Int(*all as i64)
-                }
+                quantified(&v, *op, &rows, *all)?
             }
             Expr::Exists { query, negated } => {
                 let rows = self.subquery_rows(query, row)?;
@@ -1216,6 +1163,31 @@ fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
         Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
         Bound::Unbounded => Bound::Unbounded,
     }
+}
+
+/// `v op ANY (rows)` (all = false) or `v op ALL (rows)` with SQL's NULL rules: ANY is
+/// true on the first true comparison, ALL false on the first false; otherwise NULL if a
+/// comparison was NULL; an empty set gives false (ANY) or true (ALL).
+fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
+    let mut saw_null = false;
+    for r in rows {
+        if r.len() != 1 {
+            return Err(Error::new(
+                code::ER_OPERAND_COLUMNS,
+                "Operand should contain 1 column(s)",
+            ));
+        }
+        match cmp_values(op, v, &r[0]).to_bool() {
+            None => saw_null = true,
+            Some(b) if b != all => return Ok(Value::Int(!all as i64)),
+            _ => {}
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Int(all as i64)
+    })
 }
 
 /// SQL comparison with NULL propagation, including row constructors.
