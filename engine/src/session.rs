@@ -305,9 +305,10 @@ impl Session {
             let text = stmt.inner.text.clone();
             return self.run_text(&text, &[]);
         }
-        let st = stmt.inner.stmt.clone();
-        let text = stmt.inner.text.clone();
-        self.run_parsed(st, &text, params)
+        // The statement and its text are shared with the cached plan: no per-execution
+        // copy of the syntax tree.
+        let inner = stmt.inner.clone();
+        self.run_parsed(&inner.stmt, &inner.text, params)
     }
 
     /// COM_INIT_DB.
@@ -530,8 +531,21 @@ impl Session {
             .lock()
             .get_mut(&self.info.connection_id)
         {
-            p.command = command.to_string();
-            p.info = info.map(|s| s.chars().take(1024).collect());
+            // Runs twice per statement: reuse the buffers instead of reallocating.
+            p.command.clear();
+            p.command.push_str(command);
+            match info {
+                Some(s) => {
+                    let mut end = s.len().min(1024);
+                    while !s.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let buf = p.info.get_or_insert_with(String::new);
+                    buf.clear();
+                    buf.push_str(&s[..end]);
+                }
+                None => p.info = None,
+            }
             p.started = Instant::now();
         }
     }
@@ -573,10 +587,10 @@ impl Session {
             }
         };
         number_placeholders(&mut st);
-        self.run_parsed(st, text, params)
+        self.run_parsed(&st, text, params)
     }
 
-    fn run_parsed(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+    fn run_parsed(&mut self, st: &Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
         self.kill_query.store(false, Ordering::SeqCst);
         self.set_process("Query", Some(text));
         let r = self.dispatch(st, text, params);
@@ -589,12 +603,12 @@ impl Session {
         r
     }
 
-    fn dispatch(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+    fn dispatch(&mut self, st: &Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
         use Statement as S;
         let shared = self.db.shared.clone();
-        match &st {
+        match st {
             S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
-                let (privilege, writes) = match &st {
+                let (privilege, writes) = match st {
                     S::Query(_) => ("SELECT", false),
                     S::Insert(i) if i.replace_into => ("INSERT", true),
                     S::Insert(_) => ("INSERT", true),
@@ -604,8 +618,8 @@ impl Session {
                 if writes && shared.read_only {
                     return Err(read_only_error());
                 }
-                self.check_tables(&st, privilege)?;
-                self.run_in_txn(&st, text, params, writes)
+                self.check_tables(st, privilege)?;
+                self.run_in_txn(st, text, params, writes)
             }
             S::StartTransaction { modes, .. } => {
                 self.commit()?;
@@ -781,7 +795,7 @@ impl Session {
                     return Err(read_only_error());
                 }
                 self.commit()?;
-                self.run_ddl(&st, text)
+                self.run_ddl(st, text)
             }
         }
     }
