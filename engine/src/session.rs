@@ -643,13 +643,42 @@ impl Session {
                 Ok(QueryResult::ok(0))
             }
             S::Rollback {
-                savepoint: Some(_), ..
-            } => Err(Error::unsupported("SAVEPOINT")),
+                savepoint: Some(name),
+                ..
+            } => {
+                let ok = self
+                    .txn
+                    .as_mut()
+                    .is_some_and(|t| t.rollback_to_savepoint(&name.value));
+                if ok {
+                    Ok(QueryResult::ok(0))
+                } else {
+                    Err(no_savepoint(&name.value))
+                }
+            }
             S::Rollback { .. } => {
                 self.rollback();
                 Ok(QueryResult::ok(0))
             }
-            S::Savepoint { .. } | S::ReleaseSavepoint { .. } => Ok(QueryResult::ok(0)),
+            S::Savepoint { name } => {
+                // Outside a transaction (autocommit) there is nothing to roll back to,
+                // as in MySQL: the savepoint ends with the statement.
+                if self.explicit || !self.state.autocommit || self.txn.is_some() {
+                    self.ensure_txn().savepoint(&name.value);
+                }
+                Ok(QueryResult::ok(0))
+            }
+            S::ReleaseSavepoint { name } => {
+                if self
+                    .txn
+                    .as_mut()
+                    .is_some_and(|t| t.release_savepoint(&name.value))
+                {
+                    Ok(QueryResult::ok(0))
+                } else {
+                    Err(no_savepoint(&name.value))
+                }
+            }
             S::Use(u) => {
                 let name = match u {
                     ast::Use::Object(n)
@@ -1593,4 +1622,12 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// ER_SP_DOES_NOT_EXIST as MySQL words it for savepoints.
+fn no_savepoint(name: &str) -> Error {
+    Error::new(
+        code::ER_SP_DOES_NOT_EXIST,
+        format!("SAVEPOINT {name} does not exist"),
+    )
 }

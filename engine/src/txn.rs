@@ -65,6 +65,9 @@ pub struct Txn {
     /// Previous write-set entries of keys the current statement touched.
     stmt_undo: Vec<(Key, Option<Option<Vec<u8>>>)>,
     locks: HashSet<Key>,
+    /// SAVEPOINTs, oldest first: a name and the write set when it was set. Row locks
+    /// are not part of it: like InnoDB, a rollback to a savepoint keeps them.
+    savepoints: Vec<(String, BTreeMap<Key, Option<Vec<u8>>>)>,
     /// Locks taken by the current statement (released if it fails and the txn goes on? no:
     /// InnoDB keeps them; kept for bookkeeping only).
     pub read_only: bool,
@@ -103,6 +106,42 @@ impl Txn {
 
     pub fn snapshot(&self) -> Option<u64> {
         self.snapshot
+    }
+
+    fn savepoint_index(&self, name: &str) -> Option<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// SAVEPOINT name: remember the write set (a savepoint of the same name is replaced).
+    pub fn savepoint(&mut self, name: &str) {
+        if let Some(i) = self.savepoint_index(name) {
+            self.savepoints.remove(i);
+        }
+        self.savepoints
+            .push((name.to_string(), self.writes.clone()));
+    }
+
+    /// ROLLBACK TO SAVEPOINT name: the write set as it was; later savepoints are gone,
+    /// this one stays. False if there is no such savepoint.
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> bool {
+        let Some(i) = self.savepoint_index(name) else {
+            return false;
+        };
+        self.savepoints.truncate(i + 1);
+        self.writes = self.savepoints[i].1.clone();
+        self.stmt_undo.clear();
+        true
+    }
+
+    /// RELEASE SAVEPOINT name: forget it and every later one. False if there is none.
+    pub fn release_savepoint(&mut self, name: &str) -> bool {
+        let Some(i) = self.savepoint_index(name) else {
+            return false;
+        };
+        self.savepoints.truncate(i);
+        true
     }
 }
 
@@ -181,6 +220,7 @@ impl TxnManager {
             writes: BTreeMap::new(),
             stmt_undo: Vec::new(),
             locks: HashSet::new(),
+            savepoints: Vec::new(),
             read_only: false,
             lock_wait_timeout,
         }
@@ -526,6 +566,7 @@ impl TxnManager {
 
     fn finish(&self, txn: &mut Txn) {
         txn.stmt_undo.clear();
+        txn.savepoints.clear();
         self.drop_snapshot(txn);
         self.release_locks(txn);
     }
