@@ -90,7 +90,123 @@ struct AggCtx {
 
 struct WinCtx {
     calls: Vec<WindowCall>,
+    /// The query's WINDOW clause, by lower-case name, each inheritance already applied.
+    named: HashMap<String, ast::WindowSpec>,
 }
+
+/// MySQL's errors for WINDOW clauses.
+const ER_WINDOW_NO_SUCH_WINDOW: u16 = 3579;
+const ER_WINDOW_NO_CHILD_PARTITIONING: u16 = 3581;
+const ER_WINDOW_NO_INHERIT_FRAME: u16 = 3580;
+const ER_WINDOW_NO_REDEFINE_ORDER_BY: u16 = 3582;
+const ER_WINDOW_DUPLICATE_NAME: u16 = 3591;
+const ER_WINDOW_CIRCULARITY_IN_WINDOW_GRAPH: u16 = 3584;
+
+/// Resolve a query's WINDOW clause: every definition with the windows it names merged in
+/// (MySQL allows references in any order of definition, but no cycles).
+fn resolve_named_windows(
+    defs: &[ast::NamedWindowDefinition],
+) -> Result<HashMap<String, ast::WindowSpec>> {
+    let mut raw: HashMap<String, ast::WindowSpec> = HashMap::new();
+    for ast::NamedWindowDefinition(name, expr) in defs {
+        let spec = match expr {
+            ast::NamedWindowExpr::WindowSpec(s) => s.clone(),
+            ast::NamedWindowExpr::NamedWindow(base) => ast::WindowSpec {
+                window_name: Some(base.clone()),
+                partition_by: Vec::new(),
+                order_by: Vec::new(),
+                window_frame: None,
+            },
+        };
+        if raw.insert(lc(&name.value), spec).is_some() {
+            return Err(Error::new(
+                ER_WINDOW_DUPLICATE_NAME,
+                format!("Window '{}' is defined twice.", name.value),
+            ));
+        }
+    }
+    let mut out = HashMap::new();
+    for name in raw.keys() {
+        let mut seen = Vec::new();
+        out.insert(name.clone(), resolve_window_name(name, &raw, &mut seen)?);
+    }
+    Ok(out)
+}
+
+fn resolve_window_name(
+    name: &str,
+    raw: &HashMap<String, ast::WindowSpec>,
+    seen: &mut Vec<String>,
+) -> Result<ast::WindowSpec> {
+    if seen.iter().any(|s| s == name) {
+        return Err(Error::new(
+            ER_WINDOW_CIRCULARITY_IN_WINDOW_GRAPH,
+            "There is a circularity in the window dependency graph.",
+        ));
+    }
+    let spec = raw.get(name).ok_or_else(|| no_such_window(name))?;
+    seen.push(name.to_string());
+    let r = inherit_window(spec, name, &mut |base| resolve_window_name(base, raw, seen));
+    r
+}
+
+fn no_such_window(name: &str) -> Error {
+    Error::new(
+        ER_WINDOW_NO_SUCH_WINDOW,
+        format!("Window name '{name}' is not defined."),
+    )
+}
+
+/// `spec` with the window it names (`OVER (w ORDER BY ...)`) merged in, as MySQL
+/// allows: the child may add ORDER BY and a frame, never PARTITION BY.
+fn inherit_window(
+    spec: &ast::WindowSpec,
+    label: &str,
+    base_of: &mut dyn FnMut(&str) -> Result<ast::WindowSpec>,
+) -> Result<ast::WindowSpec> {
+    let Some(base_name) = &spec.window_name else {
+        return Ok(spec.clone());
+    };
+    let base = base_of(&lc(&base_name.value))?;
+    if !spec.partition_by.is_empty() {
+        return Err(Error::new(
+            ER_WINDOW_NO_CHILD_PARTITIONING,
+            "A window which depends on another cannot define partitioning.",
+        ));
+    }
+    if base.window_frame.is_some() {
+        return Err(Error::new(
+            ER_WINDOW_NO_INHERIT_FRAME,
+            format!(
+                "Window '{label}' has a frame definition, so cannot be referenced by another window."
+            ),
+        ));
+    }
+    if !spec.order_by.is_empty() && !base.order_by.is_empty() {
+        return Err(Error::new(
+            ER_WINDOW_NO_REDEFINE_ORDER_BY,
+            format!(
+                "Window '{label}' cannot inherit '{}' since both contain an ORDER BY clause.",
+                base_name.value
+            ),
+        ));
+    }
+    Ok(ast::WindowSpec {
+        window_name: None,
+        partition_by: base.partition_by,
+        order_by: if spec.order_by.is_empty() {
+            base.order_by
+        } else {
+            spec.order_by.clone()
+        },
+        window_frame: spec.window_frame.clone(),
+    })
+}
+
+/// `@var := expr` binds to `Func(ASSIGN_USER_VAR, [name literal, expr])`: evaluation
+/// stores the value in the session and yields it. The name cannot collide with a
+/// function a query can call (it is not an identifier).
+pub const ASSIGN_USER_VAR: &str = ":=";
 
 /// Column numbers at or above this mark are window outputs (see `bind_window`).
 const WIN_MARK: usize = 1 << 40;
@@ -552,7 +668,10 @@ impl<'a> Binder<'a> {
             cur_scope.clone()
         };
         if has_win {
-            self.win = Some(WinCtx { calls: Vec::new() });
+            self.win = Some(WinCtx {
+                calls: Vec::new(),
+                named: resolve_named_windows(&sel.named_window)?,
+            });
         }
         for item in &sel.projection {
             match item {
@@ -673,6 +792,12 @@ impl<'a> Binder<'a> {
                         .map(|(_, p, _)| *p)
                         .expect("alias exists");
                     Expr::Column(pos)
+                }
+                // An ENUM/SET column sorts by its index / bit mask, not its text.
+                other if self.enum_members(other, &scope).is_some() => {
+                    let b = self.bind_expr_in(other, &bind_scope, "order clause")?;
+                    proj_exprs.push(self.enum_numeric(other, b, &scope));
+                    Expr::Column(proj_exprs.len() - 1)
                 }
                 other => {
                     // The same expression as a select item?
@@ -1125,7 +1250,7 @@ impl<'a> Binder<'a> {
             A::UnaryOp { op, expr } => {
                 let x = self.bind_expr(expr, scope, ctx)?;
                 match op {
-                    ast::UnaryOperator::Minus => match x {
+                    ast::UnaryOperator::Minus => match self.enum_numeric(expr, x, scope) {
                         Expr::Literal(Value::Int(i)) => Expr::Literal(Value::Int(-i)),
                         Expr::Literal(Value::UInt(u)) if u == 1u64 << 63 => {
                             Expr::Literal(Value::Int(i64::MIN))
@@ -1365,6 +1490,22 @@ impl<'a> Binder<'a> {
                 });
             }
         }
+        if matches!(op, B::Assignment) {
+            // @var := expr assigns and yields the value (see ASSIGN_USER_VAR).
+            let name = match left {
+                ast::Expr::Identifier(id)
+                    if id.value.starts_with('@') && !id.value.starts_with("@@") =>
+                {
+                    lc(id.value[1..].trim_matches(|c| c == '`' || c == '\'' || c == '"'))
+                }
+                _ => return Err(Error::parse(format!(":= {right}"))),
+            };
+            let value = self.bind_expr(right, scope, ctx)?;
+            return Ok(Expr::Func(
+                ASSIGN_USER_VAR.into(),
+                vec![Expr::Literal(Value::Str(name)), value],
+            ));
+        }
         let mut l = self.bind_expr(left, scope, ctx)?;
         let mut r = self.bind_expr(right, scope, ctx)?;
         if matches!(
@@ -1390,6 +1531,33 @@ impl<'a> Binder<'a> {
                     }
                 }
             }
+        }
+        // ENUM/SET columns are numbers (index, bit mask) in arithmetic and when compared
+        // with a number.
+        let numeric_literal = |x: &Expr| matches!(x, Expr::Literal(v) if v.is_numeric());
+        let arith = matches!(
+            op,
+            B::Plus
+                | B::Minus
+                | B::Multiply
+                | B::Divide
+                | B::Modulo
+                | B::MyIntegerDivide
+                | B::BitwiseAnd
+                | B::BitwiseOr
+                | B::BitwiseXor
+                | B::PGBitwiseShiftLeft
+                | B::PGBitwiseShiftRight
+        );
+        let cmp = matches!(
+            op,
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
+        );
+        if arith || (cmp && numeric_literal(&r)) {
+            l = self.enum_numeric(left, l, scope);
+        }
+        if arith || (cmp && numeric_literal(&l)) {
+            r = self.enum_numeric(right, r, scope);
         }
         let b = |x: Expr| Box::new(x);
         Ok(match op {
@@ -1435,6 +1603,45 @@ impl<'a> Binder<'a> {
             },
             _ => return Err(Error::unsupported(format!("operator {op}"))),
         })
+    }
+
+    /// `bound` (the binding of `e`) as a number when `e` names an ENUM or SET column:
+    /// the member index or the bit mask, as MySQL reads those types in numeric context.
+    fn enum_numeric(&self, e: &ast::Expr, bound: Expr, scope: &Scope) -> Expr {
+        let Some((set, members)) = self.enum_members(e, scope) else {
+            return bound;
+        };
+        let name = if set {
+            functions::SET_NUMBER
+        } else {
+            functions::ENUM_NUMBER
+        };
+        let mut args = vec![bound];
+        args.extend(members.into_iter().map(|m| Expr::Literal(Value::Str(m))));
+        Expr::Func(name.into(), args)
+    }
+
+    /// The members of the ENUM (false) or SET (true) column `e` names in `scope`.
+    fn enum_members(&self, e: &ast::Expr, scope: &Scope) -> Option<(bool, Vec<String>)> {
+        let (table, name) = match e {
+            ast::Expr::Identifier(id) => (None, &id.value),
+            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                (Some(p[p.len() - 2].value.as_str()), &p[p.len() - 1].value)
+            }
+            ast::Expr::Nested(inner) => return self.enum_members(inner, scope),
+            _ => return None,
+        };
+        let i = scope.find(table, name).ok().flatten()?;
+        let meta = &scope.cols[i].meta;
+        if meta.flags & (crate::result::flags::ENUM | crate::result::flags::SET) == 0 {
+            return None;
+        }
+        let def = self.catalog.table(&meta.schema, &meta.org_table)?;
+        match &def.columns[def.column_index(&meta.org_name)?].ty {
+            crate::catalog::SqlType::Enum(m) => Some((false, m.clone())),
+            crate::catalog::SqlType::Set(m) => Some((true, m.clone())),
+            _ => None,
+        }
     }
 
     fn bind_interval(
@@ -1688,9 +1895,18 @@ impl<'a> Binder<'a> {
         scope: &Scope,
         ctx: &str,
     ) -> Result<Expr> {
+        let named = self.win.as_ref().map(|w| &w.named);
+        let lookup = |n: &str| -> Result<ast::WindowSpec> {
+            named
+                .and_then(|m| m.get(n))
+                .cloned()
+                .ok_or_else(|| no_such_window(n))
+        };
         let spec = match over {
-            ast::WindowType::WindowSpec(s) => s.clone(),
-            ast::WindowType::NamedWindow(_) => return Err(Error::unsupported("named windows")),
+            ast::WindowType::WindowSpec(s) => {
+                inherit_window(s, "<unnamed window>", &mut |n| lookup(n))?
+            }
+            ast::WindowType::NamedWindow(n) => lookup(&lc(&n.value))?,
         };
         let func = match name {
             "row_number" => WinFunc::RowNumber,
@@ -2591,5 +2807,131 @@ pub fn infer_type(e: &Expr) -> ColumnType {
         ) => ColumnType::LongLong,
         Expr::Session(_) => ColumnType::VarString,
         _ => ColumnType::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, Session};
+
+    /// All rows of a query as space-separated text, one string per row.
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.rows()
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    fn session() -> (Database, Session) {
+        let db = Database::open_in_memory().expect("in-memory database");
+        let mut s = db.session();
+        for sql in [
+            "CREATE DATABASE d",
+            "USE d",
+            "CREATE TABLE t (id INT PRIMARY KEY, g INT, v INT)",
+            "INSERT INTO t VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30)",
+        ] {
+            s.execute(sql).expect(sql);
+        }
+        (db, s)
+    }
+
+    #[test]
+    fn named_windows_and_inheritance() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, SUM(v) OVER w, ROW_NUMBER() OVER (w ORDER BY v DESC) \
+                 FROM t WINDOW w AS (PARTITION BY g) ORDER BY id"
+            ),
+            ["1 30 2", "2 30 1", "3 30 1"]
+        );
+        // A window defined from another one, referenced before its definition.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, SUM(v) OVER w2 FROM t \
+                 WINDOW w2 AS (w1 ORDER BY id), w1 AS (PARTITION BY g) ORDER BY id"
+            ),
+            ["1 10", "2 30", "3 30"]
+        );
+        let code =
+            |s: &mut Session, sql: &str| s.execute(sql).map(|_| 0).unwrap_or_else(|e| e.code);
+        assert_eq!(code(&mut s, "SELECT SUM(v) OVER nope FROM t"), 3579);
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER (w PARTITION BY id) FROM t WINDOW w AS ()"
+            ),
+            3581
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER (w ORDER BY id) FROM t WINDOW w AS (ORDER BY v)"
+            ),
+            3582
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER a FROM t WINDOW a AS (b), b AS (a)"
+            ),
+            3584
+        );
+    }
+
+    #[test]
+    fn assignment_operator_sets_user_variables() {
+        let (_db, mut s) = session();
+        assert_eq!(rows(&mut s, "SELECT @n := 0"), ["0"]);
+        // Evaluated once per row, in row order.
+        assert_eq!(
+            rows(&mut s, "SELECT id, @n := @n + v FROM t ORDER BY id"),
+            ["1 10", "2 30", "3 60"]
+        );
+        assert_eq!(rows(&mut s, "SELECT @n"), ["60"]);
+        s.execute("SET @m := 7").expect("SET with :=");
+        assert_eq!(rows(&mut s, "SELECT @m := MAX(v) + @m FROM t"), ["37"]);
+        assert_eq!(rows(&mut s, "SELECT @m"), ["37"]);
+        assert!(s.execute("SELECT id := 1 FROM t").is_err());
+    }
+
+    #[test]
+    fn enum_and_set_in_numeric_context() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE e (id INT, sz ENUM('small','medium','large'), f SET('a','b','c'))")
+            .expect("create");
+        s.execute("INSERT INTO e VALUES (1, 'large', 'a,c'), (2, 'small', 'b'), (3, 'medium', '')")
+            .expect("insert");
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, sz + 0, -sz, f + 0, f * 2 FROM e ORDER BY sz"
+            ),
+            ["2 1 -1 2 4", "3 2 -2 0 0", "1 3 -3 5 10"]
+        );
+        assert_eq!(rows(&mut s, "SELECT id FROM e WHERE sz = 3"), ["1"]);
+        assert_eq!(rows(&mut s, "SELECT id FROM e WHERE sz = 'LARGE'"), ["1"]);
+        assert_eq!(
+            rows(&mut s, "SELECT id FROM e ORDER BY e.f DESC"),
+            ["1", "2", "3"]
+        );
+    }
+
+    #[test]
+    fn char_using_charset() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(&mut s, "SELECT CHAR(77, 121, 83, 81, 76 USING utf8mb4)"),
+            ["MySQL"]
+        );
     }
 }
