@@ -89,6 +89,8 @@ impl PreparedStatement {
 struct CachedPlan {
     catalog: Arc<crate::catalog::Catalog>,
     db: Option<String>,
+    /// Bound under ONLY_FULL_GROUP_BY (a query valid without it may not be with it).
+    only_full_group_by: bool,
     query: Arc<crate::sql::plan::BoundQuery>,
 }
 
@@ -266,6 +268,7 @@ impl Session {
             Statement::Query(q) => {
                 let cat = self.db.shared.catalog();
                 let mut b = Binder::new(&cat, self.state.current_db.clone(), &text);
+                b.only_full_group_by = self.state.only_full_group_by();
                 match b.bind_query(q) {
                     Ok(bq) => bq
                         .columns
@@ -661,6 +664,7 @@ impl Session {
                         self.check_tables(statement, "SELECT")?;
                         let cat = shared.catalog();
                         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        b.only_full_group_by = self.state.only_full_group_by();
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
@@ -791,6 +795,7 @@ impl Session {
         let shared = self.db.shared.clone();
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+        b.only_full_group_by = self.state.only_full_group_by();
         match st {
             S::CreateDatabase {
                 db_name,
@@ -964,6 +969,7 @@ impl Session {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
+            b.only_full_group_by = ex.sess.only_full_group_by();
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q
@@ -977,7 +983,11 @@ impl Session {
                     let cached = self
                         .plan_cache
                         .get(text)
-                        .filter(|c| Arc::ptr_eq(&c.catalog, &cat) && c.db == ex.sess.current_db)
+                        .filter(|c| {
+                            Arc::ptr_eq(&c.catalog, &cat)
+                                && c.db == ex.sess.current_db
+                                && c.only_full_group_by == b.only_full_group_by
+                        })
                         .map(|c| c.query.clone());
                     let bq = match cached {
                         Some(q) => Ok(q),
@@ -992,6 +1002,7 @@ impl Session {
                                     CachedPlan {
                                         catalog: cat.clone(),
                                         db: ex.sess.current_db.clone(),
+                                        only_full_group_by: b.only_full_group_by,
                                         query: bq.clone(),
                                     },
                                 );

@@ -86,12 +86,229 @@ struct AggCtx {
     aggs: Vec<AggCall>,
     /// The pre-aggregation scope (aggregate arguments bind against it).
     input: Scope,
+    /// ONLY_FULL_GROUP_BY: per input column, whether it is functionally dependent on the
+    /// GROUP BY columns (None: the mode is off, any column is allowed).
+    determined: Option<Vec<bool>>,
+    /// The query has a GROUP BY clause (error 1055) rather than only aggregates (1140).
+    grouped: bool,
 }
 
 struct WinCtx {
     calls: Vec<WindowCall>,
     /// The query's WINDOW clause, by lower-case name, each inheritance already applied.
     named: HashMap<String, ast::WindowSpec>,
+}
+
+/// Error 1055 (or 1140 without GROUP BY) for input column `c` used outside aggregates.
+fn nonaggregated_error(
+    input: &Scope,
+    c: usize,
+    grouped: bool,
+    (clause, n): (&'static str, usize),
+) -> Error {
+    let col = &input.cols[c];
+    let mut name = String::new();
+    if !col.meta.schema.is_empty() {
+        name.push_str(&col.meta.schema);
+        name.push('.');
+    }
+    if !col.table.is_empty() {
+        name.push_str(&col.table);
+        name.push('.');
+    }
+    name.push_str(&col.name);
+    if grouped {
+        Error::new(
+            code::ER_WRONG_FIELD_WITH_GROUP,
+            format!(
+                "Expression #{n} of {clause} is not in GROUP BY clause and contains \
+                 nonaggregated column '{name}' which is not functionally dependent on \
+                 columns in GROUP BY clause; this is incompatible with \
+                 sql_mode=only_full_group_by"
+            ),
+        )
+    } else {
+        Error::new(
+            code::ER_MIX_OF_GROUP_FUNC_AND_FIELDS,
+            format!(
+                "In aggregated query without GROUP BY, expression #{n} of {clause} contains \
+                 nonaggregated column '{name}'; this is incompatible with \
+                 sql_mode=only_full_group_by"
+            ),
+        )
+    }
+}
+
+/// MySQL's functional dependencies for ONLY_FULL_GROUP_BY: which input columns the
+/// GROUP BY columns determine. Starting from the grouped columns and the columns WHERE or
+/// a join's ON sets equal to a constant, it closes over column = column equalities (WHERE,
+/// ON, USING, NATURAL) and keys: once a table's primary key, or a unique key over NOT NULL
+/// columns, is determined, so is every column of that table (a view or derived table's
+/// columns map to their base table's through the column metadata).
+pub(crate) fn functional_dependencies(
+    catalog: &Catalog,
+    scope: &Scope,
+    group: &[Expr],
+    where_conj: &[ast::Expr],
+    from: &[ast::TableWithJoins],
+) -> Vec<bool> {
+    let mut det = vec![false; scope.width()];
+    for g in group {
+        if let Expr::Column(i) = g {
+            if let Some(d) = det.get_mut(*i) {
+                *d = true;
+            }
+        }
+    }
+    // Equalities: column = constant determines the column; column = column links both.
+    let mut conj: Vec<ast::Expr> = where_conj.to_vec();
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for twj in from {
+        for j in &twj.joins {
+            use ast::JoinOperator as J;
+            let c = match &j.join_operator {
+                J::Join(c)
+                | J::Inner(c)
+                | J::Left(c)
+                | J::LeftOuter(c)
+                | J::Right(c)
+                | J::RightOuter(c)
+                | J::StraightJoin(c) => c,
+                _ => continue,
+            };
+            match c {
+                ast::JoinConstraint::On(e) => conj.extend(split_and(e)),
+                ast::JoinConstraint::Using(names) => {
+                    for n in names {
+                        if let Some(name) = ident_names(n).last() {
+                            link_same_name(scope, name, &mut links);
+                        }
+                    }
+                }
+                ast::JoinConstraint::Natural => {
+                    for c in &scope.cols {
+                        link_same_name(scope, &c.name, &mut links);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let column = |e: &ast::Expr| column_of(scope, e);
+    for c in &conj {
+        if let ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Eq,
+            right,
+        } = c
+        {
+            match (column(left), column(right)) {
+                (Some(a), Some(b)) => links.push((a, b)),
+                (Some(a), None) if is_constant(right) => det[a] = true,
+                (None, Some(b)) if is_constant(left) => det[b] = true,
+                _ => {}
+            }
+        }
+    }
+    // Tables in scope by alias, with their key column positions in the scope.
+    let mut tables: Vec<(String, Vec<Vec<usize>>, Vec<usize>)> = Vec::new();
+    let mut aliases: Vec<&str> = scope.cols.iter().map(|c| c.table.as_str()).collect();
+    aliases.dedup();
+    for alias in aliases {
+        if alias.is_empty() || tables.iter().any(|t| t.0 == alias) {
+            continue;
+        }
+        let cols: Vec<usize> = (0..scope.width())
+            .filter(|&i| scope.cols[i].table == alias)
+            .collect();
+        let mut keys = Vec::new();
+        if let Some(def) = cols.first().and_then(|&i| {
+            let m = &scope.cols[i].meta;
+            catalog.table(&m.schema, &m.org_table)
+        }) {
+            let pos_of = |k: usize| -> Option<usize> {
+                let name = &def.columns.get(k)?.name;
+                cols.iter().copied().find(|&i| {
+                    let m = &scope.cols[i].meta;
+                    m.org_name.eq_ignore_ascii_case(name)
+                        && m.org_table.eq_ignore_ascii_case(&def.name)
+                })
+            };
+            let mut candidates: Vec<Vec<usize>> = Vec::new();
+            if !def.primary.is_empty() {
+                candidates.push(def.primary.clone());
+            }
+            for ix in def.indexes.iter().filter(|ix| ix.unique) {
+                if ix.columns.iter().all(|&k| !def.columns[k].nullable) {
+                    candidates.push(ix.columns.clone());
+                }
+            }
+            for key in candidates {
+                if let Some(pos) = key.iter().map(|&k| pos_of(k)).collect::<Option<Vec<_>>>() {
+                    keys.push(pos);
+                }
+            }
+        }
+        tables.push((alias.to_string(), keys, cols));
+    }
+    loop {
+        let mut changed = false;
+        for &(a, b) in &links {
+            if det[a] != det[b] {
+                det[a] = true;
+                det[b] = true;
+                changed = true;
+            }
+        }
+        for (_, keys, cols) in &tables {
+            if keys.iter().any(|k| k.iter().all(|&i| det[i])) {
+                for &i in cols {
+                    if !det[i] {
+                        det[i] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return det;
+        }
+    }
+}
+
+fn column_of(scope: &Scope, e: &ast::Expr) -> Option<usize> {
+    match e {
+        ast::Expr::Identifier(id) if !id.value.starts_with('@') => {
+            scope.find(None, &id.value).ok().flatten()
+        }
+        ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => scope
+            .find(Some(&p[p.len() - 2].value), &p[p.len() - 1].value)
+            .ok()
+            .flatten(),
+        ast::Expr::Nested(x) => column_of(scope, x),
+        _ => None,
+    }
+}
+
+/// A literal, parameter or variable: the same value for every row.
+fn is_constant(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Value(_) => true,
+        ast::Expr::Identifier(id) => id.value.starts_with('@'),
+        ast::Expr::Nested(x) => is_constant(x),
+        ast::Expr::UnaryOp { expr, .. } => is_constant(expr),
+        _ => false,
+    }
+}
+
+/// USING/NATURAL: every column of that name in the scope holds the same value.
+fn link_same_name(scope: &Scope, name: &str, links: &mut Vec<(usize, usize)>) {
+    let same: Vec<usize> = (0..scope.width())
+        .filter(|&i| scope.cols[i].name.eq_ignore_ascii_case(name))
+        .collect();
+    for w in same.windows(2) {
+        links.push((w[0], w[1]));
+    }
 }
 
 /// MySQL's errors for WINDOW clauses.
@@ -227,6 +444,14 @@ pub struct Binder<'a> {
     pub sql: String,
     /// Views being expanded (cycle guard).
     expanding: Vec<String>,
+    /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default): a grouped query may use a
+    /// column outside aggregates only when the GROUP BY columns determine it.
+    pub only_full_group_by: bool,
+    /// Inside ANY_VALUE(...): no ONLY_FULL_GROUP_BY check.
+    any_value_depth: usize,
+    /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
+    /// position).
+    place: (&'static str, usize),
 }
 
 fn lc(s: &str) -> String {
@@ -257,6 +482,9 @@ impl<'a> Binder<'a> {
             aliases: Vec::new(),
             sql: sql.to_string(),
             expanding: Vec::new(),
+            only_full_group_by: true,
+            any_value_depth: 0,
+            place: ("SELECT list", 1),
         }
     }
 
@@ -641,11 +869,17 @@ impl<'a> Binder<'a> {
                 group_bound.push(self.bind_expr_in(&g_ast, &scope, "group statement")?);
                 group_asts.push(g_ast);
             }
+            let determined = self.only_full_group_by.then(|| {
+                let where_conj = sel.selection.as_ref().map(split_and).unwrap_or_default();
+                functional_dependencies(self.catalog, &scope, &group_bound, &where_conj, &sel.from)
+            });
             self.agg = Some(AggCtx {
                 group_asts,
                 group_bound,
                 aggs: Vec::new(),
                 input: scope.clone(),
+                determined,
+                grouped: !group_exprs.is_empty(),
             });
             // The post-aggregation row: group values then aggregate results.
             cur_scope = Scope::default();
@@ -673,7 +907,8 @@ impl<'a> Binder<'a> {
                 named: resolve_named_windows(&sel.named_window)?,
             });
         }
-        for item in &sel.projection {
+        for (n, item) in sel.projection.iter().enumerate() {
+            self.place = ("SELECT list", n + 1);
             match item {
                 ast::SelectItem::Wildcard(_) => {
                     if has_agg {
@@ -754,6 +989,7 @@ impl<'a> Binder<'a> {
         }
 
         // HAVING.
+        self.place = ("HAVING clause", 1);
         let having = match &sel.having {
             Some(h) => {
                 Some(self.bind_with_aliases(h, &bind_scope, "having clause", &proj_exprs)?)
@@ -765,7 +1001,8 @@ impl<'a> Binder<'a> {
         // expressions are computed as hidden columns.
         let visible = proj_exprs.len();
         let mut sort_keys: Vec<(Expr, bool)> = Vec::new();
-        for o in order {
+        for (n, o) in order.iter().enumerate() {
+            self.place = ("ORDER BY clause", n + 1);
             let desc = o.options.sort == Some(ast::OrderBySort::Desc);
             let key = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
@@ -925,6 +1162,13 @@ impl<'a> Binder<'a> {
                 .position(|g| matches!(g, Expr::Column(x) if x == c))
             {
                 return Ok(Expr::Column(i));
+            }
+            if self.any_value_depth == 0 {
+                if let Some(det) = &ctx.determined {
+                    if !det.get(*c).copied().unwrap_or(true) {
+                        return Err(nonaggregated_error(&ctx.input, *c, ctx.grouped, self.place));
+                    }
+                }
             }
         }
         ctx.aggs.push(AggCall {
@@ -1766,6 +2010,20 @@ impl<'a> Binder<'a> {
             });
             return Ok(Expr::Column(
                 ctx_agg.group_bound.len() + ctx_agg.aggs.len() - 1,
+            ));
+        }
+        if name == "any_value" {
+            // ANY_VALUE(col) is how a query tells ONLY_FULL_GROUP_BY it takes any value.
+            self.any_value_depth += 1;
+            let r = self.func_args(f, scope, ctx);
+            self.any_value_depth -= 1;
+            let (args, _, _, _, _) = r?;
+            if args.len() == 1 {
+                return Ok(args.into_iter().next().expect("1 arg"));
+            }
+            return Err(Error::new(
+                code::ER_WRONG_ARGUMENTS_FN,
+                "Incorrect parameter count in the call to native function 'any_value'",
             ));
         }
         if name == "timestampdiff" || name == "timestampadd" {
@@ -2924,6 +3182,53 @@ mod tests {
             rows(&mut s, "SELECT id FROM e ORDER BY e.f DESC"),
             ["1", "2", "3"]
         );
+    }
+
+    #[test]
+    fn only_full_group_by_follows_functional_dependencies() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE u (a INT NOT NULL, b INT NOT NULL, c INT, UNIQUE KEY (a, b))")
+            .expect("create");
+        s.execute("INSERT INTO u VALUES (1, 1, 5), (1, 2, 6)")
+            .expect("insert");
+        let code =
+            |s: &mut Session, sql: &str| s.execute(sql).map(|_| 0).unwrap_or_else(|e| e.code);
+        // Not determined: 1055 in the select list, HAVING and ORDER BY; 1140 without GROUP BY.
+        for sql in [
+            "SELECT g, v FROM t GROUP BY g",
+            "SELECT g FROM t GROUP BY g HAVING v > 1",
+            "SELECT g FROM t GROUP BY g ORDER BY v",
+            "SELECT t.* FROM t GROUP BY g",
+            "SELECT c FROM u GROUP BY a",
+        ] {
+            assert_eq!(code(&mut s, sql), 1055, "{sql}");
+        }
+        assert_eq!(code(&mut s, "SELECT v, COUNT(*) FROM t"), 1140);
+        // Determined: the primary key or a NOT NULL unique key, equalities with
+        // constants and between columns, ANY_VALUE, aggregates, group expressions.
+        for sql in [
+            "SELECT id, g, v FROM t GROUP BY id",
+            "SELECT * FROM t GROUP BY id",
+            "SELECT a, b, c FROM u GROUP BY b, a",
+            "SELECT g, v FROM t WHERE v = 10 GROUP BY g",
+            "SELECT v, COUNT(*) FROM t WHERE v = 10",
+            "SELECT t2.g, t1.v FROM t t1 JOIN t t2 ON t2.id = t1.id GROUP BY t2.id",
+            "SELECT x.id, y.v FROM t x JOIN t y USING (id) GROUP BY x.id",
+            "SELECT g, ANY_VALUE(v), MAX(v) FROM t GROUP BY g",
+            "SELECT v % 2, COUNT(*) FROM t GROUP BY v % 2",
+            "SELECT d.id, d.v FROM (SELECT id, v FROM t) d GROUP BY d.id",
+        ] {
+            assert_eq!(code(&mut s, sql), 0, "{sql}");
+        }
+        assert_eq!(
+            rows(&mut s, "SELECT g, v FROM t WHERE v = 20 GROUP BY g"),
+            ["1 20"]
+        );
+        s.execute("SET sql_mode = 'STRICT_TRANS_TABLES'")
+            .expect("set");
+        assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 0);
+        s.execute("SET sql_mode = DEFAULT").expect("set");
+        assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 1055);
     }
 
     #[test]
