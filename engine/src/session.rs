@@ -1582,6 +1582,16 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
                     | ColumnType::Set,
                     other,
                 ) => other.to_text().map(Value::Str),
+                // DATETIME(fsp)/TIME(fsp): MySQL prints exactly fsp fractional digits
+                // (Display prints none or six), so the text goes out as the column's.
+                (ColumnType::DateTime | ColumnType::Timestamp, Value::DateTime(dt))
+                    if (1..=6).contains(&c.decimals) =>
+                {
+                    Some(Value::Str(dt.format_fsp(c.decimals)))
+                }
+                (ColumnType::Time, Value::Time(t)) if (1..=6).contains(&c.decimals) => {
+                    Some(Value::Str(t.format_fsp(c.decimals)))
+                }
                 _ => None,
             };
             if let Some(nv) = nv {

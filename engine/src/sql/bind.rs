@@ -1192,6 +1192,15 @@ impl<'a> Binder<'a> {
                 }
             }
         }
+        if let Some((ty, fsp)) = temporal_fsp(e) {
+            // DATETIME(fsp)/TIME(fsp) results print exactly fsp fractional digits.
+            let mut c = Column::computed(name, ty);
+            c.decimals = fsp;
+            if fsp > 0 {
+                c.length += fsp as u32 + 1;
+            }
+            return c;
+        }
         let ty = infer_type(e);
         Column::computed(name, ty)
     }
@@ -1332,11 +1341,16 @@ impl<'a> Binder<'a> {
                     }
                     other => other.to_string(),
                 };
+                // A temporal literal's precision is the digits it is written with.
+                let fsp = s
+                    .rsplit_once('.')
+                    .map(|(_, f)| f.bytes().take_while(u8::is_ascii_digit).count().min(6))
+                    .unwrap_or(0) as u8;
                 let to = match &ts.data_type {
                     ast::DataType::Date => CastType::Date,
-                    ast::DataType::Time(..) => CastType::Time(6),
+                    ast::DataType::Time(..) => CastType::Time(fsp),
                     ast::DataType::Timestamp(..) | ast::DataType::Datetime(_) => {
-                        CastType::DateTime(6)
+                        CastType::DateTime(fsp)
                     }
                     _ => CastType::Char(None),
                 };
@@ -3032,6 +3046,29 @@ fn char_len(l: &Option<ast::CharacterLength>) -> Option<u32> {
 
 /// A static guess of an expression's result type for column metadata (refined from the
 /// values when the guess is `Null`).
+/// The type and fractional-seconds precision of a temporal expression whose precision
+/// is written in the query: CAST(... AS DATETIME(n)/TIME(n)), NOW(n), CURTIME(n), ...
+fn temporal_fsp(e: &Expr) -> Option<(ColumnType, u8)> {
+    match e {
+        Expr::Cast(_, CastType::DateTime(f)) => Some((ColumnType::DateTime, *f)),
+        Expr::Cast(_, CastType::Time(f)) => Some((ColumnType::Time, *f)),
+        Expr::Func(name, args) => {
+            let ty = match name.as_str() {
+                "now" | "sysdate" | "current_timestamp" | "localtime" | "localtimestamp"
+                | "utc_timestamp" => ColumnType::DateTime,
+                "curtime" | "current_time" | "utc_time" => ColumnType::Time,
+                _ => return None,
+            };
+            match args.as_slice() {
+                [Expr::Literal(Value::Int(f))] if (0..=6).contains(f) => Some((ty, *f as u8)),
+                [] => Some((ty, 0)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 pub fn infer_type(e: &Expr) -> ColumnType {
     match e {
         Expr::Literal(v) => match v {
@@ -3229,6 +3266,31 @@ mod tests {
         assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 0);
         s.execute("SET sql_mode = DEFAULT").expect("set");
         assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 1055);
+    }
+
+    #[test]
+    fn temporal_values_print_with_their_precision() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE tt (a DATETIME(3), b TIME(2), c DATETIME, d TIMESTAMP(6) NULL)")
+            .expect("create");
+        s.execute("INSERT INTO tt VALUES ('2024-01-01 10:00:00.5', '01:02:03', '2024-01-01', '2024-01-01 00:00:01')")
+            .expect("insert");
+        assert_eq!(
+            rows(&mut s, "SELECT a, b, c, d FROM tt"),
+            ["2024-01-01 10:00:00.500 01:02:03.00 2024-01-01 00:00:00 2024-01-01 00:00:01.000000"]
+        );
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT CAST('2024-03-01 10:00:00.126' AS DATETIME(2)), \
+                 CAST('12:34:56' AS TIME(1)), TIMESTAMP '2024-01-02 03:04:05.10'"
+            ),
+            ["2024-03-01 10:00:00.13 12:34:56.0 2024-01-02 03:04:05.10"]
+        );
+        let now3 = rows(&mut s, "SELECT NOW(3), CURTIME(1)");
+        let parts: Vec<&str> = now3[0].split(' ').collect();
+        assert_eq!(parts[1].len(), "10:00:00.123".len(), "{now3:?}");
+        assert_eq!(parts[2].len(), "10:00:00.1".len(), "{now3:?}");
     }
 
     #[test]
