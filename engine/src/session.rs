@@ -970,6 +970,7 @@ impl Session {
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
             b.only_full_group_by = ex.sess.only_full_group_by();
+            b.sessions = Some(&shared.sessions);
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q

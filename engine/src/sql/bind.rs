@@ -449,6 +449,9 @@ pub struct Binder<'a> {
     pub only_full_group_by: bool,
     /// Inside ANY_VALUE(...): no ONLY_FULL_GROUP_BY check.
     any_value_depth: usize,
+    /// The server's sessions, for information_schema.PROCESSLIST (None: that table is
+    /// empty, e.g. when only result metadata is wanted).
+    pub sessions: Option<&'a parking_lot::Mutex<HashMap<u32, crate::database::ProcessInfo>>>,
     /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
     /// position).
     place: (&'static str, usize),
@@ -484,6 +487,7 @@ impl<'a> Binder<'a> {
             expanding: Vec::new(),
             only_full_group_by: true,
             any_value_depth: 0,
+            sessions: None,
             place: ("SELECT list", 1),
         }
     }
@@ -2295,7 +2299,22 @@ impl<'a> Binder<'a> {
                     || db.eq_ignore_ascii_case("mysql")
                         && crate::sql::show::is_virtual_mysql_table(&tname)
                 {
-                    let (cols, rows) = crate::sql::show::virtual_table(self.catalog, &db, &tname)?;
+                    let (cols, rows) = if db.eq_ignore_ascii_case("information_schema")
+                        && tname.eq_ignore_ascii_case("processlist")
+                    {
+                        match self.sessions {
+                            Some(sessions) => {
+                                crate::sql::show_stmt::processlist(sessions, true, true)
+                            }
+                            None => (
+                                crate::sql::show_stmt::processlist(&Default::default(), true, true)
+                                    .0,
+                                Vec::new(),
+                            ),
+                        }
+                    } else {
+                        crate::sql::show::virtual_table(self.catalog, &db, &tname)?
+                    };
                     let scope = Scope {
                         cols: cols
                             .into_iter()
