@@ -99,6 +99,35 @@ struct WinCtx {
     named: HashMap<String, ast::WindowSpec>,
 }
 
+/// Metadata of column `i` of the post-aggregation row when it is a plain input column
+/// (a group column, ANY_VALUE/MIN/MAX of a column: it keeps that column's type) or a
+/// COUNT. Such columns may be NULL (ROLLUP rows, MIN of no rows).
+fn grouped_column_meta(agg: &AggCtx, i: usize) -> Option<Column> {
+    let input_col = |e: &Expr| match e {
+        Expr::Column(c) => agg.input.cols.get(*c).map(|c| c.meta.clone()),
+        _ => None,
+    };
+    let mut m = match i.checked_sub(agg.group_bound.len()) {
+        None => input_col(&agg.group_bound[i])?,
+        Some(a) => {
+            let call = agg.aggs.get(a)?;
+            match call.func {
+                AggFunc::Count | AggFunc::CountStar => {
+                    let mut c = Column::computed("", ColumnType::LongLong);
+                    c.flags |= crate::result::flags::NOT_NULL;
+                    return Some(c);
+                }
+                AggFunc::AnyValue | AggFunc::Min | AggFunc::Max if !call.distinct => {
+                    input_col(call.args.first()?)?
+                }
+                _ => return None,
+            }
+        }
+    };
+    m.flags &= !(crate::result::flags::NOT_NULL | crate::result::flags::AUTO_INCREMENT);
+    Some(m)
+}
+
 /// Error 1055 (or 1140 without GROUP BY) for input column `c` used outside aggregates.
 fn nonaggregated_error(
     input: &Scope,
@@ -1188,11 +1217,18 @@ impl<'a> Binder<'a> {
     /// Result metadata for an output expression.
     fn column_meta(&self, e: &Expr, scope: &Scope, name: String) -> Column {
         if let Expr::Column(i) = e {
-            if self.agg.is_none() {
-                if let Some(c) = scope.cols.get(*i) {
-                    let mut m = c.meta.clone();
-                    m.name = name;
-                    return m;
+            match &self.agg {
+                None => {
+                    if let Some(c) = scope.cols.get(*i) {
+                        let mut m = c.meta.clone();
+                        m.name = name;
+                        return m;
+                    }
+                }
+                Some(agg) => {
+                    if let Some(m) = grouped_column_meta(agg, *i) {
+                        return Column { name, ..m };
+                    }
                 }
             }
         }

@@ -296,6 +296,10 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 ));
             }
             if let Some(v) = cat.view(&db, &t) {
+                // MySQL's normalized text; forms the printer does not know keep the text
+                // the view was created with.
+                let definition = crate::sql::views::normalized_definition(&cat, v)
+                    .unwrap_or_else(|_| v.query.clone());
                 let cols = if v.columns.is_empty() {
                     String::new()
                 } else {
@@ -310,7 +314,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 };
                 return Ok(result(
                     vec![vs("View"), vs("Create View"), vs("character_set_client"), vs("collation_connection")],
-                    vec![vec![s(v.name.clone()), s(format!("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `{}`{cols} AS {}", v.name, v.query)), s("utf8mb4"), s("utf8mb4_0900_ai_ci")]],
+                    vec![vec![s(v.name.clone()), s(format!("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `{}`{cols} AS {}", v.name, definition)), s("utf8mb4"), s("utf8mb4_0900_ai_ci")]],
                 ));
             }
             return Err(Error::no_such_table(&db, &t));
