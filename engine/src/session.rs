@@ -98,7 +98,7 @@ const PLAN_CACHE_SIZE: usize = 256;
 
 /// Plans holding rows computed at bind time (information_schema) must be rebound.
 fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
-    !format!("{p:?}").contains("Rows(")
+    !p.holds_materialized_rows()
 }
 
 /// One client's session. Not shared between threads; create one per connection.
