@@ -392,8 +392,7 @@ fn resolve_window_name(
     }
     let spec = raw.get(name).ok_or_else(|| no_such_window(name))?;
     seen.push(name.to_string());
-    let r = inherit_window(spec, name, &mut |base| resolve_window_name(base, raw, seen));
-    r
+    inherit_window(spec, name, &mut |base| resolve_window_name(base, raw, seen))
 }
 
 fn no_such_window(name: &str) -> Error {
