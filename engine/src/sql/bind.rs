@@ -99,6 +99,43 @@ struct WinCtx {
     named: HashMap<String, ast::WindowSpec>,
 }
 
+/// Input column `c` of an aggregated query as a column of its post-aggregation row: the
+/// group column it is, else ANY_VALUE(c) once ONLY_FULL_GROUP_BY allows it (`c` is
+/// functionally dependent on the group columns, or `any_value` says the query asked).
+fn grouped_ref(
+    ctx: &mut AggCtx,
+    c: usize,
+    any_value: bool,
+    place: (&'static str, usize),
+) -> Result<usize> {
+    if let Some(i) = ctx
+        .group_bound
+        .iter()
+        .position(|g| matches!(g, Expr::Column(x) if *x == c))
+    {
+        return Ok(i);
+    }
+    if !any_value {
+        if let Some(det) = &ctx.determined {
+            if !det.get(c).copied().unwrap_or(true) {
+                return Err(nonaggregated_error(&ctx.input, c, ctx.grouped, place));
+            }
+        }
+    }
+    Ok(push_any_value(ctx, Expr::Column(c)))
+}
+
+fn push_any_value(ctx: &mut AggCtx, e: Expr) -> usize {
+    ctx.aggs.push(AggCall {
+        func: AggFunc::AnyValue,
+        args: vec![e],
+        distinct: false,
+        order: Vec::new(),
+        separator: ",".into(),
+    });
+    ctx.group_bound.len() + ctx.aggs.len() - 1
+}
+
 /// Metadata of column `i` of the post-aggregation row when it is a plain input column
 /// (a group column, ANY_VALUE/MIN/MAX of a column: it keeps that column's type) or a
 /// COUNT. Such columns may be NULL (ROLLUP rows, MIN of no rows).
@@ -475,6 +512,9 @@ pub struct Binder<'a> {
     /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default): a grouped query may use a
     /// column outside aggregates only when the GROUP BY columns determine it.
     pub only_full_group_by: bool,
+    /// Per entry of `outer`: that query's aggregation while one of its subqueries is
+    /// bound (a correlated reference then names a column of the grouped row).
+    outer_aggs: Vec<Option<AggCtx>>,
     /// Inside ANY_VALUE(...): no ONLY_FULL_GROUP_BY check.
     any_value_depth: usize,
     /// The server's sessions, for information_schema.PROCESSLIST (None: that table is
@@ -515,6 +555,7 @@ impl<'a> Binder<'a> {
             expanding: Vec::new(),
             only_full_group_by: true,
             any_value_depth: 0,
+            outer_aggs: Vec::new(),
             sessions: None,
             place: ("SELECT list", 1),
         }
@@ -1186,31 +1227,10 @@ impl<'a> Binder<'a> {
     /// In aggregate mode, a bare column reference becomes a group column or ANY_VALUE.
     fn agg_column(&mut self, col: Expr) -> Result<Expr> {
         let ctx = self.agg.as_mut().expect("agg mode");
-        let ng = ctx.group_bound.len();
         if let Expr::Column(c) = &col {
-            if let Some(i) = ctx
-                .group_bound
-                .iter()
-                .position(|g| matches!(g, Expr::Column(x) if x == c))
-            {
-                return Ok(Expr::Column(i));
-            }
-            if self.any_value_depth == 0 {
-                if let Some(det) = &ctx.determined {
-                    if !det.get(*c).copied().unwrap_or(true) {
-                        return Err(nonaggregated_error(&ctx.input, *c, ctx.grouped, self.place));
-                    }
-                }
-            }
+            return grouped_ref(ctx, *c, self.any_value_depth > 0, self.place).map(Expr::Column);
         }
-        ctx.aggs.push(AggCall {
-            func: AggFunc::AnyValue,
-            args: vec![col],
-            distinct: false,
-            order: Vec::new(),
-            separator: ",".into(),
-        });
-        Ok(Expr::Column(ng + ctx.aggs.len() - 1))
+        Ok(Expr::Column(push_any_value(ctx, col)))
     }
 
     /// Result metadata for an output expression.
@@ -1267,14 +1287,25 @@ impl<'a> Binder<'a> {
             return Ok(Expr::Column(i));
         }
         // Correlated reference to an enclosing query.
+        let mut found = None;
         for (depth, s) in self.outer.iter().rev().enumerate() {
             if let Some(i) = s.find(table, name)? {
-                let up = depth + 1;
-                if let Some(c) = self.corr.last_mut() {
-                    *c = (*c).max(up);
-                }
-                return Ok(Expr::Outer(up, i));
+                found = Some((depth, i));
+                break;
             }
+        }
+        if let Some((depth, i)) = found {
+            let up = depth + 1;
+            if let Some(c) = self.corr.last_mut() {
+                *c = (*c).max(up);
+            }
+            // An aggregated enclosing query evaluates the subquery on its grouped rows.
+            let level = self.outer.len() - up;
+            let i = match self.outer_aggs.get_mut(level) {
+                Some(Some(agg)) => grouped_ref(agg, i, self.any_value_depth > 0, self.place)?,
+                _ => i,
+            };
+            return Ok(Expr::Outer(up, i));
         }
         // A select alias (MySQL allows them in GROUP BY/HAVING/ORDER BY).
         if table.is_none() {
@@ -1303,10 +1334,11 @@ impl<'a> Binder<'a> {
         self.outer.push(cur);
         self.corr.push(0);
         let saved_agg = self.agg.take();
+        self.outer_aggs.push(saved_agg);
         let saved_win = self.win.take();
         let saved_aliases = std::mem::take(&mut self.aliases);
         let r = self.bind_query(q);
-        self.agg = saved_agg;
+        self.agg = self.outer_aggs.pop().flatten();
         self.win = saved_win;
         self.aliases = saved_aliases;
         let depth = self.corr.pop().unwrap_or(0);
@@ -3345,6 +3377,40 @@ mod tests {
         let parts: Vec<&str> = now3[0].split(' ').collect();
         assert_eq!(parts[1].len(), "10:00:00.123".len(), "{now3:?}");
         assert_eq!(parts[2].len(), "10:00:00.1".len(), "{now3:?}");
+    }
+
+    #[test]
+    fn correlated_subqueries_of_grouped_queries_see_grouped_rows() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT g, (SELECT COUNT(*) FROM t t2 WHERE t2.g = t.g) FROM t GROUP BY g ORDER BY g"
+            ),
+            ["1 2", "2 1"]
+        );
+        // Grouped by the primary key: every column of t is available to the subquery.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, (SELECT SUM(v) FROM t t2 WHERE t2.g = t.g) AS s FROM t GROUP BY id \
+                 HAVING s > 0 ORDER BY id"
+            ),
+            ["1 30", "2 30", "3 30"]
+        );
+        let err = s
+            .execute("SELECT g, (SELECT 1 FROM t t2 WHERE t2.id = t.id) FROM t GROUP BY g")
+            .map(|_| 0)
+            .unwrap_or_else(|e| e.code);
+        assert_eq!(err, 1055);
+        // Inside an aggregate the subquery sees the input rows.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT g, SUM((SELECT t2.v FROM t t2 WHERE t2.id = t.id)) FROM t GROUP BY g ORDER BY g"
+            ),
+            ["1 30", "2 30"]
+        );
     }
 
     #[test]
