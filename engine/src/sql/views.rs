@@ -29,13 +29,7 @@ fn view_query(v: &ViewDef) -> Result<ast::Query> {
 /// a base table keeps that column's definition (type, nullability, default), an
 /// expression gets the type of its result metadata.
 pub fn view_table_def(cat: &Catalog, v: &ViewDef) -> Result<TableDef> {
-    let q = view_query(v)?;
-    let mut b = Binder::new(cat, Some(v.db.clone()), &v.query);
-    // A view's validity was checked when it was created.
-    b.only_full_group_by = false;
-    let bq = b.bind_query(&q)?;
-    let columns = bq
-        .columns
+    let columns = bound_columns(cat, v)?
         .iter()
         .enumerate()
         .map(|(i, meta)| {
@@ -68,6 +62,15 @@ pub fn view_table_def(cat: &Catalog, v: &ViewDef) -> Result<TableDef> {
         comment: "VIEW".into(),
         auto_increment_start: 0,
     })
+}
+
+/// The result columns of the view's SELECT (names as the SELECT gives them).
+fn bound_columns(cat: &Catalog, v: &ViewDef) -> Result<Vec<Column>> {
+    let q = view_query(v)?;
+    let mut b = Binder::new(cat, Some(v.db.clone()), &v.query);
+    // A view's validity was checked when it was created.
+    b.only_full_group_by = false;
+    Ok(b.bind_query(&q)?.columns)
 }
 
 /// The column type MySQL reports for an expression column of a view.
@@ -232,8 +235,13 @@ pub fn normalized_definition(cat: &Catalog, v: &ViewDef) -> Result<String> {
         tables: Vec::new(),
         aliases: Vec::new(),
     };
-    // An explicit column list is printed before AS; the select items keep their names.
-    n.query(&q, &[])
+    // The select items keep the names the SELECT gives them (an explicit column list is
+    // printed before AS), which for an unaliased expression is its text as written.
+    let names: Vec<String> = match q.body.as_ref() {
+        ast::SetExpr::Select(_) => bound_columns(cat, v)?.into_iter().map(|c| c.name).collect(),
+        _ => Vec::new(),
+    };
+    n.query(&q, &names)
 }
 
 struct Normalizer<'a> {
@@ -702,7 +710,10 @@ mod tests {
     fn show_create_view_is_normalized() {
         let (_db, mut s) = setup();
         let cases = [
-            ("SELECT id FROM t", "select `t`.`id` AS `id` from `t`"),
+            (
+                "SELECT id, g+1 FROM t",
+                "select `t`.`id` AS `id`,(`t`.`g` + 1) AS `g+1` from `t`",
+            ),
             (
                 "SELECT * FROM t WHERE g > 1 AND name LIKE 'a%'",
                 "select `t`.`id` AS `id`,`t`.`name` AS `name`,`t`.`g` AS `g` from `t` \
