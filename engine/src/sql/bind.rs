@@ -2429,7 +2429,11 @@ impl<'a> Binder<'a> {
                     self.expanding.push(key);
                     let saved_db = self.current_db.replace(v.db.clone());
                     let saved_sql = std::mem::replace(&mut self.sql, v.query.clone());
+                    // ONLY_FULL_GROUP_BY judged the view when it was created (under the
+                    // sql_mode of then), not each query that reads it.
+                    let saved_mode = std::mem::replace(&mut self.only_full_group_by, false);
                     let r = self.bind_derived(&q, &alias, &v.columns);
+                    self.only_full_group_by = saved_mode;
                     self.sql = saved_sql;
                     self.current_db = saved_db;
                     self.expanding.pop();
@@ -3350,8 +3354,18 @@ mod tests {
         s.execute("SET sql_mode = 'STRICT_TRANS_TABLES'")
             .expect("set");
         assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 0);
+        s.execute("CREATE VIEW loose AS SELECT g, v FROM t GROUP BY g")
+            .expect("view created without ONLY_FULL_GROUP_BY");
         s.execute("SET sql_mode = DEFAULT").expect("set");
         assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 1055);
+        assert_eq!(code(&mut s, "SELECT COUNT(*) FROM loose"), 0);
+        assert_eq!(
+            code(
+                &mut s,
+                "CREATE VIEW strict_v AS SELECT g, v FROM t GROUP BY g"
+            ),
+            1055
+        );
     }
 
     #[test]
