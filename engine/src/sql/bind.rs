@@ -1337,7 +1337,9 @@ impl<'a> Binder<'a> {
         self.outer_aggs.push(saved_agg);
         let saved_win = self.win.take();
         let saved_aliases = std::mem::take(&mut self.aliases);
+        let saved_place = self.place;
         let r = self.bind_query(q);
+        self.place = saved_place;
         self.agg = self.outer_aggs.pop().flatten();
         self.win = saved_win;
         self.aliases = saved_aliases;
@@ -3331,6 +3333,15 @@ mod tests {
             assert_eq!(code(&mut s, sql), 1055, "{sql}");
         }
         assert_eq!(code(&mut s, "SELECT v, COUNT(*) FROM t"), 1140);
+        let e = s
+            .execute("SELECT g, (SELECT 1), t.v FROM t GROUP BY g")
+            .expect_err("1055");
+        assert_eq!(
+            e.message,
+            "Expression #3 of SELECT list is not in GROUP BY clause and contains nonaggregated \
+             column 'd.t.v' which is not functionally dependent on columns in GROUP BY clause; \
+             this is incompatible with sql_mode=only_full_group_by"
+        );
         // Determined: the primary key or a NOT NULL unique key, equalities with
         // constants and between columns, ANY_VALUE, aggregates, group expressions.
         for sql in [
