@@ -1095,13 +1095,20 @@ impl<'a> Binder<'a> {
                         .any(|(a, _, _)| a.eq_ignore_ascii_case(&id.value))
                         && bind_scope_lacks(&bind_scope, &id.value, has_agg) =>
                 {
-                    let pos = self
+                    let (pos, target) = self
                         .aliases
                         .iter()
                         .find(|(a, _, _)| a.eq_ignore_ascii_case(&id.value))
-                        .map(|(_, p, _)| *p)
+                        .map(|(_, p, e)| (*p, e.clone()))
                         .expect("alias exists");
-                    Expr::Column(pos)
+                    if self.enum_members(&target, &scope).is_some() {
+                        // The alias of an ENUM/SET column sorts as the column does.
+                        let b = self.bind_expr_in(&target, &bind_scope, "order clause")?;
+                        proj_exprs.push(self.enum_numeric(&target, b, &scope));
+                        Expr::Column(proj_exprs.len() - 1)
+                    } else {
+                        Expr::Column(pos)
+                    }
                 }
                 // An ENUM/SET column sorts by its index / bit mask, not its text.
                 other if self.enum_members(other, &scope).is_some() => {
@@ -3310,6 +3317,10 @@ mod tests {
         assert_eq!(
             rows(&mut s, "SELECT id FROM e ORDER BY e.f DESC"),
             ["1", "2", "3"]
+        );
+        assert_eq!(
+            rows(&mut s, "SELECT id, sz AS x FROM e ORDER BY x DESC"),
+            ["1 large", "3 medium", "2 small"]
         );
     }
 
