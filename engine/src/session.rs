@@ -89,6 +89,8 @@ impl PreparedStatement {
 struct CachedPlan {
     catalog: Arc<crate::catalog::Catalog>,
     db: Option<String>,
+    /// Bound under ONLY_FULL_GROUP_BY (a query valid without it may not be with it).
+    only_full_group_by: bool,
     query: Arc<crate::sql::plan::BoundQuery>,
 }
 
@@ -96,7 +98,7 @@ const PLAN_CACHE_SIZE: usize = 256;
 
 /// Plans holding rows computed at bind time (information_schema) must be rebound.
 fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
-    !format!("{p:?}").contains("Rows(")
+    !p.holds_materialized_rows()
 }
 
 /// One client's session. Not shared between threads; create one per connection.
@@ -266,6 +268,7 @@ impl Session {
             Statement::Query(q) => {
                 let cat = self.db.shared.catalog();
                 let mut b = Binder::new(&cat, self.state.current_db.clone(), &text);
+                b.only_full_group_by = self.state.only_full_group_by();
                 match b.bind_query(q) {
                     Ok(bq) => bq
                         .columns
@@ -704,6 +707,7 @@ impl Session {
                         self.check_tables(statement, "SELECT")?;
                         let cat = shared.catalog();
                         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        b.only_full_group_by = self.state.only_full_group_by();
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
@@ -834,6 +838,7 @@ impl Session {
         let shared = self.db.shared.clone();
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+        b.only_full_group_by = self.state.only_full_group_by();
         match st {
             S::CreateDatabase {
                 db_name,
@@ -1007,6 +1012,8 @@ impl Session {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
+            b.only_full_group_by = ex.sess.only_full_group_by();
+            b.sessions = Some(&shared.sessions);
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q
@@ -1020,7 +1027,11 @@ impl Session {
                     let cached = self
                         .plan_cache
                         .get(text)
-                        .filter(|c| Arc::ptr_eq(&c.catalog, &cat) && c.db == ex.sess.current_db)
+                        .filter(|c| {
+                            Arc::ptr_eq(&c.catalog, &cat)
+                                && c.db == ex.sess.current_db
+                                && c.only_full_group_by == b.only_full_group_by
+                        })
                         .map(|c| c.query.clone());
                     let bq = match cached {
                         Some(q) => Ok(q),
@@ -1035,6 +1046,7 @@ impl Session {
                                     CachedPlan {
                                         catalog: cat.clone(),
                                         db: ex.sess.current_db.clone(),
+                                        only_full_group_by: b.only_full_group_by,
                                         query: bq.clone(),
                                     },
                                 );
@@ -1614,6 +1626,16 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
                     | ColumnType::Set,
                     other,
                 ) => other.to_text().map(Value::Str),
+                // DATETIME(fsp)/TIME(fsp): MySQL prints exactly fsp fractional digits
+                // (Display prints none or six), so the text goes out as the column's.
+                (ColumnType::DateTime | ColumnType::Timestamp, Value::DateTime(dt))
+                    if (1..=6).contains(&c.decimals) =>
+                {
+                    Some(Value::Str(dt.format_fsp(c.decimals)))
+                }
+                (ColumnType::Time, Value::Time(t)) if (1..=6).contains(&c.decimals) => {
+                    Some(Value::Str(t.format_fsp(c.decimals)))
+                }
                 _ => None,
             };
             if let Some(nv) = nv {

@@ -311,6 +311,13 @@ impl<'a> Exec<'a> {
             Expr::Func(name, args) => {
                 // IF/IFNULL/COALESCE/NULLIF evaluate lazily, like CASE.
                 match name.as_str() {
+                    crate::sql::bind::ASSIGN_USER_VAR if args.len() == 2 => {
+                        let v = self.eval(&args[1], row)?;
+                        if let Expr::Literal(Value::Str(name)) = &args[0] {
+                            self.sess.user_vars.insert(name.clone(), v.clone());
+                        }
+                        return Ok(v);
+                    }
                     "last_insert_id" if args.len() == 1 => {
                         let v = self.eval(&args[0], row)?;
                         self.sess.last_insert_id = v.to_i64().unwrap_or(0) as u64;
