@@ -55,19 +55,22 @@ impl Isolation {
 type Key = (TreeId, Vec<u8>);
 
 /// One transaction's private state.
+/// A transaction's private changes: key -> new value (None: deleted).
+type WriteSet = BTreeMap<Key, Option<Vec<u8>>>;
+
 pub struct Txn {
     pub id: u64,
     pub isolation: Isolation,
     snapshot: Option<u64>,
     /// Replica: the pager reader slot that pins `snapshot` (an LSN) in storage.
     pin: Option<usize>,
-    writes: BTreeMap<Key, Option<Vec<u8>>>,
+    writes: WriteSet,
     /// Previous write-set entries of keys the current statement touched.
     stmt_undo: Vec<(Key, Option<Option<Vec<u8>>>)>,
     locks: HashSet<Key>,
     /// SAVEPOINTs, oldest first: a name and the write set when it was set. Row locks
     /// are not part of it: like InnoDB, a rollback to a savepoint keeps them.
-    savepoints: Vec<(String, BTreeMap<Key, Option<Vec<u8>>>)>,
+    savepoints: Vec<(String, WriteSet)>,
     /// Locks taken by the current statement (released if it fails and the txn goes on? no:
     /// InnoDB keeps them; kept for bookkeeping only).
     pub read_only: bool,
