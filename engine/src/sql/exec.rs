@@ -785,7 +785,22 @@ impl<'a> Exec<'a> {
                 }
             }
             if let Some(exclusive) = self.lock_rows {
+                // The scan read the row before holding its lock: another transaction
+                // may have changed or deleted it meanwhile. What a locking read returns
+                // is the latest committed version once the lock is held.
                 self.mgr.lock(self.txn, table.root, &k, exclusive)?;
+                match self.mgr.get(self.txn, table.root, &k, true)? {
+                    Some(cur) if cur != v => {
+                        row = decode_row(&cur)?;
+                        if let Some(f) = filter {
+                            if !self.test(f, &row)? {
+                                continue;
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                    None => continue,
+                }
             }
             if self.want_keys {
                 row.push(Value::Bytes(k));
