@@ -75,7 +75,7 @@ fn no_lost_updates() {
         .map(|t| {
             let db = db.clone();
             thread::spawn(move || {
-                let mut rng = Rng(seed ^ (t as u64 + 1) * 0x9e37_79b9);
+                let mut rng = Rng(seed ^ ((t as u64 + 1) * 0x9e37_79b9));
                 let mut s = db.session();
                 s.execute("USE d").unwrap();
                 for _ in 0..per {
@@ -125,7 +125,7 @@ fn snapshots_are_consistent_repeatable_and_current() {
         .map(|t| {
             let (db, acked, stop) = (db.clone(), acked.clone(), stop.clone());
             thread::spawn(move || {
-                let mut rng = Rng(seed ^ (t as u64 + 7) * 0x85eb_ca6b);
+                let mut rng = Rng(seed ^ ((t as u64 + 7) * 0x85eb_ca6b));
                 let mut s = db.session();
                 s.execute("USE d").unwrap();
                 let mut n = 0;
