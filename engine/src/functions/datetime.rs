@@ -300,9 +300,10 @@ fn f_from_unixtime(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
         Num::U(u) => i64::try_from(u)
             .ok()
             .and_then(|i| i.checked_mul(US_PER_SEC)),
-        other => (other.to_decimal() * Decimal::from(US_PER_SEC))
-            .round()
-            .to_i64(),
+        other => other
+            .to_decimal()
+            .checked_mul(Decimal::from(US_PER_SEC))
+            .and_then(|d| d.round().to_i64()),
     };
     let Some(us) = us.filter(|us| *us >= 0 && us / US_PER_SEC <= MAX_UNIX_SECONDS) else {
         return Ok(Value::Null);
@@ -515,10 +516,16 @@ fn f_sec_to_time(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
         Num::U(u) => i64::try_from(u)
             .unwrap_or(i64::MAX)
             .saturating_mul(US_PER_SEC),
-        other => (other.to_decimal() * Decimal::from(US_PER_SEC))
-            .round()
-            .to_i64()
-            .unwrap_or(i64::MAX),
+        other => {
+            let d = other.to_decimal();
+            d.checked_mul(Decimal::from(US_PER_SEC))
+                .and_then(|d| d.round().to_i64())
+                .unwrap_or(if d.is_sign_negative() {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                })
+        }
     };
     Ok(time_result(us, ctx))
 }

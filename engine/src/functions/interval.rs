@@ -145,7 +145,7 @@ pub(crate) fn interval_of(v: &Value, unit: IntervalUnit, ctx: &mut FnContext) ->
         if unit == IntervalUnit::Second {
             // SECOND takes a fraction: INTERVAL 1.5 SECOND is 1.5 seconds.
             let d = to_num(v, ctx)?.to_decimal();
-            let us = (d * Decimal::from(US_PER_SEC)).round().to_i64()?;
+            let us = d.checked_mul(Decimal::from(US_PER_SEC))?.round().to_i64()?;
             return Some(Interval {
                 months: 0,
                 micros: us,

@@ -1589,7 +1589,9 @@ impl<'a> Binder<'a> {
                 let x = self.bind_expr(expr, scope, ctx)?;
                 match op {
                     ast::UnaryOperator::Minus => match self.enum_numeric(expr, x, scope) {
-                        Expr::Literal(Value::Int(i)) => Expr::Literal(Value::Int(-i)),
+                        Expr::Literal(Value::Int(i)) if i != i64::MIN => {
+                            Expr::Literal(Value::Int(-i))
+                        }
                         Expr::Literal(Value::UInt(u)) if u == 1u64 << 63 => {
                             Expr::Literal(Value::Int(i64::MIN))
                         }

@@ -247,8 +247,9 @@ pub fn preprocess(sql: &str) -> String {
 /// parentheses stays the assignment operator).
 fn set_colon_equals(sql: String) -> String {
     let t = sql.trim_start();
+    let tb = t.as_bytes();
     let is_set =
-        t.len() > 3 && t[..3].eq_ignore_ascii_case("set") && t.as_bytes()[3].is_ascii_whitespace();
+        tb.len() > 3 && tb[..3].eq_ignore_ascii_case(b"set") && tb[3].is_ascii_whitespace();
     if !is_set || !sql.contains(":=") {
         return sql;
     }
