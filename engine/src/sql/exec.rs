@@ -514,6 +514,7 @@ impl<'a> Exec<'a> {
                 let r = self.run(right)?;
                 self.join(l, r, *kind, on.as_ref(), *right_width, hash_keys)
             }
+            Plan::IndexJoin(j) => self.index_join(j),
             Plan::Aggregate {
                 input,
                 group_by,
@@ -631,7 +632,7 @@ impl<'a> Exec<'a> {
                     &mut out,
                 )?;
             }
-            Access::Range { index, lo, hi } => {
+            Access::Range { index, lo, hi, .. } => {
                 let (lo_b, hi_b) =
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
                         KeyRange::Range(a, b) => (a, b),
@@ -656,7 +657,7 @@ impl<'a> Exec<'a> {
                     )?;
                 }
             }
-            Access::Points { index, keys } => {
+            Access::Points { index, keys, .. } => {
                 let mut encoded: Vec<Vec<u8>> = Vec::new();
                 for k in keys {
                     match self.encode_key_exprs(table, *index, k)? {
@@ -836,15 +837,19 @@ impl<'a> Exec<'a> {
         index: Option<usize>,
         exprs: &[Expr],
     ) -> Result<KeyEnc> {
-        self.encode_keys(table, index, exprs, None)
+        self.encode_keys(table, index, exprs, None, &[])
     }
 
+    /// Encode key expressions evaluated over `row` (an index join's outer row; empty
+    /// for row-independent keys). `lower`: None = equality lookup, Some(true/false) =
+    /// lower/upper range bound.
     fn encode_keys(
         &mut self,
         table: &TableDef,
         index: Option<usize>,
         exprs: &[Expr],
         lower: Option<bool>,
+        row: &[Value],
     ) -> Result<KeyEnc> {
         let cols: Vec<usize> = match index {
             None => table.primary.clone(),
@@ -853,7 +858,7 @@ impl<'a> Exec<'a> {
         let mut out = Vec::new();
         let mut exact = true;
         for (i, e) in exprs.iter().enumerate() {
-            let v = self.eval(e, &[])?;
+            let v = self.eval(e, row)?;
             let Some(&ci) = cols.get(i) else { break };
             let col = &table.columns[ci];
             let lk = match lower {
@@ -884,7 +889,7 @@ impl<'a> Exec<'a> {
     ) -> Result<KeyRange> {
         let lo_b = match lo {
             None => Bound::Unbounded,
-            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true))? {
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
                 KeyEnc::Key(k, exact) => {
@@ -901,7 +906,7 @@ impl<'a> Exec<'a> {
         };
         let hi_b = match hi {
             None => Bound::Unbounded,
-            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false))? {
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
                 KeyEnc::Key(k, exact) => {
@@ -1010,6 +1015,111 @@ impl<'a> Exec<'a> {
                 out.push(row);
             }
             self.check_interrupt()?;
+        }
+        Ok(out)
+    }
+
+    /// Index nested-loop join: probe the inner table once per left row.
+    fn index_join(&mut self, j: &IndexJoin) -> Result<Vec<Row>> {
+        let left = self.run(&j.left)?;
+        let width = j.table.columns.len();
+        let point = j.index.is_none() && j.keys.len() == j.table.primary.len();
+        let tree = match j.index {
+            None => j.table.root,
+            Some(i) => j.table.indexes[i].root,
+        };
+        let locking = self.locking;
+        // The whole (filtered) inner table, read once if some left row's key cannot be
+        // used for a lookup (a value the index cannot be searched with).
+        let mut fallback: Option<Vec<Row>> = None;
+        let mut out = Vec::new();
+        for l in left {
+            self.check_interrupt()?;
+            let inner = match self.encode_keys(&j.table, j.index, &j.keys, None, &l)? {
+                KeyEnc::NoMatch => Vec::new(),
+                KeyEnc::Unusable => {
+                    if fallback.is_none() {
+                        fallback = Some(self.scan_table(
+                            &j.table,
+                            &Access::Full,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                        )?);
+                    }
+                    fallback.clone().unwrap_or_default()
+                }
+                KeyEnc::Key(key, _) if point => match self.get_row(&j.table, &key)? {
+                    Some(r) => {
+                        let keep = match &j.filter {
+                            Some(f) => self.test(f, &r)?,
+                            None => true,
+                        };
+                        if keep {
+                            vec![r]
+                        } else {
+                            Vec::new()
+                        }
+                    }
+                    None => Vec::new(),
+                },
+                KeyEnc::Key(key, _) => {
+                    let hi = prefix_successor(&key);
+                    let hi_r = match &hi {
+                        Some(h) => Bound::Excluded(h.as_slice()),
+                        None => Bound::Unbounded,
+                    };
+                    let mut rows = Vec::new();
+                    if j.index.is_none() {
+                        self.scan_tree_rows(
+                            &j.table,
+                            tree,
+                            Bound::Included(&key),
+                            hi_r,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                            locking,
+                            &mut rows,
+                        )?;
+                    } else {
+                        self.scan_index_rows(
+                            &j.table,
+                            tree,
+                            Bound::Included(&key),
+                            hi_r,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                            locking,
+                            &mut rows,
+                        )?;
+                    }
+                    rows
+                }
+            };
+            let mut matched = false;
+            for r in inner {
+                let mut row = l.clone();
+                row.extend(r);
+                if let Some(p) = &j.recheck {
+                    if !self.test(p, &row)? {
+                        continue;
+                    }
+                }
+                if let Some(p) = &j.on {
+                    if !self.test(p, &row)? {
+                        continue;
+                    }
+                }
+                matched = true;
+                out.push(row);
+            }
+            if !matched && j.kind == JoinKind::Left {
+                let mut row = l;
+                row.extend(std::iter::repeat_n(Value::Null, width));
+                out.push(row);
+            }
         }
         Ok(out)
     }

@@ -10,6 +10,7 @@ pub mod dml;
 pub mod exec;
 pub mod explain;
 pub mod from;
+pub mod joinplan;
 pub mod parse;
 pub mod plan;
 pub mod session_state;
