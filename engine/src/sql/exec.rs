@@ -632,13 +632,24 @@ impl<'a> Exec<'a> {
                     &mut out,
                 )?;
             }
-            Access::Range { index, lo, hi, .. } => {
+            Access::Range {
+                index,
+                lo,
+                hi,
+                covering,
+            } => {
                 let (lo_b, hi_b) =
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
                         KeyRange::Range(a, b) => (a, b),
                         KeyRange::Empty => return Ok(out),
                         KeyRange::Unusable => {
-                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                            return self.scan_table(
+                                table,
+                                &whole_index(*index, *covering),
+                                reverse,
+                                limit,
+                                filter,
+                            )
                         }
                     };
                 let tree = match index {
@@ -647,7 +658,11 @@ impl<'a> Exec<'a> {
                 };
                 let lo_r = as_bound(&lo_b);
                 let hi_r = as_bound(&hi_b);
-                if index.is_none() {
+                if let (Some(ix), true) = (index, covering) {
+                    self.scan_index_covering(
+                        table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                    )?;
+                } else if index.is_none() {
                     self.scan_tree_rows(
                         table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
                     )?;
@@ -657,14 +672,24 @@ impl<'a> Exec<'a> {
                     )?;
                 }
             }
-            Access::Points { index, keys, .. } => {
+            Access::Points {
+                index,
+                keys,
+                covering,
+            } => {
                 let mut encoded: Vec<Vec<u8>> = Vec::new();
                 for k in keys {
                     match self.encode_key_exprs(table, *index, k)? {
                         KeyEnc::Key(e, _) => encoded.push(e),
                         KeyEnc::NoMatch => {}
                         KeyEnc::Unusable => {
-                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                            return self.scan_table(
+                                table,
+                                &whole_index(*index, *covering),
+                                reverse,
+                                limit,
+                                filter,
+                            )
                         }
                     }
                 }
@@ -701,7 +726,19 @@ impl<'a> Exec<'a> {
                             Some(h) => Bound::Excluded(h.as_slice()),
                             None => Bound::Unbounded,
                         };
-                        if index.is_none() {
+                        if let (Some(ix), true) = (index, covering) {
+                            self.scan_index_covering(
+                                table,
+                                *ix,
+                                Bound::Included(&key),
+                                hi_r,
+                                reverse,
+                                None,
+                                filter,
+                                locking,
+                                &mut out,
+                            )?;
+                        } else if index.is_none() {
                             self.scan_tree_rows(
                                 table,
                                 tree,
@@ -825,6 +862,50 @@ impl<'a> Exec<'a> {
                 if limit.is_some_and(|l| out.len() >= l) {
                     break;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a secondary index alone (a covering read): each row is rebuilt from its
+    /// entry's key (see `covering`), without the clustered lookup.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_index_covering(
+        &mut self,
+        table: &TableDef,
+        index: usize,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+        locking: bool,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let want = if filter.is_none() { limit } else { None };
+        let mgr = self.mgr;
+        let tree = table.indexes[index].root;
+        mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
+            entries.push((k.to_vec(), v.to_vec()));
+            Ok(want.is_none_or(|l| entries.len() < l))
+        })?;
+        for (k, pk) in entries {
+            let mut row = crate::sql::covering::decode_entry(table, index, &k)?;
+            if let Some(f) = filter {
+                if !self.test(f, &row)? {
+                    continue;
+                }
+            }
+            if let Some(exclusive) = self.lock_rows {
+                self.mgr.lock(self.txn, table.root, &pk, exclusive)?;
+            }
+            if self.want_keys {
+                row.push(Value::Bytes(pk));
+            }
+            out.push(row);
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
             }
         }
         Ok(())
@@ -1261,6 +1342,20 @@ enum KeyRange {
     Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
     Empty,
     Unusable,
+}
+
+/// The whole index in key order: what a range read falls back to when its bounds cannot
+/// be searched for, so a read planned to give index order still does.
+fn whole_index(index: Option<usize>, covering: bool) -> Access {
+    match index {
+        None => Access::Full,
+        Some(_) => Access::Range {
+            index,
+            lo: None,
+            hi: None,
+            covering,
+        },
+    }
 }
 
 fn keys_len(keys: &[Vec<Expr>]) -> usize {

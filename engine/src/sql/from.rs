@@ -1060,7 +1060,7 @@ pub fn col_refs(e: &Expr) -> Vec<usize> {
     v
 }
 
-fn has_subquery(e: &Expr) -> bool {
+pub fn has_subquery(e: &Expr) -> bool {
     let mut f = false;
     visit(e, &mut |x| {
         if matches!(

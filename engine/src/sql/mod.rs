@@ -5,12 +5,14 @@
 pub mod accounts;
 pub mod bind;
 pub mod coerce;
+pub mod covering;
 pub mod ddl;
 pub mod dml;
 pub mod exec;
 pub mod explain;
 pub mod from;
 pub mod joinplan;
+pub mod optimize;
 pub mod parse;
 pub mod plan;
 pub mod session_state;
