@@ -150,7 +150,8 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
         table,
         access,
         alias,
-        ..
+        reverse,
+        limit,
     } = p
     else {
         return None;
@@ -195,7 +196,9 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
             false,
         ),
     };
-    if let Some(ix) = key {
+    // A searched index is a possible key; a whole-index scan (for order or covering)
+    // is not one in MySQL's sense.
+    if let (Some(ix), false) = (key, ty == "index") {
         let (cols, _) = index_cols(table, ix);
         searchable.extend(cols.first());
     }
@@ -218,8 +221,12 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
     if needs_where {
         extra.push_str("Using where");
     }
+    let mut rows = access_rows(table, access).round().max(1.0) as i64;
+    if let Some(Expr::Literal(Value::Int(n))) = limit.as_deref() {
+        rows = rows.min((*n).max(1));
+    }
     let mut line = Line {
-        rows: access_rows(table, access).round().max(1.0) as i64,
+        rows,
         table: alias.clone(),
         ty,
         possible: possible_keys(table, &searchable),
@@ -228,6 +235,9 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
         ref_: is_eq.then(|| vec!["const"; parts].join(",")),
         extra,
     };
+    if *reverse && key.is_some() {
+        line.add_extra("Backward index scan");
+    }
     if access.covering() {
         line.add_extra("Using index");
     }

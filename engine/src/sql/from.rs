@@ -76,6 +76,26 @@ pub fn plan_from(
                 }
                 J::Left(c) | J::LeftOuter(c) | J::Right(c) | J::RightOuter(c) => {
                     let is_right = matches!(j.join_operator, J::Right(_) | J::RightOuter(_));
+                    // WHERE conditions on the preserved side alone filter it before the
+                    // outer join (and may choose its index); they are applied again on
+                    // top, so a copy is enough.
+                    let mut right = right;
+                    if is_right {
+                        let f = pushable_where(b, &right.scope, &where_conj)
+                            .into_iter()
+                            .map(|(_, e)| e)
+                            .collect();
+                        right.plan = push_filters(right.plan, f);
+                    } else {
+                        let scope = Scope {
+                            cols: acc.iter().flat_map(|u| u.scope.cols.clone()).collect(),
+                        };
+                        acc_conj.extend(
+                            pushable_where(b, &scope, &where_conj)
+                                .into_iter()
+                                .map(|(a, _)| a),
+                        );
+                    }
                     let left = greedy_join(
                         b,
                         std::mem::take(&mut acc),
@@ -99,6 +119,42 @@ pub fn plan_from(
     conj.extend(where_conj);
     let u = greedy_join(b, units, conj, using)?;
     Ok((u.plan, u.scope))
+}
+
+/// WHERE conjuncts that bind against `scope` alone, refer to its columns, and are safe
+/// to evaluate early (no subqueries, no references to enclosing queries, deterministic):
+/// (the conjunct, bound over `scope`).
+fn pushable_where(
+    b: &mut Binder<'_>,
+    scope: &Scope,
+    where_conj: &[ast::Expr],
+) -> Vec<(ast::Expr, Expr)> {
+    let mut out = Vec::new();
+    for c in where_conj {
+        if c.to_string().to_ascii_uppercase().contains("SELECT") {
+            continue;
+        }
+        let Ok(e) = b.bind_expr_in(c, scope, "where clause") else {
+            continue;
+        };
+        let mut ok = !col_refs(&e).is_empty();
+        visit(&e, &mut |x| match x {
+            Expr::Outer(..) => ok = false,
+            Expr::Func(name, _)
+                if matches!(
+                    name.as_str(),
+                    "rand" | "uuid" | "uuid_short" | "sleep" | "last_insert_id"
+                ) =>
+            {
+                ok = false
+            }
+            _ => {}
+        });
+        if ok && !has_subquery(&e) {
+            out.push((c.clone(), e));
+        }
+    }
+    out
 }
 
 /// An equality from USING / NATURAL: global positions are resolved at join time by
@@ -389,7 +445,11 @@ fn probe_eqs(
 /// Key kinds of a unit's columns: from the table definition for a base table, else
 /// from the column metadata.
 fn unit_kinds(u: &Unit) -> Vec<KeyKind> {
-    if let Plan::Scan { table, .. } = &u.plan {
+    let base = match &u.plan {
+        Plan::Filter(i, _) => i.as_ref(),
+        p => p,
+    };
+    if let Plan::Scan { table, .. } = base {
         if table.columns.len() == u.scope.width() {
             return table.columns.iter().map(kind_of_def).collect();
         }

@@ -2,7 +2,7 @@
 //!
 //! Borealis keeps no table statistics yet, so a base table is assumed to hold
 //! [`TABLE_ROWS`] rows and predicates shrink that by fixed factors (an equality on a
-//! unique key gives one row, on a non-unique key prefix a tenth per key part, a range a
+//! unique key gives one row, on a non-unique key prefix a hundredth per key part, a range a
 //! quarter, integer literal ranges their width). Costs are in "row reads": a hash join
 //! reads the whole inner input once and hashes it; an index nested loop pays one B-tree
 //! descent per outer row plus the rows it finds (twice for a secondary index, whose
@@ -109,7 +109,7 @@ pub fn eq_rows(table: &TableDef, index: Option<usize>, parts: usize) -> f64 {
     if unique && parts >= cols.len() && !cols.is_empty() {
         1.0
     } else {
-        (TABLE_ROWS / 10f64.powi(parts as i32)).max(1.0)
+        (TABLE_ROWS / 100f64.powi(parts as i32)).max(1.0)
     }
 }
 
