@@ -11,6 +11,8 @@ pub mod dml;
 pub mod exec;
 pub mod explain;
 pub mod from;
+#[cfg(test)]
+mod join_differential;
 pub mod joinplan;
 pub mod optimize;
 pub mod parse;
