@@ -47,6 +47,8 @@ thread_local! {
 }
 
 /// Set the join method for statements planned on this thread; returns the previous.
+/// (Only tests force a method today.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn set_join_method(m: JoinMethod) -> JoinMethod {
     JOIN_METHOD.with(|c| c.replace(m))
 }

@@ -246,14 +246,6 @@ impl Access {
             Access::Range { covering, .. } | Access::Points { covering, .. } => *covering,
         }
     }
-
-    /// The index read (None = clustered tree), if any.
-    pub fn index(&self) -> Option<Option<usize>> {
-        match self {
-            Access::Full => None,
-            Access::Range { index, .. } | Access::Points { index, .. } => Some(*index),
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
