@@ -13,6 +13,8 @@ pub mod explain;
 pub mod from;
 #[cfg(test)]
 mod join_differential;
+#[cfg(test)]
+mod join_many_tests;
 pub mod joinplan;
 pub mod optimize;
 pub mod parse;
