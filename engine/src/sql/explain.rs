@@ -340,6 +340,7 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
             right,
             on,
             hash_keys,
+            kind,
             ..
         } => {
             let lw = width(left);
@@ -350,6 +351,11 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
             for (l, r) in hash_keys {
                 l_eq.extend(col_refs(l));
                 r_eq.extend(col_refs(r));
+            }
+            // The preserved side of an outer join is read first: the ON condition
+            // cannot search it.
+            if *kind == JoinKind::Left {
+                l_eq.retain(|c| joined.contains(c));
             }
             collect(left, out, &l_eq);
             let first_right = out.len();
@@ -363,11 +369,13 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
         Plan::IndexJoin(j) => {
             let lw = width(&j.left);
             let mut eq: Vec<usize> = joined.iter().copied().filter(|&c| c < lw).collect();
-            for k in &j.keys {
-                eq.extend(col_refs(k));
+            if j.kind == JoinKind::Inner {
+                for k in &j.keys {
+                    eq.extend(col_refs(k));
+                }
+                equated(j.on.as_ref(), &mut eq);
+                eq.retain(|&c| c < lw);
             }
-            equated(j.on.as_ref(), &mut eq);
-            eq.retain(|&c| c < lw);
             collect(&j.left, out, &eq);
             out.push(index_join_line(j));
         }
