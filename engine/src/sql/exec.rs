@@ -311,6 +311,13 @@ impl<'a> Exec<'a> {
             Expr::Func(name, args) => {
                 // IF/IFNULL/COALESCE/NULLIF evaluate lazily, like CASE.
                 match name.as_str() {
+                    crate::sql::bind::ASSIGN_USER_VAR if args.len() == 2 => {
+                        let v = self.eval(&args[1], row)?;
+                        if let Expr::Literal(Value::Str(name)) = &args[0] {
+                            self.sess.user_vars.insert(name.clone(), v.clone());
+                        }
+                        return Ok(v);
+                    }
                     "last_insert_id" if args.len() == 1 => {
                         let v = self.eval(&args[0], row)?;
                         self.sess.last_insert_id = v.to_i64().unwrap_or(0) as u64;
@@ -658,6 +665,9 @@ impl<'a> Exec<'a> {
                 };
                 let lo_r = as_bound(&lo_b);
                 let hi_r = as_bound(&hi_b);
+                // A locking read returns the latest row once locked: read it through the
+                // clustered tree rather than from the index entry.
+                let covering = *covering && self.lock_rows.is_none();
                 if let (Some(ix), true) = (index, covering) {
                     self.scan_index_covering(
                         table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
@@ -726,7 +736,7 @@ impl<'a> Exec<'a> {
                             Some(h) => Bound::Excluded(h.as_slice()),
                             None => Bound::Unbounded,
                         };
-                        if let (Some(ix), true) = (index, covering) {
+                        if let (Some(ix), true) = (index, *covering && self.lock_rows.is_none()) {
                             self.scan_index_covering(
                                 table,
                                 *ix,
@@ -816,7 +826,22 @@ impl<'a> Exec<'a> {
                 }
             }
             if let Some(exclusive) = self.lock_rows {
+                // The scan read the row before holding its lock: another transaction
+                // may have changed or deleted it meanwhile. What a locking read returns
+                // is the latest committed version once the lock is held.
                 self.mgr.lock(self.txn, table.root, &k, exclusive)?;
+                match self.mgr.get(self.txn, table.root, &k, true)? {
+                    Some(cur) if cur != v => {
+                        row = decode_row(&cur)?;
+                        if let Some(f) = filter {
+                            if !self.test(f, &row)? {
+                                continue;
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                    None => continue,
+                }
             }
             if self.want_keys {
                 row.push(Value::Bytes(k));
@@ -896,9 +921,6 @@ impl<'a> Exec<'a> {
                 if !self.test(f, &row)? {
                     continue;
                 }
-            }
-            if let Some(exclusive) = self.lock_rows {
-                self.mgr.lock(self.txn, table.root, &pk, exclusive)?;
             }
             if self.want_keys {
                 row.push(Value::Bytes(pk));

@@ -143,7 +143,12 @@ fn pushable_where(
             Expr::Func(name, _)
                 if matches!(
                     name.as_str(),
-                    "rand" | "uuid" | "uuid_short" | "sleep" | "last_insert_id"
+                    "rand"
+                        | "uuid"
+                        | "uuid_short"
+                        | "sleep"
+                        | "last_insert_id"
+                        | crate::sql::bind::ASSIGN_USER_VAR
                 ) =>
             {
                 ok = false
