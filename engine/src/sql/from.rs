@@ -3,10 +3,16 @@
 //!
 //! Every relation is bound to a unit with its own scope; WHERE and inner-join ON
 //! conjuncts are bound against the concatenation of all units (the global layout).
-//! A conjunct that touches one unit is pushed into it (and may choose its index); the
-//! rest join units greedily: next comes a unit connected to the joined set by an
-//! equality (a hash join on those keys), else the next unit in FROM order. LEFT JOIN
-//! keeps its operands as written. The result is reordered to the global layout.
+//! A conjunct that touches one unit is pushed into it (and may choose its index), and
+//! `a = const` with `a = b` adds `b = const` for b's unit. The rest join units greedily
+//! (polynomial in the number of tables): the unit with the fewest estimated rows
+//! first, then repeatedly the connected unit whose join is cheapest (`joinplan`'s cost
+//! model), as a hash join on the equalities or as an index nested loop probing the
+//! inner table's primary key or a secondary index whose leading columns the
+//! equalities (and constants) cover; a cross product only when nothing is connected.
+//! LEFT/RIGHT JOIN keep their operands as written (the inner side may be probed through
+//! an index the same way); WHERE conjuncts on the preserved side alone are copied below
+//! the outer join. The result is reordered to the global layout.
 
 use sqlparser::ast;
 
@@ -557,7 +563,6 @@ fn left_join_probe(
     };
     let lk = unit_kinds(left);
     let rk = unit_kinds(right);
-    let lw = left.scope.width();
     // One JoinEq per usable hash key; `pos[j]` is its hash key.
     let mut eqs = Vec::new();
     let mut pos = Vec::new();
@@ -573,7 +578,6 @@ fn left_join_probe(
             }
         }
     }
-    let _ = lw;
     let mut pr = best_probe(table, &eqs, &const_eqs(right_only))?;
     if pref == JoinMethod::Auto {
         let Pending {
