@@ -9,7 +9,8 @@
 //!   otherwise reading every row through it costs more than sorting.
 //! * Covering reads: a single-table block whose every column read (select list, WHERE,
 //!   GROUP BY, aggregates, ORDER BY through the select list) is in a secondary index
-//!   entry reads the index only (`covering`).
+//!   entry reads the index only (`covering`). A clustered read of primary key columns
+//!   only is marked covering too (nothing changes in how it reads; EXPLAIN says so).
 //!
 //! Invariant: a rewrite never changes the rows a block returns, only how they are read;
 //! blocks with subqueries are left alone (a correlated subquery may read any column of
@@ -291,7 +292,28 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
     else {
         return rebuild(scan, filter);
     };
+    // The clustered tree holds every column; it "covers" (EXPLAIN's Using index, as
+    // MySQL reports it) when only primary key columns are read.
+    let pk_only = !table.primary.is_empty() && needed.iter().all(|c| table.primary.contains(c));
     let access = match access {
+        Access::Range {
+            index: None,
+            lo,
+            hi,
+            ..
+        } => Access::Range {
+            index: None,
+            lo,
+            hi,
+            covering: pk_only,
+        },
+        Access::Points {
+            index: None, keys, ..
+        } => Access::Points {
+            index: None,
+            keys,
+            covering: pk_only,
+        },
         Access::Range {
             index: Some(i),
             lo,
@@ -316,6 +338,12 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             match (0..table.indexes.len()).find(|&i| coverable(&table, i, &needed)) {
                 Some(i) => Access::Range {
                     index: Some(i),
+                    lo: None,
+                    hi: None,
+                    covering: true,
+                },
+                None if pk_only => Access::Range {
+                    index: None,
                     lo: None,
                     hi: None,
                     covering: true,

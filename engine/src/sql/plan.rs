@@ -229,7 +229,8 @@ pub enum Access {
         lo: Option<KeyBound>,
         hi: Option<KeyBound>,
         /// A secondary index that holds every column the query reads: rows are decoded
-        /// from the index entries without visiting the clustered tree.
+        /// from the index entries without visiting the clustered tree. (On the
+        /// clustered key: only primary key columns are read; the read is the same.)
         covering: bool,
     },
     /// IN-list of points on the clustered key or an index (first column).
