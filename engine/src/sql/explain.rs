@@ -622,3 +622,89 @@ pub fn explain_dml(kind: &str, plan: &Plan) -> QueryResult {
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, IndexDef};
+
+    fn col(ty: SqlType, nullable: bool) -> ColumnDef {
+        ColumnDef {
+            name: "c".into(),
+            ty,
+            unsigned: false,
+            nullable,
+            default: None,
+            auto_increment: false,
+            on_update_now: false,
+            binary_collation: false,
+            comment: String::new(),
+        }
+    }
+
+    #[test]
+    fn key_len_as_mysql_counts_it() {
+        let t = TableDef {
+            id: 1,
+            db: "d".into(),
+            name: "t".into(),
+            columns: vec![
+                col(SqlType::Int, false),
+                col(SqlType::Int, true),
+                col(SqlType::VarChar(10), false),
+                col(SqlType::BigInt, true),
+                col(SqlType::Char(3), true),
+                col(SqlType::DateTime(3), false),
+            ],
+            primary: vec![0],
+            indexes: vec![IndexDef {
+                name: "k".into(),
+                columns: vec![1, 2, 3, 4, 5],
+                unique: false,
+                root: 0,
+            }],
+            root: 0,
+            comment: String::new(),
+            auto_increment_start: 1,
+        };
+        assert_eq!(key_len(&t, None, 1), "4");
+        assert_eq!(key_len(&t, Some(0), 1), "5");
+        assert_eq!(key_len(&t, Some(0), 2), "47");
+        assert_eq!(key_len(&t, Some(0), 3), "56");
+        assert_eq!(key_len(&t, Some(0), 4), "69");
+        assert_eq!(key_len(&t, Some(0), 5), "76");
+    }
+
+    #[test]
+    fn possible_keys_in_index_order() {
+        let mut cols = vec![col(SqlType::Int, false); 3];
+        cols[1].name = "a".into();
+        let t = TableDef {
+            id: 1,
+            db: "d".into(),
+            name: "t".into(),
+            columns: cols,
+            primary: vec![0],
+            indexes: vec![
+                IndexDef {
+                    name: "kb".into(),
+                    columns: vec![2],
+                    unique: false,
+                    root: 0,
+                },
+                IndexDef {
+                    name: "ka".into(),
+                    columns: vec![1, 2],
+                    unique: true,
+                    root: 0,
+                },
+            ],
+            root: 0,
+            comment: String::new(),
+            auto_increment_start: 1,
+        };
+        assert_eq!(possible_keys(&t, &[2, 0]).as_deref(), Some("PRIMARY,kb"));
+        assert_eq!(possible_keys(&t, &[1]).as_deref(), Some("ka"));
+        assert_eq!(possible_keys(&t, &[]), None);
+    }
+}
