@@ -18,7 +18,7 @@ fn seed() -> u64 {
     let s = std::env::var("BOREALIS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x150_1a7e);
+        .unwrap_or(0x0150_1a7e);
     println!("seed {s} (set BOREALIS_SEED to replay)");
     s
 }
