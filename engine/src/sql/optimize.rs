@@ -20,7 +20,7 @@ use crate::catalog::TableDef;
 use crate::functions::BinOp;
 use crate::sql::covering::coverable;
 use crate::sql::from::{col_refs, has_subquery, split_conj};
-use crate::sql::joinplan::const_eqs;
+use crate::sql::joinplan::{const_eqs, kind_of_def, KeyKind};
 use crate::sql::plan::{Access, AggCall, Expr, Plan};
 
 pub fn query_block(plan: Plan) -> Plan {
@@ -129,6 +129,16 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
     else {
         return None;
     };
+    // Key order is the SQL order for these kinds; ENUM/SET (ordered by member number),
+    // decimals (keyed by their double first) and the rest are sorted.
+    if sort_cols.iter().any(|&c| {
+        matches!(
+            kind_of_def(&table.columns[c]),
+            KeyKind::Other | KeyKind::Decimal
+        )
+    }) {
+        return None;
+    }
     let conj: Vec<Expr> = filter
         .map(|f| split_conj(f).into_iter().cloned().collect())
         .unwrap_or_default();
