@@ -45,6 +45,16 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, coll: KeyCollation) {
         Value::Str(s) => {
             out.push(0x01);
             match coll {
+                KeyCollation::CaseInsensitive if s.is_ascii() => {
+                    for c in s.trim_end_matches(' ').bytes() {
+                        if c == 0 {
+                            out.extend_from_slice(&[0x00, 0xFF]);
+                        } else {
+                            out.push(c.to_ascii_lowercase());
+                        }
+                    }
+                    out.extend_from_slice(&[0x00, 0x00]);
+                }
                 KeyCollation::CaseInsensitive => {
                     let w: String = s
                         .trim_end_matches(' ')

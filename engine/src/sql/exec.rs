@@ -1495,9 +1495,13 @@ fn hash_key(k: &mut Vec<u8>, v: &Value) {
             k.extend_from_slice(d.as_bytes());
             k.push(0);
         }
-        Value::Bytes(b) => {
+        Value::Bytes(_) => {
             k.push(3);
-            encode_value(k, &Value::Bytes(b.clone()), KeyCollation::Binary);
+            encode_value(k, v, KeyCollation::Binary);
+        }
+        Value::Str(_) => {
+            k.push(2);
+            encode_value(k, v, KeyCollation::CaseInsensitive);
         }
         other => {
             k.push(2);
