@@ -15,6 +15,7 @@
 pub mod histogram;
 pub mod lag;
 pub mod machine;
+pub mod planner;
 pub mod plot;
 pub mod report;
 pub mod rng;

@@ -8,6 +8,7 @@
 //! borealis-bench volume  --committers 1,8,64 --records 20000
 //! borealis-bench lag     --writer mysql://... --replica mysql://... --time 10
 //! borealis-bench report  --out bench/results/x
+//! borealis-bench planner --join-tables 12 --table-size 10000
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use borealis_bench::rng::Distribution;
 use borealis_bench::runner::{self, RunConfig};
 use borealis_bench::target::{self, Target, TargetOptions};
 use borealis_bench::workload::{OltpOptions, Workload};
-use borealis_bench::{lag, plot, volume};
+use borealis_bench::{lag, planner, plot, volume};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +81,8 @@ enum Cmd {
     Volume(volume::VolumeArgs),
     /// Replica lag: commit a timestamped row on the writer, poll the replica.
     Lag(lag::LagArgs),
+    /// Planner: plan time of many-table joins and sysbench statement latency, embedded.
+    Planner(planner::PlannerArgs),
     /// Run SQL statements on a target (e.g. CREATE DATABASE) and print row counts.
     Exec {
         #[arg(long)]
@@ -490,6 +493,7 @@ fn main_inner() -> Result<(), String> {
         }
         Cmd::Volume(args) => volume::main(&args)?,
         Cmd::Lag(args) => lag::main(&args)?,
+        Cmd::Planner(args) => planner::main(&args)?,
         Cmd::Report { out, reference } => {
             let (runs, machine) = load_results(&out)?;
             let reference = reference

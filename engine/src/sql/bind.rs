@@ -1216,6 +1216,7 @@ impl<'a> Binder<'a> {
         self.win = saved_win;
         self.aliases = saved_aliases;
         let _ = cur_scope;
+        let plan = crate::sql::optimize::query_block(plan);
         Ok(BoundQuery { plan, columns })
     }
 

@@ -521,6 +521,7 @@ impl<'a> Exec<'a> {
                 let r = self.run(right)?;
                 self.join(l, r, *kind, on.as_ref(), *right_width, hash_keys)
             }
+            Plan::IndexJoin(j) => self.index_join(j),
             Plan::Aggregate {
                 input,
                 group_by,
@@ -638,13 +639,24 @@ impl<'a> Exec<'a> {
                     &mut out,
                 )?;
             }
-            Access::Range { index, lo, hi } => {
+            Access::Range {
+                index,
+                lo,
+                hi,
+                covering,
+            } => {
                 let (lo_b, hi_b) =
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
                         KeyRange::Range(a, b) => (a, b),
                         KeyRange::Empty => return Ok(out),
                         KeyRange::Unusable => {
-                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                            return self.scan_table(
+                                table,
+                                &whole_index(*index, *covering),
+                                reverse,
+                                limit,
+                                filter,
+                            )
                         }
                     };
                 let tree = match index {
@@ -653,7 +665,14 @@ impl<'a> Exec<'a> {
                 };
                 let lo_r = as_bound(&lo_b);
                 let hi_r = as_bound(&hi_b);
-                if index.is_none() {
+                // A locking read returns the latest row once locked: read it through the
+                // clustered tree rather than from the index entry.
+                let covering = *covering && self.lock_rows.is_none();
+                if let (Some(ix), true) = (index, covering) {
+                    self.scan_index_covering(
+                        table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                    )?;
+                } else if index.is_none() {
                     self.scan_tree_rows(
                         table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
                     )?;
@@ -663,14 +682,24 @@ impl<'a> Exec<'a> {
                     )?;
                 }
             }
-            Access::Points { index, keys } => {
+            Access::Points {
+                index,
+                keys,
+                covering,
+            } => {
                 let mut encoded: Vec<Vec<u8>> = Vec::new();
                 for k in keys {
                     match self.encode_key_exprs(table, *index, k)? {
                         KeyEnc::Key(e, _) => encoded.push(e),
                         KeyEnc::NoMatch => {}
                         KeyEnc::Unusable => {
-                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                            return self.scan_table(
+                                table,
+                                &whole_index(*index, *covering),
+                                reverse,
+                                limit,
+                                filter,
+                            )
                         }
                     }
                 }
@@ -707,7 +736,19 @@ impl<'a> Exec<'a> {
                             Some(h) => Bound::Excluded(h.as_slice()),
                             None => Bound::Unbounded,
                         };
-                        if index.is_none() {
+                        if let (Some(ix), true) = (index, *covering && self.lock_rows.is_none()) {
+                            self.scan_index_covering(
+                                table,
+                                *ix,
+                                Bound::Included(&key),
+                                hi_r,
+                                reverse,
+                                None,
+                                filter,
+                                locking,
+                                &mut out,
+                            )?;
+                        } else if index.is_none() {
                             self.scan_tree_rows(
                                 table,
                                 tree,
@@ -851,6 +892,47 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
+    /// Read a secondary index alone (a covering read): each row is rebuilt from its
+    /// entry's key (see `covering`), without the clustered lookup.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_index_covering(
+        &mut self,
+        table: &TableDef,
+        index: usize,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+        locking: bool,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let want = if filter.is_none() { limit } else { None };
+        let mgr = self.mgr;
+        let tree = table.indexes[index].root;
+        mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
+            entries.push((k.to_vec(), v.to_vec()));
+            Ok(want.is_none_or(|l| entries.len() < l))
+        })?;
+        for (k, pk) in entries {
+            let mut row = crate::sql::covering::decode_entry(table, index, &k)?;
+            if let Some(f) = filter {
+                if !self.test(f, &row)? {
+                    continue;
+                }
+            }
+            if self.want_keys {
+                row.push(Value::Bytes(pk));
+            }
+            out.push(row);
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Encode key expressions for (a prefix of) an index.
     pub fn encode_key_exprs(
         &mut self,
@@ -858,15 +940,19 @@ impl<'a> Exec<'a> {
         index: Option<usize>,
         exprs: &[Expr],
     ) -> Result<KeyEnc> {
-        self.encode_keys(table, index, exprs, None)
+        self.encode_keys(table, index, exprs, None, &[])
     }
 
+    /// Encode key expressions evaluated over `row` (an index join's outer row; empty
+    /// for row-independent keys). `lower`: None = equality lookup, Some(true/false) =
+    /// lower/upper range bound.
     fn encode_keys(
         &mut self,
         table: &TableDef,
         index: Option<usize>,
         exprs: &[Expr],
         lower: Option<bool>,
+        row: &[Value],
     ) -> Result<KeyEnc> {
         let cols: Vec<usize> = match index {
             None => table.primary.clone(),
@@ -875,7 +961,7 @@ impl<'a> Exec<'a> {
         let mut out = Vec::new();
         let mut exact = true;
         for (i, e) in exprs.iter().enumerate() {
-            let v = self.eval(e, &[])?;
+            let v = self.eval(e, row)?;
             let Some(&ci) = cols.get(i) else { break };
             let col = &table.columns[ci];
             let lk = match lower {
@@ -906,7 +992,7 @@ impl<'a> Exec<'a> {
     ) -> Result<KeyRange> {
         let lo_b = match lo {
             None => Bound::Unbounded,
-            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true))? {
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
                 KeyEnc::Key(k, exact) => {
@@ -923,7 +1009,7 @@ impl<'a> Exec<'a> {
         };
         let hi_b = match hi {
             None => Bound::Unbounded,
-            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false))? {
+            Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
                 KeyEnc::Key(k, exact) => {
@@ -1032,6 +1118,111 @@ impl<'a> Exec<'a> {
                 out.push(row);
             }
             self.check_interrupt()?;
+        }
+        Ok(out)
+    }
+
+    /// Index nested-loop join: probe the inner table once per left row.
+    fn index_join(&mut self, j: &IndexJoin) -> Result<Vec<Row>> {
+        let left = self.run(&j.left)?;
+        let width = j.table.columns.len();
+        let point = j.index.is_none() && j.keys.len() == j.table.primary.len();
+        let tree = match j.index {
+            None => j.table.root,
+            Some(i) => j.table.indexes[i].root,
+        };
+        let locking = self.locking;
+        // The whole (filtered) inner table, read once if some left row's key cannot be
+        // used for a lookup (a value the index cannot be searched with).
+        let mut fallback: Option<Vec<Row>> = None;
+        let mut out = Vec::new();
+        for l in left {
+            self.check_interrupt()?;
+            let inner = match self.encode_keys(&j.table, j.index, &j.keys, None, &l)? {
+                KeyEnc::NoMatch => Vec::new(),
+                KeyEnc::Unusable => {
+                    if fallback.is_none() {
+                        fallback = Some(self.scan_table(
+                            &j.table,
+                            &Access::Full,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                        )?);
+                    }
+                    fallback.clone().unwrap_or_default()
+                }
+                KeyEnc::Key(key, _) if point => match self.get_row(&j.table, &key)? {
+                    Some(r) => {
+                        let keep = match &j.filter {
+                            Some(f) => self.test(f, &r)?,
+                            None => true,
+                        };
+                        if keep {
+                            vec![r]
+                        } else {
+                            Vec::new()
+                        }
+                    }
+                    None => Vec::new(),
+                },
+                KeyEnc::Key(key, _) => {
+                    let hi = prefix_successor(&key);
+                    let hi_r = match &hi {
+                        Some(h) => Bound::Excluded(h.as_slice()),
+                        None => Bound::Unbounded,
+                    };
+                    let mut rows = Vec::new();
+                    if j.index.is_none() {
+                        self.scan_tree_rows(
+                            &j.table,
+                            tree,
+                            Bound::Included(&key),
+                            hi_r,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                            locking,
+                            &mut rows,
+                        )?;
+                    } else {
+                        self.scan_index_rows(
+                            &j.table,
+                            tree,
+                            Bound::Included(&key),
+                            hi_r,
+                            false,
+                            None,
+                            j.filter.as_ref(),
+                            locking,
+                            &mut rows,
+                        )?;
+                    }
+                    rows
+                }
+            };
+            let mut matched = false;
+            for r in inner {
+                let mut row = l.clone();
+                row.extend(r);
+                if let Some(p) = &j.recheck {
+                    if !self.test(p, &row)? {
+                        continue;
+                    }
+                }
+                if let Some(p) = &j.on {
+                    if !self.test(p, &row)? {
+                        continue;
+                    }
+                }
+                matched = true;
+                out.push(row);
+            }
+            if !matched && j.kind == JoinKind::Left {
+                let mut row = l;
+                row.extend(std::iter::repeat_n(Value::Null, width));
+                out.push(row);
+            }
         }
         Ok(out)
     }
@@ -1173,6 +1364,20 @@ enum KeyRange {
     Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
     Empty,
     Unusable,
+}
+
+/// The whole index in key order: what a range read falls back to when its bounds cannot
+/// be searched for, so a read planned to give index order still does.
+fn whole_index(index: Option<usize>, covering: bool) -> Access {
+    match index {
+        None => Access::Full,
+        Some(_) => Access::Range {
+            index,
+            lo: None,
+            hi: None,
+            covering,
+        },
+    }
 }
 
 fn keys_len(keys: &[Vec<Expr>]) -> usize {

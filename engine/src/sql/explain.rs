@@ -1,8 +1,17 @@
 //! EXPLAIN: the plan in MySQL's tabular shape (id, select_type, table, partitions, type,
 //! possible_keys, key, key_len, ref, rows, filtered, Extra) and as FORMAT=TREE text.
+//!
+//! One line per table read, in join order (the order the executor reads them). Access
+//! types follow MySQL: `const` (unique full-key equality with constants), `eq_ref`
+//! (unique full-key probe per row of the previous tables), `ref` (non-unique or
+//! prefix equality), `range`, `index` (whole index in key order), `ALL`. Row counts are
+//! the planner's estimates (see `joinplan`).
 
+use crate::catalog::{SqlType, TableDef};
 use crate::result::{Column, ColumnType, QueryResult};
-use crate::sql::plan::{Access, Plan};
+use crate::sql::from::{col_refs, split_conj};
+use crate::sql::joinplan::{access_rows, TABLE_ROWS};
+use crate::sql::plan::{Access, CmpOp, Expr, IndexJoin, JoinKind, Plan};
 use crate::value::Value;
 
 struct Line {
@@ -11,119 +20,374 @@ struct Line {
     ty: &'static str,
     possible: Option<String>,
     key: Option<String>,
+    key_len: Option<String>,
+    ref_: Option<String>,
     extra: String,
 }
 
-fn access_info(p: &Plan) -> Option<Line> {
-    if let Plan::Scan {
+impl Line {
+    fn add_extra(&mut self, what: &str) {
+        if !self.extra.is_empty() {
+            self.extra.push_str("; ");
+        }
+        self.extra.push_str(what);
+    }
+}
+
+fn index_cols(table: &TableDef, index: Option<usize>) -> (&[usize], bool) {
+    match index {
+        None => (&table.primary, true),
+        Some(i) => (&table.indexes[i].columns, table.indexes[i].unique),
+    }
+}
+
+fn key_name(table: &TableDef, index: Option<usize>) -> String {
+    match index {
+        None => "PRIMARY".to_string(),
+        Some(i) => table.indexes[i].name.clone(),
+    }
+}
+
+/// MySQL's key_len: bytes of the key parts used (utf8mb4 strings count 4 bytes a
+/// character, variable-length ones 2 more, nullable columns 1 more).
+fn key_len(table: &TableDef, index: Option<usize>, parts: usize) -> String {
+    let (cols, _) = index_cols(table, index);
+    let mut n = 0u64;
+    for &c in cols.iter().take(parts) {
+        let col = &table.columns[c];
+        n += match &col.ty {
+            SqlType::TinyInt | SqlType::Year => 1,
+            SqlType::SmallInt => 2,
+            SqlType::MediumInt | SqlType::Date => 3,
+            SqlType::Int | SqlType::Float => 4,
+            SqlType::BigInt | SqlType::Double => 8,
+            SqlType::Decimal(p, s) => {
+                let digits =
+                    |d: u64| (d / 9) * 4 + [0, 1, 1, 2, 2, 3, 3, 4, 4, 4][(d % 9) as usize];
+                digits(u64::from(*p) - u64::from(*s)) + digits(u64::from(*s))
+            }
+            SqlType::Bit(b) => u64::from(*b).div_ceil(8),
+            SqlType::Char(l) => 4 * u64::from(*l),
+            SqlType::VarChar(l) => 4 * u64::from(*l) + 2,
+            SqlType::Binary(l) => u64::from(*l),
+            SqlType::VarBinary(l) => u64::from(*l) + 2,
+            SqlType::DateTime(f) => 5 + u64::from(*f).div_ceil(2),
+            SqlType::Timestamp(f) => 4 + u64::from(*f).div_ceil(2),
+            SqlType::Time(f) => 3 + u64::from(*f).div_ceil(2),
+            SqlType::Enum(_) => 1,
+            SqlType::Set(_) => 1,
+            _ => 0,
+        };
+        if col.nullable {
+            n += 1;
+        }
+    }
+    n.to_string()
+}
+
+/// Columns a conjunct lets an index search (compared with constants).
+fn sargable_cols(filter: Option<&Expr>, out: &mut Vec<usize>) {
+    let Some(f) = filter else { return };
+    for e in split_conj(f) {
+        let col = match e {
+            Expr::Cmp(op, a, b) if *op != CmpOp::Ne => match (a.as_ref(), b.as_ref()) {
+                (Expr::Column(c), k) | (k, Expr::Column(c)) if k.is_row_independent() => Some(*c),
+                _ => None,
+            },
+            Expr::Between {
+                expr,
+                lo,
+                hi,
+                negated: false,
+            } if lo.is_row_independent() && hi.is_row_independent() => match expr.as_ref() {
+                Expr::Column(c) => Some(*c),
+                _ => None,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+            } if list.iter().all(|x| x.is_row_independent()) => match expr.as_ref() {
+                Expr::Column(c) => Some(*c),
+                _ => None,
+            },
+            _ => None,
+        };
+        out.extend(col);
+    }
+}
+
+/// MySQL's possible_keys: the indexes whose first column is searchable.
+fn possible_keys(table: &TableDef, cols: &[usize]) -> Option<String> {
+    let mut names = Vec::new();
+    if table.primary.first().is_some_and(|c| cols.contains(c)) {
+        names.push("PRIMARY".to_string());
+    }
+    for ix in &table.indexes {
+        if ix.columns.first().is_some_and(|c| cols.contains(c)) {
+            names.push(ix.name.clone());
+        }
+    }
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// Conjuncts of `filter` not answered by an equality lookup on `key_cols`.
+fn residual(filter: Option<&Expr>, key_cols: &[usize]) -> bool {
+    let Some(f) = filter else { return false };
+    split_conj(f).into_iter().any(|e| match e {
+        Expr::Cmp(CmpOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Expr::Column(c), k) | (k, Expr::Column(c)) if k.is_row_independent() => {
+                !key_cols.contains(c)
+            }
+            _ => true,
+        },
+        _ => true,
+    })
+}
+
+fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<Line> {
+    let Plan::Scan {
         table,
         access,
         alias,
-        ..
+        reverse,
+        limit,
     } = p
-    {
-        let keyname = |ix: &Option<usize>| match ix {
-            None => "PRIMARY".to_string(),
-            Some(i) => table.indexes[*i].name.clone(),
-        };
-        let (ty, key) = match access {
-            Access::Full => ("ALL", None),
-            Access::Range { index, lo, hi } => {
-                let ncols = match index {
-                    None => table.primary.len(),
-                    Some(i) => table.indexes[*i].columns.len(),
-                };
-                let unique = index.is_none_or(|i| table.indexes[i].unique);
-                let point = match (lo, hi) {
-                    (Some(a), Some(b)) => {
-                        a.inclusive
-                            && b.inclusive
-                            && a.exprs.len() == b.exprs.len()
-                            && format!("{:?}", a.exprs) == format!("{:?}", b.exprs)
-                    }
-                    _ => false,
-                };
-                let ty = if point && unique && lo.as_ref().is_some_and(|l| l.exprs.len() == ncols) {
-                    "const"
-                } else if point {
-                    "ref"
-                } else {
-                    "range"
-                };
-                (ty, Some(keyname(index)))
-            }
-            Access::Points { index, .. } => ("range", Some(keyname(index))),
-        };
-        // An equality lookup answers its predicate exactly; ranges and scans filter.
-        let extra = if ty == "const" || ty == "ref" {
-            String::new()
-        } else {
-            "Using where".to_string()
-        };
-        return Some(Line {
-            rows: match access {
-                Access::Points { keys, .. } => keys.len() as i64,
-                _ => 1,
-            },
-            table: alias.clone(),
-            ty,
-            possible: key.clone(),
-            key,
-            extra,
-        });
+    else {
+        return None;
+    };
+    let mut searchable = joined_cols.to_vec();
+    sargable_cols(filter, &mut searchable);
+    let (ty, key, parts, is_eq) = match access {
+        Access::Full => ("ALL", None, 0, false),
+        Access::Range { index, lo, hi, .. } => {
+            let (cols, unique) = index_cols(table, *index);
+            let point = match (lo, hi) {
+                (Some(a), Some(b)) => {
+                    a.inclusive
+                        && b.inclusive
+                        && format!("{:?}", a.exprs) == format!("{:?}", b.exprs)
+                }
+                _ => false,
+            };
+            let parts = match (lo, hi) {
+                (None, None) => cols.len(),
+                _ => lo
+                    .as_ref()
+                    .map(|b| b.exprs.len())
+                    .max(hi.as_ref().map(|b| b.exprs.len()))
+                    .unwrap_or(0),
+            };
+            let ty = if lo.is_none() && hi.is_none() {
+                "index"
+            } else if point && unique && parts == cols.len() {
+                "const"
+            } else if point {
+                "ref"
+            } else {
+                "range"
+            };
+            (ty, Some(*index), parts, point)
+        }
+        Access::Points { index, keys, .. } => (
+            "range",
+            Some(*index),
+            keys.first().map(|k| k.len()).unwrap_or(1),
+            false,
+        ),
+    };
+    // A searched index is a possible key; a whole-index scan (for order or covering)
+    // is not one in MySQL's sense.
+    if let (Some(ix), false) = (key, ty == "index") {
+        let (cols, _) = index_cols(table, ix);
+        searchable.extend(cols.first());
     }
-    None
+    let key_cols: Vec<usize> = key
+        .map(|ix| {
+            index_cols(table, ix)
+                .0
+                .iter()
+                .take(parts)
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut extra = String::new();
+    let needs_where = if is_eq {
+        residual(filter, &key_cols)
+    } else {
+        filter.is_some() || ty == "range"
+    };
+    if needs_where {
+        extra.push_str("Using where");
+    }
+    let mut rows = access_rows(table, access).round().max(1.0) as i64;
+    if let Some(Expr::Literal(Value::Int(n))) = limit.as_deref() {
+        rows = rows.min((*n).max(1));
+    }
+    let mut line = Line {
+        rows,
+        table: alias.clone(),
+        ty,
+        possible: possible_keys(table, &searchable),
+        key: key.map(|ix| key_name(table, ix)),
+        key_len: key.map(|ix| key_len(table, ix, parts)),
+        ref_: is_eq.then(|| vec!["const"; parts].join(",")),
+        extra,
+    };
+    if *reverse && key.is_some() {
+        line.add_extra("Backward index scan");
+    }
+    if access.covering() {
+        line.add_extra("Using index");
+    }
+    Some(line)
+}
+
+fn index_join_line(j: &IndexJoin) -> Line {
+    let (cols, unique) = index_cols(&j.table, j.index);
+    let full = unique && j.keys.len() == cols.len();
+    let mut searchable: Vec<usize> = cols.iter().take(1).copied().collect();
+    sargable_cols(j.filter.as_ref(), &mut searchable);
+    let key_cols: Vec<usize> = cols.iter().take(j.keys.len()).copied().collect();
+    let mut extra = String::new();
+    if residual(j.filter.as_ref(), &key_cols) || j.on.is_some() {
+        extra.push_str("Using where");
+    }
+    Line {
+        rows: j.rows_per_probe.round().max(1.0) as i64,
+        table: j.alias.clone(),
+        ty: if full { "eq_ref" } else { "ref" },
+        possible: possible_keys(&j.table, &searchable),
+        key: Some(key_name(&j.table, j.index)),
+        key_len: Some(key_len(&j.table, j.index, j.keys.len())),
+        ref_: Some(j.key_refs.join(",")),
+        extra,
+    }
+}
+
+/// Output width of a plan (for splitting join rows between their sides).
+fn width(p: &Plan) -> usize {
+    match p {
+        Plan::Scan { table, .. } => table.columns.len(),
+        Plan::Filter(i, _) | Plan::Sort(i, _) | Plan::Distinct(i) => width(i),
+        Plan::Limit { input, .. } => width(input),
+        Plan::Project(_, e) => e.len(),
+        Plan::Truncate(_, n) => *n,
+        Plan::Join {
+            left, right_width, ..
+        } => width(left) + right_width,
+        Plan::IndexJoin(j) => width(&j.left) + j.table.columns.len(),
+        Plan::Rows(r) => r.first().map(|x| x.len()).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Columns of the joined row equated to another column by `e`'s conjuncts.
+fn equated(e: Option<&Expr>, out: &mut Vec<usize>) {
+    let Some(e) = e else { return };
+    for c in split_conj(e) {
+        if let Expr::Cmp(CmpOp::Eq, a, b) = c {
+            if let (Expr::Column(x), Expr::Column(y)) = (a.as_ref(), b.as_ref()) {
+                out.push(*x);
+                out.push(*y);
+            }
+        }
+    }
 }
 
 /// Note an operation done on the rows of the first table (MySQL reports filesort and
 /// temporary there).
-fn add_extra(out: &mut [Line], what: &str) {
+fn add_first(out: &mut [Line], what: &str) {
     if let Some(l) = out.first_mut() {
-        if l.extra.is_empty() {
-            l.extra = what.to_string();
-        } else {
-            l.extra.push_str("; ");
-            l.extra.push_str(what);
-        }
+        l.add_extra(what);
     }
 }
 
-fn collect(p: &Plan, out: &mut Vec<Line>, filtered: bool) {
+/// `joined`: columns of `p`'s output equated to columns of other tables (they make
+/// an index on them a possible key).
+fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
     match p {
-        Plan::Scan { .. } => {
-            if let Some(mut l) = access_info(p) {
-                if !filtered && l.ty == "ALL" {
-                    l.extra.clear();
-                }
-                out.push(l);
-            }
+        Plan::Scan { .. } => out.extend(scan_line(p, None, joined)),
+        Plan::Filter(i, f) => match i.as_ref() {
+            Plan::Scan { .. } => out.extend(scan_line(i, Some(f), joined)),
+            _ => collect(i, out, joined),
+        },
+        Plan::Project(i, exprs) => {
+            let inner: Vec<usize> = joined
+                .iter()
+                .filter_map(|&o| match exprs.get(o) {
+                    Some(Expr::Column(c)) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            collect(i, out, &inner)
         }
-        Plan::Filter(i, _) => collect(i, out, true),
-        Plan::Project(i, _) | Plan::Truncate(i, _) => collect(i, out, filtered),
+        Plan::Truncate(i, _) => collect(i, out, joined),
         Plan::Sort(i, _) => {
-            collect(i, out, filtered);
-            add_extra(out, "Using filesort");
+            collect(i, out, joined);
+            add_first(out, "Using filesort");
         }
         Plan::Distinct(i) => {
-            collect(i, out, filtered);
-            add_extra(out, "Using temporary");
+            collect(i, out, joined);
+            add_first(out, "Using temporary");
         }
         Plan::Limit { input, .. } | Plan::Aggregate { input, .. } | Plan::Window { input, .. } => {
-            collect(input, out, filtered)
+            collect(input, out, &[])
         }
-        Plan::Join { left, right, .. } => {
-            collect(left, out, filtered);
-            collect(right, out, filtered);
+        Plan::Join {
+            left,
+            right,
+            on,
+            hash_keys,
+            kind,
+            ..
+        } => {
+            let lw = width(left);
+            let mut eq: Vec<usize> = joined.to_vec();
+            equated(on.as_ref(), &mut eq);
+            let mut l_eq: Vec<usize> = eq.iter().copied().filter(|&c| c < lw).collect();
+            let mut r_eq: Vec<usize> = eq.iter().filter(|&&c| c >= lw).map(|c| c - lw).collect();
+            for (l, r) in hash_keys {
+                l_eq.extend(col_refs(l));
+                r_eq.extend(col_refs(r));
+            }
+            // The preserved side of an outer join is read first: the ON condition
+            // cannot search it.
+            if *kind == JoinKind::Left {
+                l_eq.retain(|c| joined.contains(c));
+            }
+            collect(left, out, &l_eq);
+            let first_right = out.len();
+            collect(right, out, &r_eq);
+            if !hash_keys.is_empty() {
+                if let Some(l) = out.get_mut(first_right).filter(|l| l.ty == "ALL") {
+                    l.add_extra("Using join buffer (hash join)");
+                }
+            }
+        }
+        Plan::IndexJoin(j) => {
+            let lw = width(&j.left);
+            let mut eq: Vec<usize> = joined.iter().copied().filter(|&c| c < lw).collect();
+            if j.kind == JoinKind::Inner {
+                for k in &j.keys {
+                    eq.extend(col_refs(k));
+                }
+                equated(j.on.as_ref(), &mut eq);
+                eq.retain(|&c| c < lw);
+            }
+            collect(&j.left, out, &eq);
+            out.push(index_join_line(j));
         }
         Plan::SetOp { left, right, .. } => {
-            collect(left, out, filtered);
-            collect(right, out, filtered);
+            collect(left, out, &[]);
+            collect(right, out, &[]);
         }
         Plan::Recursive {
             anchor, recursive, ..
         } => {
-            collect(anchor, out, filtered);
-            collect(recursive, out, filtered);
+            collect(anchor, out, &[]);
+            collect(recursive, out, &[]);
         }
         _ => {}
     }
@@ -139,14 +403,28 @@ fn tree(p: &Plan, depth: usize, out: &mut String) {
     };
     match p {
         Plan::Scan { table, access, .. } => {
+            let cover = if access.covering() {
+                "Covering index"
+            } else {
+                "Index"
+            };
             let s = match access {
                 Access::Full => format!("Table scan on {}", table.name),
-                Access::Range { index, .. } | Access::Points { index, .. } => {
-                    let k = index
-                        .map(|i| table.indexes[i].name.clone())
-                        .unwrap_or_else(|| "PRIMARY".into());
-                    format!("Index range scan on {} using {}", table.name, k)
-                }
+                Access::Range {
+                    index,
+                    lo: None,
+                    hi: None,
+                    ..
+                } => format!(
+                    "{cover} scan on {} using {}",
+                    table.name,
+                    key_name(table, *index)
+                ),
+                Access::Range { index, .. } | Access::Points { index, .. } => format!(
+                    "{cover} range scan on {} using {}",
+                    table.name,
+                    key_name(table, *index)
+                ),
             };
             line(&s, out);
         }
@@ -182,24 +460,63 @@ fn tree(p: &Plan, depth: usize, out: &mut String) {
             kind,
             ..
         } => {
-            let k = if hash_keys.is_empty() {
-                "Nested loop"
+            let k = if *kind == JoinKind::Left {
+                "left"
             } else {
-                "Hash"
+                "inner"
             };
-            line(
-                &format!(
-                    "{k} {} join",
-                    if *kind == crate::sql::plan::JoinKind::Left {
-                        "left"
-                    } else {
-                        "inner"
-                    }
-                ),
-                out,
+            if hash_keys.is_empty() {
+                line(&format!("Nested loop {k} join"), out);
+                tree(left, depth + 1, out);
+                tree(right, depth + 1, out);
+            } else {
+                line(
+                    &format!("{} hash join", if k == "left" { "Left" } else { "Inner" }),
+                    out,
+                );
+                tree(left, depth + 1, out);
+                let inner_pad = "    ".repeat(depth + 1);
+                out.push_str(&inner_pad);
+                out.push_str("-> Hash\n");
+                tree(right, depth + 2, out);
+            }
+        }
+        Plan::IndexJoin(j) => {
+            let k = if j.kind == JoinKind::Left {
+                "left"
+            } else {
+                "inner"
+            };
+            line(&format!("Nested loop {k} join"), out);
+            tree(&j.left, depth + 1, out);
+            let (cols, unique) = index_cols(&j.table, j.index);
+            let what = if unique && j.keys.len() == cols.len() {
+                "Single-row index lookup"
+            } else {
+                "Index lookup"
+            };
+            let conds: Vec<String> = cols
+                .iter()
+                .zip(&j.key_refs)
+                .map(|(&c, r)| format!("{}={}", j.table.columns[c].name, r))
+                .collect();
+            let lookup = format!(
+                "{what} on {} using {} ({})",
+                j.alias,
+                key_name(&j.table, j.index),
+                conds.join(", ")
             );
-            tree(left, depth + 1, out);
-            tree(right, depth + 1, out);
+            let inner_pad = "    ".repeat(depth + 1);
+            if j.filter.is_some() {
+                out.push_str(&inner_pad);
+                out.push_str("-> Filter\n");
+                out.push_str(&"    ".repeat(depth + 2));
+            } else {
+                out.push_str(&inner_pad);
+            }
+            out.push_str("-> ");
+            out.push_str(&lookup);
+            out.push('\n');
         }
         Plan::SetOp { left, right, .. } => {
             line("Union", out);
@@ -221,7 +538,7 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
         };
     }
     let mut lines = Vec::new();
-    collect(plan, &mut lines, false);
+    collect(plan, &mut lines, &[]);
     let names = [
         "id",
         "select_type",
@@ -276,13 +593,9 @@ pub fn explain(plan: &Plan, as_tree: bool) -> QueryResult {
             s(l.ty),
             opt(&l.possible),
             opt(&l.key),
-            l.key.as_ref().map(|_| s("4")).unwrap_or(Value::Null),
-            if l.ty == "const" || l.ty == "ref" {
-                s("const")
-            } else {
-                Value::Null
-            },
-            Value::Int(l.rows),
+            opt(&l.key_len),
+            opt(&l.ref_),
+            Value::Int(l.rows.min(TABLE_ROWS as i64)),
             Value::Str("100.00".into()),
             if l.extra.is_empty() {
                 Value::Null
@@ -308,4 +621,90 @@ pub fn explain_dml(kind: &str, plan: &Plan) -> QueryResult {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, IndexDef};
+
+    fn col(ty: SqlType, nullable: bool) -> ColumnDef {
+        ColumnDef {
+            name: "c".into(),
+            ty,
+            unsigned: false,
+            nullable,
+            default: None,
+            auto_increment: false,
+            on_update_now: false,
+            binary_collation: false,
+            comment: String::new(),
+        }
+    }
+
+    #[test]
+    fn key_len_as_mysql_counts_it() {
+        let t = TableDef {
+            id: 1,
+            db: "d".into(),
+            name: "t".into(),
+            columns: vec![
+                col(SqlType::Int, false),
+                col(SqlType::Int, true),
+                col(SqlType::VarChar(10), false),
+                col(SqlType::BigInt, true),
+                col(SqlType::Char(3), true),
+                col(SqlType::DateTime(3), false),
+            ],
+            primary: vec![0],
+            indexes: vec![IndexDef {
+                name: "k".into(),
+                columns: vec![1, 2, 3, 4, 5],
+                unique: false,
+                root: 0,
+            }],
+            root: 0,
+            comment: String::new(),
+            auto_increment_start: 1,
+        };
+        assert_eq!(key_len(&t, None, 1), "4");
+        assert_eq!(key_len(&t, Some(0), 1), "5");
+        assert_eq!(key_len(&t, Some(0), 2), "47");
+        assert_eq!(key_len(&t, Some(0), 3), "56");
+        assert_eq!(key_len(&t, Some(0), 4), "69");
+        assert_eq!(key_len(&t, Some(0), 5), "76");
+    }
+
+    #[test]
+    fn possible_keys_in_index_order() {
+        let mut cols = vec![col(SqlType::Int, false); 3];
+        cols[1].name = "a".into();
+        let t = TableDef {
+            id: 1,
+            db: "d".into(),
+            name: "t".into(),
+            columns: cols,
+            primary: vec![0],
+            indexes: vec![
+                IndexDef {
+                    name: "kb".into(),
+                    columns: vec![2],
+                    unique: false,
+                    root: 0,
+                },
+                IndexDef {
+                    name: "ka".into(),
+                    columns: vec![1, 2],
+                    unique: true,
+                    root: 0,
+                },
+            ],
+            root: 0,
+            comment: String::new(),
+            auto_increment_start: 1,
+        };
+        assert_eq!(possible_keys(&t, &[2, 0]).as_deref(), Some("PRIMARY,kb"));
+        assert_eq!(possible_keys(&t, &[1]).as_deref(), Some("ka"));
+        assert_eq!(possible_keys(&t, &[]), None);
+    }
 }

@@ -3,16 +3,23 @@
 //!
 //! Every relation is bound to a unit with its own scope; WHERE and inner-join ON
 //! conjuncts are bound against the concatenation of all units (the global layout).
-//! A conjunct that touches one unit is pushed into it (and may choose its index); the
-//! rest join units greedily: next comes a unit connected to the joined set by an
-//! equality (a hash join on those keys), else the next unit in FROM order. LEFT JOIN
-//! keeps its operands as written. The result is reordered to the global layout.
+//! A conjunct that touches one unit is pushed into it (and may choose its index), and
+//! `a = const` with `a = b` adds `b = const` for b's unit. The rest join units greedily
+//! (polynomial in the number of tables): the unit with the fewest estimated rows
+//! first, then repeatedly the connected unit whose join is cheapest (`joinplan`'s cost
+//! model), as a hash join on the equalities or as an index nested loop probing the
+//! inner table's primary key or a secondary index whose leading columns the
+//! equalities (and constants) cover; a cross product only when nothing is connected.
+//! LEFT/RIGHT JOIN keep their operands as written (the inner side may be probed through
+//! an index the same way); WHERE conjuncts on the preserved side alone are copied below
+//! the outer join. The result is reordered to the global layout.
 
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
 use crate::sql::bind::{split_and, Binder, Scope, ScopeCol};
+use crate::sql::joinplan::*;
 use crate::sql::plan::*;
 
 struct Unit {
@@ -75,6 +82,26 @@ pub fn plan_from(
                 }
                 J::Left(c) | J::LeftOuter(c) | J::Right(c) | J::RightOuter(c) => {
                     let is_right = matches!(j.join_operator, J::Right(_) | J::RightOuter(_));
+                    // WHERE conditions on the preserved side alone filter it before the
+                    // outer join (and may choose its index); they are applied again on
+                    // top, so a copy is enough.
+                    let mut right = right;
+                    if is_right {
+                        let f = pushable_where(b, &right.scope, &where_conj)
+                            .into_iter()
+                            .map(|(_, e)| e)
+                            .collect();
+                        right.plan = push_filters(right.plan, f);
+                    } else {
+                        let scope = Scope {
+                            cols: acc.iter().flat_map(|u| u.scope.cols.clone()).collect(),
+                        };
+                        acc_conj.extend(
+                            pushable_where(b, &scope, &where_conj)
+                                .into_iter()
+                                .map(|(a, _)| a),
+                        );
+                    }
                     let left = greedy_join(
                         b,
                         std::mem::take(&mut acc),
@@ -98,6 +125,47 @@ pub fn plan_from(
     conj.extend(where_conj);
     let u = greedy_join(b, units, conj, using)?;
     Ok((u.plan, u.scope))
+}
+
+/// WHERE conjuncts that bind against `scope` alone, refer to its columns, and are safe
+/// to evaluate early (no subqueries, no references to enclosing queries, deterministic):
+/// (the conjunct, bound over `scope`).
+fn pushable_where(
+    b: &mut Binder<'_>,
+    scope: &Scope,
+    where_conj: &[ast::Expr],
+) -> Vec<(ast::Expr, Expr)> {
+    let mut out = Vec::new();
+    for c in where_conj {
+        if c.to_string().to_ascii_uppercase().contains("SELECT") {
+            continue;
+        }
+        let Ok(e) = b.bind_expr_in(c, scope, "where clause") else {
+            continue;
+        };
+        let mut ok = !col_refs(&e).is_empty();
+        visit(&e, &mut |x| match x {
+            Expr::Outer(..) => ok = false,
+            Expr::Func(name, _)
+                if matches!(
+                    name.as_str(),
+                    "rand"
+                        | "uuid"
+                        | "uuid_short"
+                        | "sleep"
+                        | "last_insert_id"
+                        | crate::sql::bind::ASSIGN_USER_VAR
+                ) =>
+            {
+                ok = false
+            }
+            _ => {}
+        });
+        if ok && !has_subquery(&e) {
+            out.push((c.clone(), e));
+        }
+    }
+    out
 }
 
 /// An equality from USING / NATURAL: global positions are resolved at join time by
@@ -211,15 +279,41 @@ fn outer_join(
             rest.push(e);
         }
     }
-    let right_plan = push_filters(right.plan, right_only);
-    let on = and_all(rest);
-    let mut plan = Plan::Join {
-        left: Box::new(left.plan),
-        right: Box::new(right_plan),
-        kind: JoinKind::Left,
-        on,
-        right_width: rw,
-        hash_keys,
+    let probe = left_join_probe(&left, &right, &scope, &hash_keys, &right_only);
+    let mut plan = match probe {
+        Some((pr, table, alias)) => {
+            // Key equalities are re-checked; the other equalities stay in ON.
+            let mut recheck = Vec::new();
+            for (k, (l, r)) in hash_keys.into_iter().enumerate() {
+                let e = Expr::Cmp(CmpOp::Eq, Box::new(l), Box::new(remap(&r, &|i| i + lw)));
+                if pr.used.contains(&k) {
+                    recheck.push(e);
+                } else {
+                    rest.push(e);
+                }
+            }
+            Plan::IndexJoin(Box::new(IndexJoin {
+                left: left.plan,
+                kind: JoinKind::Left,
+                table,
+                alias,
+                index: pr.index,
+                keys: pr.keys,
+                key_refs: pr.key_refs,
+                filter: and_all(right_only),
+                recheck: and_all(recheck),
+                on: and_all(rest),
+                rows_per_probe: pr.rows,
+            }))
+        }
+        None => Plan::Join {
+            left: Box::new(left.plan),
+            right: Box::new(push_filters(right.plan, right_only)),
+            kind: JoinKind::Left,
+            on: and_all(rest),
+            right_width: rw,
+            hash_keys,
+        },
     };
     if swapped {
         // RIGHT JOIN was planned as right LEFT JOIN left: put the columns back in the
@@ -234,6 +328,299 @@ fn outer_join(
     Ok(Unit { plan, scope })
 }
 
+/// A unit waiting to be joined: its plan without its own filters yet (an inner table of
+/// an index join takes them as the probe's filter).
+struct Pending {
+    unit: Unit,
+    filters: Vec<Expr>,
+    /// The base table, when the unit is a bare table scan.
+    table: Option<(std::sync::Arc<TableDef>, String)>,
+    /// Estimated rows (after its filters) and cost of reading it on its own.
+    rows: f64,
+    cost: f64,
+}
+
+impl Pending {
+    fn new(unit: Unit, filters: Vec<Expr>) -> Pending {
+        let table = match &unit.plan {
+            Plan::Scan {
+                table,
+                alias,
+                access: Access::Full,
+                limit: None,
+                ..
+            } => Some((table.clone(), alias.clone())),
+            _ => None,
+        };
+        let (rows, cost) = match &table {
+            Some((t, _)) => {
+                let access = choose_access(t, &filters);
+                let mut rows = access_rows(t, &access);
+                if matches!(access, Access::Full) && !filters.is_empty() {
+                    rows *= 0.3;
+                }
+                (rows.max(1.0), access_cost(t, &access))
+            }
+            None => {
+                let rows = match &unit.plan {
+                    Plan::Rows(r) => r.len() as f64,
+                    _ => TABLE_ROWS,
+                };
+                (rows.max(1.0), rows)
+            }
+        };
+        Pending {
+            unit,
+            filters,
+            table,
+            rows,
+            cost,
+        }
+    }
+
+    /// The table's own access (from its filters) is an equality lookup already:
+    /// constants beat join keys, so it is read once rather than probed per row.
+    fn has_eq_access(&self) -> bool {
+        match &self.table {
+            Some((t, _)) => matches!(
+                choose_access(t, &self.filters),
+                Access::Range { lo: Some(ref a), hi: Some(ref b), .. }
+                    if format!("{a:?}") == format!("{b:?}")
+            ),
+            None => false,
+        }
+    }
+
+    fn into_plan(self) -> Plan {
+        push_filters(self.unit.plan, self.filters)
+    }
+}
+
+/// How the next unit joins the joined set.
+enum Method {
+    /// Hash join on the equalities (or a nested loop over the materialized inner side
+    /// when there are none).
+    Hash,
+    Index(Probe),
+}
+
+/// EXPLAIN's name of a column ("db.table.column").
+fn ref_name(c: &ScopeCol) -> String {
+    let table = if c.meta.table.is_empty() {
+        c.table.clone()
+    } else {
+        c.meta.table.clone()
+    };
+    if c.meta.schema.is_empty() {
+        format!("{table}.{}", c.name)
+    } else {
+        format!("{}.{table}.{}", c.meta.schema, c.name)
+    }
+}
+
+/// Equalities usable as index-probe keys into `inner` (global column range `off..off+w`)
+/// from the joined columns `layout`: (position in `conds`, the probe equality).
+fn probe_eqs(
+    conds: &[&Expr],
+    layout: &[usize],
+    off: usize,
+    w: usize,
+    kinds: &[KeyKind],
+    global: &Scope,
+) -> Vec<(usize, JoinEq)> {
+    let in_left = |g: usize| layout.contains(&g);
+    let in_right = |g: usize| g >= off && g < off + w;
+    let mut out = Vec::new();
+    for (i, e) in conds.iter().enumerate() {
+        let Some((l, r)) = split_equi(e, &in_left, &in_right) else {
+            continue;
+        };
+        let (Expr::Column(lg), Expr::Column(rg)) = (&l, &r) else {
+            continue;
+        };
+        if kinds[*lg] == KeyKind::Other || kinds[*lg] != kinds[*rg] {
+            continue;
+        }
+        out.push((
+            i,
+            JoinEq {
+                outer: remap_layout(&l, layout),
+                inner_col: rg - off,
+                outer_name: ref_name(&global.cols[*lg]),
+            },
+        ));
+    }
+    out
+}
+
+/// Key kinds of a unit's columns: from the table definition for a base table, else
+/// from the column metadata.
+fn unit_kinds(u: &Unit) -> Vec<KeyKind> {
+    let base = match &u.plan {
+        Plan::Filter(i, _) => i.as_ref(),
+        p => p,
+    };
+    if let Plan::Scan { table, .. } = base {
+        if table.columns.len() == u.scope.width() {
+            return table.columns.iter().map(kind_of_def).collect();
+        }
+    }
+    u.scope
+        .cols
+        .iter()
+        .map(|c| kind_of_meta(c.meta.ty))
+        .collect()
+}
+
+/// Add `b = k` for every `a = k` (k a literal or parameter) and `a = b` between columns
+/// of different units that compare the same way: the other table can then use an index
+/// for the constant instead of waiting for the join.
+fn propagate_constants(
+    per_unit: &mut [Vec<Expr>],
+    multi: &[(Expr, Vec<usize>)],
+    offsets: &[usize],
+    kinds: &[KeyKind],
+) {
+    let unit_of = |i: usize| -> usize { offsets.iter().rposition(|&o| o <= i).unwrap_or(0) };
+    let mut col_eqs: Vec<(usize, usize)> = Vec::new();
+    for (e, _) in multi {
+        if let Expr::Cmp(CmpOp::Eq, a, b) = e {
+            if let (Expr::Column(x), Expr::Column(y)) = (a.as_ref(), b.as_ref()) {
+                if kinds[*x] != KeyKind::Other && kinds[*x] == kinds[*y] {
+                    col_eqs.push((*x, *y));
+                }
+            }
+        }
+    }
+    if col_eqs.is_empty() {
+        return;
+    }
+    let constant =
+        |e: &Expr| matches!(e, Expr::Literal(v) if !v.is_null()) || matches!(e, Expr::Param(_));
+    // Global column -> constant it equals.
+    let mut known: Vec<(usize, Expr)> = Vec::new();
+    for (u, fs) in per_unit.iter().enumerate() {
+        for f in fs {
+            if let Expr::Cmp(CmpOp::Eq, a, b) = f {
+                match (a.as_ref(), b.as_ref()) {
+                    (Expr::Column(c), k) | (k, Expr::Column(c)) if constant(k) => {
+                        known.push((offsets[u] + c, k.clone()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &(x, y) in &col_eqs {
+            for (from, to) in [(x, y), (y, x)] {
+                if known.iter().any(|(c, _)| *c == to) {
+                    continue;
+                }
+                if let Some(k) = known
+                    .iter()
+                    .find(|(c, _)| *c == from)
+                    .map(|(_, k)| k.clone())
+                {
+                    let u = unit_of(to);
+                    per_unit[u].push(Expr::Cmp(
+                        CmpOp::Eq,
+                        Box::new(Expr::Column(to - offsets[u])),
+                        Box::new(k.clone()),
+                    ));
+                    known.push((to, k));
+                    changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// An index probe for the inner table of a LEFT JOIN, when its hash keys can drive one
+/// and it is cheaper (or forced): (probe, table, alias). `used` indexes `hash_keys`.
+fn left_join_probe(
+    left: &Unit,
+    right: &Unit,
+    scope: &Scope,
+    hash_keys: &[(Expr, Expr)],
+    right_only: &[Expr],
+) -> Option<(Probe, std::sync::Arc<TableDef>, String)> {
+    let pref = join_method();
+    if hash_keys.is_empty() || pref == JoinMethod::Hash {
+        return None;
+    }
+    let Plan::Scan {
+        table,
+        alias,
+        access: Access::Full,
+        limit: None,
+        ..
+    } = &right.plan
+    else {
+        return None;
+    };
+    let lk = unit_kinds(left);
+    let rk = unit_kinds(right);
+    // One JoinEq per usable hash key; `pos[j]` is its hash key.
+    let mut eqs = Vec::new();
+    let mut pos = Vec::new();
+    for (k, (l, r)) in hash_keys.iter().enumerate() {
+        if let (Expr::Column(a), Expr::Column(c)) = (l, r) {
+            if lk[*a] != KeyKind::Other && lk[*a] == rk[*c] {
+                eqs.push(JoinEq {
+                    outer: l.clone(),
+                    inner_col: *c,
+                    outer_name: ref_name(&scope.cols[*a]),
+                });
+                pos.push(k);
+            }
+        }
+    }
+    let mut pr = best_probe(table, &eqs, &const_eqs(right_only))?;
+    if pref == JoinMethod::Auto {
+        let Pending {
+            rows: rrows,
+            cost: rcost,
+            ..
+        } = Pending::new(
+            Unit {
+                plan: right.plan.clone(),
+                scope: Scope::default(),
+            },
+            right_only.to_vec(),
+        );
+        let lrows = estimate_rows(&left.plan);
+        let hash = rcost + rrows * HASH_BUILD_COST + lrows * HASH_PROBE_COST;
+        let index = lrows * (pr.cost + HASH_PROBE_COST);
+        if index >= hash {
+            return None;
+        }
+    }
+    pr.used = pr.used.iter().map(|&i| pos[i]).collect();
+    Some((pr, table.clone(), alias.clone()))
+}
+
+/// Rough output rows of a planned unit.
+fn estimate_rows(p: &Plan) -> f64 {
+    match p {
+        Plan::Scan { table, access, .. } => access_rows(table, access),
+        Plan::Filter(i, _) => match i.as_ref() {
+            Plan::Scan {
+                access: Access::Full,
+                ..
+            } => TABLE_ROWS * 0.3,
+            other => estimate_rows(other),
+        },
+        Plan::Project(i, _) | Plan::Truncate(i, _) => estimate_rows(i),
+        Plan::Join { left, right, .. } => estimate_rows(left).max(estimate_rows(right)),
+        Plan::IndexJoin(j) => (estimate_rows(&j.left) * j.rows_per_probe).max(1.0),
+        Plan::Rows(r) => r.len() as f64,
+        _ => TABLE_ROWS,
+    }
+}
+
 fn greedy_join(
     b: &mut Binder<'_>,
     units: Vec<Unit>,
@@ -242,9 +629,11 @@ fn greedy_join(
 ) -> Result<Unit> {
     let mut global = Scope::default();
     let mut offsets = Vec::with_capacity(units.len());
+    let mut kinds: Vec<KeyKind> = Vec::new();
     for u in &units {
         offsets.push(global.width());
         global.cols.extend(u.scope.cols.iter().cloned());
+        kinds.extend(unit_kinds(u));
     }
     let unit_of = |i: usize| -> usize { offsets.iter().rposition(|&o| o <= i).unwrap_or(0) };
     let mut bound: Vec<Expr> = Vec::new();
@@ -286,77 +675,175 @@ fn greedy_join(
             multi.push((e, us));
         }
     }
-    let mut units: Vec<Option<Unit>> = units.into_iter().map(Some).collect();
-    for (i, f) in per_unit.into_iter().enumerate() {
-        if let Some(u) = units[i].as_mut() {
-            let p = std::mem::replace(&mut u.plan, Plan::Single);
-            u.plan = push_filters(p, f);
-        }
-    }
     if n == 1 {
-        let u = units[0].take().expect("one unit");
-        let plan = match and_all(top) {
-            Some(f) => Plan::Filter(Box::new(u.plan), f),
-            None => u.plan,
-        };
+        let u = units.into_iter().next().expect("one unit");
+        let f = per_unit.pop().unwrap_or_default();
+        let mut plan = push_filters(u.plan, f);
+        if let Some(f) = and_all(top) {
+            plan = Plan::Filter(Box::new(plan), f);
+        }
         return Ok(Unit {
             plan,
             scope: u.scope,
         });
     }
-    // Greedy order.
-    let widths: Vec<usize> = units
-        .iter()
-        .map(|u| u.as_ref().map(|u| u.scope.width()).unwrap_or(0))
+    propagate_constants(&mut per_unit, &multi, &offsets, &kinds);
+    let widths: Vec<usize> = units.iter().map(|u| u.scope.width()).collect();
+    let mut pending: Vec<Option<Pending>> = units
+        .into_iter()
+        .zip(per_unit)
+        .map(|(u, f)| Some(Pending::new(u, f)))
         .collect();
-    let mut joined: Vec<usize> = vec![0];
-    let mut layout: Vec<usize> = (offsets[0]..offsets[0] + widths[0]).collect();
-    let mut plan = units[0].take().expect("unit 0").plan;
+    let method_pref = join_method();
+    // Greedy order: start from the unit with the fewest estimated rows, then repeatedly
+    // add the connected unit whose join is cheapest (a cross product only when nothing
+    // is connected).
+    let first = (0..n)
+        .min_by(|&a, &c| {
+            let ra = pending[a].as_ref().map(|p| p.rows).unwrap_or(f64::MAX);
+            let rc = pending[c].as_ref().map(|p| p.rows).unwrap_or(f64::MAX);
+            ra.partial_cmp(&rc).unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .unwrap_or(0);
+    let p0 = pending[first].take().expect("first unit");
+    let mut rows = p0.rows;
+    let mut plan = p0.into_plan();
+    let mut joined: Vec<usize> = vec![first];
+    let mut layout: Vec<usize> = (offsets[first]..offsets[first] + widths[first]).collect();
     let mut remaining_multi = multi;
     while joined.len() < n {
-        // Prefer a unit connected by an equality to the joined set.
-        let next = (0..n)
-            .filter(|i| !joined.contains(i))
-            .find(|&i| {
-                remaining_multi.iter().any(|(_, us)| {
-                    us.contains(&i) && us.iter().all(|u| *u == i || joined.contains(u))
+        // (unit, connected, cost, output rows, method)
+        let mut best: Option<(usize, bool, f64, f64, Method)> = None;
+        for c in 0..n {
+            let Some(p) = pending[c].as_ref() else {
+                continue;
+            };
+            let off = offsets[c];
+            let w = widths[c];
+            let covered: Vec<&Expr> = remaining_multi
+                .iter()
+                .filter(|(_, us)| {
+                    us.contains(&c) && us.iter().all(|u| *u == c || joined.contains(u))
                 })
-            })
-            .or_else(|| (0..n).find(|i| !joined.contains(i)))
-            .expect("a unit remains");
-        let unit = units[next].take().expect("unit not joined yet");
+                .map(|(e, _)| e)
+                .collect();
+            let in_left = |g: usize| layout.contains(&g);
+            let in_right = |g: usize| g >= off && g < off + w;
+            let n_equi = covered
+                .iter()
+                .filter(|e| split_equi(e, &in_left, &in_right).is_some())
+                .count();
+            let connected = n_equi > 0;
+            let hash_cost = if connected {
+                p.cost + p.rows * HASH_BUILD_COST + rows * HASH_PROBE_COST
+            } else {
+                p.cost + rows * p.rows * ROW_COST
+            };
+            let hash_rows = if connected {
+                rows.max(p.rows)
+            } else {
+                rows * p.rows
+            };
+            let mut choice = (hash_cost, hash_rows, Method::Hash);
+            if let (Some((t, _)), true) = (&p.table, connected) {
+                if method_pref != JoinMethod::Hash && !p.has_eq_access() {
+                    let eqs: Vec<JoinEq> = probe_eqs(&covered, &layout, off, w, &kinds, &global)
+                        .into_iter()
+                        .map(|(_, e)| e)
+                        .collect();
+                    if let Some(pr) = best_probe(t, &eqs, &const_eqs(&p.filters)) {
+                        let cost = rows * (pr.cost + HASH_PROBE_COST);
+                        let out_rows = rows * pr.rows;
+                        if method_pref == JoinMethod::IndexNestedLoop || cost < choice.0 {
+                            choice = (cost, out_rows, Method::Index(pr));
+                        }
+                    }
+                }
+            }
+            let better = match &best {
+                None => true,
+                Some((_, bc, bcost, _, _)) => {
+                    (connected && !bc) || (connected == *bc && choice.0 < *bcost)
+                }
+            };
+            if better {
+                best = Some((c, connected, choice.0, choice.1, choice.2));
+            }
+        }
+        let (next, _, _, out_rows, method) = best.expect("a unit remains");
+        let p = pending[next].take().expect("unit not joined yet");
         let off = offsets[next];
         let w = widths[next];
-        let in_left = |g: usize| layout.contains(&g);
-        let in_right = |g: usize| g >= off && g < off + w;
-        let mut hash_keys = Vec::new();
-        let mut post = Vec::new();
+        let mut covered = Vec::new();
         let mut keep = Vec::new();
         for (e, us) in remaining_multi.into_iter() {
-            let covered = us.iter().all(|u| *u == next || joined.contains(u));
-            if !covered {
-                keep.push((e, us));
-                continue;
-            }
-            if let Some((l, r)) = split_equi(&e, &in_left, &in_right) {
-                let lm = remap_layout(&l, &layout);
-                hash_keys.push((lm, remap(&r, &|i| i - off)));
+            if us.iter().all(|u| *u == next || joined.contains(u)) {
+                covered.push(e);
             } else {
-                post.push(e);
+                keep.push((e, us));
             }
         }
         remaining_multi = keep;
         let mut new_layout = layout.clone();
         new_layout.extend(off..off + w);
-        let on = and_all(post.iter().map(|e| remap_layout(e, &new_layout)).collect());
-        plan = Plan::Join {
-            left: Box::new(plan),
-            right: Box::new(unit.plan),
-            kind: JoinKind::Inner,
-            on,
-            right_width: w,
-            hash_keys,
-        };
+        match method {
+            Method::Index(pr) => {
+                let refs: Vec<&Expr> = covered.iter().collect();
+                let used_conds: Vec<usize> = probe_eqs(&refs, &layout, off, w, &kinds, &global)
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .enumerate()
+                    .filter(|(k, _)| pr.used.contains(k))
+                    .map(|(_, i)| i)
+                    .collect();
+                let mut recheck = Vec::new();
+                let mut on = Vec::new();
+                for (i, e) in covered.iter().enumerate() {
+                    let m = remap_layout(e, &new_layout);
+                    if used_conds.contains(&i) {
+                        recheck.push(m);
+                    } else {
+                        on.push(m);
+                    }
+                }
+                let (table, alias) = p.table.clone().expect("index join on a table");
+                plan = Plan::IndexJoin(Box::new(IndexJoin {
+                    left: plan,
+                    kind: JoinKind::Inner,
+                    table,
+                    alias,
+                    index: pr.index,
+                    keys: pr.keys,
+                    key_refs: pr.key_refs,
+                    filter: and_all(p.filters),
+                    recheck: and_all(recheck),
+                    on: and_all(on),
+                    rows_per_probe: pr.rows,
+                }));
+            }
+            Method::Hash => {
+                let in_left = |g: usize| layout.contains(&g);
+                let in_right = |g: usize| g >= off && g < off + w;
+                let mut hash_keys = Vec::new();
+                let mut post = Vec::new();
+                for e in covered {
+                    if let Some((l, r)) = split_equi(&e, &in_left, &in_right) {
+                        hash_keys.push((remap_layout(&l, &layout), remap(&r, &|i| i - off)));
+                    } else {
+                        post.push(remap_layout(&e, &new_layout));
+                    }
+                }
+                plan = Plan::Join {
+                    left: Box::new(plan),
+                    right: Box::new(p.into_plan()),
+                    kind: JoinKind::Inner,
+                    on: and_all(post),
+                    right_width: w,
+                    hash_keys,
+                };
+            }
+        }
+        rows = out_rows.max(1.0);
         layout = new_layout;
         joined.push(next);
     }
@@ -494,6 +981,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                     index,
                     lo: Some(kb.clone()),
                     hi: Some(kb),
+                    covering: false,
                 },
                 if unique { 100 } else { 80 },
             ));
@@ -527,7 +1015,15 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                         });
                     }
                 }
-                return Some((Access::Range { index, lo, hi }, 50 + eqs.len() as u32 * 10));
+                return Some((
+                    Access::Range {
+                        index,
+                        lo,
+                        hi,
+                        covering: false,
+                    },
+                    50 + eqs.len() as u32 * 10,
+                ));
             }
             if eqs.is_empty() {
                 if let Some(list) = &p.in_list {
@@ -535,6 +1031,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                         Access::Points {
                             index,
                             keys: list.iter().map(|k| vec![k.clone()]).collect(),
+                            covering: false,
                         },
                         60,
                     ));
@@ -551,6 +1048,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                     index,
                     lo: Some(kb.clone()),
                     hi: Some(kb),
+                    covering: false,
                 },
                 40 + eqs.len() as u32 * 10,
             ));
@@ -631,7 +1129,7 @@ pub fn col_refs(e: &Expr) -> Vec<usize> {
     v
 }
 
-fn has_subquery(e: &Expr) -> bool {
+pub fn has_subquery(e: &Expr) -> bool {
     let mut f = false;
     visit(e, &mut |x| {
         if matches!(
@@ -811,5 +1309,17 @@ pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
             unquote: *unquote,
         },
         other => other.clone(),
+    }
+}
+
+/// The conjuncts of an AND tree.
+pub fn split_conj(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::And(a, b) => {
+            let mut v = split_conj(a);
+            v.extend(split_conj(b));
+            v
+        }
+        other => vec![other],
     }
 }

@@ -5,11 +5,18 @@
 pub mod accounts;
 pub mod bind;
 pub mod coerce;
+pub mod covering;
 pub mod ddl;
 pub mod dml;
 pub mod exec;
 pub mod explain;
 pub mod from;
+#[cfg(test)]
+mod join_differential;
+#[cfg(test)]
+mod join_many_tests;
+pub mod joinplan;
+pub mod optimize;
 pub mod parse;
 pub mod plan;
 pub mod session_state;

@@ -134,8 +134,10 @@ impl Expr {
             }
             Expr::Arith(_, a, b) => a.is_row_independent() && b.is_row_independent(),
             Expr::Func(name, args) => {
-                !matches!(name.as_str(), "rand" | "uuid" | "sleep")
-                    && args.iter().all(|a| a.is_row_independent())
+                !matches!(
+                    name.as_str(),
+                    "rand" | "uuid" | "sleep" | crate::sql::bind::ASSIGN_USER_VAR
+                ) && args.iter().all(|a| a.is_row_independent())
             }
             _ => false,
         }
@@ -221,16 +223,32 @@ pub enum Access {
     Full,
     /// Range (or point when lo == hi) on the clustered key or a secondary index
     /// (`index` None = clustered). Bounds cover a prefix of the index columns.
+    /// With no bounds it reads the whole index in key order.
     Range {
         index: Option<usize>,
         lo: Option<KeyBound>,
         hi: Option<KeyBound>,
+        /// A secondary index that holds every column the query reads: rows are decoded
+        /// from the index entries without visiting the clustered tree. (On the
+        /// clustered key: only primary key columns are read; the read is the same.)
+        covering: bool,
     },
     /// IN-list of points on the clustered key or an index (first column).
     Points {
         index: Option<usize>,
         keys: Vec<Vec<Expr>>,
+        covering: bool,
     },
+}
+
+impl Access {
+    /// Reads only a secondary index (see `covering` above).
+    pub fn covering(&self) -> bool {
+        match self {
+            Access::Full => false,
+            Access::Range { covering, .. } | Access::Points { covering, .. } => *covering,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,6 +295,10 @@ pub enum Plan {
         /// row). Empty means a nested loop over the materialized right side.
         hash_keys: Vec<(Expr, Expr)>,
     },
+    /// Index nested-loop join: for each left row, probe `table` through an index (or
+    /// the clustered key) with a key computed from that row; only matching rows of the
+    /// inner table are read.
+    IndexJoin(Box<IndexJoin>),
     Aggregate {
         input: Box<Plan>,
         group_by: Vec<Expr>,
@@ -310,6 +332,32 @@ pub enum Plan {
         recursive: Box<Plan>,
         distinct: bool,
     },
+}
+
+/// The inner side of an index nested-loop join (see [`Plan::IndexJoin`]).
+#[derive(Clone, Debug)]
+pub struct IndexJoin {
+    pub left: Plan,
+    pub kind: JoinKind,
+    pub table: Arc<TableDef>,
+    /// The name the query gave the inner table (for EXPLAIN).
+    pub alias: String,
+    /// The probed index (None = clustered key).
+    pub index: Option<usize>,
+    /// Key prefix of the probe, one expression per index column: over the left row, or
+    /// row-independent (constants).
+    pub keys: Vec<Expr>,
+    /// EXPLAIN's `ref` column for each key part ("db.table.column" or "const").
+    pub key_refs: Vec<String>,
+    /// Conditions on the inner row alone (checked before joining).
+    pub filter: Option<Expr>,
+    /// The join equalities the probe answers, re-checked on the joined row (the key
+    /// lookup uses the inner column's comparison; this keeps the join's exact meaning).
+    pub recheck: Option<Expr>,
+    /// Other join conditions over the joined row (left ++ inner).
+    pub on: Option<Expr>,
+    /// Planner's estimate of inner rows per probe (EXPLAIN `rows`).
+    pub rows_per_probe: f64,
 }
 
 /// A bound SELECT: plan plus result metadata.
@@ -438,6 +486,11 @@ impl Plan {
                 for (l, r) in hash_keys {
                     exprs.extend([l, r]);
                 }
+            }
+            Plan::IndexJoin(j) => {
+                inputs.push(&j.left);
+                exprs.extend(j.keys.iter());
+                exprs.extend(j.filter.iter().chain(j.recheck.iter()).chain(j.on.iter()));
             }
             Plan::Aggregate {
                 input,
