@@ -313,7 +313,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     let handle = server.handle().map_err(|e| e.to_string())?;
     let readers = match &volume {
-        Some(v) => Some(cluster::start_readers(
+        Some(v) if args.replicas > 0 => Some(cluster::start_readers(
             v,
             args.replicas,
             cluster_db_options(&args),
@@ -321,7 +321,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             SocketAddr::new(args.bind_address, reader_port(&args)),
             handle.local_addr(),
         )?),
-        None => None,
+        _ => None,
     };
     let server_id = args.server_id.clone().unwrap_or_else(|| {
         let role = match args.role {

@@ -55,8 +55,9 @@ impl Proc {
     fn addr_after(&self, marker: &str) -> SocketAddr {
         let mut i = 0;
         loop {
-            let l = match self.seen.borrow().get(i) {
-                Some(l) => l.clone(),
+            let got = self.seen.borrow().get(i).cloned();
+            let l = match got {
+                Some(l) => l,
                 None => {
                     let l = self
                         .lines
