@@ -259,6 +259,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         Database::open_replica(f, cluster_db_options(&args))
     } else if let Some(v) = &volume {
         if let Some(b) = &book {
+            borealis_storage::net::follow::announce_vdl(v, b)
+                .map_err(|e| format!("starting the VDL announcer: {e}"))?;
             registrar = Some(Registrar::start(
                 b,
                 borealis_storage::net::follow::fresh_instance_id(),

@@ -225,6 +225,12 @@ impl NodeConn {
         Ok(v)
     }
 
+    /// Pass the writer's VDL and read floor to the node's replica of `pg` (a poll).
+    pub fn poll_limits(&self, pg: u64, vdl: Lsn, floor: Option<Lsn>) -> Result<()> {
+        self.call(REQ_POLL, &Enc::new().u64(pg).u64(vdl).opt_u64(floor).0)?;
+        Ok(())
+    }
+
     /// Protection groups this node holds.
     pub fn pgs(&self) -> Result<Vec<u64>> {
         self.peer_pgs()

@@ -378,3 +378,62 @@ impl Feed {
         self.idle = (self.idle * 2).min(MAX_IDLE);
     }
 }
+
+/// Tell every storage node of `book` each VDL `vol` (a writer on those nodes) reaches,
+/// as soon as it is reached, so replicas following the nodes see a commit without
+/// waiting for the next append or the writer's periodic poll to carry it. One thread
+/// per node sends only the newest VDL (older ones are superseded), with the writer's
+/// current read floor, exactly as the writer's own polls do. Stops when `vol` closes.
+pub fn announce_vdl(vol: &Arc<crate::LocalVolume>, book: &AddrBook) -> Result<()> {
+    use crate::{LogEvent, Volume};
+    let rx = Volume::subscribe(&**vol);
+    let ids = book.ids();
+    let latest = Arc::new((Mutex::new(0 as Lsn), parking_lot::Condvar::new()));
+    for id in ids {
+        let conn = NodeConn::new(id, book.clone());
+        let latest = latest.clone();
+        let v = Arc::downgrade(vol);
+        std::thread::Builder::new()
+            .name(format!("vdl-announce-{id}"))
+            .spawn(move || {
+                let mut sent = 0;
+                loop {
+                    let vdl = {
+                        let (m, cv) = &*latest;
+                        let mut g = m.lock();
+                        while *g <= sent {
+                            if cv.wait_for(&mut g, Duration::from_secs(1)).timed_out()
+                                && v.strong_count() == 0
+                            {
+                                return;
+                            }
+                        }
+                        *g
+                    };
+                    let Some(vol) = v.upgrade() else { return };
+                    let floor = vol.min_read_point();
+                    let pgs = vol.pg_count() as u64;
+                    drop(vol);
+                    for pg in 0..pgs {
+                        let _ = conn.poll_limits(pg, vdl, floor);
+                    }
+                    sent = vdl;
+                }
+            })?;
+    }
+    std::thread::Builder::new()
+        .name("vdl-announce".into())
+        .spawn(move || {
+            for ev in rx {
+                if let LogEvent::Durable(v) = ev {
+                    let (m, cv) = &*latest;
+                    let mut g = m.lock();
+                    if v > *g {
+                        *g = v;
+                        cv.notify_all();
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
