@@ -496,9 +496,10 @@ impl Apply {
                         .lag_max_micros
                         .fetch_max(since.elapsed().as_micros() as u64, Ordering::Relaxed);
                 }
-                // Caught up with what the stream announced, or still behind since the
-                // queued announcements arrived (during this apply at the latest).
-                *behind = (!rx.is_empty()).then_some(t0);
+                // Caught up with the volume, or still behind since a VDL advance that
+                // arrived during this apply at the latest.
+                let vdl_now = self.state.pager.volume().durable_lsn();
+                *behind = (vdl_now > self.read_point).then_some(t0);
             }
         }
     }

@@ -369,13 +369,7 @@ pub fn monitor_registry(ep: ReaderHandle, reg: Arc<Registrar>, threshold: Durati
         .spawn(move || {
             while !ep.stopping.load(Ordering::SeqCst) {
                 let mut live = Vec::new();
-                for (_, age, info) in reg.list() {
-                    let Some((i, addr)) = decode_info(&info) else {
-                        continue;
-                    };
-                    if i.role != InstanceRole::Replica || Duration::from_millis(age) > STALE {
-                        continue;
-                    }
+                for (i, addr) in registered_replicas(&reg).into_iter().take(MAX_REPLICAS) {
                     ep.add(addr);
                     ep.set_healthy(addr, within(i.lag_micros, threshold));
                     live.push(addr);
@@ -389,6 +383,16 @@ pub fn monitor_registry(ep: ReaderHandle, reg: Arc<Registrar>, threshold: Durati
                 std::thread::sleep(MONITOR_EVERY);
             }
         });
+}
+
+/// Replicas registered with the storage nodes whose heartbeat is fresh (alive).
+pub fn registered_replicas(reg: &Registrar) -> Vec<(InstanceInfo, SocketAddr)> {
+    reg.list()
+        .into_iter()
+        .filter(|(id, age, _)| *id != reg.id() && Duration::from_millis(*age) <= STALE)
+        .filter_map(|(_, _, info)| decode_info(&info))
+        .filter(|(i, _)| i.role == InstanceRole::Replica)
+        .collect()
 }
 
 /// An instance's registration as text: `key=value` pairs separated by `;`.
@@ -584,5 +588,44 @@ mod tests {
             "an added replica takes connections at once"
         );
         h.shutdown();
+    }
+
+    #[test]
+    fn lagging_replicas_are_skipped_and_the_writer_takes_over() {
+        let (a, b, w) = (tagged(b'a'), tagged(b'b'), tagged(b'w'));
+        let ep = ReaderEndpoint::bind("127.0.0.1:0".parse().unwrap(), &[a, b], w).unwrap();
+        let h = ep.handle().unwrap();
+        std::thread::spawn(move || ep.run());
+        h.set_healthy(a, false);
+        let held: Vec<_> = (0..3).map(|_| reach(&h)).collect();
+        assert!(held.iter().all(|(_, t)| *t == b'b'), "a lags: only b");
+        h.set_healthy(b, false);
+        assert_eq!(reach(&h).1, b'w', "every replica lags: the writer");
+        h.set_healthy(a, true);
+        assert_eq!(reach(&h).1, b'a', "a caught up");
+        assert_eq!(h.healthy(), vec![a]);
+        h.shutdown();
+    }
+
+    #[test]
+    fn registration_text_round_trips() {
+        let i = InstanceInfo {
+            server_id: "r;1".into(),
+            role: InstanceRole::Replica,
+            durable_lsn: 10,
+            read_point: 9,
+            lag_micros: 1500,
+            replay_micros: 20,
+            updated_ms: 1_700_000_000_000,
+        };
+        let addr: SocketAddr = "127.0.0.1:3307".parse().unwrap();
+        let (back, a) = decode_info(&encode_info(&i, addr)).unwrap();
+        assert_eq!(a, addr);
+        assert_eq!(back.server_id, "r_1");
+        assert_eq!(
+            (back.role, back.read_point, back.lag_micros),
+            (InstanceRole::Replica, 9, 1500)
+        );
+        assert!(decode_info(b"garbage").is_none());
     }
 }

@@ -256,6 +256,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .map_err(|e| format!("following the storage nodes: {e}"))?;
         registrar = f.registrar().cloned();
+        if let Some(reg) = &registrar {
+            let live = cluster::registered_replicas(reg).len();
+            if live >= cluster::MAX_REPLICAS {
+                return Err(format!(
+                    "{live} replicas are already registered with the storage nodes: a \
+                     cluster has at most {} read replicas",
+                    cluster::MAX_REPLICAS
+                ));
+            }
+        }
         Database::open_replica(f, cluster_db_options(&args))
     } else if let Some(v) = &volume {
         if let Some(b) = &book {
