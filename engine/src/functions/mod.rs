@@ -56,6 +56,7 @@ pub use like::like;
 pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub use regexp::regexp_like;
+pub use string::{ENUM_NUMBER, SET_NUMBER};
 
 use crate::error::{code, Error, Result};
 use crate::temporal::DateTime;

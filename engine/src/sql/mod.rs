@@ -15,4 +15,5 @@ pub mod plan;
 pub mod session_state;
 pub mod show;
 pub mod show_stmt;
+pub mod views;
 pub mod window;
