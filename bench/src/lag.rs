@@ -1,12 +1,16 @@
-//! Replica lag probe: commit a timestamped row on the writer, then poll a replica until
-//! the row is visible; the lag is the time from the writer's commit acknowledgement to
-//! the first poll that sees the row. Optionally under a concurrent sysbench load on the
-//! writer. Works with any two targets (a replica endpoint once replicas exist; pointing
-//! both at the same server measures the probe's own floor, one round trip).
+//! Replica lag benchmark: commit a timestamped row on the writer, then poll every
+//! replica until the row is visible; the lag is the time from the writer's commit
+//! acknowledgement to the first poll that sees the row (independent of the server's own
+//! lag status variables). Meanwhile a background load writes on the writer at a fixed
+//! rate (`--rate 1000,5000,max`: paced single-row autocommit UPDATEs; `max` unpaced),
+//! or runs a sysbench workload (`--load`). Works with any targets (pointing writer and
+//! replica at the same server measures the probe's own floor, one round trip).
 //!
 //! Invariant: each probe row has a fresh id, so a row can only be seen after its own
 //! commit; polls that time out are counted, not folded into the percentiles.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -21,10 +25,10 @@ pub struct LagArgs {
     /// Writer target (mysql://... or embedded:...).
     #[arg(long)]
     pub writer: String,
-    /// Replica target.
-    #[arg(long)]
-    pub replica: String,
-    /// Seconds of probing.
+    /// Replica target; repeat for several replicas (each is probed for every row).
+    #[arg(long, required = true)]
+    pub replica: Vec<String>,
+    /// Seconds of probing (per rate).
     #[arg(long, default_value_t = 10.0)]
     pub time: f64,
     /// Pause between probes in milliseconds.
@@ -33,7 +37,15 @@ pub struct LagArgs {
     /// Give up on one row after this many milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub timeout_ms: u64,
-    /// Background workload on the writer while probing (tables must be prepared).
+    /// Background write rates on the writer, writes/s (`max`: as fast as
+    /// --rate-threads connections go), one measurement each. Empty: no paced load.
+    #[arg(long, value_delimiter = ',')]
+    pub rate: Vec<String>,
+    /// Connections issuing the paced background writes.
+    #[arg(long, default_value_t = 4)]
+    pub rate_threads: usize,
+    /// Background sysbench workload on the writer while probing (tables must be
+    /// prepared); instead of --rate.
     #[arg(long)]
     pub load: Option<String>,
     #[arg(long, default_value_t = 4)]
@@ -55,7 +67,20 @@ pub struct LagResult {
     pub max_ms: f64,
 }
 
-/// Probe for `time`: one row per `interval`.
+impl LagResult {
+    fn from_histogram(h: &Histogram, timeouts: u64) -> LagResult {
+        LagResult {
+            probes: h.count(),
+            timeouts,
+            p50_ms: h.quantile(0.5) as f64 / 1e6,
+            p95_ms: h.quantile(0.95) as f64 / 1e6,
+            p99_ms: h.quantile(0.99) as f64 / 1e6,
+            max_ms: h.max() as f64 / 1e6,
+        }
+    }
+}
+
+/// Probe one replica for `time`: one row per `interval`.
 pub fn probe(
     writer: &dyn Target,
     replica: &dyn Target,
@@ -63,54 +88,235 @@ pub fn probe(
     interval: Duration,
     timeout: Duration,
 ) -> Result<LagResult, BenchError> {
+    probe_all(writer, &[replica], time, interval, timeout)
+}
+
+/// Probe every replica in `replicas` for each row (polled in parallel, one thread per
+/// replica); the result merges the lags seen on all of them.
+pub fn probe_all(
+    writer: &dyn Target,
+    replicas: &[&dyn Target],
+    time: Duration,
+    interval: Duration,
+    timeout: Duration,
+) -> Result<LagResult, BenchError> {
     let mut w = writer.connect(true)?;
-    let mut r = replica.connect(false)?;
     w.query(
         "CREATE TABLE IF NOT EXISTS bench_lag (id BIGINT NOT NULL PRIMARY KEY, ts BIGINT NOT NULL)",
     )?;
     w.query("DELETE FROM bench_lag")?;
-    let mut h = Histogram::default();
-    let mut out = LagResult::default();
-    let start = Instant::now();
-    let mut id: u64 = 0;
-    while start.elapsed() < time {
-        id += 1;
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
-        // Autocommit: the INSERT returns after its commit.
-        w.query(&format!(
-            "INSERT INTO bench_lag (id, ts) VALUES ({id}, {ts})"
-        ))?;
-        let committed = Instant::now();
-        let select = format!("SELECT ts FROM bench_lag WHERE id = {id}");
-        loop {
-            if r.query(&select)? > 0 {
-                h.record(committed.elapsed().as_nanos() as u64);
-                out.probes += 1;
-                break;
-            }
-            if committed.elapsed() > timeout {
-                out.timeouts += 1;
-                break;
-            }
-            std::thread::sleep(Duration::from_micros(200));
+    std::thread::scope(|s| {
+        let (done_tx, done_rx) = mpsc::channel::<Result<(), BenchError>>();
+        let mut pollers = Vec::new();
+        for &r in replicas {
+            let (tx, rx) = mpsc::channel::<(u64, Instant)>();
+            let done = done_tx.clone();
+            let h = s.spawn(move || -> Result<(Histogram, u64), BenchError> {
+                let mut c = r.connect(false)?;
+                let mut h = Histogram::default();
+                let mut timeouts = 0;
+                for (id, committed) in rx {
+                    let select = format!("SELECT ts FROM bench_lag WHERE id = {id}");
+                    let res = loop {
+                        match c.query(&select) {
+                            Err(e) => break Err(e),
+                            Ok(n) if n > 0 => {
+                                h.record(committed.elapsed().as_nanos() as u64);
+                                break Ok(());
+                            }
+                            Ok(_) if committed.elapsed() > timeout => {
+                                timeouts += 1;
+                                break Ok(());
+                            }
+                            Ok(_) => std::thread::sleep(Duration::from_micros(100)),
+                        }
+                    };
+                    let failed = res.is_err();
+                    let _ = done.send(res);
+                    if failed {
+                        break;
+                    }
+                }
+                Ok((h, timeouts))
+            });
+            pollers.push((tx, h));
         }
-        std::thread::sleep(interval);
+        drop(done_tx);
+        let start = Instant::now();
+        let mut id: u64 = 0;
+        let mut err = None;
+        'probing: while start.elapsed() < time {
+            id += 1;
+            let ts = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as u64)
+                .unwrap_or(0);
+            // Autocommit: the INSERT returns after its commit is acknowledged.
+            w.query(&format!(
+                "INSERT INTO bench_lag (id, ts) VALUES ({id}, {ts})"
+            ))?;
+            let committed = Instant::now();
+            for (tx, _) in &pollers {
+                let _ = tx.send((id, committed));
+            }
+            for _ in &pollers {
+                match done_rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        err = Some(e);
+                        break 'probing;
+                    }
+                    Err(_) => break 'probing,
+                }
+            }
+            std::thread::sleep(interval);
+        }
+        let mut all = Histogram::default();
+        let mut timeouts = 0;
+        for (tx, h) in pollers {
+            drop(tx);
+            match h.join() {
+                Ok(Ok((h, t))) => {
+                    all.merge(&h);
+                    timeouts += t;
+                }
+                Ok(Err(e)) => err = err.or(Some(e)),
+                Err(_) => {}
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(LagResult::from_histogram(&all, timeouts)),
+        }
+    })
+}
+
+/// Rows of the table the paced load updates.
+const LOAD_ROWS: u64 = 1000;
+
+/// Paced single-row autocommit UPDATEs on the writer until `stop`: `rate` writes/s over
+/// `threads` connections (None: unpaced). Returns the writes done.
+fn paced_load(
+    writer: &dyn Target,
+    rate: Option<f64>,
+    threads: usize,
+    stop: &AtomicBool,
+) -> Result<u64, BenchError> {
+    let done = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                let done = &done;
+                s.spawn(move || -> Result<(), BenchError> {
+                    let mut c = writer.connect(true)?;
+                    let period = rate.map(|r| Duration::from_secs_f64(threads as f64 / r));
+                    let mut next = Instant::now();
+                    let mut k = t as u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Some(p) = period {
+                            let now = Instant::now();
+                            if next > now {
+                                std::thread::sleep(next - now);
+                            } else if now - next > Duration::from_millis(100) {
+                                next = now; // fell behind: do not burst to catch up
+                            }
+                            next += p;
+                        }
+                        k = (k + 7919) % LOAD_ROWS;
+                        c.query(&format!(
+                            "UPDATE bench_lag_load SET v = v + 1 WHERE id = {k}"
+                        ))?;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in hs {
+            match h.join() {
+                Ok(r) => r?,
+                Err(_) => return Err(BenchError::new("a load thread panicked")),
+            }
+        }
+        Ok(done.load(Ordering::Relaxed))
+    })
+}
+
+fn prepare_load(writer: &dyn Target) -> Result<(), BenchError> {
+    let mut w = writer.connect(true)?;
+    w.query("DROP TABLE IF EXISTS bench_lag_load")?;
+    w.query("CREATE TABLE bench_lag_load (id BIGINT NOT NULL PRIMARY KEY, v BIGINT NOT NULL)")?;
+    let rows: Vec<String> = (0..LOAD_ROWS).map(|i| format!("({i}, 0)")).collect();
+    for chunk in rows.chunks(250) {
+        w.query(&format!(
+            "INSERT INTO bench_lag_load (id, v) VALUES {}",
+            chunk.join(",")
+        ))?;
     }
-    out.p50_ms = h.quantile(0.5) as f64 / 1e6;
-    out.p95_ms = h.quantile(0.95) as f64 / 1e6;
-    out.p99_ms = h.quantile(0.99) as f64 / 1e6;
-    out.max_ms = h.max() as f64 / 1e6;
-    Ok(out)
+    Ok(())
+}
+
+fn print_header() {
+    println!(
+        "| replicas | load | writes/s | probes | timeouts | lag p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|"
+    );
+}
+
+fn print_row(replicas: usize, load: &str, wps: f64, lag: &LagResult) {
+    println!(
+        "| {replicas} | {load} | {wps:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        lag.probes, lag.timeouts, lag.p50_ms, lag.p95_ms, lag.p99_ms, lag.max_ms
+    );
 }
 
 pub fn main(a: &LagArgs) -> Result<(), String> {
     let topts = TargetOptions::default();
     let writer = crate::target::parse(&a.writer, &topts).map_err(|e| e.to_string())?;
-    let replica = crate::target::parse(&a.replica, &topts).map_err(|e| e.to_string())?;
+    let replicas = a
+        .replica
+        .iter()
+        .map(|r| crate::target::parse(r, &topts).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reps: Vec<&dyn Target> = replicas.iter().map(|r| r.as_ref()).collect();
     let time = Duration::from_secs_f64(a.time);
+    let interval = Duration::from_millis(a.interval_ms);
+    let timeout = Duration::from_millis(a.timeout_ms);
+    print_header();
+    if !a.rate.is_empty() {
+        prepare_load(writer.as_ref()).map_err(|e| e.to_string())?;
+        for r in &a.rate {
+            let rate = match r.as_str() {
+                "max" => None,
+                n => Some(
+                    n.parse::<f64>()
+                        .ok()
+                        .filter(|x| *x > 0.0)
+                        .ok_or_else(|| format!("--rate: {n} is not a positive number or max"))?,
+                ),
+            };
+            let stop = AtomicBool::new(false);
+            let t0 = Instant::now();
+            let (lag, writes) = std::thread::scope(|s| {
+                let bg = s.spawn(|| paced_load(writer.as_ref(), rate, a.rate_threads, &stop));
+                let lag = probe_all(writer.as_ref(), &reps, time, interval, timeout);
+                stop.store(true, Ordering::Relaxed);
+                (lag, bg.join())
+            });
+            let secs = t0.elapsed().as_secs_f64();
+            let lag = lag.map_err(|e| e.to_string())?;
+            let writes = match writes {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => return Err(format!("background load: {e}")),
+                Err(_) => return Err("background load panicked".into()),
+            };
+            let label = match rate {
+                Some(x) => format!("{x:.0} writes/s"),
+                None => format!("max ({} conns)", a.rate_threads),
+            };
+            print_row(reps.len(), &label, writes as f64 / secs, &lag);
+        }
+        return Ok(());
+    }
     let load = match &a.load {
         Some(w) => Some(Workload::parse(w).ok_or_else(|| format!("unknown workload '{w}'"))?),
         None => None,
@@ -135,32 +341,19 @@ pub fn main(a: &LagArgs) -> Result<(), String> {
             let writer = writer.as_ref();
             s.spawn(move || runner::run(writer, &cfg))
         });
-        let lag = probe(
-            writer.as_ref(),
-            replica.as_ref(),
-            time,
-            Duration::from_millis(a.interval_ms),
-            Duration::from_millis(a.timeout_ms),
-        );
+        let lag = probe_all(writer.as_ref(), &reps, time, interval, timeout);
         let load_result = bg.map(|h| h.join());
         (lag, load_result)
     });
     let lag = lag.map_err(|e| e.to_string())?;
-    println!(
-        "| probes | timeouts | lag p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|"
-    );
-    println!(
-        "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-        lag.probes, lag.timeouts, lag.p50_ms, lag.p95_ms, lag.p99_ms, lag.max_ms
-    );
-    if let Some(Ok(Ok(r))) = load_result {
-        println!(
-            "\nbackground load: {} x{}: {:.1} tps, errors {}",
-            r.workload,
-            r.threads,
+    match load_result {
+        Some(Ok(Ok(r))) => print_row(
+            reps.len(),
+            &format!("{} x{}", r.workload, r.threads),
             r.tps(),
-            r.errors
-        );
+            &lag,
+        ),
+        _ => print_row(reps.len(), "none", 0.0, &lag),
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::catalog::{self, Catalog, TableDef};
 use crate::error::{Error, Result};
-use crate::replica::{Applier, ReplicaState, ReplicaStatus};
+use crate::replica::{Applier, ClusterView, InstanceInfo, ReplicaState, ReplicaStatus};
 use crate::session::{Session, SessionInfo};
 use crate::sql::exec::Exec;
 use crate::sql::plan::Expr;
@@ -85,6 +85,9 @@ pub(crate) struct Shared {
     pub(crate) replica: Option<Arc<ReplicaState>>,
     /// The replica's applier thread; dropping `Shared` stops it.
     applier: Mutex<Option<Applier>>,
+    /// Every instance of the cluster (information_schema.replica_host_status); None:
+    /// this instance alone.
+    pub(crate) cluster_view: RwLock<Option<ClusterView>>,
 }
 
 impl Shared {
@@ -317,10 +320,22 @@ impl Database {
             read_only: true,
             replica: Some(o.state.clone()),
             applier: Mutex::new(None),
+            cluster_view: RwLock::new(None),
         });
         let applier = crate::replica::start(o, Arc::downgrade(&shared))?;
         *shared.applier.lock() = Some(applier);
         Ok(Database { shared })
+    }
+
+    /// Tell this instance how to list every instance of its cluster (for
+    /// `information_schema.replica_host_status`); the server sets it.
+    pub fn set_cluster_view(&self, view: ClusterView) {
+        *self.shared.cluster_view.write() = Some(view);
+    }
+
+    /// This instance as a row of `information_schema.replica_host_status`.
+    pub fn instance_info(&self, server_id: &str) -> InstanceInfo {
+        crate::replica::self_info(&self.shared, server_id)
     }
 
     /// Whether this instance is a read replica.
@@ -361,6 +376,7 @@ impl Database {
             read_only,
             replica: None,
             applier: Mutex::new(None),
+            cluster_view: RwLock::new(None),
         });
         let db = Database { shared };
         db.bootstrap()?;

@@ -38,7 +38,7 @@ pub mod value;
 
 pub use database::{Database, DatabaseOptions, UserAccount};
 pub use error::{Error, Result};
-pub use replica::ReplicaStatus;
+pub use replica::{ClusterView, InstanceInfo, InstanceRole, ReplicaStatus};
 pub use result::{Column, ColumnType, QueryResult, Row};
 pub use session::{PreparedStatement, Session, SessionInfo, SessionStatus};
 pub use value::Value;

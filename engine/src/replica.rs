@@ -27,13 +27,25 @@
 //!
 //! The oldest live snapshot is reported to storage as this replica's read floor (the
 //! pager's reader registry, under a per-replica instance id), so the log it needs stays.
+//!
+//! Lag in time: the replica notes when it first learned of a VDL above its read point
+//! (an event on the log stream) and clears it when the read point catches up; the lag
+//! is the age of that note (0 when caught up). It does not include the time the
+//! stream took to reach the replica (for a replica following storage nodes, at most
+//! one poll interval); bench/src/lag.rs measures end to end, writer commit to visible.
+//!
+//! `information_schema.replica_host_status` lists every instance of the cluster through
+//! a [`ClusterView`] the server installs (`Database::set_cluster_view`): in-process
+//! replicas are listed directly, separate processes through their registration with
+//! the storage nodes. Without one an instance lists itself.
 
+use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use borealis_storage::{LogEvent, LogRecord, Lsn, PageNo, Volume};
 use crossbeam::channel::{Receiver, Sender};
@@ -71,6 +83,176 @@ pub struct ReplicaStatus {
     pub catalog_reloads: u64,
     /// Times the pool was dropped because records were missed.
     pub resyncs: u64,
+    /// How long the newest VDL this replica knows of has not been visible (0: caught up).
+    pub lag_micros: u64,
+    /// The largest lag seen at a publish since the replica opened.
+    pub lag_max_micros: u64,
+}
+
+/// A database instance's role in its cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceRole {
+    Writer,
+    Replica,
+}
+
+/// One row of `information_schema.replica_host_status`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceInfo {
+    /// The instance's name (`--server-id`, or its address).
+    pub server_id: String,
+    pub role: InstanceRole,
+    /// The volume durable LSN as this instance knows it.
+    pub durable_lsn: Lsn,
+    /// The LSN new statements read at (the writer: its VDL).
+    pub read_point: Lsn,
+    /// Replica lag ([`ReplicaStatus::lag_micros`]; 0 for the writer).
+    pub lag_micros: u64,
+    /// Time to apply the last batch of log records (0 for the writer).
+    pub replay_micros: u64,
+    /// Milliseconds since the Unix epoch when this row was last reported.
+    pub updated_ms: u64,
+}
+
+/// How an instance lists every instance of its cluster.
+pub type ClusterView = Arc<dyn Fn() -> Vec<InstanceInfo> + Send + Sync>;
+
+/// Milliseconds since the Unix epoch (for `LAST_UPDATE_TIMESTAMP`).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// This instance as a `replica_host_status` row.
+pub(crate) fn self_info(sh: &Shared, server_id: &str) -> InstanceInfo {
+    match &sh.replica {
+        Some(r) => {
+            let st = r.status();
+            InstanceInfo {
+                server_id: server_id.to_string(),
+                role: InstanceRole::Replica,
+                durable_lsn: st.volume_vdl,
+                read_point: st.read_point,
+                lag_micros: st.lag_micros,
+                replay_micros: st.last_apply_micros,
+                updated_ms: now_ms(),
+            }
+        }
+        None => {
+            let vdl = sh.store().pager().map_or(0, |p| p.volume().durable_lsn());
+            InstanceInfo {
+                server_id: server_id.to_string(),
+                role: InstanceRole::Writer,
+                durable_lsn: vdl,
+                read_point: vdl,
+                lag_micros: 0,
+                replay_micros: 0,
+                updated_ms: now_ms(),
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The instance whose statement this thread is running (for virtual tables that
+    /// describe the instance rather than the catalog).
+    static CURRENT: RefCell<Option<Weak<Shared>>> = const { RefCell::new(None) };
+}
+
+/// Marks the thread as running a statement of `sh` until dropped.
+pub(crate) struct Entered(Option<Weak<Shared>>);
+
+pub(crate) fn enter(sh: &Arc<Shared>) -> Entered {
+    Entered(CURRENT.with(|c| c.replace(Some(Arc::downgrade(sh)))))
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// `information_schema.replica_host_status` for the instance running the statement.
+pub(crate) fn host_status_table() -> (Vec<crate::result::Column>, Vec<crate::result::Row>) {
+    use crate::result::{Column, ColumnType};
+    use crate::value::Value;
+    let rows = CURRENT
+        .with(|c| c.borrow().as_ref().and_then(Weak::upgrade))
+        .map(|sh| {
+            let view = sh.cluster_view.read().clone();
+            match view {
+                Some(v) => v(),
+                None => vec![self_info(&sh, "localhost")],
+            }
+        })
+        .unwrap_or_default();
+    let col = |n: &str, t| Column::computed(n, t);
+    let cols = vec![
+        col("SERVER_ID", ColumnType::VarString),
+        col("SESSION_ID", ColumnType::VarString),
+        col("ROLE", ColumnType::VarString),
+        col("DURABLE_LSN", ColumnType::LongLong),
+        col("CURRENT_READ_POINT", ColumnType::LongLong),
+        col("REPLICA_LAG_IN_MILLISECONDS", ColumnType::Double),
+        col(
+            "CURRENT_REPLAY_LATENCY_IN_MICROSECONDS",
+            ColumnType::LongLong,
+        ),
+        col("LAST_UPDATE_TIMESTAMP", ColumnType::VarString),
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|i| {
+            let (session, role) = match i.role {
+                InstanceRole::Writer => ("MASTER_SESSION_ID".to_string(), "WRITER"),
+                InstanceRole::Replica => (format!("{:016x}", hash_id(&i.server_id)), "READER"),
+            };
+            vec![
+                Value::Str(i.server_id),
+                Value::Str(session),
+                Value::Str(role.into()),
+                Value::Int(i.durable_lsn as i64),
+                Value::Int(i.read_point as i64),
+                Value::Double(i.lag_micros as f64 / 1000.0),
+                Value::Int(i.replay_micros as i64),
+                Value::Str(timestamp(i.updated_ms)),
+            ]
+        })
+        .collect();
+    (cols, rows)
+}
+
+/// A stable per-server session id (Aurora shows a UUID per replica session).
+fn hash_id(s: &str) -> u64 {
+    // FNV-1a: stable across processes, unlike the std hasher.
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) for milliseconds since the epoch.
+fn timestamp(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        (ms % 1000) * 1000
+    )
 }
 
 /// State shared by a replica's sessions and its applier thread.
@@ -83,6 +265,9 @@ pub(crate) struct ReplicaState {
     records: AtomicU64,
     reloads: AtomicU64,
     resyncs: AtomicU64,
+    /// When the replica learned of a VDL above its read point (None: caught up).
+    behind_since: Mutex<Option<Instant>>,
+    lag_max_micros: AtomicU64,
 }
 
 impl ReplicaState {
@@ -110,6 +295,11 @@ impl ReplicaState {
             records_received: self.records.load(Ordering::Relaxed),
             catalog_reloads: self.reloads.load(Ordering::Relaxed),
             resyncs: self.resyncs.load(Ordering::Relaxed),
+            lag_micros: self
+                .behind_since
+                .lock()
+                .map_or(0, |t| t.elapsed().as_micros() as u64),
+            lag_max_micros: self.lag_max_micros.load(Ordering::Relaxed),
         }
     }
 }
@@ -220,6 +410,8 @@ pub(crate) fn open(volume: Arc<dyn Volume>, pool_bytes: usize) -> Result<Opened>
         records: AtomicU64::new(0),
         reloads: AtomicU64::new(0),
         resyncs: AtomicU64::new(0),
+        behind_since: Mutex::new(None),
+        lag_max_micros: AtomicU64::new(0),
     });
     Ok(Opened {
         store,
@@ -287,6 +479,7 @@ impl Apply {
                 vdl = vdl.max(self.take(ev));
             }
             if vdl > self.read_point {
+                self.state.behind_since.lock().get_or_insert(t0);
                 if let Err(e) = self.advance(vdl) {
                     tracing::error!(error = %e, "replica apply failed; resyncing");
                     self.missed_until = vdl;
@@ -297,6 +490,16 @@ impl Apply {
                 self.state
                     .last_apply_micros
                     .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+                let mut behind = self.state.behind_since.lock();
+                if let Some(since) = *behind {
+                    self.state
+                        .lag_max_micros
+                        .fetch_max(since.elapsed().as_micros() as u64, Ordering::Relaxed);
+                }
+                // Caught up with the volume, or still behind since a VDL advance that
+                // arrived during this apply at the latest.
+                let vdl_now = self.state.pager.volume().durable_lsn();
+                *behind = (vdl_now > self.read_point).then_some(t0);
             }
         }
     }

@@ -596,6 +596,7 @@ impl Session {
     fn run_parsed(&mut self, st: &Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
         self.kill_query.store(false, Ordering::SeqCst);
         self.set_process("Query", Some(text));
+        let _cluster = crate::replica::enter(&self.db.shared);
         let r = self.dispatch(st, text, params);
         self.set_process("Sleep", None);
         if let Err(e) = &r {

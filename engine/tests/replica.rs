@@ -479,3 +479,69 @@ fn replica_snapshots_hold_the_storage_read_floor_until_released() {
     w.execute("UPDATE d.t SET v = 22 WHERE id = 1").unwrap();
     assert!(c.vol.min_read_point().unwrap() > last);
 }
+
+#[test]
+fn lag_status_and_replica_host_status() {
+    use borealis_engine::{InstanceInfo, InstanceRole};
+    use std::sync::Arc;
+    let c = cluster(2);
+    let mut w = c.writer.session();
+    w.execute("CREATE DATABASE d").unwrap();
+    w.execute("CREATE TABLE d.t (id INT PRIMARY KEY)").unwrap();
+    w.execute("INSERT INTO d.t VALUES (1)").unwrap();
+    wait_value(&c.replicas[0], "SELECT COUNT(*) FROM d.t", "1");
+    let mut r = c.replicas[0].session();
+    let rows = text(&mut r, "SHOW STATUS LIKE 'Borealis_replica_lag%'");
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Borealis_replica_lag_lsn",
+            "Borealis_replica_lag_max_ms",
+            "Borealis_replica_lag_ms"
+        ]
+    );
+    wait_until("the replica reports no lag once caught up", || {
+        text(&mut r, "SHOW STATUS LIKE 'Borealis_replica_lag_ms'")[0][1] == "0.000"
+    });
+    // Without a cluster view an instance lists itself.
+    let me = text(
+        &mut r,
+        "SELECT SESSION_ID, ROLE, REPLICA_LAG_IN_MILLISECONDS FROM information_schema.replica_host_status",
+    );
+    assert_eq!(me.len(), 1);
+    assert_eq!(me[0][1], "READER");
+    let me = text(&mut w, "SELECT SESSION_ID, ROLE, DURABLE_LSN = CURRENT_READ_POINT FROM information_schema.replica_host_status");
+    assert_eq!(
+        me,
+        vec![vec![
+            "MASTER_SESSION_ID".to_string(),
+            "WRITER".into(),
+            "1".into()
+        ]]
+    );
+    // With one, every instance; the writer's read point is the VDL the replicas reach.
+    let all: Vec<(borealis_engine::Database, String)> =
+        std::iter::once((c.writer.clone(), "w".to_string()))
+            .chain(
+                c.replicas
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.clone(), format!("r{i}"))),
+            )
+            .collect();
+    let view: borealis_engine::ClusterView = Arc::new(move || -> Vec<InstanceInfo> {
+        all.iter().map(|(db, id)| db.instance_info(id)).collect()
+    });
+    c.replicas[1].set_cluster_view(view);
+    let mut r1 = c.replicas[1].session();
+    wait_until("every instance at the writer's read point", || {
+        let rows = text(
+            &mut r1,
+            "SELECT SERVER_ID, ROLE, CURRENT_READ_POINT FROM information_schema.replica_host_status ORDER BY SERVER_ID",
+        );
+        rows.len() == 3 && rows[2][1] == "WRITER" && rows.iter().all(|x| x[2] == rows[2][2])
+    });
+    let lag = c.replicas[1].instance_info("x");
+    assert_eq!(lag.role, InstanceRole::Replica);
+}

@@ -10,6 +10,15 @@
 //! writer. Replicas can be added or removed while it runs ([`ReaderEndpoint::add`],
 //! [`ReaderEndpoint::remove`]).
 //!
+//! Lag-aware routing: a monitor thread marks a replica unhealthy (skipped by new
+//! connections) while its lag exceeds a threshold; for replicas in other processes
+//! ([`monitor_registry`]) the set itself comes from their registration with the storage
+//! nodes, and one whose heartbeat is older than [`STALE`] (killed, hung) is dropped.
+//!
+//! Registration ([`publish`]): an instance on TCP storage nodes describes itself (role,
+//! client address, read point, lag) to the nodes every heartbeat; every instance lists
+//! the live ones for `information_schema.replica_host_status` ([`registry_view`]).
+//!
 //! Invariant: a replica's `active` count is incremented before its relay starts and
 //! decremented exactly once when both directions have ended.
 
@@ -20,7 +29,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use borealis_engine::{Database, DatabaseOptions};
+use borealis_engine::{ClusterView, Database, DatabaseOptions, InstanceInfo, InstanceRole};
+use borealis_storage::net::Registrar;
 use borealis_storage::LocalVolume;
 use parking_lot::Mutex;
 use tracing::{debug, info, warn};
@@ -86,9 +96,16 @@ impl ReplicaNode {
     }
 }
 
+/// A replica whose registration is older than this is considered gone.
+pub const STALE: Duration = Duration::from_millis(500);
+/// How often routing health is re-evaluated.
+const MONITOR_EVERY: Duration = Duration::from_millis(100);
+
 struct Target {
     addr: SocketAddr,
     active: Arc<AtomicUsize>,
+    /// False while the replica lags beyond the threshold: new connections skip it.
+    healthy: bool,
 }
 
 /// The reader endpoint: one address for all replicas (least connections).
@@ -114,10 +131,34 @@ impl ReaderHandle {
 
     /// Start sending new connections to `addr` too.
     pub fn add(&self, addr: SocketAddr) {
-        self.targets.lock().push(Target {
-            addr,
-            active: Arc::new(AtomicUsize::new(0)),
-        });
+        let mut t = self.targets.lock();
+        if !t.iter().any(|t| t.addr == addr) {
+            t.push(Target {
+                addr,
+                active: Arc::new(AtomicUsize::new(0)),
+                healthy: true,
+            });
+        }
+    }
+
+    /// Route new connections to `addr` (true) or skip it (false: lagging).
+    pub fn set_healthy(&self, addr: SocketAddr, healthy: bool) {
+        for t in self.targets.lock().iter_mut().filter(|t| t.addr == addr) {
+            if t.healthy != healthy {
+                info!(%addr, healthy, "reader endpoint: replica health changed");
+            }
+            t.healthy = healthy;
+        }
+    }
+
+    /// Replica addresses new connections may go to now.
+    pub fn healthy(&self) -> Vec<SocketAddr> {
+        self.targets
+            .lock()
+            .iter()
+            .filter(|t| t.healthy)
+            .map(|t| t.addr)
+            .collect()
     }
 
     /// Send no more new connections to `addr` (existing ones go on).
@@ -155,6 +196,7 @@ impl ReaderEndpoint {
             .map(|&addr| Target {
                 addr,
                 active: Arc::new(AtomicUsize::new(0)),
+                healthy: true,
             })
             .collect();
         Ok(ReaderEndpoint {
@@ -200,6 +242,7 @@ impl ReaderEndpoint {
             .targets
             .lock()
             .iter()
+            .filter(|t| t.healthy)
             .map(|t| (t.addr, t.active.clone()))
             .collect();
         c.sort_by_key(|(_, a)| a.load(Ordering::SeqCst));
@@ -283,6 +326,163 @@ pub struct Readers {
     pub replicas: Vec<ReplicaNode>,
     pub endpoint: ReaderHandle,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Start a reader endpoint on `bind` with no replicas yet (falling back to `writer`).
+pub fn start_endpoint(bind: SocketAddr, writer: SocketAddr) -> Result<ReaderHandle, String> {
+    let endpoint = ReaderEndpoint::bind(bind, &[], writer)
+        .map_err(|e| format!("listening on {bind} (reader endpoint): {e}"))?;
+    let handle = endpoint.handle().map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("reader-endpoint".into())
+        .spawn(move || endpoint.run())
+        .map_err(|e| e.to_string())?;
+    Ok(handle)
+}
+
+/// Whether a replica lagging `lag_micros` may take new connections.
+fn within(lag_micros: u64, threshold: Duration) -> bool {
+    u128::from(lag_micros) <= threshold.as_micros()
+}
+
+/// Keep `ep`'s health flags for in-process replicas up to date (lag vs `threshold`)
+/// while `ep` runs.
+pub fn monitor_local(ep: ReaderHandle, replicas: Vec<(SocketAddr, Database)>, threshold: Duration) {
+    let _ = std::thread::Builder::new()
+        .name("reader-monitor".into())
+        .spawn(move || {
+            while !ep.stopping.load(Ordering::SeqCst) {
+                for (addr, db) in &replicas {
+                    let lag = db.replica_status().map_or(0, |s| s.lag_micros);
+                    ep.set_healthy(*addr, within(lag, threshold));
+                }
+                std::thread::sleep(MONITOR_EVERY);
+            }
+        });
+}
+
+/// Route `ep` to the replicas registered with the storage nodes: add new ones, drop
+/// those whose registration went stale (killed), skip those lagging beyond `threshold`.
+pub fn monitor_registry(ep: ReaderHandle, reg: Arc<Registrar>, threshold: Duration) {
+    let _ = std::thread::Builder::new()
+        .name("reader-monitor".into())
+        .spawn(move || {
+            while !ep.stopping.load(Ordering::SeqCst) {
+                let mut live = Vec::new();
+                for (i, addr) in registered_replicas(&reg).into_iter().take(MAX_REPLICAS) {
+                    ep.add(addr);
+                    ep.set_healthy(addr, within(i.lag_micros, threshold));
+                    live.push(addr);
+                }
+                for (addr, _) in ep.connections() {
+                    if !live.contains(&addr) {
+                        info!(%addr, "reader endpoint: replica gone, removed");
+                        ep.remove(addr);
+                    }
+                }
+                std::thread::sleep(MONITOR_EVERY);
+            }
+        });
+}
+
+/// Replicas registered with the storage nodes whose heartbeat is fresh (alive).
+pub fn registered_replicas(reg: &Registrar) -> Vec<(InstanceInfo, SocketAddr)> {
+    reg.list()
+        .into_iter()
+        .filter(|(id, age, _)| *id != reg.id() && Duration::from_millis(*age) <= STALE)
+        .filter_map(|(_, _, info)| decode_info(&info))
+        .filter(|(i, _)| i.role == InstanceRole::Replica)
+        .collect()
+}
+
+/// An instance's registration as text: `key=value` pairs separated by `;`.
+pub fn encode_info(i: &InstanceInfo, addr: SocketAddr) -> Vec<u8> {
+    let role = match i.role {
+        InstanceRole::Writer => "writer",
+        InstanceRole::Replica => "replica",
+    };
+    format!(
+        "role={role};id={};addr={addr};durable={};read_point={};lag_us={};replay_us={};updated_ms={}",
+        i.server_id.replace([';', '='], "_"),
+        i.durable_lsn,
+        i.read_point,
+        i.lag_micros,
+        i.replay_micros,
+        i.updated_ms
+    )
+    .into_bytes()
+}
+
+/// The inverse of [`encode_info`] (None: not a registration this version understands).
+pub fn decode_info(b: &[u8]) -> Option<(InstanceInfo, SocketAddr)> {
+    let text = std::str::from_utf8(b).ok()?;
+    let kv: std::collections::HashMap<&str, &str> =
+        text.split(';').filter_map(|p| p.split_once('=')).collect();
+    let num = |k: &str| kv.get(k).and_then(|v| v.parse::<u64>().ok());
+    let role = match *kv.get("role")? {
+        "writer" => InstanceRole::Writer,
+        "replica" => InstanceRole::Replica,
+        _ => return None,
+    };
+    Some((
+        InstanceInfo {
+            server_id: kv.get("id")?.to_string(),
+            role,
+            durable_lsn: num("durable")?,
+            read_point: num("read_point")?,
+            lag_micros: num("lag_us")?,
+            replay_micros: num("replay_us")?,
+            updated_ms: num("updated_ms")?,
+        },
+        kv.get("addr")?.parse().ok()?,
+    ))
+}
+
+/// Register `db` (serving clients on `addr`) with the storage nodes through `reg`,
+/// refreshing its description every heartbeat, and make its
+/// `information_schema.replica_host_status` list every registered instance.
+pub fn publish(db: &Database, reg: Arc<Registrar>, server_id: String, addr: SocketAddr) {
+    let me = reg.id();
+    let view_reg = reg.clone();
+    let view_db = db.clone();
+    let view_id = server_id.clone();
+    let view: ClusterView = Arc::new(move || {
+        let mut rows = vec![view_db.instance_info(&view_id)];
+        for (id, age, info) in view_reg.list() {
+            if id == me || Duration::from_millis(age) > STALE * 4 {
+                continue;
+            }
+            if let Some((i, _)) = decode_info(&info) {
+                rows.push(i);
+            }
+        }
+        // The writer first, as Aurora lists it.
+        rows.sort_by_key(|i| (i.role != InstanceRole::Writer, i.server_id.clone()));
+        rows
+    });
+    db.set_cluster_view(view);
+    let w = Arc::downgrade(&reg);
+    let db = db.clone();
+    let _ = std::thread::Builder::new()
+        .name("instance-publish".into())
+        .spawn(move || loop {
+            let Some(reg) = w.upgrade() else { return };
+            reg.set_info(encode_info(&db.instance_info(&server_id), addr));
+            drop(reg);
+            std::thread::sleep(borealis_storage::net::follow::HEARTBEAT / 2);
+        });
+}
+
+/// `information_schema.replica_host_status` for an in-process cluster: the writer and
+/// every replica, read directly.
+pub fn local_view(writer: (&Database, String), replicas: &[(Database, String)]) -> ClusterView {
+    let w = (writer.0.clone(), writer.1);
+    let r: Vec<(Database, String)> = replicas.to_vec();
+    Arc::new(move || {
+        let mut rows = vec![w.0.instance_info(&w.1)];
+        rows.extend(r.iter().map(|(db, id)| db.instance_info(id)));
+        rows
+    })
 }
 
 impl Readers {
@@ -388,5 +588,44 @@ mod tests {
             "an added replica takes connections at once"
         );
         h.shutdown();
+    }
+
+    #[test]
+    fn lagging_replicas_are_skipped_and_the_writer_takes_over() {
+        let (a, b, w) = (tagged(b'a'), tagged(b'b'), tagged(b'w'));
+        let ep = ReaderEndpoint::bind("127.0.0.1:0".parse().unwrap(), &[a, b], w).unwrap();
+        let h = ep.handle().unwrap();
+        std::thread::spawn(move || ep.run());
+        h.set_healthy(a, false);
+        let held: Vec<_> = (0..3).map(|_| reach(&h)).collect();
+        assert!(held.iter().all(|(_, t)| *t == b'b'), "a lags: only b");
+        h.set_healthy(b, false);
+        assert_eq!(reach(&h).1, b'w', "every replica lags: the writer");
+        h.set_healthy(a, true);
+        assert_eq!(reach(&h).1, b'a', "a caught up");
+        assert_eq!(h.healthy(), vec![a]);
+        h.shutdown();
+    }
+
+    #[test]
+    fn registration_text_round_trips() {
+        let i = InstanceInfo {
+            server_id: "r;1".into(),
+            role: InstanceRole::Replica,
+            durable_lsn: 10,
+            read_point: 9,
+            lag_micros: 1500,
+            replay_micros: 20,
+            updated_ms: 1_700_000_000_000,
+        };
+        let addr: SocketAddr = "127.0.0.1:3307".parse().unwrap();
+        let (back, a) = decode_info(&encode_info(&i, addr)).unwrap();
+        assert_eq!(a, addr);
+        assert_eq!(back.server_id, "r_1");
+        assert_eq!(
+            (back.role, back.read_point, back.lag_micros),
+            (InstanceRole::Replica, 9, 1500)
+        );
+        assert!(decode_info(b"garbage").is_none());
     }
 }

@@ -1,5 +1,20 @@
 //! The `borealis` binary: `borealis serve` runs a MySQL-compatible server on the embedded
-//! database (a data directory holding the six-node, three-AZ volume) or in memory.
+//! database (a data directory holding the six-node, three-AZ volume) or in memory, or on
+//! storage nodes in other processes (`--storage-nodes`), as the writer or as a read
+//! replica (`--role replica`); `borealis storage-node` runs one such node.
+//!
+//! A cluster of processes (node `i` in AZ `i / 2`; the writer also serves the reader
+//! endpoint on port + 1, which finds replicas through their registration with storage):
+//!
+//! ```text
+//! for i in 0 1 2 3 4 5; do
+//!   borealis storage-node --id $i --az $((i / 2)) --dir /data/n$i --listen 127.0.0.1:700$i \
+//!     --peer 0=127.0.0.1:7000 --peer 1=127.0.0.1:7001 ... --peer 5=127.0.0.1:7005 &
+//! done
+//! NODES=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005
+//! borealis serve --storage-nodes $NODES --port 3306 --datadir /data/w &
+//! borealis serve --storage-nodes $NODES --role replica --port 3310 --datadir /data/r1 &
+//! ```
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -9,7 +24,9 @@ use std::time::Duration;
 
 use borealis_engine::{Database, DatabaseOptions};
 use borealis_server::{cluster, tls, Server, ServerConfig};
-use borealis_storage::{LocalVolume, VolumeConfig};
+use borealis_storage::net::{follow_storage, AddrBook, Registrar};
+use borealis_storage::volume::{DEFAULT_MAX_BYTES, DEFAULT_SEGMENT_BYTES};
+use borealis_storage::{LocalVolume, VolumeConfig, PAGE_SIZE};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -30,6 +47,43 @@ enum Cmd {
     /// Run the MySQL-protocol server. Connect with any MySQL client, e.g.
     /// `mysql -h 127.0.0.1 -P 3306 -u root -p`.
     Serve(ServeArgs),
+    /// Run one storage node of a volume shared by instances in other processes (prints
+    /// `listening <addr>` once it accepts connections).
+    StorageNode(NodeArgs),
+}
+
+#[derive(Args)]
+struct NodeArgs {
+    /// Node id, 0..=5 (its place in the quorum set).
+    #[arg(long)]
+    id: usize,
+    /// Availability zone (two nodes per AZ: node i in AZ i / 2).
+    #[arg(long)]
+    az: u8,
+    /// Where the node keeps its segment files.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Address to listen on (port 0: any).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// A peer node, `ID=HOST:PORT` (repeat for every node, for gossip).
+    #[arg(long)]
+    peer: Vec<String>,
+    /// A directory of `node-<id>.addr` files where nodes publish their addresses.
+    #[arg(long)]
+    peers_dir: Option<PathBuf>,
+    /// Page address space per protection group (must match the instances').
+    #[arg(long, default_value_t = DEFAULT_SEGMENT_BYTES)]
+    segment_bytes: u64,
+    /// Do not fsync (survives process crashes, not power loss).
+    #[arg(long)]
+    no_fsync: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Writer,
+    Replica,
 }
 
 #[derive(Args)]
@@ -80,6 +134,23 @@ struct ServeArgs {
     /// Port of the reader endpoint (default: --port + 1; 0 picks a free port).
     #[arg(long)]
     reader_port: Option<u16>,
+    /// Storage nodes in other processes, `HOST:PORT,...` (six; node id = position):
+    /// the volume lives there instead of under --datadir.
+    #[arg(long, value_delimiter = ',')]
+    storage_nodes: Vec<SocketAddr>,
+    /// `replica`: a read replica following the log from --storage-nodes.
+    #[arg(long, value_enum, default_value = "writer")]
+    role: Role,
+    /// This instance's name in information_schema.replica_host_status (default: its role
+    /// and client address).
+    #[arg(long)]
+    server_id: Option<String>,
+    /// The reader endpoint skips replicas lagging more than this (milliseconds).
+    #[arg(long, default_value_t = 1000)]
+    replica_lag_threshold_ms: u64,
+    /// Page address space per protection group (with --storage-nodes; must match them).
+    #[arg(long, default_value_t = DEFAULT_SEGMENT_BYTES)]
+    segment_bytes: u64,
 }
 
 fn main() {
@@ -93,6 +164,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Serve(args) => serve(args),
+        Cmd::StorageNode(args) => storage_node(args),
     };
     if let Err(e) = result {
         eprintln!("borealis: {e}");
@@ -109,15 +181,102 @@ fn generate_password() -> String {
         .collect()
 }
 
+fn storage_node(a: NodeArgs) -> Result<(), String> {
+    use borealis_storage::net::{run, StorageNodeConfig};
+    if a.segment_bytes == 0 || !a.segment_bytes.is_multiple_of(PAGE_SIZE as u64) {
+        return Err("--segment-bytes must be a positive multiple of 16384".into());
+    }
+    let mut book = AddrBook::parse_fixed(&a.peer).map_err(|e| e.to_string())?;
+    book.dir = a.peers_dir;
+    let node = run(StorageNodeConfig {
+        id: a.id,
+        az: a.az,
+        listen: a.listen,
+        dir: a.dir,
+        pages_per_pg: a.segment_bytes / PAGE_SIZE as u64,
+        fsync: !a.no_fsync,
+        peers: book,
+        tick: Duration::from_millis(10),
+        log_compact_bytes: 64 << 20,
+        scrub_every: Some(Duration::from_secs(300)),
+    })
+    .map_err(|e| e.to_string())?;
+    println!("listening {}", node.addr);
+    let _ = std::io::stdout().flush();
+    let _ = node.accept.join();
+    Ok(())
+}
+
+/// The address book of `--storage-nodes` (node id = position).
+fn storage_book(args: &ServeArgs) -> Result<Option<AddrBook>, String> {
+    if args.storage_nodes.is_empty() {
+        if args.role == Role::Replica {
+            return Err("--role replica needs --storage-nodes".into());
+        }
+        return Ok(None);
+    }
+    if args.storage_nodes.len() != 6 {
+        return Err(format!(
+            "--storage-nodes: a volume has six storage nodes, got {}",
+            args.storage_nodes.len()
+        ));
+    }
+    if args.segment_bytes == 0 || !args.segment_bytes.is_multiple_of(PAGE_SIZE as u64) {
+        return Err("--segment-bytes must be a positive multiple of 16384".into());
+    }
+    let pairs: Vec<String> = args
+        .storage_nodes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{i}={a}"))
+        .collect();
+    AddrBook::parse_fixed(&pairs)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
 fn serve(args: ServeArgs) -> Result<(), String> {
     cluster::check_replica_count(args.replicas)?;
+    let book = storage_book(&args)?;
+    // On storage nodes: the registration other instances (and the reader endpoint)
+    // find this one by.
+    let mut registrar: Option<Arc<Registrar>> = None;
     // Replicas need the volume itself (for follower handles): open it here.
-    let volume = if args.replicas > 0 {
-        Some(cluster_volume(&args)?)
+    let volume = if args.replicas > 0 || (book.is_some() && args.role == Role::Writer) {
+        Some(cluster_volume(&args, book.as_ref())?)
     } else {
         None
     };
-    let db = if let Some(v) = &volume {
+    let db = if args.role == Role::Replica {
+        let book = book.clone().expect("checked by storage_book");
+        let f = follow_storage(
+            book,
+            args.segment_bytes / PAGE_SIZE as u64,
+            DEFAULT_MAX_BYTES / PAGE_SIZE as u64,
+        )
+        .map_err(|e| format!("following the storage nodes: {e}"))?;
+        registrar = f.registrar().cloned();
+        if let Some(reg) = &registrar {
+            let live = cluster::registered_replicas(reg).len();
+            if live >= cluster::MAX_REPLICAS {
+                return Err(format!(
+                    "{live} replicas are already registered with the storage nodes: a \
+                     cluster has at most {} read replicas",
+                    cluster::MAX_REPLICAS
+                ));
+            }
+        }
+        Database::open_replica(f, cluster_db_options(&args))
+    } else if let Some(v) = &volume {
+        if let Some(b) = &book {
+            borealis_storage::net::follow::announce_vdl(v, b)
+                .map_err(|e| format!("starting the VDL announcer: {e}"))?;
+            registrar = Some(Registrar::start(
+                b,
+                borealis_storage::net::follow::fresh_instance_id(),
+                None,
+            ));
+        }
         Database::open_on(v.clone(), cluster_db_options(&args))
     } else if args.in_memory {
         Database::open_in_memory()
@@ -132,9 +291,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         Some(p) => (p, false),
         None => (generate_password(), true),
     };
-    let created = db
-        .bootstrap_root(&password)
-        .map_err(|e| format!("creating root: {e}"))?;
+    // A replica cannot write: root is whatever the writer created.
+    let created = args.role == Role::Writer
+        && db
+            .bootstrap_root(&password)
+            .map_err(|e| format!("creating root: {e}"))?;
     if created && generated {
         // Shown once, like mysqld --initialize; only its hash is stored.
         println!("borealis: a temporary password is generated for root@%: {password}");
@@ -159,12 +320,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         require_secure_transport: args.require_secure_transport,
         ..ServerConfig::default()
     };
-    let server = Server::bind(Arc::new(db), config.clone())
+    let server = Server::bind(Arc::new(db.clone()), config.clone())
         .map_err(|e| format!("listening on {}:{}: {e}", args.bind_address, args.port))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     let handle = server.handle().map_err(|e| e.to_string())?;
     let readers = match &volume {
-        Some(v) => Some(cluster::start_readers(
+        Some(v) if args.replicas > 0 => Some(cluster::start_readers(
             v,
             args.replicas,
             cluster_db_options(&args),
@@ -172,9 +333,57 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             SocketAddr::new(args.bind_address, reader_port(&args)),
             handle.local_addr(),
         )?),
-        None => None,
+        _ => None,
     };
-    let reader_handle = readers.as_ref().map(|r| r.endpoint.clone());
+    let server_id = args.server_id.clone().unwrap_or_else(|| {
+        let role = match args.role {
+            Role::Writer => "writer",
+            Role::Replica => "replica",
+        };
+        format!("{role}-{addr}")
+    });
+    let threshold = Duration::from_millis(args.replica_lag_threshold_ms);
+    if let Some(r) = &readers {
+        let reps: Vec<(Database, String)> = r
+            .replicas
+            .iter()
+            .map(|n| (n.db.clone(), format!("replica-{}", n.addr())))
+            .collect();
+        let view = cluster::local_view((&db, server_id.clone()), &reps);
+        db.set_cluster_view(view.clone());
+        for (d, _) in &reps {
+            d.set_cluster_view(view.clone());
+        }
+        cluster::monitor_local(
+            r.endpoint.clone(),
+            r.replicas
+                .iter()
+                .map(|n| (n.addr(), n.db.clone()))
+                .collect(),
+            threshold,
+        );
+    }
+    let mut registry_endpoint = None;
+    if let Some(reg) = &registrar {
+        cluster::publish(&db, reg.clone(), server_id, addr);
+        if args.role == Role::Writer && readers.is_none() {
+            // The reader endpoint of a multi-process cluster: replicas found in storage.
+            let ep = cluster::start_endpoint(
+                SocketAddr::new(args.bind_address, reader_port(&args)),
+                addr,
+            )?;
+            cluster::monitor_registry(ep.clone(), reg.clone(), threshold);
+            println!(
+                "borealis: reader endpoint ready on {} (replicas registered with storage)",
+                ep.local_addr()
+            );
+            registry_endpoint = Some(ep);
+        }
+    }
+    let reader_handle = readers
+        .as_ref()
+        .map(|r| r.endpoint.clone())
+        .or(registry_endpoint);
     ctrlc::set_handler(move || {
         tracing::info!("shutdown requested");
         if let Some(r) = &reader_handle {
@@ -196,9 +405,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The writer's volume when replicas share it (same layout as `Database::open`).
-fn cluster_volume(args: &ServeArgs) -> Result<Arc<LocalVolume>, String> {
-    let cfg = if args.in_memory {
+/// The writer's volume when replicas share it (same layout as `Database::open`), or on
+/// the storage nodes of `book`.
+fn cluster_volume(args: &ServeArgs, book: Option<&AddrBook>) -> Result<Arc<LocalVolume>, String> {
+    let cfg = if let Some(b) = book {
+        VolumeConfig {
+            nodes: Some(b.clone()),
+            segment_bytes: args.segment_bytes,
+            ..VolumeConfig::default()
+        }
+    } else if args.in_memory {
         let mut c = VolumeConfig::in_memory();
         c.fsync = false;
         c

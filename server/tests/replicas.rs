@@ -128,6 +128,15 @@ fn writer_and_reader_endpoints() {
     // The writer itself is not read-only.
     let ro: Option<i64> = w.query_first("SELECT @@read_only").unwrap();
     assert_eq!(ro, Some(0));
+    // Every instance of the cluster, from the writer and from a replica.
+    for c in [&mut w, &mut readers[0]] {
+        let rows: Vec<(String, String, String)> = c
+            .query("SELECT SERVER_ID, SESSION_ID, ROLE FROM information_schema.replica_host_status")
+            .unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(rows[0].1, "MASTER_SESSION_ID");
+        assert_eq!(rows.iter().filter(|r| r.2 == "READER").count(), 2);
+    }
 }
 
 #[test]

@@ -26,7 +26,9 @@ use parking_lot::{Mutex, RwLock};
 use crate::io::Backend;
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{ScrubReport, SegStatus, Segment, SegmentOptions, SlotImage, Snapshot, Trunc};
+use crate::segment::{
+    FollowBatch, ScrubReport, SegStatus, Segment, SegmentOptions, SlotImage, Snapshot, Trunc,
+};
 use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result};
 
@@ -35,6 +37,17 @@ pub const WRITER: NodeId = usize::MAX;
 
 /// Most records handed to a gossiping peer per call.
 const GOSSIP_BATCH: usize = 4096;
+/// A database instance registered here (a read replica following this node, or a
+/// writer announcing itself) is forgotten, with its read floor, after this long
+/// without a heartbeat: a dead replica must not hold the log forever.
+pub const INSTANCE_TTL: Duration = Duration::from_secs(10);
+
+/// An instance registered with [`Node::hello`].
+struct Registered {
+    floor: Option<Lsn>,
+    seen: Instant,
+    info: Vec<u8>,
+}
 
 /// Where a node sends acknowledgements.
 pub trait AckSink: Send + Sync {
@@ -80,6 +93,8 @@ pub struct Node {
     pub passes: AtomicU64,
     scrub_requested: AtomicBool,
     last_scrub: Mutex<Option<ScrubReport>>,
+    /// Instances that registered here (see [`Node::hello`]).
+    instances: Mutex<HashMap<u64, Registered>>,
 }
 
 impl Node {
@@ -106,6 +121,7 @@ impl Node {
             passes: AtomicU64::new(0),
             scrub_requested: AtomicBool::new(false),
             last_scrub: Mutex::new(None),
+            instances: Mutex::new(HashMap::new()),
         });
         node.load()?;
         let n1 = node.clone();
@@ -321,6 +337,7 @@ impl Node {
             if full {
                 self.discover();
             }
+            self.push_follower_floor();
             let segs: Vec<Arc<Segment>> = self.segs.read().values().cloned().collect();
             for s in segs {
                 if !self.is_up() {
@@ -488,6 +505,54 @@ impl Node {
     fn seg_or_unavailable(&self, pg: u64) -> Result<Arc<Segment>> {
         self.segment(pg)
             .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))
+    }
+
+    /// Register (or refresh) database instance `instance`: its oldest read point (held
+    /// back from materialization and log GC on every segment here, for
+    /// [`INSTANCE_TTL`]) and an opaque description other instances can list.
+    pub fn hello(&self, instance: u64, floor: Option<Lsn>, info: Vec<u8>) {
+        self.instances.lock().insert(
+            instance,
+            Registered {
+                floor,
+                seen: Instant::now(),
+                info,
+            },
+        );
+        self.push_follower_floor();
+    }
+
+    /// Registered instances: (id, milliseconds since its last heartbeat, description).
+    pub fn instances(&self) -> Vec<(u64, u64, Vec<u8>)> {
+        let mut v: Vec<(u64, u64, Vec<u8>)> = self
+            .instances
+            .lock()
+            .iter()
+            .filter(|(_, r)| r.seen.elapsed() < INSTANCE_TTL)
+            .map(|(&id, r)| (id, r.seen.elapsed().as_millis() as u64, r.info.clone()))
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+
+    /// Expire silent instances and hand the oldest live read point to every segment.
+    fn push_follower_floor(&self) {
+        let floor = {
+            let mut reg = self.instances.lock();
+            reg.retain(|_, r| r.seen.elapsed() < INSTANCE_TTL);
+            reg.values().filter_map(|r| r.floor).min()
+        };
+        for s in self.segs.read().values() {
+            s.set_follower_floor(floor);
+        }
+    }
+
+    /// A read replica following `pg` from this node (see [`Segment::follow`]).
+    pub fn follow(&self, pg: u64, from: Lsn, max: usize) -> Result<FollowBatch> {
+        if !self.is_up() {
+            return Err(Error::Unavailable(format!("node {} is down", self.id)));
+        }
+        Ok(self.seg_or_unavailable(pg)?.follow(from, max))
     }
 
     /// Status of the replica of `pg` (None: none here), learning the writer's limits.

@@ -86,6 +86,15 @@ pub struct SegStatus {
     pub damaged: bool,
 }
 
+/// A follower's view of a replica ([`Segment::follow`]).
+#[derive(Clone, Debug)]
+pub struct FollowBatch {
+    pub epoch: u64,
+    pub vdl_hint: Lsn,
+    pub scl: Lsn,
+    pub records: Option<Vec<Record>>,
+}
+
 /// One written page slot in transit: (slot index, slot LSN, image).
 pub type SlotImage = (u64, Lsn, Vec<u8>);
 
@@ -119,6 +128,9 @@ struct State {
     per_page: HashMap<PageNo, BTreeMap<Lsn, Arc<Record>>>,
     vdl_hint: Lsn,
     read_floor: Option<Lsn>,
+    /// Oldest read point of read replicas that follow this node directly (they are not
+    /// known to the writer, whose `read_floor` this does not replace).
+    follower_floor: Option<Lsn>,
     /// Snapshots in progress (materialization pauses while any is, until the deadline).
     pins: u32,
     pin_deadline: Instant,
@@ -275,6 +287,7 @@ impl Segment {
                 per_page: HashMap::new(),
                 vdl_hint: applied,
                 read_floor: None,
+                follower_floor: None,
                 pins: 0,
                 pin_deadline: Instant::now(),
                 log_bytes: end as u64,
@@ -640,7 +653,8 @@ impl Segment {
             let target = st
                 .scl
                 .min(st.vdl_hint)
-                .min(st.read_floor.unwrap_or(Lsn::MAX));
+                .min(st.read_floor.unwrap_or(Lsn::MAX))
+                .min(st.follower_floor.unwrap_or(Lsn::MAX));
             // A prefix of the chain, grouped by page below: each slot is read, verified
             // and written once per pass however many of its records are applied.
             st.recs
@@ -733,6 +747,35 @@ impl Segment {
                 .map(|(_, r)| (**r).clone())
                 .collect(),
         )
+    }
+
+    /// The oldest read point of replicas following this node (None: none).
+    pub fn set_follower_floor(&self, floor: Option<Lsn>) {
+        self.st.lock().follower_floor = floor;
+    }
+
+    /// What a read replica following this node needs, taken atomically: the epoch, the
+    /// writer's announced VDL, the SCL, and the records in (`from`, min(SCL, VDL)] (at
+    /// most `max`). Records are None if some above `from` were folded into pages.
+    pub fn follow(&self, from: Lsn, max: usize) -> FollowBatch {
+        let st = self.st.lock();
+        let limit = st.scl.min(st.vdl_hint);
+        let records = (from >= st.applied && st.failed.is_none() && !st.damaged).then(|| {
+            if from >= limit {
+                return Vec::new();
+            }
+            st.recs
+                .range(from + 1..=limit)
+                .take(max)
+                .map(|(_, r)| (**r).clone())
+                .collect()
+        });
+        FollowBatch {
+            epoch: st.epoch,
+            vdl_hint: st.vdl_hint,
+            scl: st.scl,
+            records,
+        }
     }
 
     /// Recovery view, taken atomically: the applied point and every record above it.

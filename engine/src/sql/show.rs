@@ -708,6 +708,7 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                 .map(|(a, b, c, d)| vec![s(a), s(b), s(c), Value::Int(d)])
                 .collect(),
         ),
+        "replica_host_status" => crate::replica::host_status_table(),
         "collations" => (
             vec![
                 vs("COLLATION_NAME"),

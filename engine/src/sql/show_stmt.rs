@@ -676,6 +676,14 @@ fn status_rows(sh: &Shared, sess: &Session) -> Vec<Row> {
         ] {
             rows.push(vec![s(k), s(v.to_string())]);
         }
+        rows.push(vec![
+            s("Borealis_replica_lag_ms"),
+            s(format!("{:.3}", r.lag_micros as f64 / 1000.0)),
+        ]);
+        rows.push(vec![
+            s("Borealis_replica_lag_max_ms"),
+            s(format!("{:.3}", r.lag_max_micros as f64 / 1000.0)),
+        ]);
     }
     let _ = sess;
     rows.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));

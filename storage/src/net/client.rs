@@ -21,7 +21,7 @@ use super::wire::*;
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::NodeId;
 use crate::record::Record;
-use crate::segment::{SegStatus, SlotImage, Snapshot, Trunc};
+use crate::segment::{FollowBatch, SegStatus, SlotImage, Snapshot, Trunc};
 use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result, PAGE_SIZE};
 
@@ -181,6 +181,59 @@ impl NodeConn {
             }
         }
         Err(unavailable(self.id, "unreachable"))
+    }
+}
+
+impl NodeConn {
+    /// Register (or refresh) a database instance with this node ([`crate::node::Node::hello`]).
+    pub fn hello(&self, instance: u64, floor: Option<Lsn>, info: &[u8]) -> Result<()> {
+        self.call(
+            REQ_HELLO,
+            &Enc::new().u64(instance).opt_u64(floor).bytes(info).0,
+        )?;
+        Ok(())
+    }
+
+    /// Durable records of `pg` above `from` ([`crate::segment::Segment::follow`]).
+    pub fn follow(&self, pg: u64, from: Lsn, max: usize) -> Result<FollowBatch> {
+        let b = self.call(REQ_FOLLOW, &Enc::new().u64(pg).u64(from).u64(max as u64).0)?;
+        let mut d = Dec::new(&b);
+        let (epoch, vdl_hint, scl) = (d.u64()?, d.u64()?, d.u64()?);
+        let records = match d.bool()? {
+            true => Some(d.records()?),
+            false => None,
+        };
+        d.end()?;
+        Ok(FollowBatch {
+            epoch,
+            vdl_hint,
+            scl,
+            records,
+        })
+    }
+
+    /// Instances registered with this node: (id, ms since heartbeat, description).
+    pub fn instances(&self) -> Result<Vec<(u64, u64, Vec<u8>)>> {
+        let b = self.call(REQ_INSTANCES, &[])?;
+        let mut d = Dec::new(&b);
+        let n = d.u64()?;
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push((d.u64()?, d.u64()?, d.bytes()?.to_vec()));
+        }
+        d.end()?;
+        Ok(v)
+    }
+
+    /// Pass the writer's VDL and read floor to the node's replica of `pg` (a poll).
+    pub fn poll_limits(&self, pg: u64, vdl: Lsn, floor: Option<Lsn>) -> Result<()> {
+        self.call(REQ_POLL, &Enc::new().u64(pg).u64(vdl).opt_u64(floor).0)?;
+        Ok(())
+    }
+
+    /// Protection groups this node holds.
+    pub fn pgs(&self) -> Result<Vec<u64>> {
+        self.peer_pgs()
     }
 }
 

@@ -23,10 +23,12 @@
 //! (`--peer 0=10.0.0.1:7000 --peer 1=...`, and `AddrBook::parse_fixed`).
 
 pub mod client;
+pub mod follow;
 pub mod server;
 pub mod stream;
 pub mod wire;
 
 pub use client::{AddrBook, TcpTransport};
+pub use follow::{follow_storage, Registrar};
 pub use server::{run, RunningNode, StorageNodeConfig};
 pub use stream::{serve_log, RemoteFollower};

@@ -223,6 +223,29 @@ fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
             d.end()?;
             node.peer_snapshot_end(pg)?;
         }
+        REQ_HELLO => {
+            let (inst, floor, info) = (d.u64()?, d.opt_u64()?, d.bytes()?.to_vec());
+            d.end()?;
+            node.hello(inst, floor, info);
+        }
+        REQ_FOLLOW => {
+            let (pg, from, max) = (d.u64()?, d.u64()?, d.u64()?);
+            d.end()?;
+            let b = node.follow(pg, from, max.min(1 << 16) as usize)?;
+            e.u64(b.epoch).u64(b.vdl_hint).u64(b.scl);
+            match &b.records {
+                Some(r) => e.u8(1).records(r)?,
+                None => e.u8(0),
+            };
+        }
+        REQ_INSTANCES => {
+            d.end()?;
+            let v = node.instances();
+            e.u64(v.len() as u64);
+            for (id, age, info) in &v {
+                e.u64(*id).u64(*age).bytes(info);
+            }
+        }
         k => return Err(Error::InvalidInput(format!("unknown request kind {k}"))),
     }
     Ok(e.0)

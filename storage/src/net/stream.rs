@@ -135,6 +135,9 @@ struct Recent {
 }
 
 struct FState {
+    /// Every record at or below this is durable; records above it reach us on the
+    /// stream (it moves up when a storage feed skips records it could not fetch).
+    base: Lsn,
     vdl: Lsn,
     recent: HashMap<u64, Recent>,
     base_tails: HashMap<u64, Lsn>,
@@ -143,16 +146,23 @@ struct FState {
     closed: bool,
 }
 
+/// Where a follower's log comes from, and where its read floor goes.
+pub(super) enum Upstream {
+    /// The writer's log stream ([`serve_log`]); read points go back up on it.
+    Writer(Mutex<TcpStream>),
+    /// The storage nodes themselves ([`super::follow`]); read points go to them.
+    Storage(Arc<super::follow::Registrar>),
+}
+
 /// A read-only [`Volume`] for a replica in another process.
 pub struct RemoteFollower {
-    net: Arc<TcpTransport>,
-    members: Vec<NodeId>,
-    base: Lsn,
-    pages_per_pg: u64,
+    pub(super) net: Arc<TcpTransport>,
+    pub(super) members: Vec<NodeId>,
+    pub(super) pages_per_pg: u64,
     max_pages: u64,
     st: Mutex<FState>,
     changed: Condvar,
-    up: Mutex<TcpStream>,
+    up: Upstream,
 }
 
 impl RemoteFollower {
@@ -172,23 +182,8 @@ impl RemoteFollower {
             return Err(Error::Corrupted("zero pages per pg".into()));
         }
         let members = nodes.ids();
-        let f = Arc::new(RemoteFollower {
-            net: TcpTransport::new(nodes, &members),
-            members,
-            base,
-            pages_per_pg: ppg,
-            max_pages,
-            st: Mutex::new(FState {
-                vdl,
-                recent: HashMap::new(),
-                base_tails: HashMap::new(),
-                scls: HashMap::new(),
-                subs: Vec::new(),
-                closed: false,
-            }),
-            changed: Condvar::new(),
-            up: Mutex::new(conn.try_clone()?),
-        });
+        let up = Upstream::Writer(Mutex::new(conn.try_clone()?));
+        let f = Self::new(nodes, members, base, vdl, ppg, max_pages, up);
         let w = Arc::downgrade(&f);
         std::thread::Builder::new()
             .name("follower-stream".into())
@@ -209,11 +204,68 @@ impl RemoteFollower {
         Ok(f)
     }
 
+    pub(super) fn new(
+        nodes: AddrBook,
+        members: Vec<NodeId>,
+        base: Lsn,
+        vdl: Lsn,
+        pages_per_pg: u64,
+        max_pages: u64,
+        up: Upstream,
+    ) -> Arc<RemoteFollower> {
+        Arc::new(RemoteFollower {
+            net: TcpTransport::new(nodes, &members),
+            members,
+            pages_per_pg,
+            max_pages,
+            st: Mutex::new(FState {
+                base,
+                vdl,
+                recent: HashMap::new(),
+                base_tails: HashMap::new(),
+                scls: HashMap::new(),
+                subs: Vec::new(),
+                closed: false,
+            }),
+            changed: Condvar::new(),
+            up,
+        })
+    }
+
+    pub(super) fn storage_upstream(r: Arc<super::follow::Registrar>) -> Upstream {
+        Upstream::Storage(r)
+    }
+
+    /// The registration with storage of a follower fed by the storage nodes.
+    pub fn registrar(&self) -> Option<&Arc<super::follow::Registrar>> {
+        match &self.up {
+            Upstream::Storage(r) => Some(r),
+            Upstream::Writer(_) => None,
+        }
+    }
+
     fn on_frame(&self, kind: u8, body: &[u8]) -> Result<()> {
-        let mut st = self.st.lock();
         match kind {
-            RECORDS => {
-                let recs = decode_records(body)?;
+            RECORDS => self.on_records(decode_records(body)?),
+            DURABLE => self.on_durable(Dec::new(body).u64()?),
+            k => return Err(Error::Corrupted(format!("unknown stream frame {k}"))),
+        }
+        Ok(())
+    }
+
+    /// Records skipped up to `to` (an MTR end, durable): reads at or below it ask
+    /// storage for the PG tails, and subscribers see a hole (and resync).
+    pub(super) fn skip_to(&self, to: Lsn) {
+        let mut st = self.st.lock();
+        st.base = st.base.max(to);
+        st.recent.clear();
+        st.base_tails.clear();
+    }
+
+    pub(super) fn on_records(&self, recs: Vec<LogRecord>) {
+        let mut st = self.st.lock();
+        {
+            {
                 for r in &recs {
                     let pg = r.page / self.pages_per_pg;
                     let e = st.recent.entry(pg).or_default();
@@ -231,17 +283,16 @@ impl RemoteFollower {
                 st.subs
                     .retain(|s| s.send(LogEvent::Records(recs.clone())).is_ok());
             }
-            DURABLE => {
-                let l = Dec::new(body).u64()?;
-                if l > st.vdl {
-                    st.vdl = l;
-                    st.subs.retain(|s| s.send(LogEvent::Durable(l)).is_ok());
-                    self.changed.notify_all();
-                }
-            }
-            k => return Err(Error::Corrupted(format!("unknown stream frame {k}"))),
         }
-        Ok(())
+    }
+
+    pub(super) fn on_durable(&self, l: Lsn) {
+        let mut st = self.st.lock();
+        if l > st.vdl {
+            st.vdl = l;
+            st.subs.retain(|s| s.send(LogEvent::Durable(l)).is_ok());
+            self.changed.notify_all();
+        }
     }
 
     /// The highest record LSN <= `v` of `pg`, from a read quorum of the nodes.
@@ -259,30 +310,34 @@ impl RemoteFollower {
 
     /// The SCL a replica needs to serve `pg` at `at`: the PG's last LSN at or below it.
     fn need(&self, pg: u64, at: Lsn) -> Result<Lsn> {
-        if at < self.base {
-            return self.tail_quorum(pg, at);
-        }
-        let (streamed, trimmed, cached) = {
+        let (base, streamed, trimmed, cached) = {
             let st = self.st.lock();
             let r = st.recent.get(&pg);
             (
+                st.base,
                 r.and_then(|r| r.lsns.range(..=at).next_back().copied()),
                 r.map_or(0, |r| r.trimmed),
                 st.base_tails.get(&pg).copied(),
             )
         };
+        if at < base {
+            return self.tail_quorum(pg, at);
+        }
         if let Some(l) = streamed {
             return Ok(l); // forgotten LSNs are all below the remembered ones
         }
-        if trimmed > self.base {
+        if trimmed > base {
             return self.tail_quorum(pg, at);
         }
         // No record of this PG in (base, at]: its last one is at or below base.
         match cached {
             Some(t) => Ok(t),
             None => {
-                let t = self.tail_quorum(pg, self.base)?;
-                self.st.lock().base_tails.insert(pg, t);
+                let t = self.tail_quorum(pg, base)?;
+                let mut st = self.st.lock();
+                if st.base == base {
+                    st.base_tails.insert(pg, t);
+                }
                 Ok(t)
             }
         }
@@ -367,10 +422,15 @@ impl Volume for RemoteFollower {
     }
 
     fn set_min_read_point(&self, instance: u64, at: Lsn) {
-        let _ = write_frame(
-            &mut *self.up.lock(),
-            READ_POINT,
-            &Enc::new().u64(instance).u64(at).0,
-        );
+        match &self.up {
+            Upstream::Writer(up) => {
+                let _ = write_frame(
+                    &mut *up.lock(),
+                    READ_POINT,
+                    &Enc::new().u64(instance).u64(at).0,
+                );
+            }
+            Upstream::Storage(r) => r.set_floor(instance, at),
+        }
     }
 }

@@ -29,6 +29,12 @@ pub const REQ_RECORDS_AFTER: u8 = 11;
 pub const REQ_SNAPSHOT_BEGIN: u8 = 12;
 pub const REQ_SNAPSHOT_PAGES: u8 = 13;
 pub const REQ_SNAPSHOT_END: u8 = 14;
+/// A database instance registers itself (read replicas: with their read floor).
+pub const REQ_HELLO: u8 = 15;
+/// A read replica fetches durable records of a PG (see `Segment::follow`).
+pub const REQ_FOLLOW: u8 = 16;
+/// The instances registered with a node.
+pub const REQ_INSTANCES: u8 = 17;
 /// Asynchronous acknowledgement of a [`REQ_APPEND`].
 pub const ACK: u8 = 100;
 pub const RESP_OK: u8 = 101;

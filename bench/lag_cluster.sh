@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Replica lag of a cluster of processes: six storage nodes, a writer and N replicas
+# following the log from storage, measured by `borealis-bench lag` (a timestamped row
+# committed on the writer, polled on every replica) at paced write rates.
+#
+#   bench/lag_cluster.sh [replica counts (default "1 2 4")] [rates (default 1000,5000,max)] [seconds (default 10)]
+#
+# Needs release builds: cargo build --release -p borealis-server -p borealis-bench
+set -euo pipefail
+COUNTS=${1:-"1 2 4"}
+RATES=${2:-1000,5000,max}
+SECS=${3:-10}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/target/release
+WORK=$(mktemp -d /tmp/borealis-lag.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+wait_line() { # file pattern -> the rest of the first matching line
+  for _ in $(seq 1 600); do
+    if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1" | sed "s/.*$2//"; return; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '$2' in $1" >&2; exit 1
+}
+
+first=1
+for n in $COUNTS; do
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  PIDS=()
+  rm -rf "$WORK"/*
+  for i in 0 1 2 3 4 5; do
+    "$BIN/borealis" storage-node --id $i --az $((i / 2)) --dir "$WORK/n$i" \
+      --peers-dir "$WORK/addrs" >"$WORK/node$i.out" 2>/dev/null &
+    PIDS+=($!)
+    disown "$!" # no "Killed" notices when the cluster is torn down
+  done
+  NODES=""
+  for i in 0 1 2 3 4 5; do
+    a=$(wait_line "$WORK/node$i.out" "listening ")
+    NODES="${NODES:+$NODES,}$a"
+  done
+  COMMON=(serve --port 0 --skip-ssl --root-password pw --storage-nodes "$NODES")
+  "$BIN/borealis" "${COMMON[@]}" --datadir "$WORK/w" --reader-port 0 >"$WORK/w.out" 2>/dev/null &
+  PIDS+=($!)
+  disown "$!"
+  W=$(wait_line "$WORK/w.out" "ready for connections on ")
+  REPS=()
+  for r in $(seq 1 "$n"); do
+    "$BIN/borealis" "${COMMON[@]}" --role replica --datadir "$WORK/r$r" >"$WORK/r$r.out" 2>/dev/null &
+    PIDS+=($!)
+    disown "$!"
+    R=$(wait_line "$WORK/r$r.out" "ready for connections on ")
+    REPS+=(--replica "mysql://root:pw@$R/lagdb")
+  done
+  "$BIN/borealis-bench" exec --target "mysql://root:pw@$W/" "CREATE DATABASE IF NOT EXISTS lagdb" >/dev/null
+  out=$("$BIN/borealis-bench" lag --writer "mysql://root:pw@$W/lagdb" "${REPS[@]}" \
+    --rate "$RATES" --time "$SECS" --interval-ms 5)
+  if [ $first = 1 ]; then echo "$out"; first=0; else echo "$out" | tail -n +3; fi
+done
