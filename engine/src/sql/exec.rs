@@ -44,6 +44,8 @@ pub struct Exec<'a> {
     pub want_keys: bool,
     /// Division by zero is an error (strict INSERT/UPDATE with ERROR_FOR_DIVISION_BY_ZERO).
     pub dml_strict: bool,
+    /// Triggers running in this statement (compiled bodies, the tables being written).
+    pub triggers: crate::sql::trigger::TriggerCtx,
 }
 
 impl<'a> Exec<'a> {
@@ -74,6 +76,7 @@ impl<'a> Exec<'a> {
             interrupted: None,
             want_keys: false,
             dml_strict: false,
+            triggers: Default::default(),
         }
     }
 

@@ -41,6 +41,8 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                 }
                 i += 2;
             }
+            // A ';' inside a trigger's BEGIN ... END belongs to the trigger body.
+            b';' if crate::sql::trigger::inside_compound(&sql[start..i]) => i += 1,
             b';' => {
                 let s = sql[start..i].trim();
                 if !s.is_empty() {
@@ -318,5 +320,13 @@ mod tests {
         );
         assert_eq!(split_statements("select 1"), vec!["select 1"]);
         assert!(split_statements("  ;  ").is_empty());
+        assert_eq!(
+            split_statements(
+                "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; \
+                 IF NEW.y THEN SET NEW.z = CASE WHEN 1 THEN 2 END; END IF; END; select 2"
+            )
+            .len(),
+            2
+        );
     }
 }
