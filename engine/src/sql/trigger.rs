@@ -1347,4 +1347,86 @@ mod tests {
         assert!(is_trigger_statement("drop trigger x"));
         assert!(!is_trigger_statement("create table trigger (a int)"));
     }
+
+    fn rows(s: &mut crate::Session, sql: &str) -> Vec<Vec<String>> {
+        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.rows()
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trigger_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let db = crate::Database::open(dir.path()).expect("open");
+            let mut s = db.session();
+            // One text with a compound trigger in the middle: splitting keeps its body.
+            let results = s.execute_script(
+                "CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY, v INT);
+                 CREATE TABLE log (id INT, v INT);
+                 CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW BEGIN
+                   INSERT INTO log VALUES (NEW.id, NEW.v);
+                   IF NEW.v > 10 THEN INSERT INTO log VALUES (NEW.id, -1); END IF;
+                 END;
+                 INSERT INTO t VALUES (1, 5)",
+            );
+            assert_eq!(results.len(), 6);
+            for r in results {
+                r.expect("statement ok");
+            }
+        }
+        let db = crate::Database::open(dir.path()).expect("reopen");
+        let mut s = db.session();
+        s.execute("USE d").expect("use");
+        s.execute("INSERT INTO t VALUES (2, 50)").expect("insert");
+        assert_eq!(
+            rows(&mut s, "SELECT id, v FROM log ORDER BY id, v DESC"),
+            vec![vec!["1", "5"], vec!["2", "50"], vec!["2", "-1"]]
+        );
+        let create = rows(&mut s, "SHOW CREATE TRIGGER t_ai");
+        assert!(
+            create[0][2].starts_with("CREATE DEFINER=`root`@")
+                && create[0][2].contains("TRIGGER `t_ai` AFTER INSERT ON `t` FOR EACH ROW BEGIN"),
+            "{}",
+            create[0][2]
+        );
+        s.execute("DROP TABLE t").expect("drop");
+        assert!(rows(&mut s, "SHOW TRIGGERS").is_empty());
+    }
+
+    #[test]
+    fn failing_trigger_rolls_back_the_statement() {
+        let db = crate::Database::open_in_memory().expect("open");
+        let mut s = db.session();
+        for r in s.execute_script(
+            "CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY);
+             CREATE TABLE u (id INT PRIMARY KEY);
+             CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW INSERT INTO u VALUES (NEW.id % 3)",
+        ) {
+            r.expect("setup");
+        }
+        s.execute("INSERT INTO t VALUES (1), (2)").expect("insert");
+        let e = s
+            .execute("INSERT INTO t VALUES (3), (4)")
+            .expect_err("dup in trigger");
+        assert_eq!(e.code, code::ER_DUP_ENTRY);
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), vec![vec!["2"]]);
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM u"), vec![vec!["2"]]);
+        // Recursion through another table's trigger is refused (1442), not looped.
+        s.execute("CREATE TRIGGER u_bi BEFORE INSERT ON u FOR EACH ROW INSERT INTO t VALUES (NEW.id + 100)")
+            .expect("create");
+        let e = s
+            .execute("INSERT INTO t VALUES (5)")
+            .expect_err("recursion");
+        assert_eq!(e.code, ER_CANT_UPDATE_USED_TABLE);
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), vec![vec!["2"]]);
+        s.execute("DROP DATABASE d").expect("drop db");
+        assert!(db.shared.catalog().triggers.is_empty());
+    }
 }
