@@ -200,7 +200,11 @@ impl Exec<'_> {
                     self.mgr.lock(self.txn, t.root, &ck, true)?;
                     if let Some(old) = self.mgr.get(self.txn, t.root, &ck, true)? {
                         let old = decode_row(&old)?;
+                        // REPLACE deletes the conflicting row: its DELETE triggers fire.
+                        let cat = self.shared.catalog();
+                        trigger::fire(self, &cat, t, Before, Ev::Delete, Some(&old), None)?;
                         self.delete_row(t, &ck, &old);
+                        trigger::fire(self, &cat, t, After, Ev::Delete, Some(&old), None)?;
                         deleted += 1;
                     }
                     continue;
@@ -594,6 +598,9 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
         let mut after_row = has_triggers.then(|| row.clone());
         let odku_ref = &odku;
         let t2 = t.clone();
+        // ON DUPLICATE KEY UPDATE fires the UPDATE triggers: BEFORE here, AFTER below
+        // with the (old, new) rows kept in `dup_update`.
+        let mut dup_update: Option<(Vec<Value>, Vec<Value>)> = None;
         let mut on_dup = |ex: &mut Exec<'_>, old: &[Value], new: &[Value]| -> Result<Vec<Value>> {
             let mut ctx_row = old.to_vec();
             ctx_row.extend(new.iter().cloned());
@@ -605,9 +612,24 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
                 updated[*ci] = v.clone();
                 ctx_row[*ci] = v;
             }
+            if has_triggers {
+                trigger::fire(
+                    ex,
+                    cat,
+                    &t2,
+                    Before,
+                    Ev::Update,
+                    Some(old),
+                    Some(&mut updated),
+                )?;
+                dup_update = Some((old.to_vec(), updated.clone()));
+            }
             Ok(updated)
         };
         let outcome = ex.insert_row(&t, row, conflict, &mut on_dup)?;
+        if let Some((old, mut new)) = dup_update.take() {
+            trigger::fire(ex, cat, &t, After, Ev::Update, Some(&old), Some(&mut new))?;
+        }
         if matches!(outcome, Inserted::New | Inserted::Replaced(_)) {
             if let Some(r) = after_row.as_mut() {
                 trigger::fire(ex, cat, &t, After, Ev::Insert, None, Some(r))?;

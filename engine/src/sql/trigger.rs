@@ -206,7 +206,16 @@ pub struct CreateTrigger {
 
 /// Is `text` a CREATE TRIGGER or DROP TRIGGER statement (which we parse ourselves)?
 pub fn is_trigger_statement(text: &str) -> bool {
-    let toks = lex(text);
+    let head = text.trim_start();
+    let starts = |w: &str| {
+        head.get(..w.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(w))
+    };
+    if !(starts("create") || starts("drop") || starts("/*!")) {
+        return false;
+    }
+    let text = normalize(text);
+    let toks = lex(&text);
     let mut i = 0;
     if toks.first().is_some_and(|t| t.is("drop")) {
         return toks.get(1).is_some_and(|t| t.is("trigger"));
@@ -223,7 +232,11 @@ pub fn is_trigger_statement(text: &str) -> bool {
 /// still open? Statement splitting must not cut it at the body's semicolons.
 pub fn inside_compound(stmt: &str) -> bool {
     let low = stmt.trim_start();
-    if low.len() < 6 || !low[..6].eq_ignore_ascii_case("create") || !is_trigger_statement(stmt) {
+    if !low
+        .get(..6)
+        .is_some_and(|h| h.eq_ignore_ascii_case("create"))
+        || !is_trigger_statement(stmt)
+    {
         return false;
     }
     let toks = lex(stmt);
@@ -298,7 +311,19 @@ fn qualified_name(text: &str, toks: &[Tok], i: &mut usize) -> Result<(Option<Str
     Ok((None, first))
 }
 
+/// The statement with MySQL's versioned comments applied (mysqldump writes
+/// `/*!50003 CREATE*/ /*!50017 DEFINER=...*/ /*!50003 TRIGGER ... */`).
+fn normalize(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("/*!") {
+        std::borrow::Cow::Owned(crate::sql::parse::preprocess(text).trim().to_string())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 pub fn parse_create(text: &str) -> Result<CreateTrigger> {
+    let text = normalize(text);
+    let text = text.as_ref();
     let toks = lex(text);
     let mut i = 1;
     skip_definer(&toks, &mut i);
@@ -377,6 +402,8 @@ pub fn parse_create(text: &str) -> Result<CreateTrigger> {
 
 /// DROP TRIGGER [IF EXISTS] [db.]name -> (if_exists, db, name).
 pub fn parse_drop(text: &str) -> Result<(bool, Option<String>, String)> {
+    let text = normalize(text);
+    let text = text.as_ref();
     let toks = lex(text);
     let mut i = 2;
     let mut if_exists = false;
@@ -1346,6 +1373,14 @@ mod tests {
         ));
         assert!(is_trigger_statement("drop trigger x"));
         assert!(!is_trigger_statement("create table trigger (a int)"));
+        assert!(!is_trigger_statement("dr\u{e9}p") && !inside_compound("cr\u{e9}ate x"));
+        let dump = "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER `t_bi` BEFORE INSERT ON `t` FOR EACH ROW SET NEW.a = 1 */";
+        assert!(is_trigger_statement(dump));
+        let c = parse_create(dump).expect("mysqldump form parses");
+        assert_eq!(
+            (c.name.as_str(), c.body.as_str()),
+            ("t_bi", "SET NEW.a = 1")
+        );
     }
 
     fn rows(s: &mut crate::Session, sql: &str) -> Vec<Vec<String>> {
