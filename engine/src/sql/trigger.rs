@@ -34,6 +34,8 @@ const ER_CANT_UPDATE_USED_TABLE: u16 = 1442;
 const ER_SP_NO_RETSET: u16 = 1415;
 const ER_WRONG_OBJECT: u16 = 1347;
 const ER_REFERENCED_TRG_DOES_NOT_EXIST: u16 = 3011;
+const ER_SIGNAL_EXCEPTION: u16 = code::ER_SIGNAL_EXCEPTION;
+const ER_SP_BAD_SQLSTATE: u16 = 1407;
 
 // ------------------------------------------------------------------------- lexing
 
@@ -803,6 +805,8 @@ enum Step {
     SetUser(String, ast::Expr),
     /// (condition, steps) branches in order, then the ELSE steps.
     If(Vec<(ast::Expr, Vec<Step>)>, Vec<Step>),
+    /// SIGNAL: the error code and the MESSAGE_TEXT expression.
+    Signal(u16, Option<ast::Expr>),
 }
 
 /// A compiled trigger body.
@@ -967,9 +971,15 @@ impl Compiler<'_> {
             *i = end;
             return Ok(());
         }
+        if t.is("signal") {
+            let end = self.simple_end(*i);
+            self.signal(*i + 1, end, out)?;
+            *i = end;
+            return Ok(());
+        }
         for kw in [
             "declare", "while", "loop", "repeat", "case", "leave", "iterate", "call", "return",
-            "signal", "resignal", "open", "fetch", "close",
+            "resignal", "open", "fetch", "close",
         ] {
             if t.is(kw) {
                 return Err(Error::unsupported(format!(
@@ -1021,6 +1031,75 @@ impl Compiler<'_> {
             _ => return Err(Error::parse(&sql)),
         };
         out.push(Step::Dml(Box::new(st), target, sql));
+        Ok(())
+    }
+
+    /// SIGNAL SQLSTATE [VALUE] 'state' [SET MESSAGE_TEXT = expr [, MYSQL_ERRNO = n]] over
+    /// tokens [from, to). Only user-defined conditions (class '45') are supported: the
+    /// error code carries the SQLSTATE here, so other classes would report a wrong one.
+    fn signal(&mut self, from: usize, to: usize, out: &mut Vec<Step>) -> Result<()> {
+        let mut j = from;
+        if !self.tok(j).is_some_and(|t| t.is("sqlstate")) {
+            return Err(Error::unsupported("SIGNAL of a named condition"));
+        }
+        j += 1;
+        if self.tok(j).is_some_and(|t| t.is("value")) {
+            j += 1;
+        }
+        let state = match self.tok(j) {
+            Some(t) if t.kind == TokKind::Other && t.text.starts_with(['\'', '"']) => {
+                t.text[1..t.text.len().saturating_sub(1)].to_string()
+            }
+            _ => return Err(self.err(j)),
+        };
+        if state.len() != 5 || state.starts_with("00") {
+            return Err(Error::new(
+                ER_SP_BAD_SQLSTATE,
+                format!("Bad SQLSTATE: '{state}'"),
+            ));
+        }
+        if !state.starts_with("45") {
+            return Err(Error::unsupported(format!("SIGNAL SQLSTATE '{state}'")));
+        }
+        j += 1;
+        let mut code = ER_SIGNAL_EXCEPTION;
+        let mut message = None;
+        if self.tok(j).is_some_and(|t| t.is("set")) {
+            j += 1;
+            let mut start = j;
+            let mut depth = 0i32;
+            let mut items = Vec::new();
+            for k in j..to {
+                match self.toks[k].kind {
+                    TokKind::Punct('(') => depth += 1,
+                    TokKind::Punct(')') => depth -= 1,
+                    TokKind::Punct(',') if depth == 0 => {
+                        items.push((start, k));
+                        start = k + 1;
+                    }
+                    _ => {}
+                }
+            }
+            items.push((start, to));
+            for (a, b) in items {
+                if b < a + 3 || !self.toks[a + 1].is_punct('=') {
+                    return Err(self.err(a));
+                }
+                if self.toks[a].is("message_text") {
+                    message = Some(self.expr(a + 2, b)?);
+                } else if self.toks[a].is("mysql_errno") {
+                    code = self.slice(a + 2, b).parse().map_err(|_| self.err(a + 2))?;
+                } else {
+                    return Err(Error::unsupported(format!(
+                        "SIGNAL ... SET {}",
+                        self.toks[a].text
+                    )));
+                }
+            }
+        } else if j < to {
+            return Err(self.err(j));
+        }
+        out.push(Step::Signal(code, message));
         Ok(())
     }
 
@@ -1286,6 +1365,15 @@ fn run_steps(
                 if let Some(slot) = new.get_mut(*ci) {
                     *slot = v;
                 }
+            }
+            Step::Signal(code, message) => {
+                let text = match message {
+                    Some(e) => eval_expr(ex, cat, trig, &params, e)?
+                        .to_text()
+                        .unwrap_or_default(),
+                    None => "Unhandled user-defined exception condition".to_string(),
+                };
+                return Err(Error::new(*code, text));
             }
             Step::SetUser(name, e) => {
                 let v = eval_expr(ex, cat, trig, &params, e)?;
