@@ -159,6 +159,7 @@ impl Cluster {
             pages_per_pg: self.opts.pages_per_pg,
             seg: SegmentOptions {
                 log_compact_bytes: self.opts.log_compact_bytes,
+                ..Default::default()
             },
             tick: self.opts.tick,
             scrub_every: self.opts.scrub_every,

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -30,7 +30,12 @@ pub const SLOT_HEADER: usize = 16;
 pub trait SegmentFiles: Send + Sync {
     /// Number of page slots (pages per protection group).
     fn slots(&self) -> u64;
+    /// The whole log file. It may end in zero bytes (preallocated room): the caller
+    /// finds the end of the valid records and reports it with `set_log_end`.
     fn read_log(&self) -> Result<Vec<u8>>;
+    /// Where the next `append_log` writes: just after the valid records, the rest of
+    /// the file being zeros. Called once at open.
+    fn set_log_end(&self, _end: u64) {}
     fn append_log(&self, bytes: &[u8]) -> Result<()>;
     fn sync_log(&self) -> Result<()>;
     /// Atomically replace the whole log (compaction, truncation, repair).
@@ -130,10 +135,22 @@ fn write_atomic(path: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
     Ok(())
 }
 
+/// Zeros written ahead of the log at a time. Appends then overwrite zeros inside the
+/// file instead of growing it, so the per-commit fdatasync flushes only data: a size
+/// change would also force an inode write (another device round trip) on every sync.
+const LOG_PREALLOC: u64 = 4 << 20;
+
+/// The log file and where appends go: bytes `end..cap` of the file are zeros.
+struct LogFile {
+    file: File,
+    end: u64,
+    cap: u64,
+}
+
 struct DirFiles {
     log_path: PathBuf,
     meta_path: PathBuf,
-    log: Mutex<File>,
+    log: Mutex<LogFile>,
     pages: Mutex<MmapMut>,
     /// Bytes of slot headers at the start of the page file, rounded up to a page so
     /// images stay page-aligned.
@@ -149,9 +166,11 @@ impl DirFiles {
         let meta_path = DirBackend::path(dir, pg, "meta");
         let log = OpenOptions::new()
             .create(true)
+            .truncate(false)
             .read(true)
-            .append(true)
+            .write(true)
             .open(&log_path)?;
+        let log_len = log.metadata()?.len();
         let header_region = (slots as usize * SLOT_HEADER).div_ceil(PAGE_SIZE) * PAGE_SIZE;
         let len = header_region as u64 + slots * PAGE_SIZE as u64;
         let pf = OpenOptions::new()
@@ -175,7 +194,11 @@ impl DirFiles {
         Ok(Self {
             log_path,
             meta_path,
-            log: Mutex::new(log),
+            log: Mutex::new(LogFile {
+                file: log,
+                end: log_len,
+                cap: log_len,
+            }),
             pages: Mutex::new(map),
             header_region,
             slots,
@@ -200,14 +223,32 @@ impl SegmentFiles for DirFiles {
         Ok(v)
     }
 
+    fn set_log_end(&self, end: u64) {
+        let mut g = self.log.lock();
+        g.end = end.min(g.cap);
+    }
+
     fn append_log(&self, bytes: &[u8]) -> Result<()> {
-        self.log.lock().write_all(bytes)?;
+        use std::os::unix::fs::FileExt;
+        let mut g = self.log.lock();
+        let end = g.end + bytes.len() as u64;
+        if end > g.cap && self.fsync {
+            // Zeros first, then the records over them: the next sync persists both and
+            // the new size once; later syncs find the size unchanged.
+            let cap = end.div_ceil(LOG_PREALLOC) * LOG_PREALLOC;
+            let zeros = vec![0u8; (cap - g.cap) as usize];
+            g.file.write_all_at(&zeros, g.cap)?;
+            g.cap = cap;
+        }
+        g.file.write_all_at(bytes, g.end)?;
+        g.end = end;
+        g.cap = g.cap.max(end);
         Ok(())
     }
 
     fn sync_log(&self) -> Result<()> {
         if self.fsync {
-            self.log.lock().sync_data()?;
+            self.log.lock().file.sync_data()?;
         }
         Ok(())
     }
@@ -215,9 +256,16 @@ impl SegmentFiles for DirFiles {
     fn replace_log(&self, bytes: &[u8]) -> Result<()> {
         let mut g = self.log.lock();
         write_atomic(&self.log_path, bytes, self.fsync)?;
-        let mut f = OpenOptions::new().append(true).open(&self.log_path)?;
-        f.seek(SeekFrom::End(0))?;
-        *g = f;
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.log_path)?;
+        let len = bytes.len() as u64;
+        *g = LogFile {
+            file: f,
+            end: len,
+            cap: len,
+        };
         Ok(())
     }
 
@@ -439,6 +487,9 @@ impl SegmentFiles for FaultyFiles {
         self.faults.tick()?;
         self.inner.read_log()
     }
+    fn set_log_end(&self, end: u64) {
+        self.inner.set_log_end(end)
+    }
     fn append_log(&self, bytes: &[u8]) -> Result<()> {
         self.faults.tick()?;
         self.inner.append_log(bytes)
@@ -515,15 +566,22 @@ impl Faults {
 mod tests {
     use super::*;
 
+    /// The log holds `want` followed only by preallocated zeros.
+    fn log_is(f: &dyn SegmentFiles, want: &[u8]) {
+        let got = f.read_log().unwrap();
+        assert!(got.starts_with(want), "{got:?}");
+        assert!(got[want.len()..].iter().all(|&b| b == 0));
+    }
+
     fn exercise(b: &dyn Backend) {
         let f = b.open_segment(3, 8).unwrap();
         f.append_log(b"abc").unwrap();
         f.append_log(b"def").unwrap();
         f.sync_log().unwrap();
-        assert_eq!(f.read_log().unwrap(), b"abcdef");
+        log_is(&*f, b"abcdef");
         f.replace_log(b"xy").unwrap();
         f.append_log(b"z").unwrap();
-        assert_eq!(f.read_log().unwrap(), b"xyz");
+        log_is(&*f, b"xyz");
         let mut hdr = [0u8; SLOT_HEADER];
         let mut page = vec![1u8; PAGE_SIZE];
         f.read_slot(7, &mut hdr, &mut page).unwrap();
@@ -549,7 +607,12 @@ mod tests {
         drop(b);
         let b = DirBackend::new(d.path(), true).unwrap();
         let f = b.open_segment(3, 8).unwrap();
-        assert_eq!(f.read_log().unwrap(), b"xyz");
+        log_is(&*f, b"xyz");
+        // Appends after reopening go right after the valid bytes, over the zeros.
+        f.set_log_end(3);
+        f.append_log(b"w").unwrap();
+        f.sync_log().unwrap();
+        log_is(&*f, b"xyzw");
         let mut hdr = [0u8; SLOT_HEADER];
         f.read_slot_header(7, &mut hdr).unwrap();
         assert_eq!(hdr, [9u8; SLOT_HEADER]);

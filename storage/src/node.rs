@@ -333,7 +333,7 @@ impl Node {
                     }
                     continue;
                 }
-                let _ = s.materialize(512);
+                let _ = s.materialize_due();
                 let _ = s.checkpoint(false);
                 let st = s.status();
                 if full || st.damaged || st.max_lsn > st.scl {

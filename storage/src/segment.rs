@@ -19,7 +19,7 @@
 //! - A slot or log byte that fails crc32c is never served; the segment reports itself
 //!   damaged and the node rebuilds it from a peer.
 //!
-//! Lock order: `st` before `commit`.
+//! Lock order: `mat` before `st` before `commit`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -37,6 +37,8 @@ const META_MAGIC: [u8; 4] = *b"BRSM";
 /// peer copying it (a peer that died mid-copy must not pin us forever).
 pub const PIN_TTL: Duration = Duration::from_secs(60);
 const SLOT_MAGIC: u8 = b'S';
+/// Records per [`Segment::materialize`] call of a background pass.
+const MATERIALIZE_CHUNK: usize = 4096;
 
 /// A truncation decided by a recovering writer: records of an older epoch with an LSN
 /// above `vdl` are void.
@@ -56,12 +58,19 @@ pub fn valid(truncs: &[Trunc], epoch: u64, lsn: Lsn) -> bool {
 pub struct SegmentOptions {
     /// Compact the log once it holds this many bytes.
     pub log_compact_bytes: u64,
+    /// Background materialization starts once more records than this are unapplied...
+    pub materialize_backlog: usize,
+    /// ...or once this long has passed since the last pass (bounding how long a record
+    /// stays only in memory and the log).
+    pub materialize_every: Duration,
 }
 
 impl Default for SegmentOptions {
     fn default() -> Self {
         Self {
             log_compact_bytes: 64 << 20,
+            materialize_backlog: 16 << 10,
+            materialize_every: Duration::from_millis(500),
         }
     }
 }
@@ -116,6 +125,7 @@ struct State {
     log_bytes: u64,
     damaged: bool,
     failed: Option<String>,
+    last_materialized: Instant,
 }
 
 #[derive(Default)]
@@ -135,6 +145,9 @@ pub struct Segment {
     files: Arc<dyn SegmentFiles>,
     opts: SegmentOptions,
     st: Mutex<State>,
+    /// Held by whoever writes slots outside `st` (materialization) or replaces them
+    /// (install); taken before `st`.
+    mat: Mutex<()>,
     commit: Mutex<Commit>,
     committed: Condvar,
 }
@@ -236,7 +249,10 @@ impl Segment {
         };
         let log = files.read_log()?;
         let (recs, end) = record::decode_all(&log);
-        if end < log.len() {
+        if log[end..].iter().all(|&b| b == 0) {
+            // Preallocated room after the last record (or nothing).
+            files.set_log_end(end as u64);
+        } else {
             // A torn tail (crash mid-append: never acknowledged) or damage; either way
             // drop it so appends continue after valid data. Lost records come back from
             // peers by gossip.
@@ -264,7 +280,9 @@ impl Segment {
                 log_bytes: end as u64,
                 damaged: false,
                 failed: None,
+                last_materialized: Instant::now(),
             }),
+            mat: Mutex::new(()),
             commit: Mutex::new(Commit::default()),
             committed: Condvar::new(),
         };
@@ -526,18 +544,23 @@ impl Segment {
         st.read_floor = read_floor;
     }
 
-    fn read_slot(&self, st: &mut State, idx: u64) -> Result<(Lsn, PageBuf)> {
+    /// Read and verify slot `idx` without touching the state: Err(io) for an I/O
+    /// failure, Ok(Err(crc)) for a slot that fails its check.
+    fn load_slot(&self, idx: u64) -> Result<Result<(Lsn, PageBuf)>> {
         let mut hdr = [0u8; SLOT_HEADER];
         let mut page = zero_page();
-        if let Err(e) = self.files.read_slot(idx, &mut hdr, &mut page[..]) {
-            return Self::fail(st, e);
-        }
-        match check_slot(&hdr, &page[..]) {
-            Ok(lsn) => Ok((lsn, page)),
-            Err(e) => {
+        self.files.read_slot(idx, &mut hdr, &mut page[..])?;
+        Ok(check_slot(&hdr, &page[..]).map(|lsn| (lsn, page)))
+    }
+
+    fn read_slot(&self, st: &mut State, idx: u64) -> Result<(Lsn, PageBuf)> {
+        match self.load_slot(idx) {
+            Err(e) => Self::fail(st, e),
+            Ok(Err(e)) => {
                 st.damaged = true;
                 Err(e)
             }
+            Ok(Ok(v)) => Ok(v),
         }
     }
 
@@ -570,25 +593,62 @@ impl Segment {
         Ok(img)
     }
 
-    /// Apply up to `budget` records to page slots; returns how many were applied.
-    pub fn materialize(&self, budget: usize) -> Result<usize> {
-        let mut st = self.st.lock();
-        Self::check_ok(&st)?;
-        if st.damaged || (st.pins > 0 && Instant::now() < st.pin_deadline) {
+    /// Materialize if the backlog calls for it: more than
+    /// [`SegmentOptions::materialize_backlog`] records held unapplied, or some held for
+    /// longer than [`SegmentOptions::materialize_every`]. Deferring lets one slot write
+    /// absorb many records of a hot page (a slot write is a 16 KiB read, two crc32c
+    /// passes and a 16 KiB write, per replica); reads meanwhile apply the held records,
+    /// as they always do. Returns how many records were applied.
+    pub fn materialize_due(&self) -> Result<usize> {
+        let due = {
+            let st = self.st.lock();
+            let n = st.recs.len();
+            n > self.opts.materialize_backlog
+                || (n > 0 && st.last_materialized.elapsed() >= self.opts.materialize_every)
+        };
+        if !due {
             return Ok(0);
         }
-        let target = st
-            .scl
-            .min(st.vdl_hint)
-            .min(st.read_floor.unwrap_or(Lsn::MAX));
-        // A prefix of the chain, grouped by page: each slot is read, verified and
-        // written once per pass however many of its records are applied.
-        let batch: Vec<Arc<Record>> = st
-            .recs
-            .range(..=target)
-            .take(budget)
-            .map(|(_, r)| r.clone())
-            .collect();
+        let mut total = 0;
+        loop {
+            let n = self.materialize(MATERIALIZE_CHUNK)?;
+            total += n;
+            if n < MATERIALIZE_CHUNK {
+                break;
+            }
+        }
+        self.st.lock().last_materialized = Instant::now();
+        Ok(total)
+    }
+
+    /// Apply up to `budget` records to page slots; returns how many were applied.
+    ///
+    /// Slot I/O runs without the state lock, so appends and reads go on meanwhile. That
+    /// is safe because each slot read/write is atomic in [`SegmentFiles`], the records
+    /// applied here stay in memory until their slots are written (a reader holding the
+    /// state lock sees either the old slot with all its records or the new slot, whose
+    /// LSN filters the records it already holds), and `mat` keeps installs and other
+    /// materializers out.
+    pub fn materialize(&self, budget: usize) -> Result<usize> {
+        let _only = self.mat.lock();
+        let batch: Vec<Arc<Record>> = {
+            let st = self.st.lock();
+            Self::check_ok(&st)?;
+            if st.damaged || (st.pins > 0 && Instant::now() < st.pin_deadline) {
+                return Ok(0);
+            }
+            let target = st
+                .scl
+                .min(st.vdl_hint)
+                .min(st.read_floor.unwrap_or(Lsn::MAX));
+            // A prefix of the chain, grouped by page below: each slot is read, verified
+            // and written once per pass however many of its records are applied.
+            st.recs
+                .range(..=target)
+                .take(budget)
+                .map(|(_, r)| r.clone())
+                .collect()
+        };
         let Some(last) = batch.last().map(|r| r.lsn) else {
             return Ok(0);
         };
@@ -598,7 +658,14 @@ impl Segment {
         }
         for (page, recs) in &by_page {
             let idx = page - self.first_page;
-            let (lsn, mut img) = self.read_slot(&mut st, idx)?;
+            let (lsn, mut img) = match self.load_slot(idx) {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => {
+                    self.st.lock().damaged = true;
+                    return Err(e);
+                }
+                Err(e) => return Self::fail(&mut self.st.lock(), e),
+            };
             let mut new_lsn = lsn;
             for r in recs.iter().filter(|r| r.lsn > lsn) {
                 redo::apply(&mut img, &r.payload)?;
@@ -607,10 +674,11 @@ impl Segment {
             if new_lsn > lsn {
                 let hdr = slot_header(new_lsn, &img[..]);
                 if let Err(e) = self.files.write_slot(idx, &hdr, &img[..]) {
-                    return Self::fail(&mut st, e);
+                    return Self::fail(&mut self.st.lock(), e);
                 }
             }
         }
+        let mut st = self.st.lock();
         for r in &batch {
             st.recs.remove(&r.lsn);
             if let Some(m) = st.per_page.get_mut(&r.page) {
@@ -620,7 +688,7 @@ impl Segment {
                 }
             }
         }
-        st.applied = last;
+        st.applied = st.applied.max(last);
         Ok(batch.len())
     }
 
@@ -768,6 +836,7 @@ impl Segment {
     /// Start replacing this replica with a peer's snapshot: adopt its epoch and stop
     /// serving (damaged) until [`Segment::install_end`].
     pub fn install_begin(&self, head: &Snapshot) -> Result<()> {
+        let _only = self.mat.lock();
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
         self.learn(&mut st, head.epoch, &head.truncs)?;
@@ -778,6 +847,7 @@ impl Segment {
     /// Install slots `from..to` from a chunk of the peer's pages (slots in the range the
     /// peer did not send are cleared).
     pub fn install_pages(&self, from: u64, to: u64, pages: Vec<SlotImage>) -> Result<()> {
+        let _only = self.mat.lock();
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
         if to > self.slots || from > to {
@@ -814,6 +884,7 @@ impl Segment {
 
     /// Finish an install: the peer's applied point and records, plus own records above.
     pub fn install_end(&self, head: Snapshot) -> Result<()> {
+        let _only = self.mat.lock();
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
         if let Err(e) = self.files.sync_pages() {
@@ -895,7 +966,8 @@ impl Segment {
             .recs
             .values()
             .all(|r| present.remove(&r.lsn).is_some_and(|d| d == **r));
-        if end < log.len() || !complete {
+        let tail_clean = log[end..].iter().all(|&b| b == 0);
+        if !tail_clean || !complete {
             tracing::warn!(pg = self.pg, "scrub: damaged log rewritten");
             rep.log_repaired = true;
             if let Err(e) = self.rewrite_log(&mut st) {
@@ -935,6 +1007,7 @@ mod tests {
             b.open_segment(2, SLOTS).unwrap(),
             SegmentOptions {
                 log_compact_bytes: 1,
+                ..Default::default()
             },
         )
         .unwrap()
@@ -990,6 +1063,77 @@ mod tests {
         for at in [floor, 120, prev] {
             let page = 2 * SLOTS + 2;
             assert_eq!(s.read_page(page, at).unwrap(), model(&all, page, at));
+        }
+    }
+
+    #[test]
+    fn materialization_waits_for_a_backlog_or_its_period() {
+        let b = MemBackend::new();
+        let s = Segment::open(
+            2,
+            2 * SLOTS,
+            b.open_segment(2, SLOTS).unwrap(),
+            SegmentOptions {
+                materialize_backlog: 10,
+                materialize_every: Duration::from_secs(3600),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut all = Vec::new();
+        let mut prev = 0;
+        for lsn in 1..=10 {
+            all.push(rec(lsn, prev, lsn % 3, lsn as u8));
+            prev = lsn;
+        }
+        s.append(Some(1), &[], all.clone(), 10).unwrap();
+        s.set_limits(10, None);
+        assert_eq!(s.materialize_due().unwrap(), 0, "10 records are not a backlog");
+        assert_eq!(s.status().applied, 0);
+        let extra = rec(11, 10, 1, 11);
+        all.push(extra.clone());
+        s.append(Some(1), &[], vec![extra], 11).unwrap();
+        s.set_limits(11, None);
+        assert_eq!(s.materialize_due().unwrap(), 11);
+        assert_eq!(s.status().applied, 11);
+        for p in 0..3 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, 11).unwrap(), model(&all, page, 11));
+        }
+    }
+
+    #[test]
+    fn reads_stay_exact_while_materialization_runs_concurrently() {
+        let b = MemBackend::new();
+        let s = Arc::new(open(&b));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mat = {
+            let (s, stop) = (s.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    s.materialize(5).unwrap();
+                }
+            })
+        };
+        let mut all = Vec::new();
+        let mut prev = 0;
+        for lsn in 1..=600u64 {
+            let r = rec(lsn, prev, lsn % 5, (lsn * 7) as u8);
+            all.push(r.clone());
+            prev = lsn;
+            s.append(Some(1), &[], vec![r], lsn).unwrap();
+            s.set_limits(lsn, None);
+            // Everything at or above what has been materialized reads exactly.
+            let at = lsn.max(s.status().applied);
+            let page = 2 * SLOTS + (lsn * 3) % 5;
+            assert_eq!(s.read_page(page, at).unwrap(), model(&all, page, at), "{lsn}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        mat.join().unwrap();
+        while s.materialize(100).unwrap() > 0 {}
+        for p in 0..5 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, 600).unwrap(), model(&all, page, 600));
         }
     }
 

@@ -61,6 +61,7 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
             pages_per_pg: cfg.pages_per_pg,
             seg: SegmentOptions {
                 log_compact_bytes: cfg.log_compact_bytes,
+                ..Default::default()
             },
             tick: cfg.tick,
             scrub_every: cfg.scrub_every,
