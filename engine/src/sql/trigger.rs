@@ -1,12 +1,14 @@
 //! Triggers: CREATE/DROP TRIGGER (parsed here: sqlparser's MySQL trigger grammar does
-//! not take MySQL's compound bodies), the trigger body as a small program (SQL
-//! statements, `SET NEW.col = ...`, `SET @v = ...`, IF/ELSEIF/ELSE, nested BEGIN ... END),
-//! and firing a table's triggers for one row from INSERT/UPDATE/DELETE.
+//! not take MySQL's compound bodies), the trigger body as a small program (INSERT,
+//! UPDATE, DELETE, `SET NEW.col/@v/local = ...`, DECLARE, SELECT ... INTO, SIGNAL,
+//! IF/ELSEIF/ELSE, nested BEGIN ... END), and firing a table's triggers for one row from
+//! INSERT/UPDATE/DELETE (and REPLACE, ON DUPLICATE KEY UPDATE).
 //!
 //! Invariants: a trigger body runs in the firing statement's transaction, through the
 //! same DML code as top-level statements, so its writes roll back with the statement.
-//! `NEW.col`/`OLD.col` are rewritten to numbered parameters bound to the row's current
-//! values before each step, so a `SET NEW.col` is visible to the steps after it. The
+//! `NEW.col`/`OLD.col` and local variables are rewritten to numbered parameters bound to
+//! their current values before each step, so an assignment is visible to the steps after
+//! it. The
 //! tables of the triggers being run form a stack: a trigger statement that writes to a
 //! table on it fails with 1442 (this is also what stops trigger recursion).
 
@@ -32,6 +34,11 @@ const ER_NO_SUCH_TRG_ROW: u16 = 1363;
 const ER_TRG_CANT_CHANGE_ROW: u16 = 1362;
 const ER_CANT_UPDATE_USED_TABLE: u16 = 1442;
 const ER_SP_NO_RETSET: u16 = 1415;
+const ER_SP_DUP_VAR: u16 = 1331;
+const ER_SP_UNDECLARED_VAR: u16 = 1327;
+const ER_SP_FETCH_NO_DATA: u16 = 1329;
+const ER_TOO_MANY_ROWS: u16 = 1172;
+const ER_SP_WRONG_NO_OF_FETCH_ARGS: u16 = 1222;
 const ER_WRONG_OBJECT: u16 = 1347;
 const ER_REFERENCED_TRG_DOES_NOT_EXIST: u16 = 3011;
 const ER_SIGNAL_EXCEPTION: u16 = code::ER_SIGNAL_EXCEPTION;
@@ -807,14 +814,35 @@ enum Step {
     If(Vec<(ast::Expr, Vec<Step>)>, Vec<Step>),
     /// SIGNAL: the error code and the MESSAGE_TEXT expression.
     Signal(u16, Option<ast::Expr>),
+    /// DECLARE (with its DEFAULT, else NULL) or SET of a local variable.
+    SetLocal(usize, Option<ast::Expr>),
+    /// SELECT ... INTO: the query (text for the binder) and where each column goes.
+    SelectInto(Box<ast::Query>, Vec<IntoTarget>, String),
+}
+
+/// A SELECT ... INTO destination.
+#[derive(Clone, Debug)]
+enum IntoTarget {
+    Local(usize),
+    User(String),
+}
+
+/// What parameter k of a compiled body stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ref {
+    New(usize),
+    Old(usize),
+    Local(usize),
 }
 
 /// A compiled trigger body.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     steps: Vec<Step>,
-    /// Parameter k is (is NEW, column index).
-    refs: Vec<(bool, usize)>,
+    /// Parameter k+1 of every step.
+    refs: Vec<Ref>,
+    /// DECLAREd variables (name and type), by index.
+    locals: Vec<crate::catalog::ColumnDef>,
 }
 
 /// Per-statement trigger state, carried by the executor.
@@ -831,7 +859,12 @@ struct Compiler<'a> {
     table: &'a TableDef,
     timing: TriggerTiming,
     event: TriggerEvent,
-    refs: Vec<(bool, usize)>,
+    refs: Vec<Ref>,
+    locals: Vec<crate::catalog::ColumnDef>,
+    /// Local variable names visible here (innermost last) -> index in `locals`.
+    scope: Vec<(String, usize)>,
+    /// Where the innermost BEGIN ... END block's names start in `scope`.
+    block_start: usize,
 }
 
 /// Compile a trigger body for `table`.
@@ -848,6 +881,9 @@ pub fn compile(
         timing,
         event,
         refs: Vec::new(),
+        locals: Vec::new(),
+        scope: Vec::new(),
+        block_start: 0,
     };
     let mut i = 0;
     let mut steps = Vec::new();
@@ -861,6 +897,7 @@ pub fn compile(
     Ok(Program {
         steps,
         refs: c.refs,
+        locals: c.locals,
     })
 }
 
@@ -931,7 +968,12 @@ impl Compiler<'_> {
         };
         if t.is("begin") {
             *i += 1;
-            let steps = self.list(i, &["end"])?;
+            let mark = self.scope.len();
+            let outer = std::mem::replace(&mut self.block_start, mark);
+            let steps = self.list(i, &["end"]);
+            self.scope.truncate(mark);
+            self.block_start = outer;
+            let steps = steps?;
             self.expect(i, "end")?;
             out.extend(steps);
             if top && self.tok(*i).is_some_and(|t| t.is_punct(';')) {
@@ -968,6 +1010,18 @@ impl Compiler<'_> {
         if t.is("set") {
             let end = self.simple_end(*i);
             self.set(*i + 1, end, out)?;
+            *i = end;
+            return Ok(());
+        }
+        if t.is("declare") {
+            let end = self.simple_end(*i);
+            self.declare(*i + 1, end, out)?;
+            *i = end;
+            return Ok(());
+        }
+        if t.is("select") {
+            let end = self.simple_end(*i);
+            self.select_into(*i, end, out)?;
             *i = end;
             return Ok(());
         }
@@ -1031,6 +1085,150 @@ impl Compiler<'_> {
             _ => return Err(Error::parse(&sql)),
         };
         out.push(Step::Dml(Box::new(st), target, sql));
+        Ok(())
+    }
+
+    /// The local variable `name` refers to here, if any.
+    fn local(&self, name: &str) -> Option<usize> {
+        self.scope
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, k)| *k)
+    }
+
+    /// DECLARE name [, name ...] type [DEFAULT expr] over tokens [from, to).
+    fn declare(&mut self, from: usize, to: usize, out: &mut Vec<Step>) -> Result<()> {
+        if self
+            .tok(from + 1)
+            .is_some_and(|t| t.is("cursor") || t.is("condition") || t.is("handler"))
+            || self
+                .tok(from)
+                .is_some_and(|t| t.is("continue") || t.is("exit") || t.is("undo"))
+        {
+            return Err(Error::unsupported(
+                "DECLARE of cursors, conditions and handlers in triggers",
+            ));
+        }
+        let mut names = Vec::new();
+        let mut j = from;
+        loop {
+            let name = self
+                .tok(j)
+                .filter(|t| t.kind == TokKind::Word || t.kind == TokKind::Quoted)
+                .map(|t| t.text.clone())
+                .ok_or_else(|| self.err(j))?;
+            names.push(name);
+            j += 1;
+            if self.tok(j).is_some_and(|t| t.is_punct(',')) {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        let default_at = (j..to).find(|&k| self.toks[k].is("default"));
+        let type_end = default_at.unwrap_or(to);
+        let ty_text = self.slice(j, type_end).to_string();
+        if ty_text.is_empty() {
+            return Err(self.err(j));
+        }
+        let ty = match parse_one(&format!("CREATE TABLE t (c {ty_text})"))? {
+            ast::Statement::CreateTable(ct) => ct
+                .columns
+                .into_iter()
+                .next()
+                .map(|c| c.data_type)
+                .ok_or_else(|| Error::parse(&ty_text))?,
+            _ => return Err(Error::parse(&ty_text)),
+        };
+        let (sql_ty, unsigned) = crate::sql::ddl::sql_type(&ty)?;
+        let default = match default_at {
+            Some(d) => Some(self.expr(d + 1, to)?),
+            None => None,
+        };
+        for name in names {
+            if self.scope[self.block_start..]
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&name))
+            {
+                return Err(Error::new(
+                    ER_SP_DUP_VAR,
+                    format!("Duplicate variable: {name}"),
+                ));
+            }
+            let k = self.locals.len();
+            self.locals.push(crate::catalog::ColumnDef {
+                name: name.clone(),
+                ty: sql_ty.clone(),
+                unsigned,
+                nullable: true,
+                default: None,
+                auto_increment: false,
+                on_update_now: false,
+                binary_collation: false,
+                comment: String::new(),
+            });
+            // The DEFAULT sees the variables declared before this statement only.
+            out.push(Step::SetLocal(k, default.clone()));
+            self.scope.push((name, k));
+        }
+        Ok(())
+    }
+
+    /// SELECT expr, ... INTO target, ... [FROM ...] over tokens [from, to). Any other
+    /// SELECT would return a result set, which a trigger may not.
+    fn select_into(&mut self, from: usize, to: usize, out: &mut Vec<Step>) -> Result<()> {
+        let mut depth = 0i32;
+        let mut into = None;
+        for k in from..to {
+            match self.toks[k].kind {
+                TokKind::Punct('(') => depth += 1,
+                TokKind::Punct(')') => depth -= 1,
+                _ if depth == 0 && self.toks[k].is("into") => {
+                    into = Some(k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(into) = into else {
+            return Err(Error::new(
+                ER_SP_NO_RETSET,
+                "Not allowed to return a result set from a trigger",
+            ));
+        };
+        let mut targets = Vec::new();
+        let mut j = into + 1;
+        loop {
+            let t = self
+                .tok(j)
+                .filter(|_| j < to)
+                .cloned()
+                .ok_or_else(|| self.err(j))?;
+            if t.kind == TokKind::Other && t.text.starts_with('@') && !t.text.starts_with("@@") {
+                targets.push(IntoTarget::User(t.text[1..].to_lowercase()));
+            } else if let Some(k) = t.ident().and_then(|n| self.local(&n)) {
+                targets.push(IntoTarget::Local(k));
+            } else {
+                return Err(Error::new(
+                    ER_SP_UNDECLARED_VAR,
+                    format!("Undeclared variable: {}", t.text),
+                ));
+            }
+            j += 1;
+            if j < to && self.toks[j].is_punct(',') {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        let sql = format!("{} {}", self.slice(from, into), self.slice(j, to));
+        let mut st = parse_one(&sql)?;
+        self.rewrite_refs(&mut st)?;
+        let ast::Statement::Query(q) = st else {
+            return Err(Error::parse(&sql));
+        };
+        out.push(Step::SelectInto(q, targets, sql));
         Ok(())
     }
 
@@ -1184,6 +1382,10 @@ impl Compiler<'_> {
                         return Err(Error::unsupported("SET of a qualified name in triggers"));
                     }
                 }
+                [v] if v.ident().is_some_and(|n| self.local(&n).is_some()) => {
+                    let k = self.local(&v.text).expect("checked");
+                    out.push(Step::SetLocal(k, Some(expr)));
+                }
                 [v] if v.kind == TokKind::Other
                     && v.text.starts_with('@')
                     && !v.text.starts_with("@@") =>
@@ -1225,10 +1427,31 @@ impl Compiler<'_> {
         let mut err = None;
         let table = self.table;
         let event = self.event;
+        let scope = &self.scope;
         let refs = &mut self.refs;
+        let mut param = |r: Ref| -> ast::Expr {
+            let k = match refs.iter().position(|x| *x == r) {
+                Some(k) => k,
+                None => {
+                    refs.push(r);
+                    refs.len() - 1
+                }
+            };
+            ast::Expr::Value(ast::Value::Placeholder(format!("?{}", k + 1)).into())
+        };
         let _ = ast::visit_expressions_mut(st, |e| {
-            if let ast::Expr::CompoundIdentifier(parts) = e {
-                if parts.len() == 2 {
+            match e {
+                // A local variable shadows a column of the same name, as in MySQL.
+                ast::Expr::Identifier(id) => {
+                    if let Some((_, k)) = scope
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+                    {
+                        *e = param(Ref::Local(*k));
+                    }
+                }
+                ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
                     let q = &parts[0].value;
                     let is_new = q.eq_ignore_ascii_case("new");
                     if is_new || q.eq_ignore_ascii_case("old") {
@@ -1251,17 +1474,10 @@ impl Compiler<'_> {
                             err = Some(Error::bad_field(&col, if is_new { "NEW" } else { "OLD" }));
                             return std::ops::ControlFlow::Break(());
                         };
-                        let k = match refs.iter().position(|r| *r == (is_new, ci)) {
-                            Some(k) => k,
-                            None => {
-                                refs.push((is_new, ci));
-                                refs.len() - 1
-                            }
-                        };
-                        *e =
-                            ast::Expr::Value(ast::Value::Placeholder(format!("?{}", k + 1)).into());
+                        *e = param(if is_new { Ref::New(ci) } else { Ref::Old(ci) });
                     }
                 }
+                _ => {}
             }
             std::ops::ControlFlow::Continue(())
         });
@@ -1303,14 +1519,25 @@ pub fn fire(
             }
         };
         ex.triggers.stack.push((lc(&table.db), lc(&table.name)));
-        let r = run_steps(ex, cat, &t, table, &prog, &prog.steps, old, new);
+        let mut rt = Frame {
+            old,
+            new: &mut *new,
+            locals: vec![Value::Null; prog.locals.len()],
+        };
+        let r = run_steps(ex, cat, &t, table, &prog, &prog.steps, &mut rt);
         ex.triggers.stack.pop();
         r?;
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The values one firing of a trigger body works on.
+struct Frame<'r> {
+    old: Option<&'r [Value]>,
+    new: &'r mut Vec<Value>,
+    locals: Vec<Value>,
+}
+
 fn run_steps(
     ex: &mut Exec<'_>,
     cat: &Catalog,
@@ -1318,16 +1545,19 @@ fn run_steps(
     table: &Arc<TableDef>,
     prog: &Program,
     steps: &[Step],
-    old: Option<&[Value]>,
-    new: &mut Vec<Value>,
+    rt: &mut Frame<'_>,
 ) -> Result<()> {
     for step in steps {
         let params: Vec<Value> = prog
             .refs
             .iter()
-            .map(|&(is_new, ci)| {
-                let row: &[Value] = if is_new { new } else { old.unwrap_or(&[]) };
-                row.get(ci).cloned().unwrap_or(Value::Null)
+            .map(|&r| {
+                let v = match r {
+                    Ref::New(ci) => rt.new.get(ci),
+                    Ref::Old(ci) => rt.old.and_then(|o| o.get(ci)),
+                    Ref::Local(k) => rt.locals.get(k),
+                };
+                v.cloned().unwrap_or(Value::Null)
             })
             .collect();
         match step {
@@ -1362,8 +1592,51 @@ fn run_steps(
                 let strict = ex.sess.strict();
                 let v = store_value(v, col, strict, 1, &mut w)?;
                 ex.fnctx.warnings.extend(w);
-                if let Some(slot) = new.get_mut(*ci) {
+                if let Some(slot) = rt.new.get_mut(*ci) {
                     *slot = v;
+                }
+            }
+            Step::SetLocal(k, e) => {
+                let v = match e {
+                    Some(e) => eval_expr(ex, cat, trig, &params, e)?,
+                    None => Value::Null,
+                };
+                rt.locals[*k] = store_local(ex, &prog.locals[*k], v)?;
+            }
+            Step::SelectInto(q, targets, sql) => {
+                let (rows, ncols) = with_params(ex, &params, |sub| {
+                    let mut b = Binder::new(cat, Some(trig.db.clone()), sql);
+                    let bq = b.bind_query(q)?;
+                    Ok((sub.run(&bq.plan)?, bq.columns.len()))
+                })?;
+                if ncols != targets.len() {
+                    return Err(Error::new(
+                        ER_SP_WRONG_NO_OF_FETCH_ARGS,
+                        "The used SELECT statements have a different number of columns",
+                    ));
+                }
+                if rows.len() > 1 {
+                    return Err(Error::new(
+                        ER_TOO_MANY_ROWS,
+                        "Result consisted of more than one row",
+                    ));
+                }
+                let Some(row) = rows.into_iter().next() else {
+                    ex.fnctx.warnings.push((
+                        ER_SP_FETCH_NO_DATA,
+                        "No data - zero rows fetched, selected, or processed".into(),
+                    ));
+                    continue;
+                };
+                for (t, v) in targets.iter().zip(row) {
+                    match t {
+                        IntoTarget::Local(k) => {
+                            rt.locals[*k] = store_local(ex, &prog.locals[*k], v)?
+                        }
+                        IntoTarget::User(n) => {
+                            ex.sess.user_vars.insert(n.clone(), v);
+                        }
+                    }
                 }
             }
             Step::Signal(code, message) => {
@@ -1389,11 +1662,20 @@ fn run_steps(
                     }
                 }
                 let body = taken.unwrap_or(otherwise);
-                run_steps(ex, cat, trig, table, prog, body, old, new)?;
+                run_steps(ex, cat, trig, table, prog, body, rt)?;
             }
         }
     }
     Ok(())
+}
+
+/// A value assigned to a local variable takes the variable's declared type.
+fn store_local(ex: &mut Exec<'_>, var: &crate::catalog::ColumnDef, v: Value) -> Result<Value> {
+    let mut w = Vec::new();
+    let strict = ex.sess.strict();
+    let v = store_value(v, var, strict, 1, &mut w)?;
+    ex.fnctx.warnings.extend(w);
+    Ok(v)
 }
 
 fn eval_expr(
