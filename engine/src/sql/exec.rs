@@ -878,7 +878,8 @@ impl<'a> Exec<'a> {
         let mut out = Vec::new();
         let mut exact = true;
         for (i, e) in exprs.iter().enumerate() {
-            let v = self.eval(e, &[])?;
+            // Keys compare as the predicate does: with a quotient's full precision.
+            let (v, _) = self.eval_precise(e, &[])?;
             let Some(&ci) = cols.get(i) else { break };
             let col = &table.columns[ci];
             let lk = match lower {
