@@ -179,6 +179,8 @@ pub fn sqlstate(code: u16) -> &'static str {
     use code::*;
     match code {
         ER_NO_DB => "3D000",
+        // ER_WARN_DATA_TRUNCATED keeps its warning class when strict mode raises it.
+        1265 => "01000",
         ER_DUP_FIELDNAME => "42S21",
         ER_TABLE_EXISTS => "42S01",
         ER_BAD_TABLE | ER_NO_SUCH_TABLE | ER_UNKNOWN_TABLE => "42S02",

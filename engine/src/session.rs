@@ -89,6 +89,8 @@ impl PreparedStatement {
 struct CachedPlan {
     catalog: Arc<crate::catalog::Catalog>,
     db: Option<String>,
+    /// Bound under ONLY_FULL_GROUP_BY (a query valid without it may not be with it).
+    only_full_group_by: bool,
     query: Arc<crate::sql::plan::BoundQuery>,
 }
 
@@ -96,7 +98,7 @@ const PLAN_CACHE_SIZE: usize = 256;
 
 /// Plans holding rows computed at bind time (information_schema) must be rebound.
 fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
-    !format!("{p:?}").contains("Rows(")
+    !p.holds_materialized_rows()
 }
 
 /// One client's session. Not shared between threads; create one per connection.
@@ -266,6 +268,7 @@ impl Session {
             Statement::Query(q) => {
                 let cat = self.db.shared.catalog();
                 let mut b = Binder::new(&cat, self.state.current_db.clone(), &text);
+                b.only_full_group_by = self.state.only_full_group_by();
                 match b.bind_query(q) {
                     Ok(bq) => bq
                         .columns
@@ -305,9 +308,10 @@ impl Session {
             let text = stmt.inner.text.clone();
             return self.run_text(&text, &[]);
         }
-        let st = stmt.inner.stmt.clone();
-        let text = stmt.inner.text.clone();
-        self.run_parsed(st, &text, params)
+        // The statement and its text are shared with the cached plan: no per-execution
+        // copy of the syntax tree.
+        let inner = stmt.inner.clone();
+        self.run_parsed(&inner.stmt, &inner.text, params)
     }
 
     /// COM_INIT_DB.
@@ -530,8 +534,21 @@ impl Session {
             .lock()
             .get_mut(&self.info.connection_id)
         {
-            p.command = command.to_string();
-            p.info = info.map(|s| s.chars().take(1024).collect());
+            // Runs twice per statement: reuse the buffers instead of reallocating.
+            p.command.clear();
+            p.command.push_str(command);
+            match info {
+                Some(s) => {
+                    let mut end = s.len().min(1024);
+                    while !s.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let buf = p.info.get_or_insert_with(String::new);
+                    buf.clear();
+                    buf.push_str(&s[..end]);
+                }
+                None => p.info = None,
+            }
             p.started = Instant::now();
         }
     }
@@ -573,10 +590,10 @@ impl Session {
             }
         };
         number_placeholders(&mut st);
-        self.run_parsed(st, text, params)
+        self.run_parsed(&st, text, params)
     }
 
-    fn run_parsed(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+    fn run_parsed(&mut self, st: &Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
         self.kill_query.store(false, Ordering::SeqCst);
         self.set_process("Query", Some(text));
         let r = self.dispatch(st, text, params);
@@ -589,12 +606,12 @@ impl Session {
         r
     }
 
-    fn dispatch(&mut self, st: Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
+    fn dispatch(&mut self, st: &Statement, text: &str, params: &[Value]) -> Result<QueryResult> {
         use Statement as S;
         let shared = self.db.shared.clone();
-        match &st {
+        match st {
             S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
-                let (privilege, writes) = match &st {
+                let (privilege, writes) = match st {
                     S::Query(_) => ("SELECT", false),
                     S::Insert(i) if i.replace_into => ("INSERT", true),
                     S::Insert(_) => ("INSERT", true),
@@ -604,8 +621,8 @@ impl Session {
                 if writes && shared.read_only {
                     return Err(read_only_error());
                 }
-                self.check_tables(&st, privilege)?;
-                self.run_in_txn(&st, text, params, writes)
+                self.check_tables(st, privilege)?;
+                self.run_in_txn(st, text, params, writes)
             }
             S::StartTransaction { modes, .. } => {
                 self.commit()?;
@@ -629,13 +646,42 @@ impl Session {
                 Ok(QueryResult::ok(0))
             }
             S::Rollback {
-                savepoint: Some(_), ..
-            } => Err(Error::unsupported("SAVEPOINT")),
+                savepoint: Some(name),
+                ..
+            } => {
+                let ok = self
+                    .txn
+                    .as_mut()
+                    .is_some_and(|t| t.rollback_to_savepoint(&name.value));
+                if ok {
+                    Ok(QueryResult::ok(0))
+                } else {
+                    Err(no_savepoint(&name.value))
+                }
+            }
             S::Rollback { .. } => {
                 self.rollback();
                 Ok(QueryResult::ok(0))
             }
-            S::Savepoint { .. } | S::ReleaseSavepoint { .. } => Ok(QueryResult::ok(0)),
+            S::Savepoint { name } => {
+                // Outside a transaction (autocommit) there is nothing to roll back to,
+                // as in MySQL: the savepoint ends with the statement.
+                if self.explicit || !self.state.autocommit || self.txn.is_some() {
+                    self.ensure_txn().savepoint(&name.value);
+                }
+                Ok(QueryResult::ok(0))
+            }
+            S::ReleaseSavepoint { name } => {
+                if self
+                    .txn
+                    .as_mut()
+                    .is_some_and(|t| t.release_savepoint(&name.value))
+                {
+                    Ok(QueryResult::ok(0))
+                } else {
+                    Err(no_savepoint(&name.value))
+                }
+            }
             S::Use(u) => {
                 let name = match u {
                     ast::Use::Object(n)
@@ -661,6 +707,7 @@ impl Session {
                         self.check_tables(statement, "SELECT")?;
                         let cat = shared.catalog();
                         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        b.only_full_group_by = self.state.only_full_group_by();
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
@@ -781,7 +828,7 @@ impl Session {
                     return Err(read_only_error());
                 }
                 self.commit()?;
-                self.run_ddl(&st, text)
+                self.run_ddl(st, text)
             }
         }
     }
@@ -791,6 +838,7 @@ impl Session {
         let shared = self.db.shared.clone();
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+        b.only_full_group_by = self.state.only_full_group_by();
         match st {
             S::CreateDatabase {
                 db_name,
@@ -964,6 +1012,8 @@ impl Session {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
+            b.only_full_group_by = ex.sess.only_full_group_by();
+            b.sessions = Some(&shared.sessions);
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q
@@ -977,7 +1027,11 @@ impl Session {
                     let cached = self
                         .plan_cache
                         .get(text)
-                        .filter(|c| Arc::ptr_eq(&c.catalog, &cat) && c.db == ex.sess.current_db)
+                        .filter(|c| {
+                            Arc::ptr_eq(&c.catalog, &cat)
+                                && c.db == ex.sess.current_db
+                                && c.only_full_group_by == b.only_full_group_by
+                        })
                         .map(|c| c.query.clone());
                     let bq = match cached {
                         Some(q) => Ok(q),
@@ -992,6 +1046,7 @@ impl Session {
                                     CachedPlan {
                                         catalog: cat.clone(),
                                         db: ex.sess.current_db.clone(),
+                                        only_full_group_by: b.only_full_group_by,
                                         query: bq.clone(),
                                     },
                                 );
@@ -1607,6 +1662,16 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
                     | ColumnType::Set,
                     other,
                 ) => other.to_text().map(Value::Str),
+                // DATETIME(fsp)/TIME(fsp): MySQL prints exactly fsp fractional digits
+                // (Display prints none or six), so the text goes out as the column's.
+                (ColumnType::DateTime | ColumnType::Timestamp, Value::DateTime(dt))
+                    if (1..=6).contains(&c.decimals) =>
+                {
+                    Some(Value::Str(dt.format_fsp(c.decimals)))
+                }
+                (ColumnType::Time, Value::Time(t)) if (1..=6).contains(&c.decimals) => {
+                    Some(Value::Str(t.format_fsp(c.decimals)))
+                }
                 _ => None,
             };
             if let Some(nv) = nv {
@@ -1615,4 +1680,12 @@ pub(crate) fn conform_rows(cols: &[Column], mut rows: Vec<Row>) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// ER_SP_DOES_NOT_EXIST as MySQL words it for savepoints.
+fn no_savepoint(name: &str) -> Error {
+    Error::new(
+        code::ER_SP_DOES_NOT_EXIST,
+        format!("SAVEPOINT {name} does not exist"),
+    )
 }

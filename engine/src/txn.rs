@@ -55,16 +55,22 @@ impl Isolation {
 type Key = (TreeId, Vec<u8>);
 
 /// One transaction's private state.
+/// A transaction's private changes: key -> new value (None: deleted).
+type WriteSet = BTreeMap<Key, Option<Vec<u8>>>;
+
 pub struct Txn {
     pub id: u64,
     pub isolation: Isolation,
     snapshot: Option<u64>,
     /// Replica: the pager reader slot that pins `snapshot` (an LSN) in storage.
     pin: Option<usize>,
-    writes: BTreeMap<Key, Option<Vec<u8>>>,
+    writes: WriteSet,
     /// Previous write-set entries of keys the current statement touched.
     stmt_undo: Vec<(Key, Option<Option<Vec<u8>>>)>,
     locks: HashSet<Key>,
+    /// SAVEPOINTs, oldest first: a name and the write set when it was set. Row locks
+    /// are not part of it: like InnoDB, a rollback to a savepoint keeps them.
+    savepoints: Vec<(String, WriteSet)>,
     /// Locks taken by the current statement (released if it fails and the txn goes on? no:
     /// InnoDB keeps them; kept for bookkeeping only).
     pub read_only: bool,
@@ -103,6 +109,42 @@ impl Txn {
 
     pub fn snapshot(&self) -> Option<u64> {
         self.snapshot
+    }
+
+    fn savepoint_index(&self, name: &str) -> Option<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// SAVEPOINT name: remember the write set (a savepoint of the same name is replaced).
+    pub fn savepoint(&mut self, name: &str) {
+        if let Some(i) = self.savepoint_index(name) {
+            self.savepoints.remove(i);
+        }
+        self.savepoints
+            .push((name.to_string(), self.writes.clone()));
+    }
+
+    /// ROLLBACK TO SAVEPOINT name: the write set as it was; later savepoints are gone,
+    /// this one stays. False if there is no such savepoint.
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> bool {
+        let Some(i) = self.savepoint_index(name) else {
+            return false;
+        };
+        self.savepoints.truncate(i + 1);
+        self.writes = self.savepoints[i].1.clone();
+        self.stmt_undo.clear();
+        true
+    }
+
+    /// RELEASE SAVEPOINT name: forget it and every later one. False if there is none.
+    pub fn release_savepoint(&mut self, name: &str) -> bool {
+        let Some(i) = self.savepoint_index(name) else {
+            return false;
+        };
+        self.savepoints.truncate(i);
+        true
     }
 }
 
@@ -181,6 +223,7 @@ impl TxnManager {
             writes: BTreeMap::new(),
             stmt_undo: Vec::new(),
             locks: HashSet::new(),
+            savepoints: Vec::new(),
             read_only: false,
             lock_wait_timeout,
         }
@@ -526,6 +569,7 @@ impl TxnManager {
 
     fn finish(&self, txn: &mut Txn) {
         txn.stmt_undo.clear();
+        txn.savepoints.clear();
         self.drop_snapshot(txn);
         self.release_locks(txn);
     }

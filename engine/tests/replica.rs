@@ -293,9 +293,14 @@ fn ddl_propagates_through_the_log() {
             r.lookup_user("app", "127.0.0.1").is_some()
         });
     }
+    let before: Vec<u64> = c
+        .replicas
+        .iter()
+        .map(|r| r.replica_status().unwrap().catalog_reloads)
+        .collect();
     w.execute("DROP TABLE d.u").unwrap();
     w.execute("ALTER TABLE d.t DROP COLUMN note").unwrap();
-    for r in &c.replicas {
+    for (r, before) in c.replicas.iter().zip(before) {
         let mut s = r.session();
         wait_until("DROP TABLE to reach the replica", || {
             s.execute("SELECT * FROM d.u")
@@ -304,8 +309,10 @@ fn ddl_propagates_through_the_log() {
         wait_until("DROP COLUMN to reach the replica", || {
             text(&mut s, "SELECT * FROM d.t WHERE id = 4") == vec![vec!["4", "10"]]
         });
+        // DDL that arrives in one apply batch is one reload, so only "it reloaded"
+        // is certain, not how many times.
         let st = r.replica_status().unwrap();
-        assert!(st.catalog_reloads >= 5, "{st:?}");
+        assert!(st.catalog_reloads > before, "{st:?}");
     }
 }
 

@@ -1088,7 +1088,11 @@ mod tests {
         }
         s.append(Some(1), &[], all.clone(), 10).unwrap();
         s.set_limits(10, None);
-        assert_eq!(s.materialize_due().unwrap(), 0, "10 records are not a backlog");
+        assert_eq!(
+            s.materialize_due().unwrap(),
+            0,
+            "10 records are not a backlog"
+        );
         assert_eq!(s.status().applied, 0);
         let extra = rec(11, 10, 1, 11);
         all.push(extra.clone());
@@ -1126,7 +1130,11 @@ mod tests {
             // Everything at or above what has been materialized reads exactly.
             let at = lsn.max(s.status().applied);
             let page = 2 * SLOTS + (lsn * 3) % 5;
-            assert_eq!(s.read_page(page, at).unwrap(), model(&all, page, at), "{lsn}");
+            assert_eq!(
+                s.read_page(page, at).unwrap(),
+                model(&all, page, at),
+                "{lsn}"
+            );
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         mat.join().unwrap();

@@ -813,6 +813,47 @@ fn f_export_set(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
     Ok(out(parts.join(&sep), binary))
 }
 
+/// Name of the internal function giving an ENUM value's index in numeric context:
+/// `Func(ENUM_NUMBER, [value, member1, member2, ...])`. Not an identifier, so a query
+/// cannot call it; the binder inserts it where an ENUM column is used as a number.
+pub const ENUM_NUMBER: &str = ":enum_number";
+/// Same for a SET value's bit mask: `Func(SET_NUMBER, [value, member1, ...])`.
+pub const SET_NUMBER: &str = ":set_number";
+
+/// An ENUM value as a number: its 1-based member position (members compare with the
+/// column's case-insensitive collation), 0 for the '' error value.
+fn f_enum_number(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let Some(text) = args[0].to_text() else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Int(enum_index(&text, &args[1..])))
+}
+
+fn enum_index(text: &str, members: &[Value]) -> i64 {
+    members
+        .iter()
+        .position(|m| {
+            m.to_text()
+                .is_some_and(|m| collate_cmp(&m, text) == Ordering::Equal)
+        })
+        .map_or(0, |i| i as i64 + 1)
+}
+
+/// A SET value as a number: bit i set for each member i it holds.
+fn f_set_number(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
+    let Some(text) = args[0].to_text() else {
+        return Ok(Value::Null);
+    };
+    let mut bits = 0u64;
+    for item in text.split(',').filter(|i| !i.is_empty()) {
+        let i = enum_index(item, &args[1..]);
+        if (1..=64).contains(&i) {
+            bits |= 1 << (i - 1);
+        }
+    }
+    Ok(Value::UInt(bits))
+}
+
 /// The string families' entry for `call`.
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
     Some(match name {
@@ -844,6 +885,8 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "ascii" => builtin(1, 1, f_ascii),
         "ord" => builtin(1, 1, f_ord),
         "char" => builtin(1, MANY, f_char),
+        ENUM_NUMBER => builtin(1, MANY, f_enum_number),
+        SET_NUMBER => builtin(1, MANY, f_set_number),
         "format" => builtin(2, 3, f_format),
         "hex" => builtin(1, 1, f_hex),
         "unhex" => builtin(1, 1, f_unhex),
@@ -872,6 +915,23 @@ mod tests {
 
     fn c(name: &str, args: &[Value]) -> Value {
         call(name, args, &mut FnContext::default()).expect(name)
+    }
+
+    #[test]
+    fn enum_and_set_numbers() {
+        let members = [v("small"), v("medium"), v("large")];
+        let num = |f: &str, x: Value| {
+            let mut a = vec![x];
+            a.extend(members.iter().cloned());
+            c(f, &a)
+        };
+        assert_eq!(num(ENUM_NUMBER, v("medium")), Value::Int(2));
+        assert_eq!(num(ENUM_NUMBER, v("LARGE")), Value::Int(3));
+        assert_eq!(num(ENUM_NUMBER, v("")), Value::Int(0));
+        assert_eq!(num(ENUM_NUMBER, Value::Null), Value::Null);
+        assert_eq!(num(SET_NUMBER, v("small,large")), Value::UInt(5));
+        assert_eq!(num(SET_NUMBER, v("")), Value::UInt(0));
+        assert_eq!(num(SET_NUMBER, v("Medium")), Value::UInt(2));
     }
     fn v(s: &str) -> Value {
         Value::from(s)

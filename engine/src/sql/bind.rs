@@ -86,11 +86,409 @@ struct AggCtx {
     aggs: Vec<AggCall>,
     /// The pre-aggregation scope (aggregate arguments bind against it).
     input: Scope,
+    /// ONLY_FULL_GROUP_BY: per input column, whether it is functionally dependent on the
+    /// GROUP BY columns (None: the mode is off, any column is allowed).
+    determined: Option<Vec<bool>>,
+    /// The query has a GROUP BY clause (error 1055) rather than only aggregates (1140).
+    grouped: bool,
 }
 
 struct WinCtx {
     calls: Vec<WindowCall>,
+    /// The query's WINDOW clause, by lower-case name, each inheritance already applied.
+    named: HashMap<String, ast::WindowSpec>,
 }
+
+/// Input column `c` of an aggregated query as a column of its post-aggregation row: the
+/// group column it is, else ANY_VALUE(c) once ONLY_FULL_GROUP_BY allows it (`c` is
+/// functionally dependent on the group columns, or `any_value` says the query asked).
+fn grouped_ref(
+    ctx: &mut AggCtx,
+    c: usize,
+    any_value: bool,
+    place: (&'static str, usize),
+) -> Result<usize> {
+    if let Some(i) = ctx
+        .group_bound
+        .iter()
+        .position(|g| matches!(g, Expr::Column(x) if *x == c))
+    {
+        return Ok(i);
+    }
+    if !any_value {
+        if let Some(det) = &ctx.determined {
+            if !det.get(c).copied().unwrap_or(true) {
+                return Err(nonaggregated_error(&ctx.input, c, ctx.grouped, place));
+            }
+        }
+    }
+    Ok(push_any_value(ctx, Expr::Column(c)))
+}
+
+fn push_any_value(ctx: &mut AggCtx, e: Expr) -> usize {
+    ctx.aggs.push(AggCall {
+        func: AggFunc::AnyValue,
+        args: vec![e],
+        distinct: false,
+        order: Vec::new(),
+        separator: ",".into(),
+    });
+    ctx.group_bound.len() + ctx.aggs.len() - 1
+}
+
+/// Metadata of column `i` of the post-aggregation row when it is a plain input column
+/// (a group column, ANY_VALUE/MIN/MAX of a column: it keeps that column's type) or a
+/// COUNT. Such columns may be NULL (ROLLUP rows, MIN of no rows).
+fn grouped_column_meta(agg: &AggCtx, i: usize) -> Option<Column> {
+    let input_col = |e: &Expr| match e {
+        Expr::Column(c) => agg.input.cols.get(*c).map(|c| c.meta.clone()),
+        _ => None,
+    };
+    let mut m = match i.checked_sub(agg.group_bound.len()) {
+        None => input_col(&agg.group_bound[i])?,
+        Some(a) => {
+            let call = agg.aggs.get(a)?;
+            match call.func {
+                AggFunc::Count | AggFunc::CountStar => {
+                    let mut c = Column::computed("", ColumnType::LongLong);
+                    c.flags |= crate::result::flags::NOT_NULL;
+                    return Some(c);
+                }
+                AggFunc::AnyValue | AggFunc::Min | AggFunc::Max if !call.distinct => {
+                    input_col(call.args.first()?)?
+                }
+                _ => return None,
+            }
+        }
+    };
+    m.flags &= !(crate::result::flags::NOT_NULL | crate::result::flags::AUTO_INCREMENT);
+    Some(m)
+}
+
+/// Error 1055 (or 1140 without GROUP BY) for input column `c` used outside aggregates.
+fn nonaggregated_error(
+    input: &Scope,
+    c: usize,
+    grouped: bool,
+    (clause, n): (&'static str, usize),
+) -> Error {
+    let col = &input.cols[c];
+    let mut name = String::new();
+    if !col.meta.schema.is_empty() {
+        name.push_str(&col.meta.schema);
+        name.push('.');
+    }
+    if !col.table.is_empty() {
+        name.push_str(&col.table);
+        name.push('.');
+    }
+    name.push_str(&col.name);
+    if grouped {
+        Error::new(
+            code::ER_WRONG_FIELD_WITH_GROUP,
+            format!(
+                "Expression #{n} of {clause} is not in GROUP BY clause and contains \
+                 nonaggregated column '{name}' which is not functionally dependent on \
+                 columns in GROUP BY clause; this is incompatible with \
+                 sql_mode=only_full_group_by"
+            ),
+        )
+    } else {
+        Error::new(
+            code::ER_MIX_OF_GROUP_FUNC_AND_FIELDS,
+            format!(
+                "In aggregated query without GROUP BY, expression #{n} of {clause} contains \
+                 nonaggregated column '{name}'; this is incompatible with \
+                 sql_mode=only_full_group_by"
+            ),
+        )
+    }
+}
+
+/// MySQL's functional dependencies for ONLY_FULL_GROUP_BY: which input columns the
+/// GROUP BY columns determine. Starting from the grouped columns and the columns WHERE or
+/// a join's ON sets equal to a constant, it closes over column = column equalities (WHERE,
+/// ON, USING, NATURAL) and keys: once a table's primary key, or a unique key over NOT NULL
+/// columns, is determined, so is every column of that table (a view or derived table's
+/// columns map to their base table's through the column metadata).
+pub(crate) fn functional_dependencies(
+    catalog: &Catalog,
+    scope: &Scope,
+    group: &[Expr],
+    where_conj: &[ast::Expr],
+    from: &[ast::TableWithJoins],
+) -> Vec<bool> {
+    let mut det = vec![false; scope.width()];
+    for g in group {
+        if let Expr::Column(i) = g {
+            if let Some(d) = det.get_mut(*i) {
+                *d = true;
+            }
+        }
+    }
+    // Equalities: column = constant determines the column; column = column links both.
+    let mut conj: Vec<ast::Expr> = where_conj.to_vec();
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for twj in from {
+        for j in &twj.joins {
+            use ast::JoinOperator as J;
+            let c = match &j.join_operator {
+                J::Join(c)
+                | J::Inner(c)
+                | J::Left(c)
+                | J::LeftOuter(c)
+                | J::Right(c)
+                | J::RightOuter(c)
+                | J::StraightJoin(c) => c,
+                _ => continue,
+            };
+            match c {
+                ast::JoinConstraint::On(e) => conj.extend(split_and(e)),
+                ast::JoinConstraint::Using(names) => {
+                    for n in names {
+                        if let Some(name) = ident_names(n).last() {
+                            link_same_name(scope, name, &mut links);
+                        }
+                    }
+                }
+                ast::JoinConstraint::Natural => {
+                    for c in &scope.cols {
+                        link_same_name(scope, &c.name, &mut links);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let column = |e: &ast::Expr| column_of(scope, e);
+    for c in &conj {
+        if let ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Eq,
+            right,
+        } = c
+        {
+            match (column(left), column(right)) {
+                (Some(a), Some(b)) => links.push((a, b)),
+                (Some(a), None) if is_constant(right) => det[a] = true,
+                (None, Some(b)) if is_constant(left) => det[b] = true,
+                _ => {}
+            }
+        }
+    }
+    // Tables in scope by alias, with their key column positions in the scope.
+    let mut tables: Vec<(String, Vec<Vec<usize>>, Vec<usize>)> = Vec::new();
+    let mut aliases: Vec<&str> = scope.cols.iter().map(|c| c.table.as_str()).collect();
+    aliases.dedup();
+    for alias in aliases {
+        if alias.is_empty() || tables.iter().any(|t| t.0 == alias) {
+            continue;
+        }
+        let cols: Vec<usize> = (0..scope.width())
+            .filter(|&i| scope.cols[i].table == alias)
+            .collect();
+        let mut keys = Vec::new();
+        if let Some(def) = cols.first().and_then(|&i| {
+            let m = &scope.cols[i].meta;
+            catalog.table(&m.schema, &m.org_table)
+        }) {
+            let pos_of = |k: usize| -> Option<usize> {
+                let name = &def.columns.get(k)?.name;
+                cols.iter().copied().find(|&i| {
+                    let m = &scope.cols[i].meta;
+                    m.org_name.eq_ignore_ascii_case(name)
+                        && m.org_table.eq_ignore_ascii_case(&def.name)
+                })
+            };
+            let mut candidates: Vec<Vec<usize>> = Vec::new();
+            if !def.primary.is_empty() {
+                candidates.push(def.primary.clone());
+            }
+            for ix in def.indexes.iter().filter(|ix| ix.unique) {
+                if ix.columns.iter().all(|&k| !def.columns[k].nullable) {
+                    candidates.push(ix.columns.clone());
+                }
+            }
+            for key in candidates {
+                if let Some(pos) = key.iter().map(|&k| pos_of(k)).collect::<Option<Vec<_>>>() {
+                    keys.push(pos);
+                }
+            }
+        }
+        tables.push((alias.to_string(), keys, cols));
+    }
+    loop {
+        let mut changed = false;
+        for &(a, b) in &links {
+            if det[a] != det[b] {
+                det[a] = true;
+                det[b] = true;
+                changed = true;
+            }
+        }
+        for (_, keys, cols) in &tables {
+            if keys.iter().any(|k| k.iter().all(|&i| det[i])) {
+                for &i in cols {
+                    if !det[i] {
+                        det[i] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return det;
+        }
+    }
+}
+
+fn column_of(scope: &Scope, e: &ast::Expr) -> Option<usize> {
+    match e {
+        ast::Expr::Identifier(id) if !id.value.starts_with('@') => {
+            scope.find(None, &id.value).ok().flatten()
+        }
+        ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => scope
+            .find(Some(&p[p.len() - 2].value), &p[p.len() - 1].value)
+            .ok()
+            .flatten(),
+        ast::Expr::Nested(x) => column_of(scope, x),
+        _ => None,
+    }
+}
+
+/// A literal, parameter or variable: the same value for every row.
+fn is_constant(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Value(_) => true,
+        ast::Expr::Identifier(id) => id.value.starts_with('@'),
+        ast::Expr::Nested(x) => is_constant(x),
+        ast::Expr::UnaryOp { expr, .. } => is_constant(expr),
+        _ => false,
+    }
+}
+
+/// USING/NATURAL: every column of that name in the scope holds the same value.
+fn link_same_name(scope: &Scope, name: &str, links: &mut Vec<(usize, usize)>) {
+    let same: Vec<usize> = (0..scope.width())
+        .filter(|&i| scope.cols[i].name.eq_ignore_ascii_case(name))
+        .collect();
+    for w in same.windows(2) {
+        links.push((w[0], w[1]));
+    }
+}
+
+/// MySQL's errors for WINDOW clauses.
+const ER_WINDOW_NO_SUCH_WINDOW: u16 = 3579;
+const ER_WINDOW_NO_CHILD_PARTITIONING: u16 = 3581;
+const ER_WINDOW_NO_INHERIT_FRAME: u16 = 3580;
+const ER_WINDOW_NO_REDEFINE_ORDER_BY: u16 = 3582;
+const ER_WINDOW_DUPLICATE_NAME: u16 = 3591;
+const ER_WINDOW_CIRCULARITY_IN_WINDOW_GRAPH: u16 = 3584;
+
+/// Resolve a query's WINDOW clause: every definition with the windows it names merged in
+/// (MySQL allows references in any order of definition, but no cycles).
+fn resolve_named_windows(
+    defs: &[ast::NamedWindowDefinition],
+) -> Result<HashMap<String, ast::WindowSpec>> {
+    let mut raw: HashMap<String, ast::WindowSpec> = HashMap::new();
+    for ast::NamedWindowDefinition(name, expr) in defs {
+        let spec = match expr {
+            ast::NamedWindowExpr::WindowSpec(s) => s.clone(),
+            ast::NamedWindowExpr::NamedWindow(base) => ast::WindowSpec {
+                window_name: Some(base.clone()),
+                partition_by: Vec::new(),
+                order_by: Vec::new(),
+                window_frame: None,
+            },
+        };
+        if raw.insert(lc(&name.value), spec).is_some() {
+            return Err(Error::new(
+                ER_WINDOW_DUPLICATE_NAME,
+                format!("Window '{}' is defined twice.", name.value),
+            ));
+        }
+    }
+    let mut out = HashMap::new();
+    for name in raw.keys() {
+        let mut seen = Vec::new();
+        out.insert(name.clone(), resolve_window_name(name, &raw, &mut seen)?);
+    }
+    Ok(out)
+}
+
+fn resolve_window_name(
+    name: &str,
+    raw: &HashMap<String, ast::WindowSpec>,
+    seen: &mut Vec<String>,
+) -> Result<ast::WindowSpec> {
+    if seen.iter().any(|s| s == name) {
+        return Err(Error::new(
+            ER_WINDOW_CIRCULARITY_IN_WINDOW_GRAPH,
+            "There is a circularity in the window dependency graph.",
+        ));
+    }
+    let spec = raw.get(name).ok_or_else(|| no_such_window(name))?;
+    seen.push(name.to_string());
+    inherit_window(spec, name, &mut |base| resolve_window_name(base, raw, seen))
+}
+
+fn no_such_window(name: &str) -> Error {
+    Error::new(
+        ER_WINDOW_NO_SUCH_WINDOW,
+        format!("Window name '{name}' is not defined."),
+    )
+}
+
+/// `spec` with the window it names (`OVER (w ORDER BY ...)`) merged in, as MySQL
+/// allows: the child may add ORDER BY and a frame, never PARTITION BY.
+fn inherit_window(
+    spec: &ast::WindowSpec,
+    label: &str,
+    base_of: &mut dyn FnMut(&str) -> Result<ast::WindowSpec>,
+) -> Result<ast::WindowSpec> {
+    let Some(base_name) = &spec.window_name else {
+        return Ok(spec.clone());
+    };
+    let base = base_of(&lc(&base_name.value))?;
+    if !spec.partition_by.is_empty() {
+        return Err(Error::new(
+            ER_WINDOW_NO_CHILD_PARTITIONING,
+            "A window which depends on another cannot define partitioning.",
+        ));
+    }
+    if base.window_frame.is_some() {
+        return Err(Error::new(
+            ER_WINDOW_NO_INHERIT_FRAME,
+            format!(
+                "Window '{label}' has a frame definition, so cannot be referenced by another window."
+            ),
+        ));
+    }
+    if !spec.order_by.is_empty() && !base.order_by.is_empty() {
+        return Err(Error::new(
+            ER_WINDOW_NO_REDEFINE_ORDER_BY,
+            format!(
+                "Window '{label}' cannot inherit '{}' since both contain an ORDER BY clause.",
+                base_name.value
+            ),
+        ));
+    }
+    Ok(ast::WindowSpec {
+        window_name: None,
+        partition_by: base.partition_by,
+        order_by: if spec.order_by.is_empty() {
+            base.order_by
+        } else {
+            spec.order_by.clone()
+        },
+        window_frame: spec.window_frame.clone(),
+    })
+}
+
+/// `@var := expr` binds to `Func(ASSIGN_USER_VAR, [name literal, expr])`: evaluation
+/// stores the value in the session and yields it. The name cannot collide with a
+/// function a query can call (it is not an identifier).
+pub const ASSIGN_USER_VAR: &str = ":=";
 
 /// Column numbers at or above this mark are window outputs (see `bind_window`).
 const WIN_MARK: usize = 1 << 40;
@@ -111,6 +509,20 @@ pub struct Binder<'a> {
     pub sql: String,
     /// Views being expanded (cycle guard).
     expanding: Vec<String>,
+    /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default): a grouped query may use a
+    /// column outside aggregates only when the GROUP BY columns determine it.
+    pub only_full_group_by: bool,
+    /// Per entry of `outer`: that query's aggregation while one of its subqueries is
+    /// bound (a correlated reference then names a column of the grouped row).
+    outer_aggs: Vec<Option<AggCtx>>,
+    /// Inside ANY_VALUE(...): no ONLY_FULL_GROUP_BY check.
+    any_value_depth: usize,
+    /// The server's sessions, for information_schema.PROCESSLIST (None: that table is
+    /// empty, e.g. when only result metadata is wanted).
+    pub sessions: Option<&'a parking_lot::Mutex<HashMap<u32, crate::database::ProcessInfo>>>,
+    /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
+    /// position).
+    place: (&'static str, usize),
 }
 
 fn lc(s: &str) -> String {
@@ -141,6 +553,11 @@ impl<'a> Binder<'a> {
             aliases: Vec::new(),
             sql: sql.to_string(),
             expanding: Vec::new(),
+            only_full_group_by: true,
+            any_value_depth: 0,
+            outer_aggs: Vec::new(),
+            sessions: None,
+            place: ("SELECT list", 1),
         }
     }
 
@@ -525,11 +942,17 @@ impl<'a> Binder<'a> {
                 group_bound.push(self.bind_expr_in(&g_ast, &scope, "group statement")?);
                 group_asts.push(g_ast);
             }
+            let determined = self.only_full_group_by.then(|| {
+                let where_conj = sel.selection.as_ref().map(split_and).unwrap_or_default();
+                functional_dependencies(self.catalog, &scope, &group_bound, &where_conj, &sel.from)
+            });
             self.agg = Some(AggCtx {
                 group_asts,
                 group_bound,
                 aggs: Vec::new(),
                 input: scope.clone(),
+                determined,
+                grouped: !group_exprs.is_empty(),
             });
             // The post-aggregation row: group values then aggregate results.
             cur_scope = Scope::default();
@@ -552,9 +975,13 @@ impl<'a> Binder<'a> {
             cur_scope.clone()
         };
         if has_win {
-            self.win = Some(WinCtx { calls: Vec::new() });
+            self.win = Some(WinCtx {
+                calls: Vec::new(),
+                named: resolve_named_windows(&sel.named_window)?,
+            });
         }
-        for item in &sel.projection {
+        for (n, item) in sel.projection.iter().enumerate() {
+            self.place = ("SELECT list", n + 1);
             match item {
                 ast::SelectItem::Wildcard(_) => {
                     if has_agg {
@@ -635,6 +1062,7 @@ impl<'a> Binder<'a> {
         }
 
         // HAVING.
+        self.place = ("HAVING clause", 1);
         let having = match &sel.having {
             Some(h) => {
                 Some(self.bind_with_aliases(h, &bind_scope, "having clause", &proj_exprs)?)
@@ -646,7 +1074,8 @@ impl<'a> Binder<'a> {
         // expressions are computed as hidden columns.
         let visible = proj_exprs.len();
         let mut sort_keys: Vec<(Expr, bool)> = Vec::new();
-        for o in order {
+        for (n, o) in order.iter().enumerate() {
+            self.place = ("ORDER BY clause", n + 1);
             let desc = o.options.sort == Some(ast::OrderBySort::Desc);
             let key = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
@@ -666,13 +1095,26 @@ impl<'a> Binder<'a> {
                         .any(|(a, _, _)| a.eq_ignore_ascii_case(&id.value))
                         && bind_scope_lacks(&bind_scope, &id.value, has_agg) =>
                 {
-                    let pos = self
+                    let (pos, target) = self
                         .aliases
                         .iter()
                         .find(|(a, _, _)| a.eq_ignore_ascii_case(&id.value))
-                        .map(|(_, p, _)| *p)
+                        .map(|(_, p, e)| (*p, e.clone()))
                         .expect("alias exists");
-                    Expr::Column(pos)
+                    if self.enum_members(&target, &scope).is_some() {
+                        // The alias of an ENUM/SET column sorts as the column does.
+                        let b = self.bind_expr_in(&target, &bind_scope, "order clause")?;
+                        proj_exprs.push(self.enum_numeric(&target, b, &scope));
+                        Expr::Column(proj_exprs.len() - 1)
+                    } else {
+                        Expr::Column(pos)
+                    }
+                }
+                // An ENUM/SET column sorts by its index / bit mask, not its text.
+                other if self.enum_members(other, &scope).is_some() => {
+                    let b = self.bind_expr_in(other, &bind_scope, "order clause")?;
+                    proj_exprs.push(self.enum_numeric(other, b, &scope));
+                    Expr::Column(proj_exprs.len() - 1)
                 }
                 other => {
                     // The same expression as a select item?
@@ -792,36 +1234,38 @@ impl<'a> Binder<'a> {
     /// In aggregate mode, a bare column reference becomes a group column or ANY_VALUE.
     fn agg_column(&mut self, col: Expr) -> Result<Expr> {
         let ctx = self.agg.as_mut().expect("agg mode");
-        let ng = ctx.group_bound.len();
         if let Expr::Column(c) = &col {
-            if let Some(i) = ctx
-                .group_bound
-                .iter()
-                .position(|g| matches!(g, Expr::Column(x) if x == c))
-            {
-                return Ok(Expr::Column(i));
-            }
+            return grouped_ref(ctx, *c, self.any_value_depth > 0, self.place).map(Expr::Column);
         }
-        ctx.aggs.push(AggCall {
-            func: AggFunc::AnyValue,
-            args: vec![col],
-            distinct: false,
-            order: Vec::new(),
-            separator: ",".into(),
-        });
-        Ok(Expr::Column(ng + ctx.aggs.len() - 1))
+        Ok(Expr::Column(push_any_value(ctx, col)))
     }
 
     /// Result metadata for an output expression.
     fn column_meta(&self, e: &Expr, scope: &Scope, name: String) -> Column {
         if let Expr::Column(i) = e {
-            if self.agg.is_none() {
-                if let Some(c) = scope.cols.get(*i) {
-                    let mut m = c.meta.clone();
-                    m.name = name;
-                    return m;
+            match &self.agg {
+                None => {
+                    if let Some(c) = scope.cols.get(*i) {
+                        let mut m = c.meta.clone();
+                        m.name = name;
+                        return m;
+                    }
+                }
+                Some(agg) => {
+                    if let Some(m) = grouped_column_meta(agg, *i) {
+                        return Column { name, ..m };
+                    }
                 }
             }
+        }
+        if let Some((ty, fsp)) = temporal_fsp(e) {
+            // DATETIME(fsp)/TIME(fsp) results print exactly fsp fractional digits.
+            let mut c = Column::computed(name, ty);
+            c.decimals = fsp;
+            if fsp > 0 {
+                c.length += fsp as u32 + 1;
+            }
+            return c;
         }
         let ty = infer_type(e);
         Column::computed(name, ty)
@@ -850,14 +1294,25 @@ impl<'a> Binder<'a> {
             return Ok(Expr::Column(i));
         }
         // Correlated reference to an enclosing query.
+        let mut found = None;
         for (depth, s) in self.outer.iter().rev().enumerate() {
             if let Some(i) = s.find(table, name)? {
-                let up = depth + 1;
-                if let Some(c) = self.corr.last_mut() {
-                    *c = (*c).max(up);
-                }
-                return Ok(Expr::Outer(up, i));
+                found = Some((depth, i));
+                break;
             }
+        }
+        if let Some((depth, i)) = found {
+            let up = depth + 1;
+            if let Some(c) = self.corr.last_mut() {
+                *c = (*c).max(up);
+            }
+            // An aggregated enclosing query evaluates the subquery on its grouped rows.
+            let level = self.outer.len() - up;
+            let i = match self.outer_aggs.get_mut(level) {
+                Some(Some(agg)) => grouped_ref(agg, i, self.any_value_depth > 0, self.place)?,
+                _ => i,
+            };
+            return Ok(Expr::Outer(up, i));
         }
         // A select alias (MySQL allows them in GROUP BY/HAVING/ORDER BY).
         if table.is_none() {
@@ -886,10 +1341,13 @@ impl<'a> Binder<'a> {
         self.outer.push(cur);
         self.corr.push(0);
         let saved_agg = self.agg.take();
+        self.outer_aggs.push(saved_agg);
         let saved_win = self.win.take();
         let saved_aliases = std::mem::take(&mut self.aliases);
+        let saved_place = self.place;
         let r = self.bind_query(q);
-        self.agg = saved_agg;
+        self.place = saved_place;
+        self.agg = self.outer_aggs.pop().flatten();
         self.win = saved_win;
         self.aliases = saved_aliases;
         let depth = self.corr.pop().unwrap_or(0);
@@ -963,11 +1421,16 @@ impl<'a> Binder<'a> {
                     }
                     other => other.to_string(),
                 };
+                // A temporal literal's precision is the digits it is written with.
+                let fsp = s
+                    .rsplit_once('.')
+                    .map(|(_, f)| f.bytes().take_while(u8::is_ascii_digit).count().min(6))
+                    .unwrap_or(0) as u8;
                 let to = match &ts.data_type {
                     ast::DataType::Date => CastType::Date,
-                    ast::DataType::Time(..) => CastType::Time(6),
+                    ast::DataType::Time(..) => CastType::Time(fsp),
                     ast::DataType::Timestamp(..) | ast::DataType::Datetime(_) => {
-                        CastType::DateTime(6)
+                        CastType::DateTime(fsp)
                     }
                     _ => CastType::Char(None),
                 };
@@ -1125,7 +1588,7 @@ impl<'a> Binder<'a> {
             A::UnaryOp { op, expr } => {
                 let x = self.bind_expr(expr, scope, ctx)?;
                 match op {
-                    ast::UnaryOperator::Minus => match x {
+                    ast::UnaryOperator::Minus => match self.enum_numeric(expr, x, scope) {
                         Expr::Literal(Value::Int(i)) => Expr::Literal(Value::Int(-i)),
                         Expr::Literal(Value::UInt(u)) if u == 1u64 << 63 => {
                             Expr::Literal(Value::Int(i64::MIN))
@@ -1365,6 +1828,22 @@ impl<'a> Binder<'a> {
                 });
             }
         }
+        if matches!(op, B::Assignment) {
+            // @var := expr assigns and yields the value (see ASSIGN_USER_VAR).
+            let name = match left {
+                ast::Expr::Identifier(id)
+                    if id.value.starts_with('@') && !id.value.starts_with("@@") =>
+                {
+                    lc(id.value[1..].trim_matches(|c| c == '`' || c == '\'' || c == '"'))
+                }
+                _ => return Err(Error::parse(format!(":= {right}"))),
+            };
+            let value = self.bind_expr(right, scope, ctx)?;
+            return Ok(Expr::Func(
+                ASSIGN_USER_VAR.into(),
+                vec![Expr::Literal(Value::Str(name)), value],
+            ));
+        }
         let mut l = self.bind_expr(left, scope, ctx)?;
         let mut r = self.bind_expr(right, scope, ctx)?;
         if matches!(
@@ -1390,6 +1869,33 @@ impl<'a> Binder<'a> {
                     }
                 }
             }
+        }
+        // ENUM/SET columns are numbers (index, bit mask) in arithmetic and when compared
+        // with a number.
+        let numeric_literal = |x: &Expr| matches!(x, Expr::Literal(v) if v.is_numeric());
+        let arith = matches!(
+            op,
+            B::Plus
+                | B::Minus
+                | B::Multiply
+                | B::Divide
+                | B::Modulo
+                | B::MyIntegerDivide
+                | B::BitwiseAnd
+                | B::BitwiseOr
+                | B::BitwiseXor
+                | B::PGBitwiseShiftLeft
+                | B::PGBitwiseShiftRight
+        );
+        let cmp = matches!(
+            op,
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
+        );
+        if arith || (cmp && numeric_literal(&r)) {
+            l = self.enum_numeric(left, l, scope);
+        }
+        if arith || (cmp && numeric_literal(&l)) {
+            r = self.enum_numeric(right, r, scope);
         }
         let b = |x: Expr| Box::new(x);
         Ok(match op {
@@ -1435,6 +1941,45 @@ impl<'a> Binder<'a> {
             },
             _ => return Err(Error::unsupported(format!("operator {op}"))),
         })
+    }
+
+    /// `bound` (the binding of `e`) as a number when `e` names an ENUM or SET column:
+    /// the member index or the bit mask, as MySQL reads those types in numeric context.
+    fn enum_numeric(&self, e: &ast::Expr, bound: Expr, scope: &Scope) -> Expr {
+        let Some((set, members)) = self.enum_members(e, scope) else {
+            return bound;
+        };
+        let name = if set {
+            functions::SET_NUMBER
+        } else {
+            functions::ENUM_NUMBER
+        };
+        let mut args = vec![bound];
+        args.extend(members.into_iter().map(|m| Expr::Literal(Value::Str(m))));
+        Expr::Func(name.into(), args)
+    }
+
+    /// The members of the ENUM (false) or SET (true) column `e` names in `scope`.
+    fn enum_members(&self, e: &ast::Expr, scope: &Scope) -> Option<(bool, Vec<String>)> {
+        let (table, name) = match e {
+            ast::Expr::Identifier(id) => (None, &id.value),
+            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                (Some(p[p.len() - 2].value.as_str()), &p[p.len() - 1].value)
+            }
+            ast::Expr::Nested(inner) => return self.enum_members(inner, scope),
+            _ => return None,
+        };
+        let i = scope.find(table, name).ok().flatten()?;
+        let meta = &scope.cols[i].meta;
+        if meta.flags & (crate::result::flags::ENUM | crate::result::flags::SET) == 0 {
+            return None;
+        }
+        let def = self.catalog.table(&meta.schema, &meta.org_table)?;
+        match &def.columns[def.column_index(&meta.org_name)?].ty {
+            crate::catalog::SqlType::Enum(m) => Some((false, m.clone())),
+            crate::catalog::SqlType::Set(m) => Some((true, m.clone())),
+            _ => None,
+        }
     }
 
     fn bind_interval(
@@ -1559,6 +2104,20 @@ impl<'a> Binder<'a> {
             });
             return Ok(Expr::Column(
                 ctx_agg.group_bound.len() + ctx_agg.aggs.len() - 1,
+            ));
+        }
+        if name == "any_value" {
+            // ANY_VALUE(col) is how a query tells ONLY_FULL_GROUP_BY it takes any value.
+            self.any_value_depth += 1;
+            let r = self.func_args(f, scope, ctx);
+            self.any_value_depth -= 1;
+            let (args, _, _, _, _) = r?;
+            if args.len() == 1 {
+                return Ok(args.into_iter().next().expect("1 arg"));
+            }
+            return Err(Error::new(
+                code::ER_WRONG_ARGUMENTS_FN,
+                "Incorrect parameter count in the call to native function 'any_value'",
             ));
         }
         if name == "timestampdiff" || name == "timestampadd" {
@@ -1688,9 +2247,18 @@ impl<'a> Binder<'a> {
         scope: &Scope,
         ctx: &str,
     ) -> Result<Expr> {
+        let named = self.win.as_ref().map(|w| &w.named);
+        let lookup = |n: &str| -> Result<ast::WindowSpec> {
+            named
+                .and_then(|m| m.get(n))
+                .cloned()
+                .ok_or_else(|| no_such_window(n))
+        };
         let spec = match over {
-            ast::WindowType::WindowSpec(s) => s.clone(),
-            ast::WindowType::NamedWindow(_) => return Err(Error::unsupported("named windows")),
+            ast::WindowType::WindowSpec(s) => {
+                inherit_window(s, "<unnamed window>", &mut |n| lookup(n))?
+            }
+            ast::WindowType::NamedWindow(n) => lookup(&lc(&n.value))?,
         };
         let func = match name {
             "row_number" => WinFunc::RowNumber,
@@ -1807,7 +2375,22 @@ impl<'a> Binder<'a> {
                     || db.eq_ignore_ascii_case("mysql")
                         && crate::sql::show::is_virtual_mysql_table(&tname)
                 {
-                    let (cols, rows) = crate::sql::show::virtual_table(self.catalog, &db, &tname)?;
+                    let (cols, rows) = if db.eq_ignore_ascii_case("information_schema")
+                        && tname.eq_ignore_ascii_case("processlist")
+                    {
+                        match self.sessions {
+                            Some(sessions) => {
+                                crate::sql::show_stmt::processlist(sessions, true, true)
+                            }
+                            None => (
+                                crate::sql::show_stmt::processlist(&Default::default(), true, true)
+                                    .0,
+                                Vec::new(),
+                            ),
+                        }
+                    } else {
+                        crate::sql::show::virtual_table(self.catalog, &db, &tname)?
+                    };
                     let scope = Scope {
                         cols: cols
                             .into_iter()
@@ -1855,7 +2438,11 @@ impl<'a> Binder<'a> {
                     self.expanding.push(key);
                     let saved_db = self.current_db.replace(v.db.clone());
                     let saved_sql = std::mem::replace(&mut self.sql, v.query.clone());
+                    // ONLY_FULL_GROUP_BY judged the view when it was created (under the
+                    // sql_mode of then), not each query that reads it.
+                    let saved_mode = std::mem::replace(&mut self.only_full_group_by, false);
                     let r = self.bind_derived(&q, &alias, &v.columns);
+                    self.only_full_group_by = saved_mode;
                     self.sql = saved_sql;
                     self.current_db = saved_db;
                     self.expanding.pop();
@@ -2558,6 +3145,29 @@ fn char_len(l: &Option<ast::CharacterLength>) -> Option<u32> {
 
 /// A static guess of an expression's result type for column metadata (refined from the
 /// values when the guess is `Null`).
+/// The type and fractional-seconds precision of a temporal expression whose precision
+/// is written in the query: CAST(... AS DATETIME(n)/TIME(n)), NOW(n), CURTIME(n), ...
+fn temporal_fsp(e: &Expr) -> Option<(ColumnType, u8)> {
+    match e {
+        Expr::Cast(_, CastType::DateTime(f)) => Some((ColumnType::DateTime, *f)),
+        Expr::Cast(_, CastType::Time(f)) => Some((ColumnType::Time, *f)),
+        Expr::Func(name, args) => {
+            let ty = match name.as_str() {
+                "now" | "sysdate" | "current_timestamp" | "localtime" | "localtimestamp"
+                | "utc_timestamp" => ColumnType::DateTime,
+                "curtime" | "current_time" | "utc_time" => ColumnType::Time,
+                _ => return None,
+            };
+            match args.as_slice() {
+                [Expr::Literal(Value::Int(f))] if (0..=6).contains(f) => Some((ty, *f as u8)),
+                [] => Some((ty, 0)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 pub fn infer_type(e: &Expr) -> ColumnType {
     match e {
         Expr::Literal(v) => match v {
@@ -2591,5 +3201,260 @@ pub fn infer_type(e: &Expr) -> ColumnType {
         ) => ColumnType::LongLong,
         Expr::Session(_) => ColumnType::VarString,
         _ => ColumnType::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, Session};
+
+    /// All rows of a query as space-separated text, one string per row.
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.rows()
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    fn session() -> (Database, Session) {
+        let db = Database::open_in_memory().expect("in-memory database");
+        let mut s = db.session();
+        for sql in [
+            "CREATE DATABASE d",
+            "USE d",
+            "CREATE TABLE t (id INT PRIMARY KEY, g INT, v INT)",
+            "INSERT INTO t VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30)",
+        ] {
+            s.execute(sql).expect(sql);
+        }
+        (db, s)
+    }
+
+    #[test]
+    fn named_windows_and_inheritance() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, SUM(v) OVER w, ROW_NUMBER() OVER (w ORDER BY v DESC) \
+                 FROM t WINDOW w AS (PARTITION BY g) ORDER BY id"
+            ),
+            ["1 30 2", "2 30 1", "3 30 1"]
+        );
+        // A window defined from another one, referenced before its definition.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, SUM(v) OVER w2 FROM t \
+                 WINDOW w2 AS (w1 ORDER BY id), w1 AS (PARTITION BY g) ORDER BY id"
+            ),
+            ["1 10", "2 30", "3 30"]
+        );
+        let code =
+            |s: &mut Session, sql: &str| s.execute(sql).map(|_| 0).unwrap_or_else(|e| e.code);
+        assert_eq!(code(&mut s, "SELECT SUM(v) OVER nope FROM t"), 3579);
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER (w PARTITION BY id) FROM t WINDOW w AS ()"
+            ),
+            3581
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER (w ORDER BY id) FROM t WINDOW w AS (ORDER BY v)"
+            ),
+            3582
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                "SELECT SUM(v) OVER a FROM t WINDOW a AS (b), b AS (a)"
+            ),
+            3584
+        );
+    }
+
+    #[test]
+    fn assignment_operator_sets_user_variables() {
+        let (_db, mut s) = session();
+        assert_eq!(rows(&mut s, "SELECT @n := 0"), ["0"]);
+        // Evaluated once per row, in row order.
+        assert_eq!(
+            rows(&mut s, "SELECT id, @n := @n + v FROM t ORDER BY id"),
+            ["1 10", "2 30", "3 60"]
+        );
+        assert_eq!(rows(&mut s, "SELECT @n"), ["60"]);
+        s.execute("SET @m := 7").expect("SET with :=");
+        assert_eq!(rows(&mut s, "SELECT @m := MAX(v) + @m FROM t"), ["37"]);
+        assert_eq!(rows(&mut s, "SELECT @m"), ["37"]);
+        assert!(s.execute("SELECT id := 1 FROM t").is_err());
+    }
+
+    #[test]
+    fn enum_and_set_in_numeric_context() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE e (id INT, sz ENUM('small','medium','large'), f SET('a','b','c'))")
+            .expect("create");
+        s.execute("INSERT INTO e VALUES (1, 'large', 'a,c'), (2, 'small', 'b'), (3, 'medium', '')")
+            .expect("insert");
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, sz + 0, -sz, f + 0, f * 2 FROM e ORDER BY sz"
+            ),
+            ["2 1 -1 2 4", "3 2 -2 0 0", "1 3 -3 5 10"]
+        );
+        assert_eq!(rows(&mut s, "SELECT id FROM e WHERE sz = 3"), ["1"]);
+        assert_eq!(rows(&mut s, "SELECT id FROM e WHERE sz = 'LARGE'"), ["1"]);
+        assert_eq!(
+            rows(&mut s, "SELECT id FROM e ORDER BY e.f DESC"),
+            ["1", "2", "3"]
+        );
+        assert_eq!(
+            rows(&mut s, "SELECT id, sz AS x FROM e ORDER BY x DESC"),
+            ["1 large", "3 medium", "2 small"]
+        );
+    }
+
+    #[test]
+    fn only_full_group_by_follows_functional_dependencies() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE u (a INT NOT NULL, b INT NOT NULL, c INT, UNIQUE KEY (a, b))")
+            .expect("create");
+        s.execute("INSERT INTO u VALUES (1, 1, 5), (1, 2, 6)")
+            .expect("insert");
+        let code =
+            |s: &mut Session, sql: &str| s.execute(sql).map(|_| 0).unwrap_or_else(|e| e.code);
+        // Not determined: 1055 in the select list, HAVING and ORDER BY; 1140 without GROUP BY.
+        for sql in [
+            "SELECT g, v FROM t GROUP BY g",
+            "SELECT g FROM t GROUP BY g HAVING v > 1",
+            "SELECT g FROM t GROUP BY g ORDER BY v",
+            "SELECT t.* FROM t GROUP BY g",
+            "SELECT c FROM u GROUP BY a",
+        ] {
+            assert_eq!(code(&mut s, sql), 1055, "{sql}");
+        }
+        assert_eq!(code(&mut s, "SELECT v, COUNT(*) FROM t"), 1140);
+        let e = s
+            .execute("SELECT g, (SELECT 1), t.v FROM t GROUP BY g")
+            .expect_err("1055");
+        assert_eq!(
+            e.message,
+            "Expression #3 of SELECT list is not in GROUP BY clause and contains nonaggregated \
+             column 'd.t.v' which is not functionally dependent on columns in GROUP BY clause; \
+             this is incompatible with sql_mode=only_full_group_by"
+        );
+        // Determined: the primary key or a NOT NULL unique key, equalities with
+        // constants and between columns, ANY_VALUE, aggregates, group expressions.
+        for sql in [
+            "SELECT id, g, v FROM t GROUP BY id",
+            "SELECT * FROM t GROUP BY id",
+            "SELECT a, b, c FROM u GROUP BY b, a",
+            "SELECT g, v FROM t WHERE v = 10 GROUP BY g",
+            "SELECT v, COUNT(*) FROM t WHERE v = 10",
+            "SELECT t2.g, t1.v FROM t t1 JOIN t t2 ON t2.id = t1.id GROUP BY t2.id",
+            "SELECT x.id, y.v FROM t x JOIN t y USING (id) GROUP BY x.id",
+            "SELECT g, ANY_VALUE(v), MAX(v) FROM t GROUP BY g",
+            "SELECT v % 2, COUNT(*) FROM t GROUP BY v % 2",
+            "SELECT d.id, d.v FROM (SELECT id, v FROM t) d GROUP BY d.id",
+        ] {
+            assert_eq!(code(&mut s, sql), 0, "{sql}");
+        }
+        assert_eq!(
+            rows(&mut s, "SELECT g, v FROM t WHERE v = 20 GROUP BY g"),
+            ["1 20"]
+        );
+        s.execute("SET sql_mode = 'STRICT_TRANS_TABLES'")
+            .expect("set");
+        assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 0);
+        s.execute("CREATE VIEW loose AS SELECT g, v FROM t GROUP BY g")
+            .expect("view created without ONLY_FULL_GROUP_BY");
+        s.execute("SET sql_mode = DEFAULT").expect("set");
+        assert_eq!(code(&mut s, "SELECT g, v FROM t GROUP BY g"), 1055);
+        assert_eq!(code(&mut s, "SELECT COUNT(*) FROM loose"), 0);
+        assert_eq!(
+            code(
+                &mut s,
+                "CREATE VIEW strict_v AS SELECT g, v FROM t GROUP BY g"
+            ),
+            1055
+        );
+    }
+
+    #[test]
+    fn temporal_values_print_with_their_precision() {
+        let (_db, mut s) = session();
+        s.execute("CREATE TABLE tt (a DATETIME(3), b TIME(2), c DATETIME, d TIMESTAMP(6) NULL)")
+            .expect("create");
+        s.execute("INSERT INTO tt VALUES ('2024-01-01 10:00:00.5', '01:02:03', '2024-01-01', '2024-01-01 00:00:01')")
+            .expect("insert");
+        assert_eq!(
+            rows(&mut s, "SELECT a, b, c, d FROM tt"),
+            ["2024-01-01 10:00:00.500 01:02:03.00 2024-01-01 00:00:00 2024-01-01 00:00:01.000000"]
+        );
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT CAST('2024-03-01 10:00:00.126' AS DATETIME(2)), \
+                 CAST('12:34:56' AS TIME(1)), TIMESTAMP '2024-01-02 03:04:05.10'"
+            ),
+            ["2024-03-01 10:00:00.13 12:34:56.0 2024-01-02 03:04:05.10"]
+        );
+        let now3 = rows(&mut s, "SELECT NOW(3), CURTIME(1)");
+        let parts: Vec<&str> = now3[0].split(' ').collect();
+        assert_eq!(parts[1].len(), "10:00:00.123".len(), "{now3:?}");
+        assert_eq!(parts[2].len(), "10:00:00.1".len(), "{now3:?}");
+    }
+
+    #[test]
+    fn correlated_subqueries_of_grouped_queries_see_grouped_rows() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT g, (SELECT COUNT(*) FROM t t2 WHERE t2.g = t.g) FROM t GROUP BY g ORDER BY g"
+            ),
+            ["1 2", "2 1"]
+        );
+        // Grouped by the primary key: every column of t is available to the subquery.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT id, (SELECT SUM(v) FROM t t2 WHERE t2.g = t.g) AS s FROM t GROUP BY id \
+                 HAVING s > 0 ORDER BY id"
+            ),
+            ["1 30", "2 30", "3 30"]
+        );
+        let err = s
+            .execute("SELECT g, (SELECT 1 FROM t t2 WHERE t2.id = t.id) FROM t GROUP BY g")
+            .map(|_| 0)
+            .unwrap_or_else(|e| e.code);
+        assert_eq!(err, 1055);
+        // Inside an aggregate the subquery sees the input rows.
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT g, SUM((SELECT t2.v FROM t t2 WHERE t2.id = t.id)) FROM t GROUP BY g ORDER BY g"
+            ),
+            ["1 30", "2 30"]
+        );
+    }
+
+    #[test]
+    fn char_using_charset() {
+        let (_db, mut s) = session();
+        assert_eq!(
+            rows(&mut s, "SELECT CHAR(77, 121, 83, 81, 76 USING utf8mb4)"),
+            ["MySQL"]
+        );
     }
 }

@@ -311,6 +311,13 @@ impl<'a> Exec<'a> {
             Expr::Func(name, args) => {
                 // IF/IFNULL/COALESCE/NULLIF evaluate lazily, like CASE.
                 match name.as_str() {
+                    crate::sql::bind::ASSIGN_USER_VAR if args.len() == 2 => {
+                        let v = self.eval(&args[1], row)?;
+                        if let Expr::Literal(Value::Str(name)) = &args[0] {
+                            self.sess.user_vars.insert(name.clone(), v.clone());
+                        }
+                        return Ok(v);
+                    }
                     "last_insert_id" if args.len() == 1 => {
                         let v = self.eval(&args[0], row)?;
                         self.sess.last_insert_id = v.to_i64().unwrap_or(0) as u64;
@@ -803,7 +810,22 @@ impl<'a> Exec<'a> {
                 }
             }
             if let Some(exclusive) = self.lock_rows {
+                // The scan read the row before holding its lock: another transaction
+                // may have changed or deleted it meanwhile. What a locking read returns
+                // is the latest committed version once the lock is held.
                 self.mgr.lock(self.txn, table.root, &k, exclusive)?;
+                match self.mgr.get(self.txn, table.root, &k, true)? {
+                    Some(cur) if cur != v => {
+                        row = decode_row(&cur)?;
+                        if let Some(f) = filter {
+                            if !self.test(f, &row)? {
+                                continue;
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                    None => continue,
+                }
             }
             if self.want_keys {
                 row.push(Value::Bytes(k));

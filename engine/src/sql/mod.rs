@@ -16,4 +16,5 @@ pub mod session_state;
 pub mod show;
 pub mod show_stmt;
 pub mod trigger;
+pub mod views;
 pub mod window;

@@ -184,6 +184,18 @@ pub fn preprocess(sql: &str) -> String {
                     continue;
                 }
             }
+            if word.eq_ignore_ascii_case("char") && !prev_is_dot {
+                if let Some((args, charset, end)) = char_using(sql, j) {
+                    // CHAR(n, ... USING cs) is CHAR's bytes read in charset cs, which is
+                    // what CONVERT(CHAR(n, ...) USING cs) means.
+                    out.push_str(&format!(
+                        "CONVERT({word}({}) USING {charset})",
+                        preprocess(args)
+                    ));
+                    i = end;
+                    continue;
+                }
+            }
             // Compound INTERVAL units (HOUR_MINUTE) in the form sqlparser reads.
             const UNITS: [&str; 13] = [
                 "SECOND_MICROSECOND",
@@ -237,9 +249,100 @@ pub fn preprocess(sql: &str) -> String {
     out
 }
 
+/// `SET @a := 1, x := 2`: MySQL accepts `:=` as SET's assignment sign; sqlparser wants
+/// `=`. Only top-level signs of a SET statement change (`:=` inside a subquery or
+/// parentheses stays the assignment operator).
+fn set_colon_equals(sql: String) -> String {
+    let t = sql.trim_start();
+    let is_set =
+        t.len() > 3 && t[..3].eq_ignore_ascii_case("set") && t.as_bytes()[3].is_ascii_whitespace();
+    if !is_set || !sql.contains(":=") {
+        return sql;
+    }
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut depth = 0i32;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                i = skip_quoted(b, i);
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b':' if depth == 0 && b.get(i + 1) == Some(&b'=') => {
+                out.push_str(&sql[copied..i]);
+                out.push('=');
+                i += 2;
+                copied = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
+/// `CHAR` at `after_word` followed by `(args USING charset)`: the argument text, the
+/// charset name and the offset just past the closing parenthesis.
+fn char_using(sql: &str, after_word: usize) -> Option<(&str, &str, usize)> {
+    let b = sql.as_bytes();
+    let mut k = after_word;
+    while k < b.len() && b[k].is_ascii_whitespace() {
+        k += 1;
+    }
+    if b.get(k) != Some(&b'(') {
+        return None;
+    }
+    let open = k;
+    let mut depth = 0usize;
+    let mut using_at = None;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                i = skip_quoted(b, i);
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let u = using_at?;
+                    let charset = sql[u + "USING".len()..i].trim();
+                    let valid = !charset.is_empty()
+                        && charset
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'_');
+                    return valid.then(|| (&sql[open + 1..u], charset, i + 1));
+                }
+            }
+            c if depth == 1 && (c == b'u' || c == b'U') => {
+                let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                let end = i + "USING".len();
+                if word_start
+                    && sql
+                        .get(i..end)
+                        .is_some_and(|w| w.eq_ignore_ascii_case("using"))
+                    && b.get(end).is_some_and(|c| c.is_ascii_whitespace())
+                {
+                    using_at = Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parse one statement's text.
 pub fn parse_one(sql: &str) -> Result<Statement> {
-    let pre = preprocess(sql);
+    let pre = set_colon_equals(preprocess(sql));
     let mut stmts = Parser::new(&MySqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(&pre)
@@ -335,6 +438,36 @@ mod tests {
             parse_one(&nested(400)).map(|_| ()).unwrap_err().code,
             crate::error::code::ER_PARSE
         );
+    }
+
+    #[test]
+    fn char_using_becomes_convert() {
+        assert_eq!(
+            preprocess("SELECT CHAR(77, 121 USING utf8mb4), char(65)"),
+            "SELECT CONVERT(CHAR(77, 121 ) USING utf8mb4), char(65)"
+        );
+        assert_eq!(
+            preprocess("select char(ord('u'), 0x41 using latin1) x"),
+            "select CONVERT(char(ord('u'), 0x41 ) USING latin1) x"
+        );
+        // A column type and CAST's target are not the function.
+        assert_eq!(
+            preprocess("CREATE TABLE t (c CHAR(10))"),
+            "CREATE TABLE t (c CHAR(10))"
+        );
+        assert_eq!(
+            preprocess("SELECT CAST(x AS CHAR(3))"),
+            "SELECT CAST(x AS CHAR(3))"
+        );
+    }
+
+    #[test]
+    fn set_accepts_colon_equals() {
+        assert_eq!(
+            set_colon_equals("SET @a := 1, @b:=':=', @c := (SELECT @d := 2)".into()),
+            "SET @a = 1, @b=':=', @c = (SELECT @d := 2)"
+        );
+        assert_eq!(set_colon_equals("SELECT @a := 1".into()), "SELECT @a := 1");
     }
 
     #[test]

@@ -318,3 +318,226 @@ pub struct BoundQuery {
     pub plan: Plan,
     pub columns: Vec<Column>,
 }
+
+impl Expr {
+    /// Calls `f` on the plan of every subquery in this expression (not inside those
+    /// plans: `Plan::visit` goes on from there).
+    pub fn for_each_subplan(&self, f: &mut dyn FnMut(&Plan)) {
+        match self {
+            Expr::Literal(_)
+            | Expr::Column(_)
+            | Expr::Outer(..)
+            | Expr::Param(_)
+            | Expr::Session(_)
+            | Expr::UserVar(_)
+            | Expr::SysVar(..) => {}
+            Expr::Not(e)
+            | Expr::Neg(e)
+            | Expr::BitNot(e)
+            | Expr::IsNull(e, _)
+            | Expr::IsBool(e, ..)
+            | Expr::Cast(e, _)
+            | Expr::Binary(e) => e.for_each_subplan(f),
+            Expr::Arith(_, a, b)
+            | Expr::Cmp(_, a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Xor(a, b)
+            | Expr::Like {
+                expr: a,
+                pattern: b,
+                ..
+            }
+            | Expr::Regexp {
+                expr: a,
+                pattern: b,
+                ..
+            }
+            | Expr::DateAdd {
+                expr: a,
+                interval: b,
+                ..
+            }
+            | Expr::JsonExtract {
+                doc: a, path: b, ..
+            } => {
+                a.for_each_subplan(f);
+                b.for_each_subplan(f);
+            }
+            Expr::Between { expr, lo, hi, .. } => {
+                for e in [expr, lo, hi] {
+                    e.for_each_subplan(f);
+                }
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.for_each_subplan(f);
+                list.iter().for_each(|e| e.for_each_subplan(f));
+            }
+            Expr::InSubquery { expr, query, .. } | Expr::Quantified { expr, query, .. } => {
+                expr.for_each_subplan(f);
+                f(&query.plan);
+            }
+            Expr::Exists { query, .. } | Expr::Subquery(query) => f(&query.plan),
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                operand.iter().for_each(|e| e.for_each_subplan(f));
+                for (w, t) in whens {
+                    w.for_each_subplan(f);
+                    t.for_each_subplan(f);
+                }
+                else_.iter().for_each(|e| e.for_each_subplan(f));
+            }
+            Expr::Func(_, args) | Expr::Row(args) => {
+                args.iter().for_each(|e| e.for_each_subplan(f))
+            }
+        }
+    }
+}
+
+impl Plan {
+    /// Calls `f` on this plan and on every plan inside it: inputs, join sides, set
+    /// operation branches and the subqueries of its expressions.
+    pub fn visit(&self, f: &mut dyn FnMut(&Plan)) {
+        f(self);
+        let mut exprs: Vec<&Expr> = Vec::new();
+        let mut inputs: Vec<&Plan> = Vec::new();
+        match self {
+            Plan::Single | Plan::Rows(_) | Plan::CteRef(_) => {}
+            Plan::Scan { access, limit, .. } => {
+                exprs.extend(limit.as_deref());
+                match access {
+                    Access::Full => {}
+                    Access::Range { lo, hi, .. } => {
+                        for b in lo.iter().chain(hi.iter()) {
+                            exprs.extend(b.exprs.iter());
+                        }
+                    }
+                    Access::Points { keys, .. } => exprs.extend(keys.iter().flatten()),
+                }
+            }
+            Plan::Filter(p, e) => {
+                inputs.push(p);
+                exprs.push(e);
+            }
+            Plan::Project(p, es) => {
+                inputs.push(p);
+                exprs.extend(es.iter());
+            }
+            Plan::Join {
+                left,
+                right,
+                on,
+                hash_keys,
+                ..
+            } => {
+                inputs.extend([left.as_ref(), right.as_ref()]);
+                exprs.extend(on.iter());
+                for (l, r) in hash_keys {
+                    exprs.extend([l, r]);
+                }
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+                ..
+            } => {
+                inputs.push(input);
+                exprs.extend(group_by.iter());
+                for a in aggs {
+                    exprs.extend(a.args.iter());
+                    exprs.extend(a.order.iter().map(|(e, _)| e));
+                }
+            }
+            Plan::Window { input, calls } => {
+                inputs.push(input);
+                for c in calls {
+                    exprs.extend(c.args.iter().chain(c.partition.iter()));
+                    exprs.extend(c.order.iter().map(|(e, _)| e));
+                }
+            }
+            Plan::Sort(p, keys) => {
+                inputs.push(p);
+                exprs.extend(keys.iter().map(|(e, _)| e));
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                inputs.push(input);
+                exprs.extend(limit.iter().chain(offset.iter()));
+            }
+            Plan::Distinct(p) | Plan::Truncate(p, _) => inputs.push(p),
+            Plan::SetOp { left, right, .. } => inputs.extend([left.as_ref(), right.as_ref()]),
+            Plan::Recursive {
+                anchor, recursive, ..
+            } => inputs.extend([anchor.as_ref(), recursive.as_ref()]),
+        }
+        for e in exprs {
+            e.for_each_subplan(&mut |p| p.visit(f));
+        }
+        for p in inputs {
+            p.visit(f);
+        }
+    }
+
+    /// Holds rows computed when it was bound (information_schema, SHOW, VALUES), here
+    /// or in a subquery: such a plan is a snapshot, so a plan cache must bind it again.
+    pub fn holds_materialized_rows(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |p| found |= matches!(p, Plan::Rows(_)));
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn materialized_rows_are_found_anywhere() {
+        let rows = || Plan::Rows(Arc::new(vec![vec![Value::Int(1)]]));
+        let sub = |plan| {
+            Arc::new(SubQuery {
+                plan,
+                correlated: false,
+                id: 1,
+            })
+        };
+        assert!(!Plan::Single.holds_materialized_rows());
+        assert!(rows().holds_materialized_rows());
+        let in_filter = Plan::Filter(
+            Box::new(Plan::Single),
+            Expr::Exists {
+                query: sub(Plan::Project(Box::new(rows()), vec![])),
+                negated: false,
+            },
+        );
+        assert!(in_filter.holds_materialized_rows());
+        let deep_expr = Plan::Project(
+            Box::new(Plan::Single),
+            vec![Expr::Func(
+                "abs".into(),
+                vec![Expr::Neg(Box::new(Expr::Subquery(sub(Plan::Single))))],
+            )],
+        );
+        assert!(!deep_expr.holds_materialized_rows());
+        // A string that merely looks like the variant's name is not materialized rows.
+        let literal = Plan::Project(
+            Box::new(Plan::Single),
+            vec![Expr::Literal(Value::Str("Rows(".into()))],
+        );
+        assert!(!literal.holds_materialized_rows());
+        let union = Plan::SetOp {
+            op: SetOp::Union,
+            all: true,
+            left: Box::new(Plan::Single),
+            right: Box::new(Plan::Distinct(Box::new(rows()))),
+        };
+        assert!(union.holds_materialized_rows());
+    }
+}

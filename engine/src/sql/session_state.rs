@@ -175,6 +175,17 @@ impl SessState {
         }
     }
 
+    /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default; the variable is stored upper
+    /// case).
+    pub fn only_full_group_by(&self) -> bool {
+        match self.vars.get("sql_mode") {
+            Some(Value::Str(m)) => m
+                .split(',')
+                .any(|f| f.trim().eq_ignore_ascii_case("ONLY_FULL_GROUP_BY")),
+            _ => true,
+        }
+    }
+
     pub fn var_i64(&self, name: &str) -> i64 {
         self.vars.get(name).and_then(|v| v.to_i64()).unwrap_or(0)
     }

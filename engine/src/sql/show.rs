@@ -388,7 +388,14 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
         }
         "columns" => {
             let mut rows = Vec::new();
-            for t in &tables {
+            // A view whose tables are gone has no columns to report (MySQL warns).
+            let views: Vec<Arc<TableDef>> = cat
+                .views
+                .values()
+                .filter_map(|v| crate::sql::views::view_table_def(cat, v).ok())
+                .map(Arc::new)
+                .collect();
+            for t in tables.iter().copied().chain(views.iter()) {
                 let (_, desc) = describe_rows(t, false);
                 for (i, c) in t.columns.iter().enumerate() {
                     let (ty, len, dec) = c.ty.wire();
@@ -644,7 +651,11 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                         s(v.name.clone()),
                         s(v.query.clone()),
                         s("NONE"),
-                        s("NO"),
+                        s(if crate::sql::views::view_is_updatable(cat, v, 0) {
+                            "YES"
+                        } else {
+                            "NO"
+                        }),
                         s("root@%"),
                         s("DEFINER"),
                         s("utf8mb4"),

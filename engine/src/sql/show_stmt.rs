@@ -225,7 +225,14 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         let (db1, t) = c.qualified().ok_or_else(|| Error::parse(text))?;
         let db = c.db_clause().or(db1).or(cur_db).ok_or_else(Error::no_db)?;
         let (like, wh) = c.filter(text);
-        let table = cat.get_table(&db, &t)?;
+        let view;
+        let table = match cat.view(&db, &t) {
+            Some(v) => {
+                view = crate::sql::views::view_table_def(&cat, v)?;
+                &view
+            }
+            None => cat.get_table(&db, &t)?.as_ref(),
+        };
         let (cols, rows) = describe_rows(table, full);
         return out(cols, rows, like, wh, sess);
     }
@@ -301,6 +308,10 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 ));
             }
             if let Some(v) = cat.view(&db, &t) {
+                // MySQL's normalized text; forms the printer does not know keep the text
+                // the view was created with.
+                let definition = crate::sql::views::normalized_definition(&cat, v)
+                    .unwrap_or_else(|_| v.query.clone());
                 let cols = if v.columns.is_empty() {
                     String::new()
                 } else {
@@ -315,7 +326,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 };
                 return Ok(result(
                     vec![vs("View"), vs("Create View"), vs("character_set_client"), vs("collation_connection")],
-                    vec![vec![s(v.name.clone()), s(format!("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `{}`{cols} AS {}", v.name, v.query)), s("utf8mb4"), s("utf8mb4_0900_ai_ci")]],
+                    vec![vec![s(v.name.clone()), s(format!("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `{}`{cols} AS {}", v.name, definition)), s("utf8mb4"), s("utf8mb4_0900_ai_ci")]],
                 ));
             }
             return Err(Error::no_such_table(&db, &t));
@@ -463,45 +474,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         );
     }
     if c.w("processlist") {
-        let mut rows: Vec<Row> = sh
-            .sessions
-            .lock()
-            .values()
-            .map(|p| {
-                let info = p.info.clone().map(|i| {
-                    if full {
-                        i
-                    } else {
-                        i.chars().take(100).collect()
-                    }
-                });
-                vec![
-                    Value::Int(p.id as i64),
-                    s(p.user.clone()),
-                    s(p.host.clone()),
-                    p.db.clone().map(Value::Str).unwrap_or(Value::Null),
-                    s(p.command.clone()),
-                    Value::Int(p.started.elapsed().as_secs() as i64),
-                    s(if p.command == "Query" {
-                        "executing"
-                    } else {
-                        ""
-                    }),
-                    info.map(Value::Str).unwrap_or(Value::Null),
-                ]
-            })
-            .collect();
-        rows.sort_by_key(|r| r[0].to_i64());
-        let cols = vec![
-            Column::computed("Id", ColumnType::LongLong),
-            vs("User"),
-            vs("Host"),
-            vs("db"),
-            vs("Command"),
-            Column::computed("Time", ColumnType::LongLong),
-            vs("State"),
-            vs("Info"),
-        ];
+        let (cols, rows) = processlist(&sh.sessions, full, false);
         return Ok(result(cols, rows));
     }
     if c.w("table") && c.w("status") {
@@ -725,4 +698,62 @@ fn status_rows(sh: &Shared, sess: &Session) -> Vec<Row> {
     let _ = sess;
     rows.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));
     rows
+}
+
+/// The sessions as SHOW [FULL] PROCESSLIST lists them (Info cut to 100 characters unless
+/// FULL), by id; `information_schema` gives the column names PROCESSLIST has there (upper
+/// case) and the whole statement text.
+pub fn processlist(
+    sessions: &parking_lot::Mutex<std::collections::HashMap<u32, crate::database::ProcessInfo>>,
+    full: bool,
+    information_schema: bool,
+) -> (Vec<Column>, Vec<Row>) {
+    let full = full || information_schema;
+    let mut rows: Vec<Row> = sessions
+        .lock()
+        .values()
+        .map(|p| {
+            let info = p.info.clone().map(|i| {
+                if full {
+                    i
+                } else {
+                    i.chars().take(100).collect()
+                }
+            });
+            vec![
+                Value::Int(p.id as i64),
+                s(p.user.clone()),
+                s(p.host.clone()),
+                p.db.clone().map(Value::Str).unwrap_or(Value::Null),
+                s(p.command.clone()),
+                Value::Int(p.started.elapsed().as_secs() as i64),
+                s(if p.command == "Query" {
+                    "executing"
+                } else {
+                    ""
+                }),
+                info.map(Value::Str).unwrap_or(Value::Null),
+            ]
+        })
+        .collect();
+    rows.sort_by_key(|r| r[0].to_i64());
+    let names = [
+        "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
+    ];
+    let cols = names
+        .iter()
+        .map(|n| {
+            let n = if information_schema {
+                n.to_ascii_uppercase()
+            } else {
+                n.to_string()
+            };
+            if matches!(n.as_str(), "Id" | "Time" | "ID" | "TIME") {
+                Column::computed(n, ColumnType::LongLong)
+            } else {
+                vs(&n)
+            }
+        })
+        .collect();
+    (cols, rows)
 }

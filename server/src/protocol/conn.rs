@@ -104,6 +104,8 @@ pub(crate) struct Conn {
     session: Option<Box<dyn BackendSession>>,
     stmts: HashMap<u32, Stmt>,
     next_stmt: u32,
+    /// The socket's read timeout as last set (a setsockopt per command is measurable).
+    read_timeout: Option<Duration>,
 }
 
 impl Conn {
@@ -120,6 +122,7 @@ impl Conn {
             session: None,
             stmts: HashMap::new(),
             next_stmt: 1,
+            read_timeout: None,
         }
     }
 
@@ -136,8 +139,11 @@ impl Conn {
         let _ = self.io.get_ref().tcp().shutdown(std::net::Shutdown::Both);
     }
 
-    fn tcp_timeout(&self, t: Duration) {
-        let _ = self.io.get_ref().tcp().set_read_timeout(Some(t));
+    fn tcp_timeout(&mut self, t: Duration) {
+        if self.read_timeout != Some(t) && self.io.get_ref().tcp().set_read_timeout(Some(t)).is_ok()
+        {
+            self.read_timeout = Some(t);
+        }
     }
 
     fn deprecate_eof(&self) -> bool {
@@ -205,14 +211,25 @@ impl Conn {
             self.shared.config.max_allowed_packet,
         );
         let old = std::mem::replace(&mut self.io, placeholder);
-        let (stream, seq) = old.into_inner()?;
+        let (stream, seq, early) = old.into_inner()?;
         let Stream::Plain(tcp) = stream else {
             return Err(bad_handshake());
         };
-        let conn = rustls::ServerConnection::new(cfg).map_err(|e| {
+        let mut conn = rustls::ServerConnection::new(cfg).map_err(|e| {
             debug!("TLS setup failed: {e}");
             bad_handshake()
         })?;
+        if !early.is_empty() {
+            // TLS bytes that came with the SSL request: hand them to rustls first.
+            let mut rest = &early[..];
+            while !rest.is_empty() {
+                conn.read_tls(&mut rest)?;
+                conn.process_new_packets().map_err(|e| {
+                    debug!("TLS handshake failed: {e}");
+                    bad_handshake()
+                })?;
+            }
+        }
         let tls = rustls::StreamOwned::new(conn, tcp);
         self.io = PacketIo::with_stream(
             Stream::Tls(Box::new(tls)),

@@ -4,10 +4,12 @@
 //! integers, auth scrambles) with our own connection state machine; see ARCHITECTURE.md
 //! for why not msql-srv. `packet` frames bytes, `messages` encodes and decodes packets,
 //! `binary` handles the prepared-statement protocol, `auth` checks passwords, and `conn`
-//! runs one connection from greeting to quit.
+//! runs one connection from greeting to quit; `untrusted` runs every decoder of network
+//! input on one buffer (fuzzing).
 
 pub mod auth;
 pub mod binary;
 pub(crate) mod conn;
 pub mod messages;
 pub mod packet;
+pub mod untrusted;

@@ -15,6 +15,10 @@ pub const MAX_CHUNK: usize = 0xFF_FFFF;
 /// Output is written to the socket once this much is buffered, even mid-result.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
 
+/// Input is read from the socket up to this much at a time: a command's header and body
+/// (and often the next pipelined command) arrive with one read instead of two.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// Why reading a packet failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PacketError {
@@ -33,6 +37,9 @@ pub struct PacketIo<S> {
     stream: S,
     seq: u8,
     out: Vec<u8>,
+    /// Bytes read from the stream and not yet consumed: `inbuf[inpos..]`.
+    inbuf: Vec<u8>,
+    inpos: usize,
     max_allowed_packet: usize,
 }
 
@@ -42,6 +49,8 @@ impl<S: Read + Write> PacketIo<S> {
             stream,
             seq: 0,
             out: Vec::with_capacity(16 * 1024),
+            inbuf: Vec::new(),
+            inpos: 0,
             max_allowed_packet,
         }
     }
@@ -54,10 +63,13 @@ impl<S: Read + Write> PacketIo<S> {
         &mut self.stream
     }
 
-    /// Take the stream back (after flushing), e.g. to wrap it in TLS.
-    pub fn into_inner(mut self) -> io::Result<(S, u8)> {
+    /// Take the stream back (after flushing), e.g. to wrap it in TLS, with the bytes
+    /// already read from it but not consumed (a client's TLS hello can arrive in the
+    /// same read as its SSL request).
+    pub fn into_inner(mut self) -> io::Result<(S, u8, Vec<u8>)> {
         self.flush()?;
-        Ok((self.stream, self.seq))
+        let rest = self.inbuf.split_off(self.inpos);
+        Ok((self.stream, self.seq, rest))
     }
 
     /// Continue on a new stream (TLS) with the current sequence id.
@@ -80,13 +92,46 @@ impl<S: Read + Write> PacketIo<S> {
         self.max_allowed_packet = max;
     }
 
+    /// Fill `dst` from the buffer, reading the stream in chunks when it runs dry.
+    fn read_exact_buffered(&mut self, mut dst: &mut [u8]) -> io::Result<()> {
+        while !dst.is_empty() {
+            if self.inpos == self.inbuf.len() {
+                if dst.len() >= READ_CHUNK {
+                    // Large payloads go straight into place.
+                    return self.stream.read_exact(dst);
+                }
+                self.inbuf.resize(READ_CHUNK, 0);
+                self.inpos = 0;
+                let n = loop {
+                    match self.stream.read(&mut self.inbuf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            self.inbuf.clear();
+                            return Err(e);
+                        }
+                    }
+                };
+                self.inbuf.truncate(n);
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            let n = dst.len().min(self.inbuf.len() - self.inpos);
+            dst[..n].copy_from_slice(&self.inbuf[self.inpos..self.inpos + n]);
+            self.inpos += n;
+            dst = &mut dst[n..];
+        }
+        Ok(())
+    }
+
     /// Read one logical packet (joining split packets).
     pub fn read_packet(&mut self) -> Result<Vec<u8>, PacketError> {
         let mut payload = Vec::new();
         let mut first = true;
         loop {
             let mut header = [0u8; 4];
-            if let Err(e) = self.stream.read_exact(&mut header) {
+            if let Err(e) = self.read_exact_buffered(&mut header) {
                 return Err(if first && e.kind() == io::ErrorKind::UnexpectedEof {
                     PacketError::Closed
                 } else {
@@ -111,7 +156,7 @@ impl<S: Read + Write> PacketIo<S> {
             }
             let start = payload.len();
             payload.resize(total, 0);
-            self.stream.read_exact(&mut payload[start..])?;
+            self.read_exact_buffered(&mut payload[start..])?;
             if len < MAX_CHUNK {
                 return Ok(payload);
             }
@@ -181,6 +226,24 @@ mod tests {
             },
             max,
         )
+    }
+
+    #[test]
+    fn buffered_reads_keep_packet_boundaries_and_hand_back_the_rest() {
+        let mut w = io_with(vec![], 1 << 20);
+        w.write_packet(b"one").unwrap();
+        w.write_packet(&vec![7u8; 3 * READ_CHUNK]).unwrap();
+        w.write_packet(b"three").unwrap();
+        w.flush().unwrap();
+        let mut bytes = w.get_ref().output.clone();
+        bytes.extend_from_slice(b"TLS hello");
+        let mut r = io_with(bytes, 1 << 20);
+        assert_eq!(r.read_packet().unwrap(), b"one");
+        assert_eq!(r.read_packet().unwrap(), vec![7u8; 3 * READ_CHUNK]);
+        assert_eq!(r.read_packet().unwrap(), b"three");
+        let (_, seq, rest) = r.into_inner().unwrap();
+        assert_eq!(seq, 3);
+        assert_eq!(rest, b"TLS hello");
     }
 
     #[test]
