@@ -1,4 +1,4 @@
-//! Schema objects (databases, tables, columns, indexes, views, users) and their encoding
+//! Schema objects (databases, tables, columns, indexes, views, triggers, users) and their encoding
 //! in the system tree, so DDL is durable and replicated by the same log as data.
 //!
 //! The in-memory [`Catalog`] is an immutable snapshot: DDL builds a new one and swaps it
@@ -353,6 +353,43 @@ pub struct ViewDef {
     pub columns: Vec<String>,
 }
 
+/// When a trigger runs relative to the row change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerTiming {
+    Before,
+    After,
+}
+
+/// The row change that fires a trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerEvent {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// A `FOR EACH ROW` trigger. Names are unique per database; a trigger belongs to one
+/// table of its own database and is dropped with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TriggerDef {
+    pub db: String,
+    pub name: String,
+    pub table: String,
+    pub timing: TriggerTiming,
+    pub event: TriggerEvent,
+    /// Position among the table's triggers of the same timing and event (1-based, as
+    /// information_schema.TRIGGERS.ACTION_ORDER).
+    pub order: u32,
+    /// The trigger body text (one statement or BEGIN ... END).
+    pub body: String,
+    /// The CREATE TRIGGER statement as given (SHOW CREATE TRIGGER).
+    pub statement: String,
+    /// Creation time, "YYYY-MM-DD hh:mm:ss.ff".
+    pub created: String,
+    pub sql_mode: String,
+    pub definer: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbDef {
     pub name: String,
@@ -384,6 +421,8 @@ pub struct Catalog {
     /// (db lower, table lower) -> table
     pub tables: BTreeMap<(String, String), Arc<TableDef>>,
     pub views: BTreeMap<(String, String), Arc<ViewDef>>,
+    /// (db lower, trigger lower) -> trigger
+    pub triggers: BTreeMap<(String, String), Arc<TriggerDef>>,
     /// (user, host lower)
     pub users: BTreeMap<(String, String), UserDef>,
     pub next_table_id: u64,
@@ -435,6 +474,49 @@ impl Catalog {
             .collect()
     }
 
+    pub fn trigger(&self, db: &str, name: &str) -> Option<&Arc<TriggerDef>> {
+        self.triggers.get(&(lc(db), lc(name)))
+    }
+
+    /// Triggers of database `db`, by name.
+    pub fn triggers_in(&self, db: &str) -> Vec<&Arc<TriggerDef>> {
+        let d = lc(db);
+        self.triggers
+            .range((d.clone(), String::new())..)
+            .take_while(|((x, _), _)| *x == d)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Triggers on table `db`.`table`, in firing order within each (timing, event).
+    pub fn triggers_on(&self, db: &str, table: &str) -> Vec<&Arc<TriggerDef>> {
+        let mut v: Vec<&Arc<TriggerDef>> = self
+            .triggers_in(db)
+            .into_iter()
+            .filter(|t| t.table.eq_ignore_ascii_case(table))
+            .collect();
+        v.sort_by_key(|t| (t.event as u8, t.timing as u8, t.order));
+        v
+    }
+
+    /// The triggers that fire for one (timing, event) on a table, in order.
+    pub fn triggers_for(
+        &self,
+        db: &str,
+        table: &str,
+        timing: TriggerTiming,
+        event: TriggerEvent,
+    ) -> Vec<Arc<TriggerDef>> {
+        if self.triggers.is_empty() {
+            return Vec::new();
+        }
+        self.triggers_on(db, table)
+            .into_iter()
+            .filter(|t| t.timing == timing && t.event == event)
+            .cloned()
+            .collect()
+    }
+
     /// Find the user account that matches `user` connecting from `host` (exact host
     /// first, then '%').
     pub fn find_user(&self, user: &str, host: &str) -> Option<&UserDef> {
@@ -462,6 +544,9 @@ pub mod keys {
     }
     pub fn view(db: &str, name: &str) -> Vec<u8> {
         format!("v\0{}\0{}", lc(db), lc(name)).into_bytes()
+    }
+    pub fn trigger(db: &str, name: &str) -> Vec<u8> {
+        format!("g\0{}\0{}", lc(db), lc(name)).into_bytes()
     }
     pub fn user(user: &str, host: &str) -> Vec<u8> {
         format!("u\0{}\0{}", user, lc(host)).into_bytes()
@@ -495,6 +580,10 @@ pub fn load(records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Catalog> {
             Some(b'v') => {
                 let t: ViewDef = from_record(&v)?;
                 c.views.insert((lc(&t.db), lc(&t.name)), Arc::new(t));
+            }
+            Some(b'g') => {
+                let t: TriggerDef = from_record(&v)?;
+                c.triggers.insert((lc(&t.db), lc(&t.name)), Arc::new(t));
             }
             Some(b'u') => {
                 let u: UserDef = from_record(&v)?;

@@ -69,6 +69,8 @@ pub mod code {
     pub const ER_INVALID_GROUP_FUNC_USE: u16 = 1111;
     pub const ER_WRONG_TYPE_FOR_VAR: u16 = 1232;
     pub const ER_TRG_DOES_NOT_EXIST: u16 = 1360;
+    /// SIGNAL SQLSTATE '45xxx' (a user-defined condition).
+    pub const ER_SIGNAL_EXCEPTION: u16 = 1644;
     pub const ER_TRG_ALREADY_EXISTS: u16 = 1359;
     pub const ER_DB_CREATE_EXISTS: u16 = 1007;
     pub const ER_DB_DROP_EXISTS: u16 = 1008;
@@ -224,6 +226,7 @@ pub fn sqlstate(code: u16) -> &'static str {
         | ER_ILLEGAL_REFERENCE
         | 1248 => "42000",
         ER_ACCESS_DENIED => "28000",
+        ER_SIGNAL_EXCEPTION => "45000",
         _ => "HY000",
     }
 }

@@ -1258,6 +1258,38 @@ impl Session {
         self.state.set_sysvar(&var, v, global)
     }
 
+    /// CREATE TRIGGER / DROP TRIGGER: DDL (implicit commit, TRIGGER privilege).
+    fn run_trigger_ddl(&mut self, text: &str) -> Result<QueryResult> {
+        use crate::sql::trigger;
+        let shared = self.db.shared.clone();
+        if shared.read_only {
+            return Err(read_only_error());
+        }
+        let current = self.state.current_db.clone();
+        if text.trim_start().to_ascii_lowercase().starts_with("drop") {
+            let (_, db, _) = trigger::parse_drop(text)?;
+            if let Some(db) = db.or(current.clone()) {
+                self.check_priv("TRIGGER", &db, "")?;
+            }
+            self.commit()?;
+            return trigger::drop_trigger(&shared, current.as_deref(), text);
+        }
+        let ct = trigger::parse_create(text)?;
+        if let Some(db) = ct.table_db.clone().or(ct.db.clone()).or(current.clone()) {
+            self.check_priv("TRIGGER", &db, &ct.table)?;
+        }
+        self.commit()?;
+        let definer = format!("`{}`@`{}`", self.state.user, self.state.account_host);
+        let mode = self
+            .state
+            .vars
+            .get("sql_mode")
+            .and_then(|v| v.to_text())
+            .unwrap_or_default();
+        let cat = shared.catalog();
+        trigger::create_trigger(&shared, &cat, current.as_deref(), &definer, &mode, text)
+    }
+
     fn run_special(&mut self, text: &str) -> Result<QueryResult> {
         let shared = self.db.shared.clone();
         let low = text.trim_start().to_ascii_lowercase();
@@ -1283,6 +1315,9 @@ impl Session {
             self.commit()?;
             return accounts::execute(&shared, text, &self.state.user, &self.state.account_host)
                 .unwrap_or_else(|| Err(Error::parse(text)));
+        }
+        if crate::sql::trigger::is_trigger_statement(text) {
+            return self.run_trigger_ddl(text);
         }
         if low.starts_with("do ") {
             let q = format!("SELECT {}", &text.trim_start()[3..]);
@@ -1443,6 +1478,7 @@ fn special_statement(text: &str) -> bool {
         || low.starts_with("set character set")
         || low.starts_with("set charset")
         || low.starts_with("start transaction with consistent snapshot")
+        || crate::sql::trigger::is_trigger_statement(text)
 }
 
 /// Number `?` placeholders in textual order ("?" -> "?1", "?2", ...); returns the count.

@@ -202,3 +202,28 @@ fn show_where_filters_rows() {
         .unwrap_err();
     assert_eq!(e.code, 1054);
 }
+
+#[test]
+fn decimal_quotients_keep_full_precision_inside_expressions() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("CREATE DATABASE d; USE d; CREATE TABLE t (d DECIMAL(10,4) PRIMARY KEY, i INT)")
+        .unwrap();
+    s.execute("INSERT INTO t VALUES (0.3333, 96), (0.5000, 51)")
+        .unwrap();
+    // Shown at 4 decimals, compared at MySQL's 9-digit precision.
+    assert_eq!(
+        rows(&mut s, "SELECT 1/3, 1/3*3, 96/51*51, 96/51*51 > 96"),
+        vec![vec!["0.3333", "1.0000", "96.0000", "0"]]
+    );
+    // Key lookups and ranges agree with the comparison.
+    assert!(rows(&mut s, "SELECT d FROM t WHERE d = 1/3").is_empty());
+    assert_eq!(
+        rows(&mut s, "SELECT d FROM t WHERE d < 1/3"),
+        vec![vec!["0.3333"]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT i FROM t WHERE i / 51 * 51 > 96"),
+        Vec::<Vec<String>>::new()
+    );
+}

@@ -55,6 +55,7 @@ pub use json::json_extract_path;
 pub use like::like;
 pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
+pub(crate) use ops::{precise_arith, round_shown};
 pub use regexp::regexp_like;
 pub use string::{ENUM_NUMBER, SET_NUMBER};
 

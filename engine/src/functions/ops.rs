@@ -7,11 +7,11 @@
 //! division by zero is NULL plus warning 1365. Bit operators work on BIGINT UNSIGNED, or
 //! byte-wise when both operands are binary strings.
 //!
-//! Known difference: MySQL computes a DECIMAL quotient to whole 9-digit words and rounds
-//! to the display scale only when the value is sent, so `1/3*3` is 1.0000 there; here the
-//! quotient is rounded to its display scale at once (0.9999), because a `Value` carries a
-//! single scale and the executor does not track declared scales yet. On the conformance
-//! corpus this changed 1 of ~114,000 query results.
+//! MySQL computes a DECIMAL quotient to whole 9-digit words (truncated) and rounds it to
+//! its display scale only when the value leaves arithmetic, so `1/3*3` is 1.0000 and
+//! `96/51*51 > 96` is false. [`precise_arith`] gives that full-precision value with the
+//! scale it displays at; the executor uses it inside arithmetic and comparisons and
+//! rounds when the value goes anywhere else. `binary` alone rounds a quotient at once.
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -160,6 +160,67 @@ fn add_sub_mul(op: BinOp, x: Num, y: Num, a: &Value, b: &Value) -> Result<Value>
         _ => p * q,
     };
     double_result(r, op, a, b)
+}
+
+/// Exact-decimal `+ - * /` as MySQL computes them between operators: `da`/`db` are the
+/// display scales of operands that hold more precision than they show (results of
+/// earlier precise operations). Returns the full-precision result and its display scale,
+/// or None when the plain [`binary`] applies (not both exact, no quotient involved,
+/// division by zero, overflow): its caller then rounds the operands to their display
+/// scales first.
+pub(crate) fn precise_arith(
+    op: BinOp,
+    a: &Value,
+    da: Option<u32>,
+    b: &Value,
+    db: Option<u32>,
+) -> Option<(Value, u32)> {
+    let exact = |v: &Value| -> Option<Decimal> {
+        match v {
+            Value::Int(i) => Some(Decimal::from(*i)),
+            Value::UInt(u) => Some(Decimal::from(*u)),
+            Value::Decimal(d) => Some(*d),
+            _ => None,
+        }
+    };
+    let (p, q) = (exact(a)?, exact(b)?);
+    if op != BinOp::Div && da.is_none() && db.is_none() {
+        return None;
+    }
+    let (sa, sb) = (da.unwrap_or(p.scale()), db.unwrap_or(q.scale()));
+    let (r, shown) = match op {
+        BinOp::Div => {
+            if q.is_zero() {
+                return None;
+            }
+            // MySQL's digits: the operands' fractions widened to whole words, plus what
+            // is left of div_precision_increment, widened to whole words.
+            let words = |d: u32| d.div_ceil(9) * 9;
+            let (fa, fb) = (p.scale(), q.scale());
+            let incr = (DIV_PRECISION_INCREMENT as i64
+                - (words(fa) - fa) as i64
+                - (words(fb) - fb) as i64)
+                .max(0) as u32;
+            let digits = words(words(fa) + words(fb) + incr).min(MAX_SCALE);
+            let r = p
+                .checked_div(q)?
+                .round_dp_with_strategy(digits, RoundingStrategy::ToZero);
+            (r, (sa + DIV_PRECISION_INCREMENT).min(MAX_SCALE))
+        }
+        BinOp::Add => (p.checked_add(q)?, sa.max(sb)),
+        BinOp::Sub => (p.checked_sub(q)?, sa.max(sb)),
+        BinOp::Mul => (p.checked_mul(q)?, (sa + sb).min(MAX_SCALE)),
+        _ => return None,
+    };
+    Some((dec_value(r), shown))
+}
+
+/// A precise value (see [`precise_arith`]) as it leaves arithmetic: rounded to `shown`.
+pub(crate) fn round_shown(v: Value, shown: Option<u32>) -> Value {
+    match (v, shown) {
+        (Value::Decimal(d), Some(s)) => dec_value(decimal_to_scale(d, s)),
+        (v, _) => v,
+    }
 }
 
 /// Round `d` half away from zero to exactly `scale` fractional digits (trailing zeros
@@ -408,6 +469,16 @@ mod tests {
     fn division_types() {
         // MySQL: SELECT 1/3 -> 0.3333, 4/2 -> 2.0000, 1.0/3 -> 0.33333, 2/3 -> 0.6667.
         assert_eq!(ev(BinOp::Div, 1, 3).unwrap().to_string(), "0.3333");
+        // Between operators a quotient keeps whole 9-digit words, truncated.
+        let (q, shown) =
+            precise_arith(BinOp::Div, &Value::Int(96), None, &Value::Int(51), None).expect("exact");
+        assert_eq!((q.to_string().as_str(), shown), ("1.882352941", 4));
+        let (p, shown) =
+            precise_arith(BinOp::Mul, &q, Some(4), &Value::Int(51), None).expect("precise operand");
+        assert_eq!((p.to_string().as_str(), shown), ("95.999999991", 4));
+        assert_eq!(round_shown(p, Some(shown)).to_string(), "96.0000");
+        assert!(precise_arith(BinOp::Add, &Value::Int(1), None, &Value::Int(2), None).is_none());
+        assert!(precise_arith(BinOp::Div, &Value::Int(1), None, &Value::Int(0), None).is_none());
         assert_eq!(ev(BinOp::Div, 4, 2).unwrap().to_string(), "2.0000");
         assert_eq!(
             ev(BinOp::Div, dec("1.0"), 3).unwrap().to_string(),

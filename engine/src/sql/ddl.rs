@@ -1,4 +1,4 @@
-//! DDL: databases, tables, indexes, views. Each statement is one atomic catalog change
+//! DDL: databases, tables, indexes, views (a table's triggers go with it). Each statement is one atomic catalog change
 //! (plus any tree rebuild) applied as a single MTR, so a crash leaves the old schema or
 //! the new one. Statements that change a table's shape rebuild its trees from the
 //! committed rows.
@@ -69,6 +69,7 @@ pub fn drop_database(sh: &Shared, name: &str, if_exists: bool) -> Result<QueryRe
         let tables: Vec<Arc<TableDef>> = cat.tables_in(name).into_iter().cloned().collect();
         for t in &tables {
             drop_table_trees(w, t)?;
+            crate::sql::trigger::drop_for_table(sh, cat, w, &t.db, &t.name)?;
             w.delete(sh.system_tree(), &keys::table(&t.db, &t.name))?;
             cat.tables.remove(&(lc(&t.db), lc(&t.name)));
         }
@@ -803,6 +804,7 @@ pub fn drop_tables(
             match cat.table(db, name).cloned() {
                 Some(t) => {
                     drop_table_trees(w, &t)?;
+                    crate::sql::trigger::drop_for_table(sh, cat, w, &t.db, &t.name)?;
                     w.delete(sh.system_tree(), &keys::table(&t.db, &t.name))?;
                     cat.tables.remove(&(lc(db), lc(name)));
                 }
@@ -857,6 +859,15 @@ fn rebuild(
             });
         }
         load_rows(w, &new, &rows, 0)?;
+        if lc(&old.db) != lc(&new.db) || lc(&old.name) != lc(&new.name) {
+            crate::sql::trigger::rename_table(
+                sh,
+                cat,
+                w,
+                (&old.db, &old.name),
+                (&new.db, &new.name),
+            )?;
+        }
         w.delete(sh.system_tree(), &keys::table(&old.db, &old.name))?;
         cat.tables.remove(&(lc(&old.db), lc(&old.name)));
         w.put(
@@ -986,6 +997,7 @@ pub fn rename_tables(
                     format!("Unknown database '{ndb}'"),
                 ));
             }
+            crate::sql::trigger::rename_table(sh, cat, w, (odb, oname), (ndb, nname))?;
             let mut nt = (*t).clone();
             nt.db = ndb.clone();
             nt.name = nname.clone();

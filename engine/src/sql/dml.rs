@@ -20,7 +20,11 @@ use crate::sql::bind::{ident_names, table_scope, Binder, Scope, ScopeCol};
 use crate::sql::coerce::store_value;
 use crate::sql::exec::Exec;
 use crate::sql::plan::*;
+use crate::sql::trigger;
 use crate::value::Value;
+
+use crate::catalog::TriggerEvent as Ev;
+use crate::catalog::TriggerTiming::{After, Before};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
@@ -196,7 +200,11 @@ impl Exec<'_> {
                     self.mgr.lock(self.txn, t.root, &ck, true)?;
                     if let Some(old) = self.mgr.get(self.txn, t.root, &ck, true)? {
                         let old = decode_row(&old)?;
+                        // REPLACE deletes the conflicting row: its DELETE triggers fire.
+                        let cat = self.shared.catalog();
+                        trigger::fire(self, &cat, t, Before, Ev::Delete, Some(&old), None)?;
                         self.delete_row(t, &ck, &old);
+                        trigger::fire(self, &cat, t, After, Ev::Delete, Some(&old), None)?;
                         deleted += 1;
                     }
                     continue;
@@ -421,6 +429,8 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
     };
     let (db, tname) = b.table_name(&name)?;
     let t = target_table(b, &db, &tname, "INSERT")?;
+    let cat = b.catalog;
+    let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
     // Target columns.
     let mut cols: Vec<usize> = Vec::new();
     if ins.columns.is_empty() && ins.assignments.is_empty() {
@@ -567,7 +577,7 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
             named[ci] = true;
             given2[ci] = src.get(k).cloned().flatten();
         }
-        let (row, generated) = match ex.complete_row(&t, given2, ri + 1, strict) {
+        let (mut row, generated) = match ex.complete_row(&t, given2, ri + 1, strict) {
             Ok(r) => r,
             Err(e) if !strict && ins.ignore => {
                 ex.fnctx.warnings.push((e.code, e.message));
@@ -582,8 +592,15 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
                 last_explicit_id = row[ai].to_i64().map(|v| v as u64);
             }
         }
+        if has_triggers {
+            trigger::fire(ex, cat, &t, Before, Ev::Insert, None, Some(&mut row))?;
+        }
+        let mut after_row = has_triggers.then(|| row.clone());
         let odku_ref = &odku;
         let t2 = t.clone();
+        // ON DUPLICATE KEY UPDATE fires the UPDATE triggers: BEFORE here, AFTER below
+        // with the (old, new) rows kept in `dup_update`.
+        let mut dup_update: Option<(Vec<Value>, Vec<Value>)> = None;
         let mut on_dup = |ex: &mut Exec<'_>, old: &[Value], new: &[Value]| -> Result<Vec<Value>> {
             let mut ctx_row = old.to_vec();
             ctx_row.extend(new.iter().cloned());
@@ -595,9 +612,30 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
                 updated[*ci] = v.clone();
                 ctx_row[*ci] = v;
             }
+            if has_triggers {
+                trigger::fire(
+                    ex,
+                    cat,
+                    &t2,
+                    Before,
+                    Ev::Update,
+                    Some(old),
+                    Some(&mut updated),
+                )?;
+                dup_update = Some((old.to_vec(), updated.clone()));
+            }
             Ok(updated)
         };
-        match ex.insert_row(&t, row, conflict, &mut on_dup)? {
+        let outcome = ex.insert_row(&t, row, conflict, &mut on_dup)?;
+        if let Some((old, mut new)) = dup_update.take() {
+            trigger::fire(ex, cat, &t, After, Ev::Update, Some(&old), Some(&mut new))?;
+        }
+        if matches!(outcome, Inserted::New | Inserted::Replaced(_)) {
+            if let Some(r) = after_row.as_mut() {
+                trigger::fire(ex, cat, &t, After, Ev::Insert, None, Some(r))?;
+            }
+        }
+        match outcome {
             Inserted::New => affected += 1,
             Inserted::Skipped => dups += 1,
             Inserted::Replaced(d) => {
@@ -814,6 +852,8 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
     };
     let (db, tname) = b.table_name(&name)?;
     let t = target_table(b, &db, &tname, "UPDATE")?;
+    let cat = b.catalog;
+    let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
     let alias = alias.unwrap_or_else(|| tname.clone());
     let (rows, scope) = target_rows(
         ex,
@@ -858,11 +898,20 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
                 new[i] = Value::DateTime(now_at_fsp(ex.fnctx.now, &c.ty));
             }
         }
-        if new == row {
-            continue;
+        if has_triggers {
+            trigger::fire(ex, cat, &t, Before, Ev::Update, Some(&row), Some(&mut new))?;
         }
-        ex.update_row(&t, &key, &row, new)?;
-        changed += 1;
+        if new != row {
+            let mut after_row = has_triggers.then(|| new.clone());
+            ex.update_row(&t, &key, &row, new)?;
+            changed += 1;
+            if let Some(r) = after_row.as_mut() {
+                trigger::fire(ex, cat, &t, After, Ev::Update, Some(&row), Some(r))?;
+            }
+        } else if has_triggers {
+            // MySQL fires AFTER UPDATE for every matched row, changed or not.
+            trigger::fire(ex, cat, &t, After, Ev::Update, Some(&row), Some(&mut new))?;
+        }
     }
     Ok(QueryResult::Ok {
         affected_rows: changed,
@@ -893,6 +942,8 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
     };
     let (db, tname) = b.table_name(&name)?;
     let t = target_table(b, &db, &tname, "DELETE")?;
+    let cat = b.catalog;
+    let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
     let alias = alias.unwrap_or_else(|| tname.clone());
     let (rows, _) = target_rows(
         ex,
@@ -905,7 +956,13 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
     )?;
     let n = rows.len() as u64;
     for (key, row) in rows {
+        if has_triggers {
+            trigger::fire(ex, cat, &t, Before, Ev::Delete, Some(&row), None)?;
+        }
         ex.delete_row(&t, &key, &row);
+        if has_triggers {
+            trigger::fire(ex, cat, &t, After, Ev::Delete, Some(&row), None)?;
+        }
     }
     Ok(QueryResult::ok(n))
 }

@@ -44,6 +44,8 @@ pub struct Exec<'a> {
     pub want_keys: bool,
     /// Division by zero is an error (strict INSERT/UPDATE with ERROR_FOR_DIVISION_BY_ZERO).
     pub dml_strict: bool,
+    /// Triggers running in this statement (compiled bodies, the tables being written).
+    pub triggers: crate::sql::trigger::TriggerCtx,
 }
 
 impl<'a> Exec<'a> {
@@ -74,6 +76,7 @@ impl<'a> Exec<'a> {
             interrupted: None,
             want_keys: false,
             dml_strict: false,
+            triggers: Default::default(),
         }
     }
 
@@ -114,17 +117,14 @@ impl<'a> Exec<'a> {
             },
             Expr::Neg(a) => functions::negate(&self.eval(a, row)?)?,
             Expr::BitNot(a) => functions::bit_not(&self.eval(a, row)?),
-            Expr::Arith(op, a, b) => {
-                let x = self.eval(a, row)?;
-                let y = self.eval(b, row)?;
-                let before = self.fnctx.warnings.len();
-                let v = functions::binary(*op, &x, &y, &mut self.fnctx)?;
-                self.check_div_zero(before)?;
-                v
+            Expr::Arith(..) => {
+                let (v, shown) = self.eval_precise(e, row)?;
+                functions::round_shown(v, shown)
             }
             Expr::Cmp(op, a, b) => {
-                let x = self.eval(a, row)?;
-                let y = self.eval(b, row)?;
+                // Comparisons see a quotient's full precision, as MySQL's do.
+                let (x, _) = self.eval_precise(a, row)?;
+                let (y, _) = self.eval_precise(b, row)?;
                 cmp_values(*op, &x, &y)
             }
             Expr::And(a, b) => {
@@ -396,6 +396,31 @@ impl<'a> Exec<'a> {
     }
 
     /// In strict DML, a division by zero raised since `before` is an error, not a warning.
+    /// Arithmetic as MySQL carries it between operators: a DECIMAL quotient keeps more
+    /// digits than it shows (see `functions::ops`). Returns the value and, when it holds
+    /// such extra digits, the scale it shows at once it leaves arithmetic.
+    fn eval_precise(&mut self, e: &Expr, row: &[Value]) -> Result<(Value, Option<u32>)> {
+        match e {
+            Expr::Arith(op, a, b) => {
+                let (x, dx) = self.eval_precise(a, row)?;
+                let (y, dy) = self.eval_precise(b, row)?;
+                if let Some((v, shown)) = functions::precise_arith(*op, &x, dx, &y, dy) {
+                    return Ok((v, Some(shown)));
+                }
+                let (x, y) = (functions::round_shown(x, dx), functions::round_shown(y, dy));
+                let before = self.fnctx.warnings.len();
+                let v = functions::binary(*op, &x, &y, &mut self.fnctx)?;
+                self.check_div_zero(before)?;
+                Ok((v, None))
+            }
+            Expr::Neg(a) => {
+                let (x, dx) = self.eval_precise(a, row)?;
+                Ok((functions::negate(&x)?, dx))
+            }
+            _ => Ok((self.eval(e, row)?, None)),
+        }
+    }
+
     fn check_div_zero(&mut self, before: usize) -> Result<()> {
         if self.dml_strict
             && self.fnctx.warnings[before..]
@@ -961,7 +986,8 @@ impl<'a> Exec<'a> {
         let mut out = Vec::new();
         let mut exact = true;
         for (i, e) in exprs.iter().enumerate() {
-            let v = self.eval(e, row)?;
+            // Keys compare as the predicate does: with a quotient's full precision.
+            let (v, _) = self.eval_precise(e, row)?;
             let Some(&ci) = cols.get(i) else { break };
             let col = &table.columns[ci];
             let lk = match lower {

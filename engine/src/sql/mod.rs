@@ -1,6 +1,6 @@
 //! The SQL layer: parse (sqlparser, MySQL dialect, plus MySQL lexical extras), bind
 //! names and plan (`bind`, `from`), execute (`exec`, `window`), DML/DDL, SHOW and
-//! information_schema, accounts, EXPLAIN. `session.rs` walks one statement through it.
+//! information_schema, accounts, EXPLAIN, triggers. `session.rs` walks one statement through it.
 
 pub mod accounts;
 pub mod bind;
@@ -22,5 +22,6 @@ pub mod plan;
 pub mod session_state;
 pub mod show;
 pub mod show_stmt;
+pub mod trigger;
 pub mod views;
 pub mod window;

@@ -9,6 +9,11 @@ use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
 
+/// Nesting depth sqlparser may recurse to (its default, 50, refuses generated queries
+/// with ~30 levels of parentheses that MySQL accepts; each level costs a few KB of stack
+/// in a debug build, well within a 2 MB thread stack at this depth).
+const RECURSION_LIMIT: usize = 256;
+
 /// Our server version as MySQL's versioned comments compare it.
 const VERSION_ID: u32 = 80036;
 
@@ -41,6 +46,8 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                 }
                 i += 2;
             }
+            // A ';' inside a trigger's BEGIN ... END belongs to the trigger body.
+            b';' if crate::sql::trigger::inside_compound(&sql[start..i]) => i += 1,
             b';' => {
                 let s = sql[start..i].trim();
                 if !s.is_empty() {
@@ -337,11 +344,15 @@ fn char_using(sql: &str, after_word: usize) -> Option<(&str, &str, usize)> {
 /// Parse one statement's text.
 pub fn parse_one(sql: &str) -> Result<Statement> {
     let pre = set_colon_equals(preprocess(sql));
-    let mut stmts = Parser::parse_sql(&MySqlDialect {}, &pre).map_err(|e| {
-        let msg = e.to_string();
-        let near = near_text(&pre, &msg);
-        Error::parse(near)
-    })?;
+    let mut stmts = Parser::new(&MySqlDialect {})
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(&pre)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| {
+            let msg = e.to_string();
+            let near = near_text(&pre, &msg);
+            Error::parse(near)
+        })?;
     match stmts.len() {
         0 => Err(Error::new(
             crate::error::code::ER_EMPTY_QUERY,
@@ -415,6 +426,22 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_parses_up_to_the_limit() {
+        let nested = |n: usize| {
+            format!(
+                "SELECT pk FROM t WHERE {}col0 < 1{}",
+                "(col3 > 1 AND ".repeat(n),
+                ")".repeat(n)
+            )
+        };
+        assert!(parse_one(&nested(100)).is_ok());
+        assert_eq!(
+            parse_one(&nested(400)).map(|_| ()).unwrap_err().code,
+            crate::error::code::ER_PARSE
+        );
+    }
+
+    #[test]
     fn char_using_becomes_convert() {
         assert_eq!(
             preprocess("SELECT CHAR(77, 121 USING utf8mb4), char(65)"),
@@ -452,5 +479,13 @@ mod tests {
         );
         assert_eq!(split_statements("select 1"), vec!["select 1"]);
         assert!(split_statements("  ;  ").is_empty());
+        assert_eq!(
+            split_statements(
+                "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; \
+                 IF NEW.y THEN SET NEW.z = CASE WHEN 1 THEN 2 END; END IF; END; select 2"
+            )
+            .len(),
+            2
+        );
     }
 }

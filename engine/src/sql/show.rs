@@ -677,8 +677,8 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
             ];
             (cols.iter().map(|c| vs(c)).collect(), rows)
         }
+        "triggers" => crate::sql::trigger::information_schema(cat),
         "routines"
-        | "triggers"
         | "events"
         | "referential_constraints"
         | "partitions"

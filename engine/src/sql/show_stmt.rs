@@ -206,6 +206,18 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         }
         return out(cols, rows, like, wh, sess);
     }
+    if c.w("triggers") {
+        let db = c.db_clause().or(cur_db).ok_or_else(Error::no_db)?;
+        if !cat.db_exists(&db) && !db.eq_ignore_ascii_case("information_schema") {
+            return Err(Error::new(
+                code::ER_BAD_DB,
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        let (like, wh) = c.filter(text);
+        let (cols, rows) = crate::sql::trigger::show_triggers(&cat, &db, like.as_deref());
+        return out(cols, rows, None, wh, sess);
+    }
     if c.w("columns") || c.w("fields") {
         if !(c.w("from") || c.w("in")) {
             return Err(Error::parse(text));
@@ -318,6 +330,12 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 ));
             }
             return Err(Error::no_such_table(&db, &t));
+        }
+        if c.w("trigger") {
+            let (db1, name) = c.qualified().ok_or_else(|| Error::parse(text))?;
+            let db = db1.or(cur_db).ok_or_else(Error::no_db)?;
+            let (cols, rows) = crate::sql::trigger::show_create(&cat, &db, &name)?;
+            return Ok(result(cols, rows));
         }
         if c.w("database") || c.w("schema") {
             let _ = c.w("if") && c.w("not") && c.w("exists");
