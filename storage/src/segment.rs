@@ -709,16 +709,27 @@ impl Segment {
     /// Make applied pages durable and drop their records from the log, if the log has
     /// grown past the threshold (or `force`). Returns whether it compacted.
     pub fn checkpoint(&self, force: bool) -> Result<bool> {
+        // `mat` keeps `applied` (and the slots) from moving until the meta is written;
+        // the page sync, the slow part, runs without the state lock so appends go on.
+        let _only = self.mat.lock();
+        let applied = {
+            let st = self.st.lock();
+            Self::check_ok(&st)?;
+            if st.damaged || st.applied == st.meta_applied {
+                return Ok(false);
+            }
+            if !force && st.log_bytes < self.opts.log_compact_bytes {
+                return Ok(false);
+            }
+            st.applied
+        };
+        if let Err(e) = self.files.sync_pages() {
+            return Self::fail(&mut self.st.lock(), e);
+        }
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
-        if st.damaged || st.applied == st.meta_applied {
+        if st.damaged || st.applied != applied {
             return Ok(false);
-        }
-        if !force && st.log_bytes < self.opts.log_compact_bytes {
-            return Ok(false);
-        }
-        if let Err(e) = self.files.sync_pages() {
-            return Self::fail(&mut st, e);
         }
         // Meta before log: a crash in between leaves records at or below `applied` in
         // the log, which open() skips.
