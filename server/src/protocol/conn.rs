@@ -373,7 +373,7 @@ impl Conn {
             c if c == Command::COM_PING as u8 => self.send_ok(0, 0, "")?,
             c if c == Command::COM_QUERY as u8 => {
                 self.shared.count_question();
-                let sql = String::from_utf8_lossy(body).into_owned();
+                let sql = crate::protocol::sqltext::decode(body);
                 self.com_query(&sql)?;
             }
             c if c == Command::COM_INIT_DB as u8 => {
@@ -411,7 +411,7 @@ impl Conn {
                 self.send_eof()?;
             }
             c if c == Command::COM_STMT_PREPARE as u8 => {
-                let sql = String::from_utf8_lossy(body).into_owned();
+                let sql = crate::protocol::sqltext::decode(body);
                 self.com_stmt_prepare(&sql)?;
             }
             c if c == Command::COM_STMT_EXECUTE as u8 => {

@@ -12,4 +12,5 @@ pub mod binary;
 pub(crate) mod conn;
 pub mod messages;
 pub mod packet;
+pub mod sqltext;
 pub mod untrusted;
