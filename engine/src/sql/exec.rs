@@ -707,6 +707,41 @@ impl<'a> Exec<'a> {
                     )?;
                 }
             }
+            Access::Ranges { index, ranges } => {
+                let mut spans = Vec::with_capacity(ranges.len());
+                for (lo, hi) in ranges {
+                    match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
+                        KeyRange::Range(a, b) => spans.push((a, b)),
+                        KeyRange::Empty => {}
+                        KeyRange::Unusable => {
+                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                        }
+                    }
+                }
+                let mut spans = merge_spans(spans);
+                if reverse {
+                    spans.reverse();
+                }
+                let tree = match index {
+                    None => table.root,
+                    Some(i) => table.indexes[*i].root,
+                };
+                for (a, b) in &spans {
+                    if limit.is_some_and(|l| out.len() >= l) {
+                        break;
+                    }
+                    let (lo_r, hi_r) = (as_bound(a), as_bound(b));
+                    if index.is_none() {
+                        self.scan_tree_rows(
+                            table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                        )?;
+                    } else {
+                        self.scan_index_rows(
+                            table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                        )?;
+                    }
+                }
+            }
             Access::Points {
                 index,
                 keys,
@@ -1410,6 +1445,57 @@ fn keys_len(keys: &[Vec<Expr>]) -> usize {
     keys.first().map(|k| k.len()).unwrap_or(0)
 }
 
+/// A key interval (start, end) of a range scan.
+type Span = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// Key intervals sorted by their start and merged where they overlap, so a scan of each
+/// reads every key once.
+fn merge_spans(mut v: Vec<Span>) -> Vec<Span> {
+    fn lo_key(b: &Bound<Vec<u8>>) -> (u8, &[u8], u8) {
+        match b {
+            Bound::Unbounded => (0, &[], 0),
+            Bound::Included(x) => (1, x, 0),
+            Bound::Excluded(x) => (1, x, 1),
+        }
+    }
+    // Whether an interval ending at `hi` shares a key with one starting at `lo`.
+    fn overlaps(hi: &Bound<Vec<u8>>, lo: &Bound<Vec<u8>>) -> bool {
+        match (hi, lo) {
+            (Bound::Unbounded, _) | (_, Bound::Unbounded) => true,
+            (Bound::Included(h), Bound::Included(l)) => l <= h,
+            (Bound::Included(h), Bound::Excluded(l))
+            | (Bound::Excluded(h), Bound::Included(l))
+            | (Bound::Excluded(h), Bound::Excluded(l)) => l < h,
+        }
+    }
+    // Whether the end `a` lies beyond the end `b`.
+    fn beyond(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
+        match (a, b) {
+            (Bound::Unbounded, Bound::Unbounded) => false,
+            (Bound::Unbounded, _) => true,
+            (_, Bound::Unbounded) => false,
+            (Bound::Included(x), Bound::Excluded(y)) => x >= y,
+            (Bound::Included(x), Bound::Included(y))
+            | (Bound::Excluded(x), Bound::Included(y))
+            | (Bound::Excluded(x), Bound::Excluded(y)) => x > y,
+        }
+    }
+    v.sort_by(|a, b| lo_key(&a.0).cmp(&lo_key(&b.0)));
+    let mut out: Vec<Span> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        if let Some(last) = out.last_mut() {
+            if overlaps(&last.1, &lo) {
+                if beyond(&hi, &last.1) {
+                    last.1 = hi;
+                }
+                continue;
+            }
+        }
+        out.push((lo, hi));
+    }
+    out
+}
+
 fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match b {
         Bound::Included(v) => Bound::Included(v.as_slice()),
@@ -1907,5 +1993,44 @@ impl AggState {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inc(x: u8) -> Bound<Vec<u8>> {
+        Bound::Included(vec![x])
+    }
+    fn exc(x: u8) -> Bound<Vec<u8>> {
+        Bound::Excluded(vec![x])
+    }
+
+    #[test]
+    fn spans_merge_where_they_share_keys() {
+        let merged = merge_spans(vec![
+            (inc(5), inc(8)),
+            (inc(1), inc(3)),
+            (inc(3), inc(4)),
+            (inc(7), inc(9)),
+            (exc(12), inc(14)),
+            (inc(10), exc(12)),
+            (inc(20), Bound::Unbounded),
+            (inc(30), inc(31)),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                (inc(1), inc(4)),
+                (inc(5), inc(9)),
+                // Key 12 is in neither: the two stay apart.
+                (inc(10), exc(12)),
+                (exc(12), inc(14)),
+                (inc(20), Bound::Unbounded),
+            ]
+        );
+        let merged = merge_spans(vec![(Bound::Unbounded, inc(2)), (inc(2), inc(3))]);
+        assert_eq!(merged, vec![(Bound::Unbounded, inc(3))]);
     }
 }

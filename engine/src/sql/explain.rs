@@ -195,6 +195,7 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
             keys.first().map(|k| k.len()).unwrap_or(1),
             false,
         ),
+        Access::Ranges { index, .. } => ("range", Some(*index), 1, false),
     };
     // A searched index is a possible key; a whole-index scan (for order or covering)
     // is not one in MySQL's sense.
@@ -420,7 +421,9 @@ fn tree(p: &Plan, depth: usize, out: &mut String) {
                     table.name,
                     key_name(table, *index)
                 ),
-                Access::Range { index, .. } | Access::Points { index, .. } => format!(
+                Access::Range { index, .. }
+                | Access::Points { index, .. }
+                | Access::Ranges { index, .. } => format!(
                     "{cover} range scan on {} using {}",
                     table.name,
                     key_name(table, *index)

@@ -1068,7 +1068,88 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
             }
         }
     }
+    if best.is_none() {
+        for e in conj {
+            if let Some(a) = or_of_ranges(table, e) {
+                return a;
+            }
+        }
+    }
     best.map(|(a, _)| a).unwrap_or(Access::Full)
+}
+
+/// One disjunct as a range on column `col`: `col BETWEEN a AND b`, `col = a`, `col < a`,
+/// ... with row-independent bounds.
+fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
+    let kb = |k: &Expr, inclusive: bool| KeyBound {
+        exprs: vec![k.clone()],
+        inclusive,
+    };
+    match e {
+        Expr::Between {
+            expr,
+            lo,
+            hi,
+            negated: false,
+        } => match expr.as_ref() {
+            Expr::Column(c) if lo.is_row_independent() && hi.is_row_independent() => {
+                Some((*c, Some(kb(lo, true)), Some(kb(hi, true))))
+            }
+            _ => None,
+        },
+        Expr::Cmp(op, a, b) => {
+            let (col, k, op) = match (a.as_ref(), b.as_ref()) {
+                (Expr::Column(c), k) if k.is_row_independent() => (*c, k, *op),
+                (k, Expr::Column(c)) if k.is_row_independent() => (*c, k, flip(*op)),
+                _ => return None,
+            };
+            match op {
+                CmpOp::Eq => Some((col, Some(kb(k, true)), Some(kb(k, true)))),
+                CmpOp::Gt => Some((col, Some(kb(k, false)), None)),
+                CmpOp::Ge => Some((col, Some(kb(k, true)), None)),
+                CmpOp::Lt => Some((col, None, Some(kb(k, false)))),
+                CmpOp::Le => Some((col, None, Some(kb(k, true)))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `e` as an OR of ranges on the first column of the clustered key or an index.
+fn or_of_ranges(table: &TableDef, e: &Expr) -> Option<Access> {
+    if !matches!(e, Expr::Or(..)) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        match x {
+            Expr::Or(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            other => parts.push(disjunct_range(other)?),
+        }
+    }
+    let col = parts[0].0;
+    if parts.iter().any(|(c, _, _)| *c != col) {
+        return None;
+    }
+    let index = if table.primary.first() == Some(&col) {
+        None
+    } else {
+        Some(
+            table
+                .indexes
+                .iter()
+                .position(|ix| ix.columns.first() == Some(&col))?,
+        )
+    };
+    Some(Access::Ranges {
+        index,
+        ranges: parts.into_iter().map(|(_, lo, hi)| (lo, hi)).collect(),
+    })
 }
 
 fn flip(op: CmpOp) -> CmpOp {

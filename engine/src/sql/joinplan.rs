@@ -157,6 +157,9 @@ pub fn access_rows(table: &TableDef, access: &Access) -> f64 {
             let parts = keys.first().map(|k| k.len()).unwrap_or(1);
             (keys.len() as f64 * eq_rows(table, *index, parts)).min(TABLE_ROWS)
         }
+        Access::Ranges { index, ranges } => {
+            (ranges.len() as f64 * 4.0 * eq_rows(table, *index, 1)).min(TABLE_ROWS)
+        }
     }
 }
 
@@ -165,7 +168,9 @@ pub fn access_cost(table: &TableDef, access: &Access) -> f64 {
     let rows = access_rows(table, access);
     match access {
         Access::Full => rows * ROW_COST,
-        Access::Range { index, .. } | Access::Points { index, .. } => {
+        Access::Range { index, .. }
+        | Access::Points { index, .. }
+        | Access::Ranges { index, .. } => {
             let fetch = if index.is_some() && !access.covering() {
                 2.0
             } else {

@@ -174,6 +174,7 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
                 }
             }
         }
+        Access::Ranges { .. } => return None,
         Access::Range { index, .. } | Access::Points { index, .. } => {
             if !gives_order(&index_order(table, *index), &sort_cols, &fixed) {
                 return None;

@@ -233,6 +233,13 @@ pub enum Access {
         /// clustered key: only primary key columns are read; the read is the same.)
         covering: bool,
     },
+    /// An OR of ranges on the first column of the clustered key or an index
+    /// (`k BETWEEN a AND b OR k BETWEEN c AND d ...`): each (lo, hi) as in `Range`. At
+    /// run time the ranges are evaluated, sorted and merged, so no row is read twice.
+    Ranges {
+        index: Option<usize>,
+        ranges: Vec<(Option<KeyBound>, Option<KeyBound>)>,
+    },
     /// IN-list of points on the clustered key or an index (first column).
     Points {
         index: Option<usize>,
@@ -245,7 +252,7 @@ impl Access {
     /// Reads only a secondary index (see `covering` above).
     pub fn covering(&self) -> bool {
         match self {
-            Access::Full => false,
+            Access::Full | Access::Ranges { .. } => false,
             Access::Range { covering, .. } | Access::Points { covering, .. } => *covering,
         }
     }
@@ -464,6 +471,13 @@ impl Plan {
                         }
                     }
                     Access::Points { keys, .. } => exprs.extend(keys.iter().flatten()),
+                    Access::Ranges { ranges, .. } => {
+                        for (lo, hi) in ranges {
+                            for b in lo.iter().chain(hi.iter()) {
+                                exprs.extend(b.exprs.iter());
+                            }
+                        }
+                    }
                 }
             }
             Plan::Filter(p, e) => {
