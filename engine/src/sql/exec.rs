@@ -707,7 +707,11 @@ impl<'a> Exec<'a> {
                     )?;
                 }
             }
-            Access::Ranges { index, ranges } => {
+            Access::Ranges {
+                index,
+                ranges,
+                covering,
+            } => {
                 let mut spans = Vec::with_capacity(ranges.len());
                 for (lo, hi) in ranges {
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
@@ -731,7 +735,13 @@ impl<'a> Exec<'a> {
                         break;
                     }
                     let (lo_r, hi_r) = (as_bound(a), as_bound(b));
-                    if index.is_none() {
+                    // As for a single range: a locking read re-reads the locked row.
+                    let covering = *covering && self.lock_rows.is_none();
+                    if let (Some(ix), true) = (index, covering) {
+                        self.scan_index_covering(
+                            table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
+                        )?;
+                    } else if index.is_none() {
                         self.scan_tree_rows(
                             table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
                         )?;

@@ -1149,6 +1149,7 @@ fn or_of_ranges(table: &TableDef, e: &Expr) -> Option<Access> {
     Some(Access::Ranges {
         index,
         ranges: parts.into_iter().map(|(_, lo, hi)| (lo, hi)).collect(),
+        covering: false,
     })
 }
 

@@ -157,7 +157,7 @@ pub fn access_rows(table: &TableDef, access: &Access) -> f64 {
             let parts = keys.first().map(|k| k.len()).unwrap_or(1);
             (keys.len() as f64 * eq_rows(table, *index, parts)).min(TABLE_ROWS)
         }
-        Access::Ranges { index, ranges } => {
+        Access::Ranges { index, ranges, .. } => {
             (ranges.len() as f64 * 4.0 * eq_rows(table, *index, 1)).min(TABLE_ROWS)
         }
     }

@@ -345,6 +345,14 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             keys,
             covering: coverable(&table, i, &needed),
         },
+        Access::Ranges { index, ranges, .. } => Access::Ranges {
+            covering: match index {
+                Some(i) => coverable(&table, i, &needed),
+                None => pk_only,
+            },
+            index,
+            ranges,
+        },
         Access::Full if !ordered && !reverse => {
             match (0..table.indexes.len()).find(|&i| coverable(&table, i, &needed)) {
                 Some(i) => Access::Range {

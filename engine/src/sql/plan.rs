@@ -239,6 +239,7 @@ pub enum Access {
     Ranges {
         index: Option<usize>,
         ranges: Vec<(Option<KeyBound>, Option<KeyBound>)>,
+        covering: bool,
     },
     /// IN-list of points on the clustered key or an index (first column).
     Points {
@@ -252,8 +253,10 @@ impl Access {
     /// Reads only a secondary index (see `covering` above).
     pub fn covering(&self) -> bool {
         match self {
-            Access::Full | Access::Ranges { .. } => false,
-            Access::Range { covering, .. } | Access::Points { covering, .. } => *covering,
+            Access::Full => false,
+            Access::Range { covering, .. }
+            | Access::Points { covering, .. }
+            | Access::Ranges { covering, .. } => *covering,
         }
     }
 }
