@@ -553,6 +553,25 @@ impl Session {
         }
     }
 
+    /// MySQL's `PREPARE name FROM 'text'` / `FROM @var` (sqlparser knows only the
+    /// `PREPARE name AS statement` form, which [`Self::dispatch`] handles).
+    fn prepare_from(&mut self, name: &str, source: PrepareSource) -> Result<QueryResult> {
+        let sql = match source {
+            PrepareSource::Text(s) => s,
+            PrepareSource::Var(v) => match self.state.user_vars.get(&v.to_lowercase()) {
+                Some(val) if !val.is_null() => val.to_text().unwrap_or_default(),
+                _ => return Err(Error::parse("NULL")),
+            },
+        };
+        let p = self.prepare(&sql)?;
+        self.sql_prepared.insert(name.to_lowercase(), p);
+        Ok(QueryResult::Ok {
+            affected_rows: 0,
+            last_insert_id: 0,
+            info: "Statement prepared".into(),
+        })
+    }
+
     fn run_text(&mut self, text: &str, params: &[Value]) -> Result<QueryResult> {
         self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
         self.database_changed = false;
@@ -573,6 +592,18 @@ impl Session {
             self.set_process("Sleep", None);
             return r;
         }
+        if let Some((name, source)) = prepare_from(text) {
+            return self.prepare_from(&name, source);
+        }
+        // DROP PREPARE is MySQL's synonym of DEALLOCATE PREPARE.
+        let dealloc;
+        let text = match drop_prepare(text) {
+            Some(t) => {
+                dealloc = t;
+                dealloc.as_str()
+            }
+            None => text,
+        };
         let owned;
         let text = if is_create_database(text) {
             owned = strip_db_options(text);
@@ -817,10 +848,24 @@ impl Session {
                     };
                     vals.push(v);
                 }
+                if vals.len() != p.param_count() {
+                    return Err(Error::new(
+                        code::ER_WRONG_ARGUMENTS,
+                        "Incorrect arguments to EXECUTE",
+                    ));
+                }
                 self.execute_prepared(&p, &vals)
             }
             S::Deallocate { name, .. } => {
-                self.sql_prepared.remove(&name.value.to_lowercase());
+                let key = name.value.to_lowercase();
+                if self.sql_prepared.remove(&key).is_none() {
+                    return Err(Error::new(
+                        code::ER_UNKNOWN_STMT_HANDLER,
+                        format!(
+                            "Unknown prepared statement handler ({key}) given to DEALLOCATE PREPARE"
+                        ),
+                    ));
+                }
                 Ok(QueryResult::ok(0))
             }
             // DDL: implicit commit, privilege check, then one atomic catalog change.
@@ -1689,4 +1734,88 @@ fn no_savepoint(name: &str) -> Error {
         code::ER_SP_DOES_NOT_EXIST,
         format!("SAVEPOINT {name} does not exist"),
     )
+}
+
+/// Where `PREPARE name FROM ...` takes its statement from.
+enum PrepareSource {
+    Text(String),
+    Var(String),
+}
+
+/// `PREPARE name FROM 'text'` or `PREPARE name FROM @var`: the name and the source.
+fn prepare_from(text: &str) -> Option<(String, PrepareSource)> {
+    let t = text.trim().trim_end_matches(';').trim_end();
+    let b = t.as_bytes();
+    if b.len() < 8 || !b[..7].eq_ignore_ascii_case(b"prepare") || !b[7].is_ascii_whitespace() {
+        return None;
+    }
+    let rest = t[7..].trim_start();
+    let (name, rest) = match rest.strip_prefix('`') {
+        Some(r) => {
+            let end = r.find('`')?;
+            (r[..end].to_string(), &r[end + 1..])
+        }
+        None => {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(rest.len());
+            (rest[..end].to_string(), &rest[end..])
+        }
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let rb = rest.as_bytes();
+    if rb.len() < 5 || !rb[..4].eq_ignore_ascii_case(b"from") || !rb[4].is_ascii_whitespace() {
+        return None;
+    }
+    let src = rest[4..].trim_start();
+    if let Some(v) = src.strip_prefix('@') {
+        let v = v.trim().trim_matches('`');
+        return (!v.is_empty()).then(|| (name, PrepareSource::Var(v.to_string())));
+    }
+    let q = src.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let mut out = String::new();
+    let mut chars = src[1..].chars();
+    loop {
+        match chars.next()? {
+            '\\' => out.push(match chars.next()? {
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                '0' => '\0',
+                'Z' => '\u{1a}',
+                c => c,
+            }),
+            c if c == q => {
+                let mut peek = chars.clone();
+                if peek.next() == Some(q) {
+                    out.push(q);
+                    chars = peek;
+                } else {
+                    break;
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    // Nothing may follow the literal.
+    chars
+        .as_str()
+        .trim()
+        .is_empty()
+        .then_some((name, PrepareSource::Text(out)))
+}
+
+/// `DROP PREPARE name` as `DEALLOCATE PREPARE name`.
+fn drop_prepare(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    let mut words = t.split_whitespace();
+    let (a, b) = (words.next()?, words.next()?);
+    if !a.eq_ignore_ascii_case("drop") || !b.eq_ignore_ascii_case("prepare") {
+        return None;
+    }
+    let rest = t[a.len()..].trim_start()[b.len()..].to_string();
+    Some(format!("DEALLOCATE PREPARE{rest}"))
 }
