@@ -54,10 +54,10 @@ impl Isolation {
 
 type Key = (TreeId, Vec<u8>);
 
-/// One transaction's private state.
 /// A transaction's private changes: key -> new value (None: deleted).
 type WriteSet = BTreeMap<Key, Option<Vec<u8>>>;
 
+/// One transaction's private state.
 pub struct Txn {
     pub id: u64,
     pub isolation: Isolation,

@@ -613,20 +613,23 @@ impl Segment {
     /// passes and a 16 KiB write, per replica); reads meanwhile apply the held records,
     /// as they always do. Returns how many records were applied.
     pub fn materialize_due(&self) -> Result<usize> {
-        let due = {
+        let backlog = {
             let st = self.st.lock();
             let n = st.recs.len();
-            n > self.opts.materialize_backlog
-                || (n > 0 && st.last_materialized.elapsed() >= self.opts.materialize_every)
+            let due = n > self.opts.materialize_backlog
+                || (n > 0 && st.last_materialized.elapsed() >= self.opts.materialize_every);
+            if !due {
+                return Ok(0);
+            }
+            n
         };
-        if !due {
-            return Ok(0);
-        }
+        // At most the backlog seen now: under a steady stream of appends the pass must
+        // end, so the node's other background work (compaction, gossip, scrub) runs.
         let mut total = 0;
-        loop {
-            let n = self.materialize(MATERIALIZE_CHUNK)?;
+        while total < backlog {
+            let n = self.materialize(MATERIALIZE_CHUNK.min(backlog - total))?;
             total += n;
-            if n < MATERIALIZE_CHUNK {
+            if n == 0 {
                 break;
             }
         }
