@@ -684,28 +684,10 @@ impl<'a> Exec<'a> {
                             )
                         }
                     };
-                let tree = match index {
-                    None => table.root,
-                    Some(i) => table.indexes[*i].root,
-                };
-                let lo_r = as_bound(&lo_b);
-                let hi_r = as_bound(&hi_b);
-                // A locking read returns the latest row once locked: read it through the
-                // clustered tree rather than from the index entry.
-                let covering = *covering && self.lock_rows.is_none();
-                if let (Some(ix), true) = (index, covering) {
-                    self.scan_index_covering(
-                        table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                    )?;
-                } else if index.is_none() {
-                    self.scan_tree_rows(
-                        table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                    )?;
-                } else {
-                    self.scan_index_rows(
-                        table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                    )?;
-                }
+                let span = (as_bound(&lo_b), as_bound(&hi_b));
+                self.scan_span(
+                    table, *index, *covering, span, reverse, limit, filter, &mut out,
+                )?;
             }
             Access::Ranges {
                 index,
@@ -726,30 +708,14 @@ impl<'a> Exec<'a> {
                 if reverse {
                     spans.reverse();
                 }
-                let tree = match index {
-                    None => table.root,
-                    Some(i) => table.indexes[*i].root,
-                };
                 for (a, b) in &spans {
                     if limit.is_some_and(|l| out.len() >= l) {
                         break;
                     }
-                    let (lo_r, hi_r) = (as_bound(a), as_bound(b));
-                    // As for a single range: a locking read re-reads the locked row.
-                    let covering = *covering && self.lock_rows.is_none();
-                    if let (Some(ix), true) = (index, covering) {
-                        self.scan_index_covering(
-                            table, *ix, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                        )?;
-                    } else if index.is_none() {
-                        self.scan_tree_rows(
-                            table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                        )?;
-                    } else {
-                        self.scan_index_rows(
-                            table, tree, lo_r, hi_r, reverse, limit, filter, locking, &mut out,
-                        )?;
-                    }
+                    let span = (as_bound(a), as_bound(b));
+                    self.scan_span(
+                        table, *index, *covering, span, reverse, limit, filter, &mut out,
+                    )?;
                 }
             }
             Access::Points {
@@ -854,6 +820,44 @@ impl<'a> Exec<'a> {
             out.truncate(l);
         }
         Ok(out)
+    }
+
+    /// Read one key span of the clustered tree or of index `index` into `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_span(
+        &mut self,
+        table: &TableDef,
+        index: Option<usize>,
+        covering: bool,
+        (lo, hi): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        limit: Option<usize>,
+        filter: Option<&Expr>,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        let locking = self.locking;
+        // A locking read returns the latest row once locked: read it through the
+        // clustered tree rather than from the index entry.
+        let covering = covering && self.lock_rows.is_none();
+        match index {
+            Some(ix) if covering => {
+                self.scan_index_covering(table, ix, lo, hi, reverse, limit, filter, locking, out)
+            }
+            None => self.scan_tree_rows(
+                table, table.root, lo, hi, reverse, limit, filter, locking, out,
+            ),
+            Some(ix) => self.scan_index_rows(
+                table,
+                table.indexes[ix].root,
+                lo,
+                hi,
+                reverse,
+                limit,
+                filter,
+                locking,
+                out,
+            ),
+        }
     }
 
     /// Fetch one row by its clustered key (snapshot or locking read).
