@@ -1849,33 +1849,6 @@ impl<'a> Binder<'a> {
         }
         let mut l = self.bind_expr(left, scope, ctx)?;
         let mut r = self.bind_expr(right, scope, ctx)?;
-        if matches!(
-            op,
-            B::Plus
-                | B::Minus
-                | B::Multiply
-                | B::Divide
-                | B::Modulo
-                | B::MyIntegerDivide
-                | B::BitwiseAnd
-                | B::BitwiseOr
-                | B::BitwiseXor
-                | B::PGBitwiseShiftLeft
-                | B::PGBitwiseShiftRight
-        ) {
-            // Hex and bit literals are binary strings, but numbers in numeric context.
-            for x in [&mut l, &mut r] {
-                if let Expr::Literal(Value::Bytes(bytes)) = x {
-                    if bytes.len() <= 8 {
-                        let n = bytes.iter().fold(0u64, |a, &c| (a << 8) | c as u64);
-                        *x = Expr::Literal(Value::UInt(n));
-                    }
-                }
-            }
-        }
-        // ENUM/SET columns are numbers (index, bit mask) in arithmetic and when compared
-        // with a number.
-        let numeric_literal = |x: &Expr| matches!(x, Expr::Literal(v) if v.is_numeric());
         let arith = matches!(
             op,
             B::Plus
@@ -1890,6 +1863,20 @@ impl<'a> Binder<'a> {
                 | B::PGBitwiseShiftLeft
                 | B::PGBitwiseShiftRight
         );
+        if arith {
+            // Hex and bit literals are binary strings, but numbers in numeric context.
+            for x in [&mut l, &mut r] {
+                if let Expr::Literal(Value::Bytes(bytes)) = x {
+                    if bytes.len() <= 8 {
+                        let n = bytes.iter().fold(0u64, |a, &c| (a << 8) | c as u64);
+                        *x = Expr::Literal(Value::UInt(n));
+                    }
+                }
+            }
+        }
+        // ENUM/SET columns are numbers (index, bit mask) in arithmetic and when compared
+        // with a number.
+        let numeric_literal = |x: &Expr| matches!(x, Expr::Literal(v) if v.is_numeric());
         let cmp = matches!(
             op,
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
