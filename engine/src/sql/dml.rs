@@ -373,7 +373,7 @@ impl Exec<'_> {
 
 /// CURRENT_TIMESTAMP for a column of `ty`: truncated to the column's fractional digits
 /// (as MySQL's NOW(fsp)), so storing it never rounds into the next second.
-fn now_at_fsp(
+pub(crate) fn now_at_fsp(
     now: crate::temporal::DateTime,
     ty: &crate::catalog::SqlType,
 ) -> crate::temporal::DateTime {
@@ -390,7 +390,7 @@ fn now_at_fsp(
     }
 }
 
-fn div_zero_is_error(ex: &Exec<'_>) -> bool {
+pub(crate) fn div_zero_is_error(ex: &Exec<'_>) -> bool {
     ex.sess
         .vars
         .get("sql_mode")
@@ -417,7 +417,7 @@ fn implicit_default(col: &crate::catalog::ColumnDef) -> Value {
     }
 }
 
-fn is_default_marker(e: &ast::Expr) -> bool {
+pub(crate) fn is_default_marker(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
@@ -841,8 +841,8 @@ fn target_rows(
 }
 
 pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result<QueryResult> {
-    if !up.table.joins.is_empty() || up.from.is_some() {
-        return Err(Error::unsupported("multi-table UPDATE"));
+    if crate::sql::multi_dml::is_multi_update(up) {
+        return crate::sql::multi_dml::update(ex, b, up);
     }
     let (name, alias) = match &up.table.relation {
         ast::TableFactor::Table { name, alias, .. } => {
@@ -927,12 +927,16 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
     let tables = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
     };
-    if tables.len() != 1
-        || !tables[0].joins.is_empty()
-        || !del.tables.is_empty()
-        || del.using.is_some()
-    {
-        return Err(Error::unsupported("multi-table DELETE"));
+    if crate::sql::multi_dml::is_multi_delete(del) {
+        return crate::sql::multi_dml::delete(ex, b, del);
+    }
+    if tables.len() != 1 || !tables[0].joins.is_empty() {
+        // Several tables after FROM need a target list or USING.
+        let text = &b.sql;
+        let at = text.to_ascii_uppercase().find("FROM").map_or(0, |i| i + 4);
+        return Err(Error::parse(
+            text[at..].trim_start().chars().take(80).collect::<String>(),
+        ));
     }
     let (name, alias) = match &tables[0].relation {
         ast::TableFactor::Table { name, alias, .. } => {

@@ -341,9 +341,106 @@ fn char_using(sql: &str, after_word: usize) -> Option<(&str, &str, usize)> {
     None
 }
 
+/// Top-level words and punctuation of a statement: (byte offset, token), skipping
+/// quoted text, comments and anything inside parentheses.
+pub(crate) fn top_level_tokens(sql: &str) -> Vec<(usize, &str)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                let j = skip_quoted(b, i);
+                if depth == 0 {
+                    out.push((i, &sql[i..j]));
+                }
+                i = j;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+                continue;
+            }
+            b'#' => {
+                i = sql[i..].find('\n').map_or(b.len(), |e| i + e);
+                continue;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(b.len(), |e| i + e);
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            c if depth == 0 && (c.is_ascii_alphanumeric() || c == b'_' || c == b'$') => {
+                let mut j = i;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$')
+                {
+                    j += 1;
+                }
+                out.push((i, &sql[i..j]));
+                i = j;
+                continue;
+            }
+            c if depth == 0 && !c.is_ascii_whitespace() => out.push((i, &sql[i..i + 1])),
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// MySQL's multi-table UPDATE and DELETE forms that sqlparser does not read:
+/// `UPDATE t1, t2 SET ...` becomes `UPDATE t1 FROM t2 SET ...` (the table list before SET
+/// split at its first top-level comma; `dml` reads the two parts back as one FROM list),
+/// and `DELETE t1.*, t2.* FROM ...` / `DELETE FROM t1.* USING ...` drop the `.*` that only
+/// says "all columns" of a target table.
+fn multi_table_dml(sql: String) -> String {
+    let toks = top_level_tokens(&sql);
+    let Some(&(_, first)) = toks.first() else {
+        return sql;
+    };
+    if first.eq_ignore_ascii_case("update") {
+        let mut comma = None;
+        for &(at, t) in &toks[1..] {
+            if t.eq_ignore_ascii_case("set") {
+                if let Some(c) = comma {
+                    return format!("{} FROM {}", &sql[..c], &sql[c + 1..]);
+                }
+                break;
+            }
+            if t == "," && comma.is_none() {
+                comma = Some(at);
+            }
+        }
+    } else if first.eq_ignore_ascii_case("delete") {
+        let mut cut: Vec<usize> = Vec::new();
+        for w in toks.windows(3) {
+            if w[2].1.eq_ignore_ascii_case("where") || w[1].1.eq_ignore_ascii_case("where") {
+                break;
+            }
+            if w[1].1 == "." && w[2].1 == "*" {
+                cut.push(w[1].0);
+            }
+        }
+        if !cut.is_empty() {
+            let mut out = String::with_capacity(sql.len());
+            let mut from = 0;
+            for c in cut {
+                out.push_str(&sql[from..c]);
+                // `.` and `*` may be separated by blanks: drop through the `*`.
+                from = c + sql[c..].find('*').map_or(1, |s| s + 1);
+            }
+            out.push_str(&sql[from..]);
+            return out;
+        }
+    }
+    sql
+}
+
 /// Parse one statement's text.
 pub fn parse_one(sql: &str) -> Result<Statement> {
-    let pre = set_colon_equals(preprocess(sql));
+    let pre = multi_table_dml(set_colon_equals(preprocess(sql)));
     let mut stmts = Parser::new(&MySqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(&pre)
@@ -405,6 +502,31 @@ fn near_text(sql: &str, msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_table_dml_forms() {
+        assert_eq!(
+            multi_table_dml("UPDATE t1, t2 AS b SET t1.a = 1, b.c = 2".into()),
+            "UPDATE t1 FROM  t2 AS b SET t1.a = 1, b.c = 2"
+        );
+        // Commas after SET or inside parentheses are not the table list's.
+        let same = "UPDATE t1 SET a = 1, b = (SELECT 1 FROM x, y)";
+        assert_eq!(multi_table_dml(same.into()), same);
+        let same = "UPDATE t1 JOIN (SELECT a, b FROM x) d ON t1.a = d.a SET t1.b = d.b";
+        assert_eq!(multi_table_dml(same.into()), same);
+        assert_eq!(
+            multi_table_dml("DELETE a.*, t2 . * FROM t1 a, t2 WHERE a.x = '.*'".into()),
+            "DELETE a, t2  FROM t1 a, t2 WHERE a.x = '.*'"
+        );
+        assert_eq!(
+            multi_table_dml("DELETE FROM t1.* USING t1 JOIN t2".into()),
+            "DELETE FROM t1 USING t1 JOIN t2"
+        );
+        let same = "DELETE FROM t WHERE a IN (SELECT t.* FROM t)";
+        assert_eq!(multi_table_dml(same.into()), same);
+        assert!(parse_one("UPDATE t1, t2 SET t1.a = t2.b WHERE t1.id = t2.id").is_ok());
+        assert!(parse_one("DELETE t1.* FROM t1 JOIN t2 ON t1.id = t2.id").is_ok());
+    }
 
     #[test]
     fn versioned_comments_and_mod() {
