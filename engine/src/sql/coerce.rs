@@ -511,6 +511,9 @@ pub fn to_datetime(v: &Value) -> Option<DateTime> {
     }
 }
 
+/// 2^53: from here on a double does not tell neighbouring integers apart.
+const DOUBLE_EXACT: f64 = 9_007_199_254_740_992.0;
+
 /// What an index lookup on `col` for a constant can do.
 pub enum KeyLookup {
     /// Look up this value.
@@ -530,8 +533,11 @@ pub fn lookup_value(v: &Value, col: &ColumnDef) -> KeyLookup {
     match &col.ty {
         t if t.is_integer() || *t == SqlType::Year => match v {
             Value::Int(_) | Value::UInt(_) => Key(v.clone()),
+            // Beyond 2^53 one double stands for several integers: the column compared
+            // with it as a double matches more than the one key.
+            Value::Double(d) if d.abs() >= DOUBLE_EXACT => Unusable,
             Value::Double(d) => {
-                if d.fract() == 0.0 && d.abs() < 9.0e18 {
+                if d.fract() == 0.0 {
                     Key(Value::Int(*d as i64))
                 } else {
                     NoMatch
@@ -545,6 +551,9 @@ pub fn lookup_value(v: &Value, col: &ColumnDef) -> KeyLookup {
                 }
             }
             Value::Str(s) if is_full_number(s.as_bytes()) => {
+                if crate::value::parse_f64_prefix(s.as_bytes()).abs() >= DOUBLE_EXACT {
+                    return Unusable; // compared as doubles, see above
+                }
                 let d = crate::value::parse_decimal_prefix(s.as_bytes());
                 lookup_value(&Value::Decimal(d), col)
             }
@@ -595,9 +604,13 @@ pub fn lookup_value(v: &Value, col: &ColumnDef) -> KeyLookup {
 pub fn bound_value(v: &Value, col: &ColumnDef, lower: bool) -> KeyLookup {
     use KeyLookup::*;
     if col.ty.is_integer() {
+        if let Value::Decimal(d) = v {
+            // Integers compare with a decimal exactly: round the bound in decimal.
+            let r = if lower { d.floor() } else { d.ceil() };
+            return r.to_i64().map_or(Unusable, |i| Key(Value::Int(i)));
+        }
         let f = match v {
             Value::Double(d) => Some(*d),
-            Value::Decimal(d) => d.to_f64(),
             Value::Str(s) if is_full_number(s.as_bytes()) => {
                 Some(crate::value::parse_f64_prefix(s.as_bytes()))
             }
@@ -608,8 +621,8 @@ pub fn bound_value(v: &Value, col: &ColumnDef, lower: bool) -> KeyLookup {
                 return Unusable;
             }
             let r = if lower { f.floor() } else { f.ceil() };
-            if r.abs() >= 9.0e18 {
-                return Unusable;
+            if r.abs() >= DOUBLE_EXACT {
+                return Unusable; // see `lookup_value`
             }
             return Key(Value::Int(r as i64));
         }

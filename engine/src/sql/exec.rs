@@ -672,7 +672,7 @@ impl<'a> Exec<'a> {
             } => {
                 let (lo_b, hi_b) =
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
-                        KeyRange::Range(a, b) => (a, b),
+                        KeyRange::Range(a, b, _) => (a, b),
                         KeyRange::Empty => return Ok(out),
                         KeyRange::Unusable => {
                             return self.scan_table(
@@ -693,16 +693,36 @@ impl<'a> Exec<'a> {
                 index,
                 ranges,
                 covering,
+                recheck,
             } => {
                 let mut spans = Vec::with_capacity(ranges.len());
+                let mut exact = true;
+                let mut unusable = false;
                 for (lo, hi) in ranges {
                     match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
-                        KeyRange::Range(a, b) => spans.push((a, b)),
-                        KeyRange::Empty => {}
-                        KeyRange::Unusable => {
-                            return self.scan_table(table, &Access::Full, reverse, limit, filter)
+                        KeyRange::Range(a, b, verbatim) => {
+                            exact &= verbatim;
+                            spans.push((a, b));
                         }
+                        KeyRange::Empty => {}
+                        KeyRange::Unusable => unusable = true,
                     }
+                }
+                // The OR the ranges stand for is evaluated per row unless the spans are
+                // exactly its rows.
+                let with_recheck;
+                let filter = match (recheck, exact && !unusable) {
+                    (Some(r), false) => {
+                        with_recheck = match filter {
+                            Some(f) => Expr::And(r.clone(), Box::new(f.clone())),
+                            None => r.as_ref().clone(),
+                        };
+                        Some(&with_recheck)
+                    }
+                    _ => filter,
+                };
+                if unusable {
+                    return self.scan_table(table, &Access::Full, reverse, limit, filter);
                 }
                 let mut spans = merge_spans(spans);
                 if reverse {
@@ -726,7 +746,7 @@ impl<'a> Exec<'a> {
                 let mut encoded: Vec<Vec<u8>> = Vec::new();
                 for k in keys {
                     match self.encode_key_exprs(table, *index, k)? {
-                        KeyEnc::Key(e, _) => encoded.push(e),
+                        KeyEnc::Key(e, ..) => encoded.push(e),
                         KeyEnc::NoMatch => {}
                         KeyEnc::Unusable => {
                             return self.scan_table(
@@ -1034,6 +1054,7 @@ impl<'a> Exec<'a> {
         };
         let mut out = Vec::new();
         let mut exact = true;
+        let mut verbatim = true;
         for (i, e) in exprs.iter().enumerate() {
             // Keys compare as the predicate does: with a quotient's full precision.
             let (v, _) = self.eval_precise(e, row)?;
@@ -1048,13 +1069,19 @@ impl<'a> Exec<'a> {
                     if lower.is_some() && crate::value::compare(&kv, &v) != Some(Ordering::Equal) {
                         exact = false;
                     }
+                    verbatim &= col.ty.is_integer()
+                        && match (&v, &kv) {
+                            (Value::Int(a), Value::Int(b)) => a == b,
+                            (Value::UInt(a), Value::UInt(b)) => a == b,
+                            _ => false,
+                        };
                     encode_value(&mut out, &kv, col.collation())
                 }
                 KeyLookup::NoMatch => return Ok(KeyEnc::NoMatch),
                 KeyLookup::Unusable => return Ok(KeyEnc::Unusable),
             }
         }
-        Ok(KeyEnc::Key(out, exact))
+        Ok(KeyEnc::Key(out, exact, verbatim))
     }
 
     #[allow(clippy::type_complexity)]
@@ -1065,12 +1092,14 @@ impl<'a> Exec<'a> {
         lo: Option<&KeyBound>,
         hi: Option<&KeyBound>,
     ) -> Result<KeyRange> {
+        let mut verbatim = true;
         let lo_b = match lo {
             None => Bound::Unbounded,
             Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(true), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
-                KeyEnc::Key(k, exact) => {
+                KeyEnc::Key(k, exact, v) => {
+                    verbatim &= v;
                     if kb.inclusive || !exact {
                         Bound::Included(k)
                     } else {
@@ -1087,7 +1116,8 @@ impl<'a> Exec<'a> {
             Some(kb) => match self.encode_keys(table, index, &kb.exprs, Some(false), &[])? {
                 KeyEnc::NoMatch => return Ok(KeyRange::Empty),
                 KeyEnc::Unusable => return Ok(KeyRange::Unusable),
-                KeyEnc::Key(k, exact) => {
+                KeyEnc::Key(k, exact, v) => {
+                    verbatim &= v;
                     if kb.inclusive || !exact {
                         match prefix_successor(&k) {
                             Some(s) => Bound::Excluded(s),
@@ -1105,7 +1135,7 @@ impl<'a> Exec<'a> {
             Bound::Unbounded if hi.is_some() => Bound::Included(vec![0x01]),
             b => b,
         };
-        Ok(KeyRange::Range(lo_b, hi_b))
+        Ok(KeyRange::Range(lo_b, hi_b, verbatim))
     }
 
     // ---------------------------------------------------------------- joins
@@ -1227,7 +1257,7 @@ impl<'a> Exec<'a> {
                     }
                     fallback.clone().unwrap_or_default()
                 }
-                KeyEnc::Key(key, _) if point => match self.get_row(&j.table, &key)? {
+                KeyEnc::Key(key, ..) if point => match self.get_row(&j.table, &key)? {
                     Some(r) => {
                         let keep = match &j.filter {
                             Some(f) => self.test(f, &r)?,
@@ -1241,7 +1271,7 @@ impl<'a> Exec<'a> {
                     }
                     None => Vec::new(),
                 },
-                KeyEnc::Key(key, _) => {
+                KeyEnc::Key(key, ..) => {
                     let hi = prefix_successor(&key);
                     let hi_r = match &hi {
                         Some(h) => Bound::Excluded(h.as_slice()),
@@ -1429,14 +1459,18 @@ impl<'a> Exec<'a> {
 
 /// An encoded lookup key.
 pub enum KeyEnc {
-    /// The key, and whether it is exactly the constant (false: widened bound).
-    Key(Vec<u8>, bool),
+    /// The key; whether it is exactly the constant (false: widened bound); and whether
+    /// every constant was an integer stored as is in an integer column, so that key
+    /// order answers the SQL comparison with it exactly.
+    Key(Vec<u8>, bool, bool),
     NoMatch,
     Unusable,
 }
 
 enum KeyRange {
-    Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    /// The span, and whether it is exactly the rows the range predicate selects (its
+    /// bounds are `KeyEnc::Key`'s verbatim integers).
+    Range(Bound<Vec<u8>>, Bound<Vec<u8>>, bool),
     Empty,
     Unusable,
 }

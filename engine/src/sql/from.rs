@@ -875,7 +875,7 @@ fn greedy_join(
 }
 
 /// Wrap `plan` with filters; a table scan also picks its access path from them.
-fn push_filters(plan: Plan, filters: Vec<Expr>) -> Plan {
+fn push_filters(plan: Plan, mut filters: Vec<Expr>) -> Plan {
     if filters.is_empty() {
         return plan;
     }
@@ -887,18 +887,59 @@ fn push_filters(plan: Plan, filters: Vec<Expr>) -> Plan {
             reverse,
             limit,
         } => {
-            let access = choose_access(&table, &filters);
-            Plan::Scan {
+            let mut access = choose_access(&table, &filters);
+            if let Some(i) = exact_or(&table, &access, &filters) {
+                if let Access::Ranges { recheck, .. } = &mut access {
+                    *recheck = Some(Box::new(filters.remove(i)));
+                }
+            }
+            let scan = Plan::Scan {
                 table,
                 alias,
                 access,
                 reverse,
                 limit,
-            }
+            };
+            return match and_all(filters) {
+                Some(f) => Plan::Filter(Box::new(scan), f),
+                None => scan,
+            };
         }
         other => other,
     };
     Plan::Filter(Box::new(plan), and_all(filters).expect("non-empty"))
+}
+
+/// When `access` is an OR of ranges on an integer key column: the position of the
+/// conjunct it was made from (the first one `choose_access` finds), which the access can
+/// then answer without evaluating it per row (see `Access::Ranges::recheck`). Only
+/// integer columns qualify: their key order is exactly SQL's comparison with an integer,
+/// whereas strings have collations and prefixes, and other numbers rounding.
+fn exact_or(table: &TableDef, access: &Access, filters: &[Expr]) -> Option<usize> {
+    if !matches!(access, Access::Ranges { .. }) {
+        return None;
+    }
+    let col = key_column(table, access)?;
+    if !table.columns[col].ty.is_integer() {
+        return None;
+    }
+    filters
+        .iter()
+        .position(|e| or_of_ranges(table, e).is_some())
+}
+
+/// The first key column of the index (or clustered key) an access path reads.
+fn key_column(table: &TableDef, access: &Access) -> Option<usize> {
+    let index = match access {
+        Access::Full => return None,
+        Access::Range { index, .. }
+        | Access::Ranges { index, .. }
+        | Access::Points { index, .. } => *index,
+    };
+    match index {
+        None => table.primary.first().copied(),
+        Some(i) => table.indexes.get(i)?.columns.first().copied(),
+    }
 }
 
 #[derive(Default, Clone)]
@@ -1150,6 +1191,7 @@ fn or_of_ranges(table: &TableDef, e: &Expr) -> Option<Access> {
         index,
         ranges: parts.into_iter().map(|(_, lo, hi)| (lo, hi)).collect(),
         covering: false,
+        recheck: None,
     })
 }
 

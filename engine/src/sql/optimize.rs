@@ -293,6 +293,15 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
         }
         needed.extend(col_refs(f));
     }
+    if let Plan::Scan {
+        access: Access::Ranges {
+            recheck: Some(r), ..
+        },
+        ..
+    } = &scan
+    {
+        needed.extend(col_refs(r));
+    }
     let Plan::Scan {
         table,
         alias,
@@ -345,13 +354,19 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             keys,
             covering: coverable(&table, i, &needed),
         },
-        Access::Ranges { index, ranges, .. } => Access::Ranges {
+        Access::Ranges {
+            index,
+            ranges,
+            recheck,
+            ..
+        } => Access::Ranges {
             covering: match index {
                 Some(i) => coverable(&table, i, &needed),
                 None => pk_only,
             },
             index,
             ranges,
+            recheck,
         },
         Access::Full if !ordered && !reverse => {
             match (0..table.indexes.len()).find(|&i| coverable(&table, i, &needed)) {

@@ -240,6 +240,11 @@ pub enum Access {
         index: Option<usize>,
         ranges: Vec<(Option<KeyBound>, Option<KeyBound>)>,
         covering: bool,
+        /// The OR predicate the ranges were made from, when the planner took it out of
+        /// the scan's filter: the ranges then answer it alone whenever every bound
+        /// evaluates to an integer that the (integer) key column encodes unchanged, and
+        /// the scan re-checks it on each row otherwise (conversions, rounding, clamping).
+        recheck: Option<Box<Expr>>,
     },
     /// IN-list of points on the clustered key or an index (first column).
     Points {
@@ -474,12 +479,15 @@ impl Plan {
                         }
                     }
                     Access::Points { keys, .. } => exprs.extend(keys.iter().flatten()),
-                    Access::Ranges { ranges, .. } => {
+                    Access::Ranges {
+                        ranges, recheck, ..
+                    } => {
                         for (lo, hi) in ranges {
                             for b in lo.iter().chain(hi.iter()) {
                                 exprs.extend(b.exprs.iter());
                             }
                         }
+                        exprs.extend(recheck.as_deref());
                     }
                 }
             }
