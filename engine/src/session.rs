@@ -653,7 +653,16 @@ impl Session {
                 if writes && shared.read_only {
                     return Err(read_only_error());
                 }
-                self.check_tables(st, privilege)?;
+                // Multi-table UPDATE/DELETE check their targets and sources themselves
+                // (`sql::multi_dml`): which tables are targets needs name resolution.
+                let multi = match st {
+                    S::Update(u) => crate::sql::multi_dml::is_multi_update(u),
+                    S::Delete(d) => crate::sql::multi_dml::is_multi_delete(d),
+                    _ => false,
+                };
+                if !multi {
+                    self.check_tables(st, privilege)?;
+                }
                 self.run_in_txn(st, text, params, writes)
             }
             S::StartTransaction { modes, .. } => {

@@ -130,6 +130,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
         &refs,
         &up.assignments,
     )?;
+    check_privileges(ex, b, &j, &targets, "UPDATE", up)?;
 
     let rows = read_locked(ex, &j.plan)?;
     let strict = ex.sess.strict();
@@ -283,6 +284,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
         targets.push(inst);
     }
     check_not_read(b, &j, &targets, del.selection.as_ref(), refs, &[])?;
+    check_privileges(ex, b, &j, &targets, "DELETE", del)?;
 
     let rows = read_locked(ex, &j.plan)?;
     // The rows to delete, each physical row once however many names reach it.
@@ -463,6 +465,54 @@ fn check_not_read(
     Ok(())
 }
 
+/// MySQL's privileges for the multi-table forms: UPDATE (DELETE) on each target table,
+/// SELECT on every other table the statement reads (joined or in a subquery). The
+/// session leaves these statements to us, as only name resolution tells targets apart.
+fn check_privileges<V: ast::Visit>(
+    ex: &Exec<'_>,
+    b: &Binder<'_>,
+    j: &Joined,
+    targets: &[usize],
+    privilege: &str,
+    statement: &V,
+) -> Result<()> {
+    let target_tables: Vec<(String, String)> = targets
+        .iter()
+        .filter_map(|&ti| j.instances[ti].table.as_ref())
+        .map(|t| (t.db.clone(), t.name.clone()))
+        .collect();
+    let mut read: Vec<(String, String)> = Vec::new();
+    let _ = ast::visit_relations(statement, |r| {
+        if let Ok(n) = b.table_name(r) {
+            read.push(n);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let same = |a: &(String, String), b: &(String, String)| {
+        a.0.eq_ignore_ascii_case(&b.0) && a.1.eq_ignore_ascii_case(&b.1)
+    };
+    let wanted = target_tables.iter().map(|t| (t, privilege)).chain(
+        read.iter()
+            .filter(|r| !target_tables.iter().any(|t| same(t, r)))
+            .map(|r| (r, "SELECT")),
+    );
+    for ((db, table), p) in wanted {
+        if db.eq_ignore_ascii_case("information_schema")
+            || crate::sql::accounts::allowed(ex.shared, &ex.sess.user, &ex.sess.host, p, db, table)
+        {
+            continue;
+        }
+        return Err(Error::new(
+            code::ER_TABLEACCESS_DENIED,
+            format!(
+                "{p} command denied to user '{}'@'{}' for table '{table}'",
+                ex.sess.user, ex.sess.host
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Run the join with exclusive locks on the rows it reads (the latest committed
 /// versions), restoring the executor's read mode afterwards.
 fn read_locked(ex: &mut Exec<'_>, plan: &Plan) -> Result<Vec<Vec<Value>>> {
@@ -566,4 +616,164 @@ fn near(sql: &str, word: &str) -> String {
         .find(|(_, t)| t.eq_ignore_ascii_case(word))
         .map_or(0, |(at, _)| at);
     sql[at..].chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, QueryResult, Session, SessionInfo};
+
+    fn ok(s: &mut Session, sql: &str) -> (u64, String) {
+        match s.execute(sql) {
+            Ok(QueryResult::Ok {
+                affected_rows,
+                info,
+                ..
+            }) => (affected_rows, info),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.rows()
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    }
+
+    fn err(s: &mut Session, sql: &str) -> u16 {
+        match s.execute(sql) {
+            Err(e) => e.code,
+            Ok(r) => panic!("{sql}: expected an error, got {r:?}"),
+        }
+    }
+
+    fn setup() -> (Database, Session) {
+        let db = Database::open_in_memory().unwrap();
+        let mut s = db.session();
+        for sql in [
+            "CREATE DATABASE d",
+            "USE d",
+            "CREATE TABLE t1 (id INT PRIMARY KEY, a INT)",
+            "CREATE TABLE t2 (id INT PRIMARY KEY, b INT)",
+            "INSERT INTO t1 VALUES (1, 1), (2, 2), (3, 3)",
+            "INSERT INTO t2 VALUES (1, 1), (2, 20), (3, 30), (4, 40)",
+        ] {
+            s.execute(sql).unwrap();
+        }
+        (db, s)
+    }
+
+    #[test]
+    fn info_counts_matched_and_changed_rows() {
+        let (_db, mut s) = setup();
+        let (n, info) = ok(&mut s, "UPDATE t1 JOIN t2 USING (id) SET t1.a = t2.b");
+        assert_eq!(n, 2);
+        assert_eq!(info, "Rows matched: 3  Changed: 2  Warnings: 0");
+        // Both tables: each side's rows count.
+        let (n, info) = ok(
+            &mut s,
+            "UPDATE t1, t2 SET t1.a = 0, t2.b = 0 WHERE t1.id = t2.id AND t1.id < 3",
+        );
+        assert_eq!(
+            (n, info.as_str()),
+            (4, "Rows matched: 4  Changed: 4  Warnings: 0")
+        );
+        assert_eq!(
+            rows(&mut s, "SELECT * FROM t1 ORDER BY id"),
+            ["1,0", "2,0", "3,30"]
+        );
+    }
+
+    #[test]
+    fn rows_without_a_primary_key_are_told_apart_by_value() {
+        let (_db, mut s) = setup();
+        s.execute("CREATE TABLE h (k INT, v VARCHAR(5))").unwrap();
+        s.execute("INSERT INTO h VALUES (1, 'a'), (1, 'A'), (1, 'a'), (2, 'b'), (NULL, NULL)")
+            .unwrap();
+        // 'a' and 'A' are equal to the join but are different rows: both change.
+        let (n, info) = ok(
+            &mut s,
+            "UPDATE h JOIN t2 ON h.k = t2.id SET h.v = CONCAT(h.v, '!') WHERE h.v = 'a'",
+        );
+        assert_eq!(
+            (n, info.as_str()),
+            (3, "Rows matched: 3  Changed: 3  Warnings: 0")
+        );
+        assert_eq!(
+            rows(&mut s, "SELECT k, v FROM h ORDER BY k, BINARY v"),
+            ["NULL,NULL", "1,A!", "1,a!", "1,a!", "2,b"]
+        );
+        // The NULL side of a LEFT JOIN names no row.
+        let (n, _) = ok(
+            &mut s,
+            "DELETE h FROM t2 LEFT JOIN h ON h.k = t2.id WHERE t2.id >= 2",
+        );
+        assert_eq!(n, 1);
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM h"), ["4"]);
+    }
+
+    #[test]
+    fn privileges_are_per_role_of_the_table() {
+        let (db, mut root) = setup();
+        // The first account ends "everything is allowed": root needs one too.
+        db.bootstrap_root("pw").unwrap();
+        root.execute("CREATE USER u@localhost").unwrap();
+        root.execute("GRANT UPDATE, DELETE ON d.t1 TO u@localhost")
+            .unwrap();
+        let mut u = db.session_with(SessionInfo {
+            user: "u".into(),
+            host: "localhost".into(),
+            database: Some("d".into()),
+            ..SessionInfo::default()
+        });
+        let sql = "UPDATE t1 JOIN t2 ON t1.id = t2.id SET t1.a = t2.b";
+        assert_eq!(err(&mut u, sql), 1142, "SELECT on t2 is needed");
+        root.execute("GRANT SELECT ON d.t2 TO u@localhost").unwrap();
+        ok(&mut u, sql);
+        assert_eq!(
+            err(&mut u, "UPDATE t1 JOIN t2 ON t1.id = t2.id SET t2.b = 1"),
+            1142,
+            "UPDATE on t2 is needed"
+        );
+        assert_eq!(
+            err(&mut u, "DELETE t2 FROM t1 JOIN t2 ON t1.id = t2.id"),
+            1142
+        );
+        let (n, _) = ok(
+            &mut u,
+            "DELETE t1 FROM t1 JOIN t2 ON t1.id = t2.id WHERE t2.b > 20",
+        );
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_target_row_locked_by_another_transaction_waits() {
+        let (db, mut s) = setup();
+        let mut other = db.session();
+        other.execute("USE d").unwrap();
+        other.execute("SET innodb_lock_wait_timeout = 1").unwrap();
+        s.execute("BEGIN").unwrap();
+        s.execute("UPDATE t1 SET a = 100 WHERE id = 2").unwrap();
+        assert_eq!(
+            err(&mut other, "UPDATE t1 JOIN t2 USING (id) SET t1.a = t2.b"),
+            1205
+        );
+        s.execute("COMMIT").unwrap();
+        // The statement that failed changed nothing; now it sees the committed row.
+        let (n, _) = ok(
+            &mut other,
+            "UPDATE t1 JOIN t2 USING (id) SET t1.a = t2.b + t1.a",
+        );
+        assert_eq!(n, 3);
+        assert_eq!(
+            rows(&mut other, "SELECT a FROM t1 ORDER BY id"),
+            ["2", "120", "33"]
+        );
+    }
 }
