@@ -3,11 +3,14 @@
 //! A secondary entry's key is the memcomparable encoding (`keycodec`) of the index
 //! columns followed by the clustered key (the primary key columns), so it carries those
 //! columns' values, as InnoDB's secondary entries do. The encoding is lossless for
-//! integers only (strings are stored as collation weights, decimals and temporals in
-//! forms this module does not invert), so an index covers a query when every column the
-//! query reads is an integer column of the index or of the primary key. Other columns of
-//! the entry only need to be skipped, which works for every encoding listed in
-//! [`skippable`]. Columns the query does not read are NULL in the rebuilt row.
+//! integers and for strings compared byte by byte (BINARY, VARBINARY, BLOB, and
+//! character columns with a binary collation: the entry holds the exact bytes, escaped).
+//! It is not for case-insensitive strings (the entry holds collation weights: case
+//! folded, trailing spaces removed), nor for decimals and temporals (forms this module
+//! does not invert). So an index covers a query when every column the query reads is
+//! such a column of the index or of the primary key. Other columns of the entry only
+//! need to be skipped, which works for every encoding listed in [`skippable`]. Columns
+//! the query does not read are NULL in the rebuilt row.
 
 use crate::catalog::{ColumnDef, SqlType, TableDef};
 use crate::error::{Error, Result};
@@ -23,7 +26,25 @@ fn entry_columns(table: &TableDef, index: usize) -> Vec<usize> {
 }
 
 fn decodable(c: &ColumnDef) -> bool {
-    c.ty.is_integer()
+    c.ty.is_integer() || exact_bytes(c) || exact_text(c)
+}
+
+/// Binary strings: stored as `Value::Bytes`, keyed by their raw bytes.
+fn exact_bytes(c: &ColumnDef) -> bool {
+    matches!(
+        c.ty,
+        SqlType::Binary(_) | SqlType::VarBinary(_) | SqlType::Blob(_)
+    )
+}
+
+/// Character strings with a binary collation: stored as `Value::Str`, keyed by their
+/// UTF-8 bytes (no case folding, no trimming).
+fn exact_text(c: &ColumnDef) -> bool {
+    c.binary_collation
+        && matches!(
+            c.ty,
+            SqlType::Char(_) | SqlType::VarChar(_) | SqlType::Text(_)
+        )
 }
 
 /// Encodings whose length can be found without the value (see `keycodec`).
@@ -117,6 +138,43 @@ fn decode_int(c: &ColumnDef, b: &[u8]) -> Result<Value> {
     })
 }
 
+/// The bytes of an escaped string encoding (0x01, bytes with 0x00 as 0x00 0xFF, then
+/// 0x00 0x00), or NULL.
+fn decode_bytes(b: &[u8]) -> Result<Option<Vec<u8>>> {
+    match b.first() {
+        Some(0x00) => return Ok(None),
+        Some(0x01) => {}
+        _ => return Err(corrupt()),
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 1;
+    loop {
+        match (b.get(i), b.get(i + 1)) {
+            (Some(0x00), Some(0x00)) => return Ok(Some(out)),
+            (Some(0x00), Some(0xFF)) => {
+                out.push(0);
+                i += 2;
+            }
+            (Some(0x00), _) | (None, _) => return Err(corrupt()),
+            (Some(&c), _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+}
+
+fn decode_value(c: &ColumnDef, b: &[u8]) -> Result<Value> {
+    if c.ty.is_integer() {
+        return decode_int(c, b);
+    }
+    Ok(match decode_bytes(b)? {
+        None => Value::Null,
+        Some(bytes) if exact_bytes(c) => Value::Bytes(bytes),
+        Some(bytes) => Value::Str(String::from_utf8(bytes).map_err(|_| corrupt())?),
+    })
+}
+
 /// Rebuild a row (table width; columns the entry cannot give are NULL) from a
 /// secondary entry's key.
 pub fn decode_entry(table: &TableDef, index: usize, key: &[u8]) -> Result<Row> {
@@ -127,7 +185,7 @@ pub fn decode_entry(table: &TableDef, index: usize, key: &[u8]) -> Result<Row> {
         let b = key.get(at..).ok_or_else(corrupt)?;
         let len = value_len(col, b)?;
         if decodable(col) {
-            row[c] = decode_int(col, &b[..len])?;
+            row[c] = decode_value(col, &b[..len])?;
         }
         at += len;
     }
@@ -212,6 +270,38 @@ mod tests {
         assert_eq!(row[2], Value::Null);
         assert_eq!(row[0], Value::UInt(7));
         assert!(decode_entry(&t, 0, &key[..key.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn decodes_binary_strings_exactly() {
+        let mut t = table();
+        t.columns[1].binary_collation = true;
+        t.columns.push(col("bin", SqlType::VarBinary(8), false));
+        t.indexes[0].columns = vec![1, 4, 2];
+        for (name, bin) in [
+            ("Ab \0 ", vec![0u8, 0xFF, 0, 1]),
+            ("", vec![]),
+            ("\u{e9}t\u{e9}", b"x\0".to_vec()),
+        ] {
+            let vals = [
+                Value::Str(name.into()),
+                Value::Bytes(bin.clone()),
+                Value::Int(3),
+                Value::UInt(9),
+            ];
+            let mut key = Vec::new();
+            for (v, c) in vals.iter().zip([1, 4, 2, 0]) {
+                encode_value(&mut key, v, t.columns[c].collation());
+            }
+            let row = decode_entry(&t, 0, &key).expect("decodes");
+            assert_eq!(row[1], Value::Str(name.into()));
+            assert_eq!(row[4], Value::Bytes(bin));
+            assert_eq!((&row[2], &row[0]), (&Value::Int(3), &Value::UInt(9)));
+        }
+        assert!(coverable(&t, 0, &[1, 4, 2, 0]));
+        t.columns[1].binary_collation = false;
+        assert!(!coverable(&t, 0, &[1]));
+        assert!(coverable(&t, 0, &[4]));
     }
 
     #[test]
