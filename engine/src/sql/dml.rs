@@ -371,6 +371,29 @@ impl Exec<'_> {
     }
 }
 
+/// A value assigned by UPDATE's SET, coerced for `col`. NULL into a NOT NULL column is
+/// error 1048 in strict mode; otherwise, as MySQL's UPDATE does, the type's implicit
+/// default with that warning (INSERT differs: see `complete_row`).
+pub(crate) fn store_assigned(
+    ex: &mut Exec<'_>,
+    v: Value,
+    col: &crate::catalog::ColumnDef,
+    strict: bool,
+    row: usize,
+) -> Result<Value> {
+    if v.is_null() && !col.nullable && !strict {
+        ex.fnctx.warnings.push((
+            code::ER_BAD_NULL,
+            format!("Column '{}' cannot be null", col.name),
+        ));
+        return Ok(implicit_default(col));
+    }
+    let mut w = Vec::new();
+    let v = store_value(v, col, strict, row, &mut w)?;
+    ex.fnctx.warnings.extend(w);
+    Ok(v)
+}
+
 /// CURRENT_TIMESTAMP for a column of `ty`: truncated to the column's fractional digits
 /// (as MySQL's NOW(fsp)), so storing it never rounds into the next second.
 pub(crate) fn now_at_fsp(
@@ -888,10 +911,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
                 Some(e) => ex.eval(e, &new)?,
                 None => t.columns[*ci].default_value().unwrap_or(Value::Null),
             };
-            let mut w = Vec::new();
-            let v = store_value(v, &t.columns[*ci], strict, ri + 1, &mut w)?;
-            ex.fnctx.warnings.extend(w);
-            new[*ci] = v;
+            new[*ci] = store_assigned(ex, v, &t.columns[*ci], strict, ri + 1)?;
         }
         for (i, c) in t.columns.iter().enumerate() {
             if c.on_update_now && !sets.iter().any(|(ci, _)| *ci == i) && new != row {

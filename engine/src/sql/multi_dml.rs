@@ -28,8 +28,7 @@ use crate::error::{code, Error, Result};
 use crate::result::QueryResult;
 use crate::row::{decode_row, encode_row};
 use crate::sql::bind::{ident_names, split_and, Binder, Scope};
-use crate::sql::coerce::store_value;
-use crate::sql::dml::{div_zero_is_error, is_default_marker, now_at_fsp};
+use crate::sql::dml::{div_zero_is_error, is_default_marker, now_at_fsp, store_assigned};
 use crate::sql::exec::Exec;
 use crate::sql::plan::{Access, Expr, Plan};
 use crate::sql::trigger;
@@ -162,9 +161,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
                     Some(e) => ex.eval(e, &work)?,
                     None => t.columns[*ci].default_value().unwrap_or(Value::Null),
                 };
-                let mut w = Vec::new();
-                let v = store_value(v, &t.columns[*ci], strict, ri + 1, &mut w)?;
-                ex.fnctx.warnings.extend(w);
+                let v = store_assigned(ex, v, &t.columns[*ci], strict, ri + 1)?;
                 work[inst.off + ci] = v.clone();
                 vals.push((*ci, v));
             }
