@@ -1001,22 +1001,25 @@ impl<'a> Exec<'a> {
         locking: bool,
         out: &mut Vec<Row>,
     ) -> Result<()> {
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // Rows are rebuilt inside the scan (one allocation per entry); the clustered
+        // key is kept only when the caller wants it.
+        let mut rows: Vec<(Row, Vec<u8>)> = Vec::new();
         let want = if filter.is_none() { limit } else { None };
+        let want_keys = self.want_keys;
         let mgr = self.mgr;
         let tree = table.indexes[index].root;
         mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
-            entries.push((k.to_vec(), v.to_vec()));
-            Ok(want.is_none_or(|l| entries.len() < l))
+            let row = crate::sql::covering::decode_entry(table, index, k)?;
+            rows.push((row, if want_keys { v.to_vec() } else { Vec::new() }));
+            Ok(want.is_none_or(|l| rows.len() < l))
         })?;
-        for (k, pk) in entries {
-            let mut row = crate::sql::covering::decode_entry(table, index, &k)?;
+        for (mut row, pk) in rows {
             if let Some(f) = filter {
                 if !self.test(f, &row)? {
                     continue;
                 }
             }
-            if self.want_keys {
+            if want_keys {
                 row.push(Value::Bytes(pk));
             }
             out.push(row);

@@ -550,7 +550,7 @@ fn stored_keys(
         RowId::Key(k) => return Ok(vec![k.clone()]),
         RowId::Values(v) => v,
     };
-    if !by_values.contains_key(&t.root) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = by_values.entry(t.root) {
         let saved = (ex.locking, ex.want_keys);
         ex.locking = true;
         ex.want_keys = true;
@@ -565,7 +565,7 @@ fn stored_keys(
             r.truncate(n);
             map.entry(encode_row(&r)).or_default().push(key);
         }
-        by_values.insert(t.root, map);
+        slot.insert(map);
     }
     Ok(by_values
         .get(&t.root)
