@@ -3,13 +3,19 @@
 # following the log from storage, measured by `borealis-bench lag` (a timestamped row
 # committed on the writer, polled on every replica) at paced write rates.
 #
-#   bench/lag_cluster.sh [replica counts (default "1 2 4")] [rates (default 1000,5000,max)] [seconds (default 10)]
+#   bench/lag_cluster.sh [replica counts (default "1 2 4")] [rates (default 1000,5000,max)] \
+#     [seconds (default 10)] [writer connections of the background load (default 32)]
+#
+# Group commit needs concurrency: each connection has one commit in flight, waiting for
+# 4 of 6 storage nodes to fsync, so the load's write rate is bounded by connections /
+# commit latency.
 #
 # Needs release builds: cargo build --release -p borealis-server -p borealis-bench
 set -euo pipefail
 COUNTS=${1:-"1 2 4"}
 RATES=${2:-1000,5000,max}
 SECS=${3:-10}
+CONNS=${4:-32}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/target/release
 WORK=$(mktemp -d /tmp/borealis-lag.XXXXXX)
@@ -56,6 +62,6 @@ for n in $COUNTS; do
   done
   "$BIN/borealis-bench" exec --target "mysql://root:pw@$W/" "CREATE DATABASE IF NOT EXISTS lagdb" >/dev/null
   out=$("$BIN/borealis-bench" lag --writer "mysql://root:pw@$W/lagdb" "${REPS[@]}" \
-    --rate "$RATES" --time "$SECS" --interval-ms 5)
+    --rate "$RATES" --rate-threads "$CONNS" --time "$SECS" --interval-ms 5)
   if [ $first = 1 ]; then echo "$out"; first=0; else echo "$out" | tail -n +3; fi
 done

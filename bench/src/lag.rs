@@ -310,7 +310,7 @@ pub fn main(a: &LagArgs) -> Result<(), String> {
                 Err(_) => return Err("background load panicked".into()),
             };
             let label = match rate {
-                Some(x) => format!("{x:.0} writes/s"),
+                Some(x) => format!("{x:.0} writes/s ({} conns)", a.rate_threads),
                 None => format!("max ({} conns)", a.rate_threads),
             };
             print_row(reps.len(), &label, writes as f64 / secs, &lag);
