@@ -31,6 +31,16 @@ wait_line() { # file pattern -> the rest of the first matching line
   echo "timed out waiting for '$2' in $1" >&2; exit 1
 }
 
+# CPU seconds (user + system) used so far by the cluster's processes.
+cluster_cpu() {
+  local t=0 p f
+  for p in "${PIDS[@]}"; do
+    f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+    t=$((t + ${f% *} + ${f#* }))
+  done
+  echo "$t $(getconf CLK_TCK)" | awk '{printf "%.1f", $1 / $2}'
+}
+
 first=1
 for n in $COUNTS; do
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -61,7 +71,15 @@ for n in $COUNTS; do
     REPS+=(--replica "mysql://root:pw@$R/lagdb")
   done
   "$BIN/borealis-bench" exec --target "mysql://root:pw@$W/" "CREATE DATABASE IF NOT EXISTS lagdb" >/dev/null
+  cpu0=$(cluster_cpu)
+  t0=$(date +%s.%N)
   out=$("$BIN/borealis-bench" lag --writer "mysql://root:pw@$W/lagdb" "${REPS[@]}" \
     --rate "$RATES" --rate-threads "$CONNS" --time "$SECS" --interval-ms 5)
+  cpu1=$(cluster_cpu)
+  t1=$(date +%s.%N)
+  # On stderr: how much of the machine's CPU the cluster itself used (the rest went to
+  # the benchmark client and to other processes).
+  echo "$n replicas: cluster CPU $(echo "$cpu0 $cpu1 $t0 $t1" |
+    awk '{printf "%.1f s in %.1f s wall = %.2f cores", $2 - $1, $4 - $3, ($2 - $1) / ($4 - $3)}')" >&2
   if [ $first = 1 ]; then echo "$out"; first=0; else echo "$out" | tail -n +3; fi
 done
