@@ -6,6 +6,10 @@
 #   bench/lag_cluster.sh [replica counts (default "1 2 4")] [rates (default 1000,5000,max)] \
 #     [seconds (default 10)] [writer connections of the background load (default 32)]
 #
+# A workload name instead of rates (e.g. oltp_write_only) runs that sysbench workload
+# (borealis-bench's implementation, 4 tables x 10,000 rows) on the writer at full speed
+# with that many connections while probing.
+#
 # Group commit needs concurrency: each connection has one commit in flight, waiting for
 # 4 of 6 storage nodes to fsync, so the load's write rate is bounded by connections /
 # commit latency.
@@ -71,10 +75,17 @@ for n in $COUNTS; do
     REPS+=(--replica "mysql://root:pw@$R/lagdb")
   done
   "$BIN/borealis-bench" exec --target "mysql://root:pw@$W/" "CREATE DATABASE IF NOT EXISTS lagdb" >/dev/null
+  case $RATES in
+  oltp_*)
+    "$BIN/borealis-bench" prepare --target "mysql://root:pw@$W/lagdb" --tables 4 \
+      --table-size 10000 --quiet >/dev/null
+    LOAD=(--load "$RATES" --load-threads "$CONNS" --tables 4 --table-size 10000) ;;
+  *) LOAD=(--rate "$RATES" --rate-threads "$CONNS") ;;
+  esac
   cpu0=$(cluster_cpu)
   t0=$(date +%s.%N)
   out=$("$BIN/borealis-bench" lag --writer "mysql://root:pw@$W/lagdb" "${REPS[@]}" \
-    --rate "$RATES" --rate-threads "$CONNS" --time "$SECS" --interval-ms 5)
+    "${LOAD[@]}" --time "$SECS" --interval-ms 5)
   cpu1=$(cluster_cpu)
   t1=$(date +%s.%N)
   # On stderr: how much of the machine's CPU the cluster itself used (the rest went to
