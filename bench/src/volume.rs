@@ -8,15 +8,18 @@
 //! `append_mtr` calls), then wait for durability outside the mutex, so commits of
 //! different committers can share one flush (group commit). Disk bytes come from
 //! `/proc/self/io` `write_bytes`, which counts bytes this process sent to the block
-//! layer (a volume writing through its own threads in this process is included; a
-//! volume in other processes is not).
+//! layer: for the in-process volume that is this process; for "tcp" (six
+//! `borealis-storage-node` processes started here, one per node, on loopback) it is
+//! the sum over the six node processes plus this one.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::path::Path;
-
+use borealis_storage::net::AddrBook;
 use borealis_storage::{redo, LocalVolume, PageWrite, Volume, VolumeConfig};
 use clap::Args;
 use parking_lot::Mutex;
@@ -27,11 +30,16 @@ use crate::rng::Rng;
 
 #[derive(Args, Clone, Debug)]
 pub struct VolumeArgs {
-    /// Volume implementation: "local" (LocalVolume on disk: six in-process storage
-    /// nodes, write quorum 4/6), "local-mem" (LocalVolume without disk) or "mem"
-    /// (the single-copy MemVolume model).
+    /// Comma-separated volume implementations: "local" (LocalVolume on disk: six
+    /// in-process storage nodes, write quorum 4/6), "tcp" (LocalVolume over TCP to six
+    /// `borealis-storage-node` processes started for the run), "local-mem"
+    /// (LocalVolume without disk) or "mem" (the single-copy MemVolume model).
     #[arg(long, default_value = "local")]
     pub volume: String,
+    /// The storage-node binary for "tcp" (default: `borealis-storage-node` next to this
+    /// executable; build it with `cargo build --release -p borealis-storage --bins`).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
     /// Parent directory for on-disk volumes (default: a temporary directory); each
     /// configuration gets a fresh subdirectory.
     #[arg(long)]
@@ -84,7 +92,12 @@ impl VolumeResult {
 
 /// Bytes this process has caused to be written to storage (`/proc/self/io`).
 pub fn process_write_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/io").ok()?;
+    pid_write_bytes("self")
+}
+
+/// `write_bytes` of `/proc/<pid>/io` (`pid` may be "self").
+fn pid_write_bytes(pid: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     s.lines()
         .find(|l| l.starts_with("write_bytes:"))
         .and_then(|l| l.split_whitespace().nth(1))
@@ -97,26 +110,127 @@ pub struct Opened {
     /// The fsync mode to report ("n/a" when the volume has no disk).
     pub fsync_label: String,
     local: Option<Arc<LocalVolume>>,
+    /// Storage-node processes ("tcp"), killed on close.
+    nodes: Vec<Child>,
     _tmp: Option<tempfile::TempDir>,
 }
 
 impl Opened {
-    /// Stop the volume's background work (its nodes' threads) before the next one.
-    pub fn close(self) {
+    /// Bytes written to disk so far by this process and the volume's node processes.
+    pub fn disk_bytes(&self) -> Option<u64> {
+        let mut total = process_write_bytes()?;
+        for c in &self.nodes {
+            total += pid_write_bytes(&c.id().to_string())?;
+        }
+        Some(total)
+    }
+
+    /// Stop the volume's background work (its nodes' threads or processes) before the
+    /// next one.
+    pub fn close(mut self) {
         if let Some(l) = &self.local {
             l.close();
+        }
+        for c in &mut self.nodes {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }
 
+impl Drop for Opened {
+    fn drop(&mut self) {
+        for c in &mut self.nodes {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn fresh_dir(dir: Option<&Path>) -> Result<tempfile::TempDir, String> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("borealis-bench-volume");
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            b.tempdir_in(d)
+        }
+        None => b.tempdir(),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The storage-node binary: `explicit`, or `borealis-storage-node` next to this
+/// executable (or one level up, for test binaries in `deps/`).
+pub fn node_binary(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let here = exe.parent();
+    let up = here
+        .filter(|d| d.ends_with("deps"))
+        .and_then(|d| d.parent());
+    for d in [here, up].into_iter().flatten() {
+        let cand = d.join("borealis-storage-node");
+        if cand.is_file() {
+            return Ok(cand);
+        }
+    }
+    Err(format!(
+        "borealis-storage-node not found next to {} (cargo build --release -p \
+         borealis-storage --bins, or --node-bin)",
+        exe.display()
+    ))
+}
+
+/// Start six storage-node processes (node `i` in AZ `i / 2`) publishing their
+/// addresses in `base/addrs`; returns once all listen.
+fn spawn_nodes(bin: &Path, base: &Path, fsync: bool) -> Result<Vec<Child>, String> {
+    let mut nodes = Vec::new();
+    for id in 0..6 {
+        let mut cmd = Command::new(bin);
+        cmd.args(["--id", &id.to_string(), "--az", &(id / 2).to_string()])
+            .arg("--dir")
+            .arg(base.join(format!("node-{id}")))
+            .arg("--peers-dir")
+            .arg(base.join("addrs"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if !fsync {
+            cmd.arg("--no-fsync");
+        }
+        let mut ch = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
+        let mut line = String::new();
+        let out = ch.stdout.take().ok_or("no stdout")?;
+        let _ = BufReader::new(out).read_line(&mut line);
+        nodes.push(ch);
+        if !line.starts_with("listening") {
+            for c in &mut nodes {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(format!("storage node {id} did not start: {line:?}"));
+        }
+    }
+    Ok(nodes)
+}
+
 /// Open a fresh volume of `kind` ("local", "local-mem" or "mem"); `fsync` applies to
 /// on-disk volumes, which live in a new directory under `dir` (or a temporary one).
-pub fn open_volume(kind: &str, dir: Option<&Path>, fsync: bool) -> Result<Opened, String> {
+pub fn open_volume(
+    kind: &str,
+    dir: Option<&Path>,
+    fsync: bool,
+    node_bin: Option<&Path>,
+) -> Result<Opened, String> {
+    let fsync_label = if fsync { "on" } else { "off" };
     match kind {
         "mem" => Ok(Opened {
             vol: Arc::new(borealis_storage::mem::MemVolume::new()),
             fsync_label: "n/a (no disk)".into(),
             local: None,
+            nodes: Vec::new(),
             _tmp: None,
         }),
         "local-mem" => {
@@ -125,20 +239,12 @@ pub fn open_volume(kind: &str, dir: Option<&Path>, fsync: bool) -> Result<Opened
                 vol: l.clone(),
                 fsync_label: "n/a (no disk)".into(),
                 local: Some(l),
+                nodes: Vec::new(),
                 _tmp: None,
             })
         }
         "local" => {
-            let mut b = tempfile::Builder::new();
-            b.prefix("borealis-bench-volume");
-            let tmp = match dir {
-                Some(d) => {
-                    std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-                    b.tempdir_in(d)
-                }
-                None => b.tempdir(),
-            }
-            .map_err(|e| e.to_string())?;
+            let tmp = fresh_dir(dir)?;
             let cfg = VolumeConfig {
                 fsync,
                 ..VolumeConfig::on_disk(tmp.path())
@@ -146,20 +252,46 @@ pub fn open_volume(kind: &str, dir: Option<&Path>, fsync: bool) -> Result<Opened
             let l = LocalVolume::open(cfg).map_err(|e| e.to_string())?;
             Ok(Opened {
                 vol: l.clone(),
-                fsync_label: if fsync { "on" } else { "off" }.into(),
+                fsync_label: fsync_label.into(),
                 local: Some(l),
+                nodes: Vec::new(),
                 _tmp: Some(tmp),
             })
         }
+        "tcp" => {
+            let tmp = fresh_dir(dir)?;
+            let bin = node_binary(node_bin)?;
+            let nodes = spawn_nodes(&bin, tmp.path(), fsync)?;
+            let mut opened = Opened {
+                vol: Arc::new(borealis_storage::mem::MemVolume::new()),
+                fsync_label: fsync_label.into(),
+                local: None,
+                nodes,
+                _tmp: None,
+            };
+            let cfg = VolumeConfig {
+                fsync,
+                nodes: Some(AddrBook::in_dir(tmp.path().join("addrs"))),
+                ..VolumeConfig::default()
+            };
+            let l = LocalVolume::open(cfg).map_err(|e| e.to_string())?;
+            opened.vol = l.clone();
+            opened.local = Some(l);
+            opened._tmp = Some(tmp);
+            Ok(opened)
+        }
         other => Err(format!(
-            "unknown volume '{other}' (have: local, local-mem, mem)"
+            "unknown volume '{other}' (have: local, tcp, local-mem, mem)"
         )),
     }
 }
 
-/// Measure one configuration.
+/// Measure one configuration (`disk`: bytes written to disk so far by everything the
+/// volume runs on).
+#[allow(clippy::too_many_arguments)] // one flat call per configuration reads best
 pub fn measure(
     vol: Arc<dyn Volume>,
+    disk: &dyn Fn() -> Option<u64>,
     label: (&str, &str),
     committers: usize,
     record_bytes: usize,
@@ -169,7 +301,7 @@ pub fn measure(
 ) -> Result<VolumeResult, String> {
     let order = Mutex::new(());
     let stop = AtomicBool::new(false);
-    let disk0 = process_write_bytes();
+    let disk0 = disk();
     let t0 = Instant::now();
     let per_thread: Vec<Result<(Histogram, u64, u64), String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..committers.max(1))
@@ -220,7 +352,7 @@ pub fn measure(
         records += n;
         redo_bytes += b;
     }
-    let disk_bytes = match (disk0, process_write_bytes()) {
+    let disk_bytes = match (disk0, disk()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
@@ -272,38 +404,41 @@ pub fn main(a: &VolumeArgs) -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let mut results = Vec::new();
-    let mut seen_labels = Vec::new();
-    for f in a.fsync.split(',') {
-        let fsync = matches!(f.trim(), "on" | "true" | "1");
-        for &n in &committers {
-            let opened = open_volume(&a.volume, a.dir.as_deref(), fsync)?;
-            let label = opened.fsync_label.clone();
-            // A volume without disk has one mode only: measure it once.
-            if seen_labels.contains(&(label.clone(), n)) {
+    for kind in a.volume.split(',').map(str::trim) {
+        let mut seen_labels = Vec::new();
+        for f in a.fsync.split(',') {
+            let fsync = matches!(f.trim(), "on" | "true" | "1");
+            for &n in &committers {
+                let opened = open_volume(kind, a.dir.as_deref(), fsync, a.node_bin.as_deref())?;
+                let label = opened.fsync_label.clone();
+                // A volume without disk has one mode only: measure it once.
+                if seen_labels.contains(&(label.clone(), n)) {
+                    opened.close();
+                    continue;
+                }
+                seen_labels.push((label.clone(), n));
+                let r = measure(
+                    opened.vol.clone(),
+                    &|| opened.disk_bytes(),
+                    (kind, &label),
+                    n,
+                    a.record_bytes,
+                    a.pages,
+                    Duration::from_secs_f64(a.time),
+                    a.seed,
+                );
                 opened.close();
-                continue;
+                let r = r?;
+                eprintln!(
+                    "{} fsync={} committers={}: {:.0} records/s, p99 {:.1} us",
+                    r.volume,
+                    r.fsync,
+                    n,
+                    r.records_per_s(),
+                    r.p99_us
+                );
+                results.push(r);
             }
-            seen_labels.push((label.clone(), n));
-            let r = measure(
-                opened.vol.clone(),
-                (&a.volume, &label),
-                n,
-                a.record_bytes,
-                a.pages,
-                Duration::from_secs_f64(a.time),
-                a.seed,
-            );
-            opened.close();
-            let r = r?;
-            eprintln!(
-                "{} fsync={} committers={}: {:.0} records/s, p99 {:.1} us",
-                r.volume,
-                r.fsync,
-                n,
-                r.records_per_s(),
-                r.p99_us
-            );
-            results.push(r);
         }
     }
     let dir = a.dir.clone().unwrap_or_else(|| ".".into());
@@ -328,10 +463,11 @@ mod tests {
 
     #[test]
     fn mem_volume_commits_and_counts() {
-        let opened = open_volume("mem", None, true).expect("mem volume");
+        let opened = open_volume("mem", None, true, None).expect("mem volume");
         let vol = opened.vol.clone();
         let r = measure(
             vol.clone(),
+            &process_write_bytes,
             ("mem", &opened.fsync_label),
             4,
             100,
@@ -352,10 +488,11 @@ mod tests {
     #[test]
     fn local_volume_on_disk_writes_redo_durably() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let opened = open_volume("local", Some(dir.path()), true).expect("local volume");
+        let opened = open_volume("local", Some(dir.path()), true, None).expect("local volume");
         let vol = opened.vol.clone();
         let r = measure(
             vol.clone(),
+            &|| opened.disk_bytes(),
             ("local", &opened.fsync_label),
             2,
             200,
@@ -374,6 +511,6 @@ mod tests {
 
     #[test]
     fn unknown_volume_is_an_error() {
-        assert!(open_volume("nope", None, true).is_err());
+        assert!(open_volume("nope", None, true, None).is_err());
     }
 }
