@@ -24,6 +24,7 @@
 
 pub mod client;
 pub mod follow;
+pub mod membership;
 pub mod server;
 pub mod stream;
 pub mod wire;

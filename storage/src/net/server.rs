@@ -1,5 +1,9 @@
 //! The storage-node process side: one [`Node`] served over TCP.
 //!
+//! Besides its [`Node`], the process keeps the volume membership it was last offered
+//! ([`MemberStore`]), answers writers asking for it, and learns the addresses of the
+//! members it names (so gossip reaches a node that joined later).
+//!
 //! Each connection gets a thread that reads request frames. Appends are handed to the
 //! node's request queue (group commit as in-process) and acknowledged asynchronously on
 //! the same connection; every other request is answered in order. Writes to a
@@ -14,6 +18,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::client::{AddrBook, TcpPeers};
+use super::membership::{MemberStore, Membership};
 use super::wire::*;
 use crate::io::DirBackend;
 use crate::node::{AckSink, AppendMsg, Node, NodeOptions};
@@ -44,7 +49,29 @@ pub struct RunningNode {
     pub node: Arc<Node>,
     pub addr: SocketAddr,
     pub accept: JoinHandle<()>,
+    /// The volume membership this node stores.
+    pub members: Arc<MemberStore>,
     _peers: Arc<dyn PeerSet>,
+}
+
+/// What a connection serves.
+struct Served {
+    node: Arc<Node>,
+    members: Arc<MemberStore>,
+    book: AddrBook,
+}
+
+impl Served {
+    /// Learn the addresses of members our book does not name.
+    fn learn(&self, m: &Membership) {
+        for x in &m.members {
+            if let Some(a) = x.addr {
+                if x.id != self.node.id && self.book.lookup(x.id).is_none() {
+                    self.book.learn(x.id, a);
+                }
+            }
+        }
+    }
 }
 
 /// Start a storage node and serve it (returns once listening).
@@ -68,17 +95,25 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
         },
         Arc::downgrade(&peers),
     )?;
-    let n = node.clone();
+    let members = Arc::new(MemberStore::open(&cfg.dir, cfg.fsync)?);
+    let served = Arc::new(Served {
+        node: node.clone(),
+        members: members.clone(),
+        book: cfg.peers.clone(),
+    });
+    if let Some(m) = members.get() {
+        served.learn(&m);
+    }
     let accept = std::thread::Builder::new()
         .name(format!("node{}-accept", cfg.id))
         .spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let n = n.clone();
+                let served = served.clone();
                 let _ = std::thread::Builder::new()
                     .name("node-conn".into())
                     .spawn(move || {
-                        if let Err(e) = serve_conn(&n, conn) {
+                        if let Err(e) = serve_conn(&served, conn) {
                             tracing::debug!("connection ended: {e}");
                         }
                     });
@@ -88,6 +123,7 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
         node,
         addr,
         accept,
+        members,
         _peers: peers,
     })
 }
@@ -106,7 +142,8 @@ impl AckSink for ConnSink {
     }
 }
 
-fn serve_conn(node: &Arc<Node>, conn: TcpStream) -> Result<()> {
+fn serve_conn(served: &Served, conn: TcpStream) -> Result<()> {
+    let node = &served.node;
     conn.set_nodelay(true)?;
     let out = Arc::new(Mutex::new(conn.try_clone()?));
     let sink: Arc<dyn AckSink> = Arc::new(ConnSink(out.clone()));
@@ -128,13 +165,34 @@ fn serve_conn(node: &Arc<Node>, conn: TcpStream) -> Result<()> {
             node.enqueue(m);
             continue;
         }
-        let res = handle(node, kind, &mut d);
+        let res = match kind {
+            REQ_MEMBERSHIP | REQ_SET_MEMBERSHIP => handle_membership(served, kind, &mut d),
+            _ => handle(node, kind, &mut d),
+        };
         let mut o = out.lock();
         match res {
             Ok(body) => write_frame(&mut *o, RESP_OK, &body)?,
             Err(e) => write_frame(&mut *o, RESP_ERR, &Enc::new().error(&e).0)?,
         }
     }
+}
+
+fn handle_membership(served: &Served, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
+    let mut e = Enc::new();
+    if kind == REQ_MEMBERSHIP {
+        d.end()?;
+        e.u64(served.node.id as u64).u8(served.node.az);
+        Membership::encode_opt(served.members.get().as_ref(), &mut e);
+    } else {
+        let m = Membership::decode(d)?;
+        d.end()?;
+        let cur = served.members.offer(m)?;
+        if let Some(c) = &cur {
+            served.learn(c);
+        }
+        Membership::encode_opt(cur.as_ref(), &mut e);
+    }
+    Ok(e.0)
 }
 
 fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
