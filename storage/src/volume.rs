@@ -182,13 +182,13 @@ struct WState {
     subs: Vec<Sender<LogEvent>>,
     replacing: Option<Replacing>,
     poll_cursor: usize,
-    /// Poll rounds so far (over TCP, every [`MEMBERSHIP_REPAIR_ROUNDS`]th re-offers the
-    /// membership to members that lost it).
+    /// Poll rounds so far (over TCP, every [`MEMBERSHIP_ROUNDS`]th checks the members:
+    /// see [`LocalVolume::membership_round`]).
     poll_rounds: u64,
 }
 
-/// Poll rounds between re-offers of the membership to the members (over TCP).
-const MEMBERSHIP_REPAIR_ROUNDS: u64 = 64;
+/// Poll rounds between membership checks over TCP (about 1.3 s at the default tick).
+const MEMBERSHIP_ROUNDS: u64 = 8;
 
 /// Idle PGs polled per ticker round.
 const POLL_SLICE: usize = 64;
@@ -453,9 +453,8 @@ impl LocalVolume {
             (st.tr.members(), pgs, st.tr.vdl(), Self::read_floor(&st))
         };
         if let Some(t) = &self.remote {
-            let due = poll && self.st.lock().poll_rounds % MEMBERSHIP_REPAIR_ROUNDS == 1;
-            if let (true, Some(m)) = (due, t.membership()) {
-                membership::offer_all(t, &m, &m.ids());
+            if poll && self.st.lock().poll_rounds % MEMBERSHIP_ROUNDS == 1 {
+                self.membership_round(t);
             }
         }
         // Poll SCLs (read routing, acks lost to a partition) and push limits.
@@ -595,7 +594,7 @@ impl LocalVolume {
         if let Some(a) = addr {
             t.book().learn(new, a);
         }
-        let (id, az, _) = t.node_membership(new)?;
+        let membership::NodeView { id, az, .. } = t.node_view(new)?;
         if id != new {
             return Err(Error::InvalidInput(format!(
                 "the node at node {new}'s address is node {id}"
@@ -635,6 +634,41 @@ impl LocalVolume {
             next: Some(next),
         });
         Ok(())
+    }
+
+    /// Over TCP, now and then: re-offer the membership to members that lost it (a wiped
+    /// disk), and start the change a joining node asked for (`borealis-storage-node
+    /// --replaces OLD`, see [`crate::net::membership`]).
+    fn membership_round(&self, t: &TcpTransport) {
+        let Some(m) = t.membership() else { return };
+        let mut joiners = Vec::new();
+        for id in m.ids() {
+            if let Ok(v) = t.node_view(id) {
+                if v.membership.as_ref().is_none_or(|x| x.epoch < m.epoch) {
+                    let _ = t.offer_membership(id, &m);
+                }
+                joiners.extend(v.joiners);
+            }
+        }
+        if self.replacing() {
+            return;
+        }
+        for j in joiners {
+            if m.member(j.replaces).is_none() || m.member(j.id).is_some() {
+                continue;
+            }
+            match self.replace_member(j.replaces, j.id, Some(j.addr)) {
+                Ok(()) => {
+                    tracing::info!(
+                        old = j.replaces,
+                        new = j.id,
+                        "node asked to join: replacing"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(node = j.id, "join request refused: {e}"),
+            }
+        }
     }
 
     /// Over TCP: the membership the volume works with (None in-process).

@@ -5,6 +5,8 @@
 //! Afterwards the volume survives losing one node in each of the two other AZs (so the
 //! new node must hold the data and ack writes), a restarted writer finds the new
 //! membership on the nodes, and the new node alone serves every page exactly.
+//! Two ways in: the writer's API (`LocalVolume::replace_member`), or the new process
+//! started with `--replaces OLD`, which the writer notices by itself.
 //! Seeded: prints its seed; `BOREALIS_SEED=<n>` replays one.
 
 mod common;
@@ -34,6 +36,15 @@ fn commit_random(v: &LocalVolume, c: &mut Checker, rng: &mut impl Rng, tag: u64)
 
 #[test]
 fn replace_dead_node_over_tcp_while_writing() {
+    scenario(false);
+}
+
+#[test]
+fn node_started_with_replaces_joins_while_writing() {
+    scenario(true);
+}
+
+fn scenario(via_cli: bool) {
     let seed: u64 = std::env::var("BOREALIS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -85,11 +96,18 @@ fn replace_dead_node_over_tcp_while_writing() {
 
     // A new process with a new id, port and empty directory takes its place.
     let new = 6;
-    nodes.spawn_in(new, az);
-    v.replace_member(victim, new, None).unwrap();
-    assert!(v.replacing());
-    // Replacing a non-member or starting a second change is refused.
-    assert!(v.replace_member(victim, new, None).is_err());
+    if via_cli {
+        nodes.spawn_args(new, az, &["--replaces", &victim.to_string()]);
+        eventually(60, "the writer started the change", || {
+            v.replacing() || v.membership().unwrap().epoch > 1
+        });
+    } else {
+        nodes.spawn_in(new, az);
+        v.replace_member(victim, new, None).unwrap();
+        assert!(v.replacing());
+        // A second change while one runs is refused.
+        assert!(v.replace_member(victim, new, None).is_err());
+    }
     eventually(90, "membership change done", || !v.replacing());
     progress(30, "writes go on after the change");
     stop.store(true, Ordering::SeqCst);
@@ -105,7 +123,7 @@ fn replace_dead_node_over_tcp_while_writing() {
     let stored = m
         .ids()
         .iter()
-        .filter(|&&n| matches!(probe.node_membership(n), Ok((_, _, Some(x))) if x == m))
+        .filter(|&&n| matches!(probe.node_view(n), Ok(v) if v.membership.as_ref() == Some(&m)))
         .count();
     assert!(stored >= 4, "new membership stored on {stored} members");
 

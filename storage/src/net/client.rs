@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use parking_lot::Mutex;
 
-use super::membership::Membership;
+use super::membership::{Membership, NodeView};
 use super::wire::*;
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::NodeId;
@@ -400,14 +400,14 @@ impl TcpTransport {
             .clone()
     }
 
-    /// Node `id`'s own identity (id, AZ) and the membership it stores.
-    pub fn node_membership(&self, id: NodeId) -> Result<(NodeId, u8, Option<Membership>)> {
+    /// Node `id`'s own identity (id, AZ), the membership it stores and the join
+    /// requests it heard of.
+    pub fn node_view(&self, id: NodeId) -> Result<NodeView> {
         let b = self.node(id).sync.call(REQ_MEMBERSHIP, &[])?;
         let mut d = Dec::new(&b);
-        let (nid, az) = (d.u64()? as NodeId, d.u8()?);
-        let m = Membership::decode_opt(&mut d)?;
+        let v = NodeView::decode(&mut d)?;
         d.end()?;
-        Ok((nid, az, m))
+        Ok(v)
     }
 
     /// Offer `m` to node `id`, which keeps it if newer than its own; returns the

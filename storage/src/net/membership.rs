@@ -14,6 +14,11 @@
 //!   (epoch + 1) on a write quorum (4) of the old set AND of the new set, and only then
 //!   drops the old set.
 //!
+//! - Joining from the command line: a new node started with `--replaces OLD`
+//!   ([`announce_join`]) tells the peers it knows; members report such [`Joiner`]s with
+//!   their membership, and the writer, checking its members every few seconds, starts
+//!   the change itself ([`crate::LocalVolume::replace_member`]).
+//!
 //! Invariant: once a change has committed, every read quorum of the old set contains a
 //! node storing the new membership (4 + 3 > 6), so a writer starting from the old set
 //! (e.g. its configuration) is always led to the new one. A membership is stored only
@@ -181,11 +186,80 @@ impl Membership {
     }
 }
 
-/// A storage node's stored membership (`<dir>/membership.meta`).
+/// A node asking to take member `replaces`'s place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Joiner {
+    pub id: NodeId,
+    pub az: u8,
+    pub addr: SocketAddr,
+    pub replaces: NodeId,
+}
+
+impl Joiner {
+    pub fn encode(&self, e: &mut Enc) {
+        e.u64(self.id as u64)
+            .u8(self.az)
+            .str(&self.addr.to_string())
+            .u64(self.replaces as u64);
+    }
+
+    pub fn decode(d: &mut Dec) -> Result<Joiner> {
+        Ok(Joiner {
+            id: d.u64()? as NodeId,
+            az: d.u8()?,
+            addr: d
+                .str()?
+                .parse()
+                .map_err(|_| Error::Corrupted("joiner: bad address".into()))?,
+            replaces: d.u64()? as NodeId,
+        })
+    }
+}
+
+/// What a node says about membership: its own id and AZ, the membership it stores and
+/// the nodes that asked it to join.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub az: u8,
+    pub membership: Option<Membership>,
+    pub joiners: Vec<Joiner>,
+}
+
+impl NodeView {
+    pub fn encode(&self, e: &mut Enc) {
+        e.u64(self.id as u64).u8(self.az);
+        Membership::encode_opt(self.membership.as_ref(), e);
+        e.u64(self.joiners.len() as u64);
+        for j in &self.joiners {
+            j.encode(e);
+        }
+    }
+
+    pub fn decode(d: &mut Dec) -> Result<NodeView> {
+        let (id, az) = (d.u64()? as NodeId, d.u8()?);
+        let membership = Membership::decode_opt(d)?;
+        let n = d.u64()?;
+        if n > 1024 {
+            return Err(Error::Corrupted(format!("{n} joiners")));
+        }
+        let joiners = (0..n).map(|_| Joiner::decode(d)).collect::<Result<_>>()?;
+        Ok(NodeView {
+            id,
+            az,
+            membership,
+            joiners,
+        })
+    }
+}
+
+/// A storage node's stored membership (`<dir>/membership.meta`), and the joiners it
+/// heard of (in memory: a joiner repeats its announcement until it is a member).
 pub struct MemberStore {
     path: PathBuf,
     fsync: bool,
     cur: Mutex<Option<Membership>>,
+    joiners: Mutex<Vec<Joiner>>,
 }
 
 impl MemberStore {
@@ -209,11 +283,27 @@ impl MemberStore {
             path,
             fsync,
             cur: Mutex::new(cur),
+            joiners: Mutex::new(Vec::new()),
         })
     }
 
     pub fn get(&self) -> Option<Membership> {
         self.cur.lock().clone()
+    }
+
+    /// Remember a join request (the newest per joining node).
+    pub fn note_joiner(&self, j: Joiner) {
+        let mut v = self.joiners.lock();
+        v.retain(|x| x.id != j.id);
+        v.push(j);
+    }
+
+    /// Join requests of nodes that are not members yet.
+    pub fn joiners(&self) -> Vec<Joiner> {
+        let cur = self.get();
+        let mut v = self.joiners.lock();
+        v.retain(|j| cur.as_ref().is_none_or(|m| m.member(j.id).is_none()));
+        v.clone()
     }
 
     /// Keep `m` if its epoch is above the stored one (durably, before answering);
@@ -281,7 +371,13 @@ fn try_discover(t: &TcpTransport) -> Result<Membership> {
         }
         for id in ask {
             asked.insert(id);
-            if let Ok((nid, az, m)) = t.node_membership(id) {
+            if let Ok(NodeView {
+                id: nid,
+                az,
+                membership: m,
+                ..
+            }) = t.node_view(id)
+            {
                 if nid != id {
                     tracing::warn!(id, nid, "address book names the wrong node");
                     continue;
@@ -332,6 +428,32 @@ fn try_discover(t: &TcpTransport) -> Result<Membership> {
         )));
     }
     Ok(best)
+}
+
+/// Announce, until node `me` is a member, that it wants to replace member `replaces`:
+/// every `every`, to each peer `book` names (a background thread; see the module doc).
+pub fn announce_join(
+    me: Joiner,
+    book: super::AddrBook,
+    store: std::sync::Arc<MemberStore>,
+    every: Duration,
+) -> Result<()> {
+    use super::client::NodeConn;
+    std::thread::Builder::new()
+        .name(format!("node{}-join", me.id))
+        .spawn(move || {
+            let mut body = Enc::new();
+            me.encode(&mut body);
+            store.note_joiner(me.clone());
+            while store.get().is_none_or(|m| m.member(me.id).is_none()) {
+                for id in book.ids().into_iter().filter(|&id| id != me.id) {
+                    let _ = NodeConn::new(id, book.clone()).call(super::wire::REQ_JOIN, &body.0);
+                }
+                std::thread::sleep(every);
+            }
+            tracing::info!(node = me.id, "joined the volume");
+        })?;
+    Ok(())
 }
 
 /// Offer `m` to every node in `ids`; the ids that now store it.

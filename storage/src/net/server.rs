@@ -18,7 +18,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::client::{AddrBook, TcpPeers};
-use super::membership::{MemberStore, Membership};
+use super::membership::{Joiner, MemberStore, Membership, NodeView};
 use super::wire::*;
 use crate::io::DirBackend;
 use crate::node::{AckSink, AppendMsg, Node, NodeOptions};
@@ -46,6 +46,8 @@ pub struct StorageNodeConfig {
 
 /// A running storage node.
 pub struct RunningNode {
+    /// Its address book (shared with its gossip).
+    pub book: AddrBook,
     pub node: Arc<Node>,
     pub addr: SocketAddr,
     pub accept: JoinHandle<()>,
@@ -71,6 +73,24 @@ impl Served {
                 }
             }
         }
+    }
+}
+
+impl RunningNode {
+    /// Ask the volume to make this (new, empty) node a member in place of `old`: peers
+    /// hear of it until a writer has made the change (see [`super::membership`]).
+    pub fn request_replace(&self, old: NodeId) -> Result<()> {
+        super::membership::announce_join(
+            Joiner {
+                id: self.node.id,
+                az: self.node.az,
+                addr: self.addr,
+                replaces: old,
+            },
+            self.book.clone(),
+            self.members.clone(),
+            Duration::from_millis(500),
+        )
     }
 }
 
@@ -120,6 +140,7 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
             }
         })?;
     Ok(RunningNode {
+        book: cfg.peers.clone(),
         node,
         addr,
         accept,
@@ -166,7 +187,9 @@ fn serve_conn(served: &Served, conn: TcpStream) -> Result<()> {
             continue;
         }
         let res = match kind {
-            REQ_MEMBERSHIP | REQ_SET_MEMBERSHIP => handle_membership(served, kind, &mut d),
+            REQ_MEMBERSHIP | REQ_SET_MEMBERSHIP | REQ_JOIN => {
+                handle_membership(served, kind, &mut d)
+            }
             _ => handle(node, kind, &mut d),
         };
         let mut o = out.lock();
@@ -181,8 +204,20 @@ fn handle_membership(served: &Served, kind: u8, d: &mut Dec) -> Result<Vec<u8>> 
     let mut e = Enc::new();
     if kind == REQ_MEMBERSHIP {
         d.end()?;
-        e.u64(served.node.id as u64).u8(served.node.az);
-        Membership::encode_opt(served.members.get().as_ref(), &mut e);
+        NodeView {
+            id: served.node.id,
+            az: served.node.az,
+            membership: served.members.get(),
+            joiners: served.members.joiners(),
+        }
+        .encode(&mut e);
+    } else if kind == REQ_JOIN {
+        let j = Joiner::decode(d)?;
+        d.end()?;
+        if served.book.lookup(j.id).is_none() {
+            served.book.learn(j.id, j.addr);
+        }
+        served.members.note_joiner(j);
     } else {
         let m = Membership::decode(d)?;
         d.end()?;

@@ -34,6 +34,11 @@ impl Nodes {
 
     /// Start node `id` in `az`, on `<base>/node-<id>`; returns once it listens.
     pub fn spawn_in(&mut self, id: usize, az: u8) {
+        self.spawn_args(id, az, &[]);
+    }
+
+    /// [`Nodes::spawn_in`] with extra command-line arguments.
+    pub fn spawn_args(&mut self, id: usize, az: u8, extra: &[&str]) {
         let mut ch = Command::new(env!("CARGO_BIN_EXE_borealis-storage-node"))
             .args(["--id", &id.to_string(), "--az", &az.to_string()])
             .arg("--dir")
@@ -45,6 +50,7 @@ impl Nodes {
                 &(8 * PAGE_SIZE).to_string(),
                 "--no-fsync",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
