@@ -14,7 +14,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use borealis_storage::net::TcpTransport;
+use borealis_storage::net::{AddrBook, TcpTransport};
 use borealis_storage::transport::Transport;
 use borealis_storage::volume::LocalVolume;
 use borealis_storage::Volume;
@@ -56,6 +56,9 @@ fn scenario(via_cli: bool) {
     let mut cfg = small(None);
     cfg.nodes = Some(nodes.book());
     let v = LocalVolume::open(cfg.clone()).unwrap();
+    let original: Vec<String> = (0..6)
+        .map(|i| format!("{i}={}", nodes.book().lookup(i).unwrap()))
+        .collect();
     let first = v.membership().expect("a TCP volume has a membership");
     assert_eq!(first.epoch, 1);
     assert_eq!(first.ids(), vec![0, 1, 2, 3, 4, 5]);
@@ -143,10 +146,12 @@ fn scenario(via_cli: bool) {
     }
     c.verify(&*v, 0..PAGES);
 
-    // A restarted writer finds the new membership on the nodes (its address book
-    // still names the dead node, and now a seventh) and recovers on it.
+    // A restarted writer finds the new membership on the nodes and recovers on it,
+    // even when its address book is the original six fixed addresses (dead node
+    // included, new node missing: it learns the new node's address from the membership).
     v.close();
     drop(v);
+    cfg.nodes = Some(AddrBook::parse_fixed(&original).unwrap());
     let v = LocalVolume::open(cfg).unwrap();
     assert_eq!(v.membership().unwrap(), m);
     c.recovered(v.durable_lsn());
