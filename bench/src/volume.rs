@@ -6,11 +6,18 @@
 //! Each committer loops: build one mini-transaction (one redo write of `record_bytes`
 //! into a random page), append it under a mutex (the Volume contract: the engine orders
 //! `append_mtr` calls), then wait for durability outside the mutex, so commits of
-//! different committers can share one flush (group commit). Disk bytes come from
-//! `/proc/self/io` `write_bytes`, which counts bytes this process sent to the block
-//! layer: for the in-process volume that is this process; for "tcp" (six
-//! `borealis-storage-node` processes started here, one per node, on loopback) it is
-//! the sum over the six node processes plus this one.
+//! different committers can share one flush (group commit).
+//!
+//! Bytes written to disk, two ways, both over redo payload bytes:
+//! - device: sectors written to the block device holding `--dir` (`/proc/diskstats`),
+//!   counted after a `sync()` at the end of the run so fsync-off runs are charged for
+//!   their write-back too. Exact when the device holds nothing else (a loop device
+//!   made for the run); on a shared disk it includes everyone's writes.
+//! - process: `/proc/<pid>/io` `write_bytes` of this process and, for "tcp" (six
+//!   `borealis-storage-node` processes started here, one per node, on loopback), of
+//!   the node processes. The kernel charges a whole page-cache folio each time one is
+//!   dirtied again, so with large folios (ext4 on recent kernels) a 200-byte append
+//!   after an fdatasync can count 2 MiB: an upper bound, not what reaches the disk.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -75,6 +82,7 @@ pub struct VolumeResult {
     pub records: u64,
     pub redo_bytes: u64,
     pub disk_bytes: Option<u64>,
+    pub device_bytes: Option<u64>,
     pub elapsed_s: f64,
     pub p50_us: f64,
     pub p99_us: f64,
@@ -95,6 +103,36 @@ pub fn process_write_bytes() -> Option<u64> {
     pid_write_bytes("self")
 }
 
+/// The block device (as named in /proc/diskstats) of the mount holding `dir`.
+pub fn device_of(dir: &Path) -> Option<String> {
+    let abs = std::fs::canonicalize(dir).ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let mut best: Option<(&str, &str)> = None;
+    for line in mounts.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(dev), Some(mnt)) = (f.next(), f.next()) else {
+            continue;
+        };
+        if abs.starts_with(mnt) && best.is_none_or(|b| mnt.len() > b.1.len()) {
+            best = Some((dev, mnt));
+        }
+    }
+    let dev = best?.0.strip_prefix("/dev/")?;
+    device_write_bytes(dev).map(|_| dev.to_string())
+}
+
+/// Bytes written to block device `dev` since boot (`/proc/diskstats`, 512-byte sectors).
+pub fn device_write_bytes(dev: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/diskstats").ok()?;
+    s.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(2) == Some(&dev))
+            .then(|| f.get(9)?.parse::<u64>().ok())
+            .flatten()
+            .map(|sectors| sectors * 512)
+    })
+}
+
 /// `write_bytes` of `/proc/<pid>/io` (`pid` may be "self").
 fn pid_write_bytes(pid: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
@@ -112,17 +150,26 @@ pub struct Opened {
     local: Option<Arc<LocalVolume>>,
     /// Storage-node processes ("tcp"), killed on close.
     nodes: Vec<Child>,
+    /// The block device the volume's files live on.
+    device: Option<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
 impl Opened {
-    /// Bytes written to disk so far by this process and the volume's node processes.
-    pub fn disk_bytes(&self) -> Option<u64> {
-        let mut total = process_write_bytes()?;
-        for c in &self.nodes {
-            total += pid_write_bytes(&c.id().to_string())?;
+    /// Bytes written so far: (process accounting of this process and the volume's node
+    /// processes, sectors written to the volume's device).
+    pub fn disk_bytes(&self) -> DiskBytes {
+        let process = (|| {
+            let mut total = process_write_bytes()?;
+            for c in &self.nodes {
+                total += pid_write_bytes(&c.id().to_string())?;
+            }
+            Some(total)
+        })();
+        DiskBytes {
+            process,
+            device: self.device.as_deref().and_then(device_write_bytes),
         }
-        Some(total)
     }
 
     /// Stop the volume's background work (its nodes' threads or processes) before the
@@ -143,6 +190,23 @@ impl Drop for Opened {
         for c in &mut self.nodes {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+/// Bytes-written counters at one moment (see the module doc).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DiskBytes {
+    pub process: Option<u64>,
+    pub device: Option<u64>,
+}
+
+impl DiskBytes {
+    /// This process only, no device.
+    pub fn this_process() -> DiskBytes {
+        DiskBytes {
+            process: process_write_bytes(),
+            device: None,
         }
     }
 }
@@ -231,6 +295,7 @@ pub fn open_volume(
             fsync_label: "n/a (no disk)".into(),
             local: None,
             nodes: Vec::new(),
+            device: None,
             _tmp: None,
         }),
         "local-mem" => {
@@ -240,6 +305,7 @@ pub fn open_volume(
                 fsync_label: "n/a (no disk)".into(),
                 local: Some(l),
                 nodes: Vec::new(),
+                device: None,
                 _tmp: None,
             })
         }
@@ -255,6 +321,7 @@ pub fn open_volume(
                 fsync_label: fsync_label.into(),
                 local: Some(l),
                 nodes: Vec::new(),
+                device: device_of(tmp.path()),
                 _tmp: Some(tmp),
             })
         }
@@ -267,6 +334,7 @@ pub fn open_volume(
                 fsync_label: fsync_label.into(),
                 local: None,
                 nodes,
+                device: device_of(tmp.path()),
                 _tmp: None,
             };
             let cfg = VolumeConfig {
@@ -291,7 +359,7 @@ pub fn open_volume(
 #[allow(clippy::too_many_arguments)] // one flat call per configuration reads best
 pub fn measure(
     vol: Arc<dyn Volume>,
-    disk: &dyn Fn() -> Option<u64>,
+    disk: &dyn Fn() -> DiskBytes,
     label: (&str, &str),
     committers: usize,
     record_bytes: usize,
@@ -301,6 +369,9 @@ pub fn measure(
 ) -> Result<VolumeResult, String> {
     let order = Mutex::new(());
     let stop = AtomicBool::new(false);
+    // Start from clean page caches: what opening the volume left dirty is not ours.
+    // SAFETY: sync(2) takes no arguments and has no memory-safety preconditions.
+    unsafe { libc::sync() };
     let disk0 = disk();
     let t0 = Instant::now();
     let per_thread: Vec<Result<(Histogram, u64, u64), String>> = std::thread::scope(|s| {
@@ -352,10 +423,13 @@ pub fn measure(
         records += n;
         redo_bytes += b;
     }
-    let disk_bytes = match (disk0, disk()) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
+    // Write-back of what the run left dirty belongs to the run.
+    // SAFETY: sync(2) takes no arguments and has no memory-safety preconditions.
+    unsafe { libc::sync() };
+    let disk1 = disk();
+    let delta = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+    let disk_bytes = delta(disk0.process, disk1.process);
+    let device_bytes = delta(disk0.device, disk1.device);
     Ok(VolumeResult {
         volume: label.0.into(),
         fsync: label.1.into(),
@@ -363,6 +437,7 @@ pub fn measure(
         records,
         redo_bytes,
         disk_bytes,
+        device_bytes,
         elapsed_s: elapsed,
         p50_us: h.quantile(0.5) as f64 / 1e3,
         p99_us: h.quantile(0.99) as f64 / 1e3,
@@ -371,14 +446,14 @@ pub fn measure(
 }
 
 pub fn markdown(results: &[VolumeResult]) -> String {
-    let mut s = String::from("| volume | fsync | committers | records/s | redo MB/s | commit p50 us | commit p99 us | max us | disk bytes / redo byte |\n|---|---|---|---|---|---|---|---|---|\n");
+    let mut s = String::from("| volume | fsync | committers | records/s | redo MB/s | commit p50 us | commit p99 us | max us | device bytes / redo byte | process write_bytes / redo byte |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for r in results {
-        let amp = match r.disk_bytes {
-            Some(d) if r.redo_bytes > 0 => format!("{:.2}", d as f64 / r.redo_bytes as f64),
+        let ratio = |d: Option<u64>| match d {
+            Some(d) if r.redo_bytes > 0 => format!("{:.1}", d as f64 / r.redo_bytes as f64),
             _ => "-".into(),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} | {} |\n",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} | {} | {} |\n",
             r.volume,
             r.fsync,
             r.committers,
@@ -387,7 +462,8 @@ pub fn markdown(results: &[VolumeResult]) -> String {
             r.p50_us,
             r.p99_us,
             r.max_us,
-            amp
+            ratio(r.device_bytes),
+            ratio(r.disk_bytes)
         ));
     }
     s
@@ -467,7 +543,7 @@ mod tests {
         let vol = opened.vol.clone();
         let r = measure(
             vol.clone(),
-            &process_write_bytes,
+            &DiskBytes::this_process,
             ("mem", &opened.fsync_label),
             4,
             100,
