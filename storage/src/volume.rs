@@ -230,10 +230,11 @@ impl LocalVolume {
             let t = TcpTransport::new(book.clone(), &[]);
             let m = membership::discover(&t, config.open_timeout)?;
             t.set_membership(m.clone());
-            // A new volume's first membership, or members that lost theirs.
-            membership::offer_all(&t, &m, &m.ids());
             let net: Arc<dyn Transport> = t.clone();
-            return Self::open_with(None, Some(t), net, m.ids(), config);
+            let v = Self::open_with(None, Some(t.clone()), net, m.ids(), config)?;
+            // A new volume's first membership, or members that lost theirs.
+            membership::offer_all(&t, v.epoch, &m, &m.ids());
+            return Ok(v);
         }
         let cluster = Cluster::open(config.cluster_options())?;
         Self::open_on(cluster, config)
@@ -505,7 +506,7 @@ impl LocalVolume {
             if let (Some(t), Some(next)) = (&self.remote, next) {
                 drop(st);
                 let cur = t.membership().expect("set when opened over TCP");
-                if let Err(e) = membership::commit_change(t, &cur, &next) {
+                if let Err(e) = membership::commit_change(t, self.epoch, &cur, &next) {
                     tracing::warn!("membership change not stored yet: {e}");
                     return;
                 }
@@ -645,7 +646,7 @@ impl LocalVolume {
         for id in m.ids() {
             if let Ok(v) = t.node_view(id) {
                 if v.membership.as_ref().is_none_or(|x| x.epoch < m.epoch) {
-                    let _ = t.offer_membership(id, &m);
+                    let _ = t.offer_membership(id, self.epoch, &m);
                 }
                 joiners.extend(v.joiners);
             }

@@ -14,10 +14,11 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use borealis_storage::net::membership::Member;
 use borealis_storage::net::{AddrBook, TcpTransport};
 use borealis_storage::transport::Transport;
 use borealis_storage::volume::LocalVolume;
-use borealis_storage::Volume;
+use borealis_storage::{Error, Volume};
 use common::procs::Nodes;
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -160,6 +161,24 @@ fn scenario(via_cli: bool) {
         commit_random(&v, &mut c, &mut wrng, 6000 + i);
     }
     c.verify(&*v, 0..PAGES);
+
+    // A deposed writer (the first one's epoch) cannot change the membership.
+    let other = m
+        .replaced(
+            m.ids()[0],
+            Member {
+                id: 9,
+                az: None,
+                addr: None,
+            },
+        )
+        .unwrap();
+    assert!(v.epoch() > 1);
+    assert!(matches!(
+        probe.offer_membership(new, v.epoch() - 1, &other),
+        Err(Error::Fenced { .. })
+    ));
+    assert_eq!(probe.node_view(new).unwrap().membership.as_ref(), Some(&m));
 
     // The new node alone holds every page exactly as of VDL.
     let vdl = v.durable_lsn();

@@ -410,10 +410,17 @@ impl TcpTransport {
         Ok(v)
     }
 
-    /// Offer `m` to node `id`, which keeps it if newer than its own; returns the
-    /// membership the node holds afterwards.
-    pub fn offer_membership(&self, id: NodeId, m: &Membership) -> Result<Option<Membership>> {
+    /// Offer `m` to node `id` as the writer of epoch `epoch`; the node keeps it if
+    /// newer than its own (and fails with `Fenced` if it has seen a newer writer);
+    /// returns the membership the node holds afterwards.
+    pub fn offer_membership(
+        &self,
+        id: NodeId,
+        epoch: u64,
+        m: &Membership,
+    ) -> Result<Option<Membership>> {
         let mut e = Enc::new();
+        e.u64(epoch);
         m.encode(&mut e);
         let b = self.node(id).sync.call(REQ_SET_MEMBERSHIP, &e.0)?;
         let mut d = Dec::new(&b);

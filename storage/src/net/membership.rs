@@ -19,6 +19,10 @@
 //!   their membership, and the writer, checking its members every few seconds, starts
 //!   the change itself ([`crate::LocalVolume::replace_member`]).
 //!
+//! Offers carry the writer's epoch and a node refuses one older than any epoch its
+//! segments adopted (`Fenced`): a deposed writer reaches at most three nodes of a set,
+//! never the write quorum a change needs.
+//!
 //! Invariant: once a change has committed, every read quorum of the old set contains a
 //! node storing the new membership (4 + 3 > 6), so a writer starting from the old set
 //! (e.g. its configuration) is always led to the new one. A membership is stored only
@@ -456,22 +460,28 @@ pub fn announce_join(
     Ok(())
 }
 
-/// Offer `m` to every node in `ids`; the ids that now store it.
-pub fn offer_all(t: &TcpTransport, m: &Membership, ids: &[NodeId]) -> Vec<NodeId> {
+/// Offer `m` to every node in `ids` as the writer of `epoch`; the ids that now store it.
+pub fn offer_all(t: &TcpTransport, epoch: u64, m: &Membership, ids: &[NodeId]) -> Vec<NodeId> {
     ids.iter()
         .copied()
-        .filter(|&id| matches!(t.offer_membership(id, m), Ok(Some(c)) if c == *m))
+        .filter(|&id| matches!(t.offer_membership(id, epoch, m), Ok(Some(c)) if c == *m))
         .collect()
 }
 
-/// Commit a change from `old` to `new` (see the module doc): stored on a write quorum of
-/// both member sets, or an error (`Unavailable`: try again later).
-pub fn commit_change(t: &TcpTransport, old: &Membership, new: &Membership) -> Result<()> {
+/// Commit a change from `old` to `new` as the writer of `epoch` (see the module doc):
+/// stored on a write quorum of both member sets, or an error (`Unavailable`: try again
+/// later; a deposed writer never gets there).
+pub fn commit_change(
+    t: &TcpTransport,
+    epoch: u64,
+    old: &Membership,
+    new: &Membership,
+) -> Result<()> {
     let mut ids = old.ids();
     ids.extend(new.ids());
     ids.sort_unstable();
     ids.dedup();
-    let stored = offer_all(t, new, &ids);
+    let stored = offer_all(t, epoch, new, &ids);
     for set in [old, new] {
         let n = set.ids().iter().filter(|id| stored.contains(id)).count();
         if n < WRITE_QUORUM {

@@ -219,8 +219,25 @@ fn handle_membership(served: &Served, kind: u8, d: &mut Dec) -> Result<Vec<u8>> 
         }
         served.members.note_joiner(j);
     } else {
-        let m = Membership::decode(d)?;
+        let (epoch, m) = (d.u64()?, Membership::decode(d)?);
         d.end()?;
+        // A deposed writer must not change the membership: once a newer writer opened
+        // (a read quorum of every PG adopted its epoch) it can reach at most three
+        // nodes of a set, never the write quorum a change needs.
+        let node = &served.node;
+        let seen = node
+            .pgs()
+            .into_iter()
+            .filter_map(|pg| node.segment(pg))
+            .map(|s| s.status().epoch)
+            .max()
+            .unwrap_or(0);
+        if epoch < seen {
+            return Err(Error::Fenced {
+                ours: epoch,
+                theirs: seen,
+            });
+        }
         let cur = served.members.offer(m)?;
         if let Some(c) = &cur {
             served.learn(c);
