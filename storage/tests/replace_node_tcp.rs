@@ -112,7 +112,12 @@ fn scenario(via_cli: bool) {
         // A second change while one runs is refused.
         assert!(v.replace_member(victim, new, None).is_err());
     }
+    let before = done.load(Ordering::SeqCst);
     eventually(90, "membership change done", || !v.replacing());
+    println!(
+        "commits during the change: {}",
+        done.load(Ordering::SeqCst) - before
+    );
     progress(30, "writes go on after the change");
     stop.store(true, Ordering::SeqCst);
     let mut c = writer.join().expect("writer thread");
