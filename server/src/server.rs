@@ -70,9 +70,48 @@ pub(crate) struct Shared {
     questions: AtomicU64,
     started: Instant,
     shutting_down: AtomicBool,
+    sha2_cache: Sha2Cache,
+}
+
+/// caching_sha2_password's server-side cache, as MySQL keeps it: the accounts that
+/// proved their password by full authentication since the server started, with the
+/// double hash they proved it against (a password change therefore misses the cache).
+/// Only a cached account may log in over TLS by the fast path alone.
+#[derive(Default)]
+pub(crate) struct Sha2Cache {
+    entries: Mutex<HashMap<(String, String), [u8; 32]>>,
+    fast: AtomicU64,
+    full: AtomicU64,
+}
+
+impl Sha2Cache {
+    pub(crate) fn contains(&self, user: &str, host: &str, hash: &[u8; 32]) -> bool {
+        self.entries
+            .lock()
+            .get(&(user.to_string(), host.to_string()))
+            .is_some_and(|h| h == hash)
+    }
+
+    pub(crate) fn remember(&self, user: &str, host: &str, hash: [u8; 32]) {
+        self.entries
+            .lock()
+            .insert((user.to_string(), host.to_string()), hash);
+    }
+
+    pub(crate) fn count_fast(&self) {
+        self.fast.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_full(&self) {
+        self.full.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
+    pub(crate) fn sha2_cache(&self) -> &Sha2Cache {
+        &self.sha2_cache
+    }
+
     pub(crate) fn count_question(&self) {
         self.questions.fetch_add(1, Ordering::Relaxed);
     }
@@ -170,6 +209,16 @@ impl ServerHandle {
     pub fn connections(&self) -> usize {
         self.shared.conns.lock().len()
     }
+
+    /// caching_sha2_password logins so far: (by the fast path, after a full
+    /// authentication request).
+    pub fn caching_sha2_logins(&self) -> (u64, u64) {
+        let c = &self.shared.sha2_cache;
+        (
+            c.fast.load(Ordering::Relaxed),
+            c.full.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl Server {
@@ -186,6 +235,7 @@ impl Server {
                 questions: AtomicU64::new(0),
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
+                sha2_cache: Sha2Cache::default(),
             }),
         })
     }

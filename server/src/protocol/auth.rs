@@ -6,7 +6,8 @@
 //! sha2:    client sends SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + scramble); with the
 //!          stored H = SHA256(SHA256(pw)) the server recovers SHA256(pw) the same way. This
 //!          is the "fast path"; the full path (cleartext password over TLS) is checked by
-//!          hashing the password twice. Comparisons are constant-time.
+//!          hashing the password twice. Which path a login takes is decided in conn.rs.
+//!          Comparisons are constant-time.
 
 use rand::Rng;
 use sha1::Sha1;
