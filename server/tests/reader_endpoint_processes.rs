@@ -75,10 +75,17 @@ fn reader_endpoint_spreads_over_two_replica_processes_and_survives_kill_9() {
     eventually("20 rows on r2", || count(&mut d2) == Some(20));
 
     // Both replicas registered with storage: six new connections split 3/3 (least
-    // connections; an attempt can be skewed by the endpoint still counting the previous
-    // attempt's connections, which close asynchronously, hence the retry).
+    // connections). Each attempt starts with no relayed sessions left (a previous
+    // attempt's, held open during the next, kept an uneven split going forever); the
+    // endpoint's count drops just after the replica's, hence the retry.
     let mut held = Vec::new();
     eventually("six connections spread 3/3 over both replicas", || {
+        held.clear();
+        for d in [&mut d1, &mut d2] {
+            eventually("relayed sessions closed", || {
+                procs::status(d, "Threads_connected") == 1
+            });
+        }
         held = (0..6).map(|_| reach(ep)).collect();
         let s = spread(&held);
         eprintln!("spread {s:?}");
