@@ -317,6 +317,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     } else if args.in_memory {
         Some(tls::ephemeral().map_err(|e| e.to_string())?)
     } else {
+        // With --storage-nodes the datadir holds only this certificate: create it here.
+        std::fs::create_dir_all(&args.datadir)
+            .map_err(|e| format!("creating {}: {e}", args.datadir.display()))?;
         Some(tls::load_or_generate(&args.datadir).map_err(|e| e.to_string())?)
     };
 

@@ -125,9 +125,6 @@ pub fn serve_with(nodes: &str, dir: &Path, tls: &[&str], extra: &[&str]) -> (Pro
         .collect();
     args.push(dir.display().to_string());
     args.extend(extra.iter().map(|s| s.to_string()));
-    // With --storage-nodes the server does not create --datadir, where it generates
-    // its TLS certificate (reported as a bug of `serve`).
-    std::fs::create_dir_all(dir).expect("create the data directory");
     let p = Proc::start(&args);
     let a = p.addr_after("ready for connections on ");
     (p, a)
