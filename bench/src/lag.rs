@@ -6,8 +6,12 @@
 //! or runs a sysbench workload (`--load`). Works with any targets (pointing writer and
 //! replica at the same server measures the probe's own floor, one round trip).
 //!
-//! Invariant: each probe row has a fresh id, so a row can only be seen after its own
-//! commit; polls that time out are counted, not folded into the percentiles.
+//! Invariants: each probe row has an id never used before, even by an earlier session
+//! on the same table (ids start at the session's start time in microseconds), so a row
+//! can only be seen after its own commit, never as a leftover the replica has not yet
+//! seen deleted; probing starts only once every replica sees the probe table (its DDL
+//! is not part of the measurement); polls that time out are counted, not folded into
+//! the percentiles.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -105,6 +109,9 @@ pub fn probe_all(
         "CREATE TABLE IF NOT EXISTS bench_lag (id BIGINT NOT NULL PRIMARY KEY, ts BIGINT NOT NULL)",
     )?;
     w.query("DELETE FROM bench_lag")?;
+    let first_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
     std::thread::scope(|s| {
         let (done_tx, done_rx) = mpsc::channel::<Result<(), BenchError>>();
         let mut pollers = Vec::new();
@@ -112,7 +119,21 @@ pub fn probe_all(
             let (tx, rx) = mpsc::channel::<(u64, Instant)>();
             let done = done_tx.clone();
             let h = s.spawn(move || -> Result<(Histogram, u64), BenchError> {
-                let mut c = r.connect(false)?;
+                // Ready (or failed) before the first probe: reported on `done`.
+                let ready = r.connect(false).and_then(|mut c| {
+                    wait_for_table(c.as_mut(), timeout)?;
+                    Ok(c)
+                });
+                let mut c = match ready {
+                    Ok(c) => {
+                        let _ = done.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e));
+                        return Ok((Histogram::default(), 0));
+                    }
+                };
                 let mut h = Histogram::default();
                 let mut timeouts = 0;
                 for (id, committed) in rx {
@@ -142,10 +163,17 @@ pub fn probe_all(
             pollers.push((tx, h));
         }
         drop(done_tx);
-        let start = Instant::now();
-        let mut id: u64 = 0;
         let mut err = None;
-        'probing: while start.elapsed() < time {
+        for _ in &pollers {
+            match done_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => err = err.or(Some(e)),
+                Err(_) => break,
+            }
+        }
+        let start = Instant::now();
+        let mut id: u64 = first_id;
+        'probing: while err.is_none() && start.elapsed() < time {
             id += 1;
             let ts = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -189,6 +217,21 @@ pub fn probe_all(
             None => Ok(LagResult::from_histogram(&all, timeouts)),
         }
     })
+}
+
+/// Wait until `bench_lag` exists on the replica `c` is connected to (error 1146 until
+/// the replica applies the writer's CREATE TABLE).
+fn wait_for_table(c: &mut dyn crate::target::Conn, timeout: Duration) -> Result<(), BenchError> {
+    let t = Instant::now();
+    loop {
+        match c.query("SELECT id FROM bench_lag WHERE id = 0") {
+            Ok(_) => return Ok(()),
+            Err(e) if e.code == Some(1146) && t.elapsed() < timeout => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Rows of the table the paced load updates.
@@ -310,7 +353,7 @@ pub fn main(a: &LagArgs) -> Result<(), String> {
                 Err(_) => return Err("background load panicked".into()),
             };
             let label = match rate {
-                Some(x) => format!("{x:.0} writes/s"),
+                Some(x) => format!("{x:.0} writes/s ({} conns)", a.rate_threads),
                 None => format!("max ({} conns)", a.rate_threads),
             };
             print_row(reps.len(), &label, writes as f64 / secs, &lag);
@@ -356,4 +399,133 @@ pub fn main(a: &LagArgs) -> Result<(), String> {
         _ => print_row(reps.len(), "none", 0.0, &lag),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{Conn, TargetInfo};
+    use crate::workload::{Call, Dialect, Stmt};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    /// A target over a real one that logs every SQL text and, like a replica that has
+    /// not yet applied the writer's CREATE TABLE, answers 1146 for `missing` after
+    /// each connect.
+    struct Wrap {
+        inner: Box<dyn Target>,
+        log: Arc<Mutex<Vec<String>>>,
+        missing: Duration,
+    }
+
+    struct WrapConn {
+        inner: Box<dyn Conn>,
+        log: Arc<Mutex<Vec<String>>>,
+        visible_at: Instant,
+    }
+
+    impl Target for Wrap {
+        fn dialect(&self) -> Dialect {
+            self.inner.dialect()
+        }
+        fn connect(&self, writes: bool) -> Result<Box<dyn Conn>, BenchError> {
+            Ok(Box::new(WrapConn {
+                inner: self.inner.connect(writes)?,
+                log: self.log.clone(),
+                visible_at: Instant::now() + self.missing,
+            }))
+        }
+        fn info(&self) -> TargetInfo {
+            self.inner.info()
+        }
+    }
+
+    impl Conn for WrapConn {
+        fn prepare(&mut self, stmts: &[Stmt], opts: &OltpOptions) -> Result<(), BenchError> {
+            self.inner.prepare(stmts, opts)
+        }
+        fn exec(&mut self, call: &Call) -> Result<u64, BenchError> {
+            self.inner.exec(call)
+        }
+        fn query(&mut self, sql: &str) -> Result<u64, BenchError> {
+            self.log.lock().push(sql.to_string());
+            if sql.contains("bench_lag") && Instant::now() < self.visible_at {
+                return Err(BenchError::with_code(
+                    1146,
+                    "Table 'bench_lag' doesn't exist",
+                ));
+            }
+            self.inner.query(sql)
+        }
+    }
+
+    fn sqlite() -> Box<dyn Target> {
+        crate::target::parse("sqlite:?sync=NORMAL", &TargetOptions::default()).expect("sqlite")
+    }
+
+    /// The ids of the probe rows inserted, in order.
+    fn inserted(log: &Mutex<Vec<String>>) -> Vec<u64> {
+        log.lock()
+            .iter()
+            .filter_map(|q| q.strip_prefix("INSERT INTO bench_lag (id, ts) VALUES ("))
+            .filter_map(|rest| rest.split(',').next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn probing_waits_for_the_table_on_the_replica_and_does_not_time_it() {
+        let db: Arc<dyn Target> = Arc::from(sqlite());
+        struct Shared(Arc<dyn Target>);
+        impl Target for Shared {
+            fn dialect(&self) -> Dialect {
+                self.0.dialect()
+            }
+            fn connect(&self, writes: bool) -> Result<Box<dyn Conn>, BenchError> {
+                self.0.connect(writes)
+            }
+            fn info(&self) -> TargetInfo {
+                self.0.info()
+            }
+        }
+        let replica = Wrap {
+            inner: Box::new(Shared(db.clone())),
+            log: Default::default(),
+            missing: Duration::from_millis(500),
+        };
+        let r = probe(
+            &Shared(db),
+            &replica,
+            Duration::from_millis(200),
+            Duration::from_millis(5),
+            Duration::from_secs(5),
+        )
+        .expect("the replica's 1146 before its table appears is not an error");
+        assert!(r.probes > 3, "{r:?}");
+        assert_eq!(r.timeouts, 0);
+        assert!(r.max_ms < 500.0, "the table wait is not lag: {r:?}");
+    }
+
+    #[test]
+    fn a_later_session_never_reuses_a_probe_id() {
+        let writer = Wrap {
+            inner: sqlite(),
+            log: Default::default(),
+            missing: Duration::ZERO,
+        };
+        let short = Duration::from_millis(60);
+        let gap = Duration::from_millis(1);
+        probe(&writer, &writer, short, gap, Duration::from_secs(5)).expect("first session");
+        let first = inserted(&writer.log);
+        writer.log.lock().clear();
+        probe(&writer, &writer, short, gap, Duration::from_secs(5)).expect("second session");
+        let second = inserted(&writer.log);
+        assert!(!first.is_empty() && !second.is_empty());
+        let last = first.iter().max().expect("non-empty");
+        // The table is cleared between sessions, but a replica that has not applied the
+        // DELETE yet still shows the old rows: a reused id would be "seen" at once.
+        assert!(
+            second.iter().all(|id| id > last),
+            "{first:?} then {second:?}"
+        );
+    }
 }

@@ -58,6 +58,8 @@ pub mod code {
     pub const ER_DIVISION_BY_ZERO: u16 = 1365;
     pub const ER_DATA_OUT_OF_RANGE: u16 = 1690;
     pub const ER_CANNOT_USER: u16 = 1396;
+    pub const ER_PLUGIN_IS_NOT_LOADED: u16 = 1524;
+    pub const ER_PASSWORD_FORMAT: u16 = 1827;
     pub const ER_NONEXISTING_GRANT: u16 = 1141;
     pub const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
     pub const ER_QUERY_INTERRUPTED: u16 = 1317;

@@ -308,6 +308,8 @@ impl Session {
             let text = stmt.inner.text.clone();
             return self.run_text(&text, &[]);
         }
+        // COM_STMT_EXECUTE is a client statement: MySQL counts it in Questions.
+        self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
         // The statement and its text are shared with the cached plan: no per-execution
         // copy of the syntax tree.
         let inner = stmt.inner.clone();

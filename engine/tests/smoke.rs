@@ -227,3 +227,21 @@ fn decimal_quotients_keep_full_precision_inside_expressions() {
         Vec::<Vec<String>>::new()
     );
 }
+
+#[test]
+fn questions_count_text_and_prepared_statements() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let questions = |s: &mut borealis_engine::Session| -> i64 {
+        rows(s, "SHOW GLOBAL STATUS LIKE 'Questions'")[0][1]
+            .parse()
+            .unwrap()
+    };
+    let before = questions(&mut s);
+    let p = s.prepare("SELECT ?").unwrap();
+    s.execute_prepared(&p, &[Value::Int(1)]).unwrap();
+    s.execute_prepared(&p, &[Value::Int(2)]).unwrap();
+    s.execute("SELECT 1").unwrap();
+    // Two executes, one text statement, and the SHOW itself; the prepare is not counted.
+    assert_eq!(questions(&mut s), before + 4);
+}

@@ -20,7 +20,9 @@
 //! the live ones for `information_schema.replica_host_status` ([`registry_view`]).
 //!
 //! Invariant: a replica's `active` count is incremented before its relay starts and
-//! decremented exactly once when both directions have ended.
+//! decremented exactly once when both directions have ended; a removed replica keeps its
+//! count while relays to it remain, so re-adding it (a registration that flapped) does
+//! not make it look idle to least-connections routing.
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -106,6 +108,19 @@ struct Target {
     active: Arc<AtomicUsize>,
     /// False while the replica lags beyond the threshold: new connections skip it.
     healthy: bool,
+    /// False once removed: kept only until its relayed connections end.
+    listed: bool,
+}
+
+impl Target {
+    fn new(addr: SocketAddr) -> Target {
+        Target {
+            addr,
+            active: Arc::new(AtomicUsize::new(0)),
+            healthy: true,
+            listed: true,
+        }
+    }
 }
 
 /// The reader endpoint: one address for all replicas (least connections).
@@ -132,18 +147,24 @@ impl ReaderHandle {
     /// Start sending new connections to `addr` too.
     pub fn add(&self, addr: SocketAddr) {
         let mut t = self.targets.lock();
-        if !t.iter().any(|t| t.addr == addr) {
-            t.push(Target {
-                addr,
-                active: Arc::new(AtomicUsize::new(0)),
-                healthy: true,
-            });
+        match t.iter_mut().find(|t| t.addr == addr) {
+            Some(t) if !t.listed => {
+                t.listed = true;
+                t.healthy = true;
+            }
+            Some(_) => {}
+            None => t.push(Target::new(addr)),
         }
     }
 
     /// Route new connections to `addr` (true) or skip it (false: lagging).
     pub fn set_healthy(&self, addr: SocketAddr, healthy: bool) {
-        for t in self.targets.lock().iter_mut().filter(|t| t.addr == addr) {
+        for t in self
+            .targets
+            .lock()
+            .iter_mut()
+            .filter(|t| t.addr == addr && t.listed)
+        {
             if t.healthy != healthy {
                 info!(%addr, healthy, "reader endpoint: replica health changed");
             }
@@ -156,14 +177,18 @@ impl ReaderHandle {
         self.targets
             .lock()
             .iter()
-            .filter(|t| t.healthy)
+            .filter(|t| t.listed && t.healthy)
             .map(|t| t.addr)
             .collect()
     }
 
     /// Send no more new connections to `addr` (existing ones go on).
     pub fn remove(&self, addr: SocketAddr) {
-        self.targets.lock().retain(|t| t.addr != addr);
+        let mut t = self.targets.lock();
+        for t in t.iter_mut().filter(|t| t.addr == addr) {
+            t.listed = false;
+        }
+        t.retain(|t| t.listed || t.active.load(Ordering::SeqCst) > 0);
     }
 
     /// Relayed connections per replica address, now.
@@ -171,6 +196,7 @@ impl ReaderHandle {
         self.targets
             .lock()
             .iter()
+            .filter(|t| t.listed)
             .map(|t| (t.addr, t.active.load(Ordering::SeqCst)))
             .collect()
     }
@@ -191,14 +217,7 @@ impl ReaderEndpoint {
         writer: SocketAddr,
     ) -> std::io::Result<ReaderEndpoint> {
         let listener = TcpListener::bind(bind)?;
-        let targets = replicas
-            .iter()
-            .map(|&addr| Target {
-                addr,
-                active: Arc::new(AtomicUsize::new(0)),
-                healthy: true,
-            })
-            .collect();
+        let targets = replicas.iter().map(|&addr| Target::new(addr)).collect();
         Ok(ReaderEndpoint {
             listener,
             targets: Arc::new(Mutex::new(targets)),
@@ -242,7 +261,7 @@ impl ReaderEndpoint {
             .targets
             .lock()
             .iter()
-            .filter(|t| t.healthy)
+            .filter(|t| t.listed && t.healthy)
             .map(|t| (t.addr, t.active.clone()))
             .collect();
         c.sort_by_key(|(_, a)| a.load(Ordering::SeqCst));
@@ -605,6 +624,47 @@ mod tests {
         assert_eq!(reach(&h).1, b'a', "a caught up");
         assert_eq!(h.healthy(), vec![a]);
         h.shutdown();
+    }
+
+    #[test]
+    fn a_replica_removed_and_re_added_keeps_its_connection_count() {
+        let (a, b, w) = (tagged(b'a'), tagged(b'b'), tagged(b'w'));
+        let ep = ReaderEndpoint::bind("127.0.0.1:0".parse().unwrap(), &[a], w).unwrap();
+        let h = ep.handle().unwrap();
+        std::thread::spawn(move || ep.run());
+        let mut held: Vec<_> = (0..2).map(|_| reach(&h)).collect();
+        h.add(b);
+        held.push(reach(&h));
+        assert_eq!(held[2].1, b'b');
+        // a's registration flaps (stale for a moment, then fresh again): a still holds
+        // two relayed connections and b one, so the next goes to b.
+        h.remove(a);
+        assert_eq!(h.connections(), vec![(b, 1)], "a removed is not listed");
+        h.add(a);
+        let mut counts = h.connections();
+        counts.sort();
+        let mut want = vec![(a, 2), (b, 1)];
+        want.sort();
+        assert_eq!(counts, want);
+        assert_eq!(reach(&h).1, b'b', "least connections after the flap");
+        // Once its relays end, a removed replica is forgotten.
+        h.remove(a);
+        held.retain(|(_, t)| *t != b'a');
+        eventually_forgotten(&h, a);
+        h.shutdown();
+    }
+
+    /// Removing leaves `addr` only while its relays last: wait for them to end.
+    fn eventually_forgotten(h: &ReaderHandle, addr: SocketAddr) {
+        let t = std::time::Instant::now();
+        loop {
+            h.remove(addr); // prunes entries whose relays ended
+            if !h.targets.lock().iter().any(|t| t.addr == addr) {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "still tracked");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ enum Cmd {
 
 #[derive(Args)]
 struct NodeArgs {
-    /// Node id, 0..=5 (its place in the quorum set).
+    /// Node id: 0..=5 for the first six (their place in the quorum set); a node that
+    /// replaces a dead one takes a new id (with --replaces).
     #[arg(long)]
     id: usize,
     /// Availability zone (two nodes per AZ: node i in AZ i / 2).
@@ -78,6 +79,11 @@ struct NodeArgs {
     /// Do not fsync (survives process crashes, not power loss).
     #[arg(long)]
     no_fsync: bool,
+    /// This new, empty node takes the place of dead member OLD: it announces itself to
+    /// its peers and the writer runs the membership change (epoch + 1) while writes go
+    /// on; the node is filled from its peers.
+    #[arg(long, value_name = "OLD")]
+    replaces: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -201,6 +207,9 @@ fn storage_node(a: NodeArgs) -> Result<(), String> {
         scrub_every: Some(Duration::from_secs(300)),
     })
     .map_err(|e| e.to_string())?;
+    if let Some(old) = a.replaces {
+        node.request_replace(old).map_err(|e| e.to_string())?;
+    }
     println!("listening {}", node.addr);
     let _ = std::io::stdout().flush();
     let _ = node.accept.join();
@@ -308,6 +317,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     } else if args.in_memory {
         Some(tls::ephemeral().map_err(|e| e.to_string())?)
     } else {
+        // With --storage-nodes the datadir holds only this certificate: create it here.
+        std::fs::create_dir_all(&args.datadir)
+            .map_err(|e| format!("creating {}: {e}", args.datadir.display()))?;
         Some(tls::load_or_generate(&args.datadir).map_err(|e| e.to_string())?)
     };
 

@@ -5,150 +5,15 @@
 //! a replica restarted mid-stream catches up; the writer's reader endpoint finds the
 //! replica through storage and stops routing to it within a second of its SIGKILL.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod procs;
+
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
-
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: std::cell::RefCell<Vec<String>>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn start(args: &[String]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_borealis"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start borealis");
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc {
-            child,
-            lines: rx,
-            seen: Default::default(),
-        }
-    }
-
-    /// The address printed after `marker` on some line.
-    fn addr_after(&self, marker: &str) -> SocketAddr {
-        let mut i = 0;
-        loop {
-            let got = self.seen.borrow().get(i).cloned();
-            let l = match got {
-                Some(l) => l,
-                None => {
-                    let l = self
-                        .lines
-                        .recv_timeout(Duration::from_secs(90))
-                        .unwrap_or_else(|_| panic!("no line with {marker:?}"));
-                    self.seen.borrow_mut().push(l.clone());
-                    l
-                }
-            };
-            i += 1;
-            if let Some(rest) = l.split(marker).nth(1) {
-                let a = rest.split_whitespace().next().expect("an address");
-                return a.parse().expect("a socket address");
-            }
-        }
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn storage_nodes(dir: &Path) -> (Vec<Proc>, String) {
-    let nodes: Vec<Proc> = (0..6)
-        .map(|i| {
-            Proc::start(&[
-                "storage-node".into(),
-                "--id".into(),
-                i.to_string(),
-                "--az".into(),
-                (i / 2).to_string(),
-                "--dir".into(),
-                dir.join(format!("n{i}")).display().to_string(),
-                "--peers-dir".into(),
-                dir.join("addrs").display().to_string(),
-                "--no-fsync".into(),
-            ])
-        })
-        .collect();
-    let addrs: Vec<String> = nodes
-        .iter()
-        .map(|n| n.addr_after("listening ").to_string())
-        .collect();
-    (nodes, addrs.join(","))
-}
-
-fn serve(nodes: &str, dir: &Path, extra: &[&str]) -> (Proc, SocketAddr) {
-    let mut args: Vec<String> = [
-        "serve",
-        "--port",
-        "0",
-        "--skip-ssl",
-        "--root-password",
-        "pw",
-        "--storage-nodes",
-        nodes,
-        "--datadir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(dir.display().to_string());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let p = Proc::start(&args);
-    let a = p.addr_after("ready for connections on ");
-    (p, a)
-}
-
-fn conn(addr: SocketAddr) -> mysql::Conn {
-    let opts = mysql::OptsBuilder::new()
-        .ip_or_hostname(Some(addr.ip().to_string()))
-        .tcp_port(addr.port())
-        .user(Some("root"))
-        .pass(Some("pw"))
-        .prefer_socket(false);
-    mysql::Conn::new(opts).expect("connect")
-}
+use procs::{conn, eventually, serve, storage_nodes};
 
 fn count(c: &mut mysql::Conn) -> Option<i64> {
     c.query_first("SELECT COUNT(*) FROM d.t").ok().flatten()
-}
-
-/// Wait until `f` holds (polling), or panic with `what`.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < Duration::from_secs(30), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

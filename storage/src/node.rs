@@ -259,13 +259,11 @@ impl Node {
                 for m in old {
                     let r = self
                         .segment_or_create(pg, false)
-                        .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::new(), 0));
+                        .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::<Record>::new(), 0));
                     self.reply(&m.sink, pg, r);
                 }
-                let recs: Vec<Record> = cur
-                    .iter()
-                    .flat_map(|m| m.recs.iter().map(|r| (**r).clone()))
-                    .collect();
+                let recs: Vec<Arc<Record>> =
+                    cur.iter().flat_map(|m| m.recs.iter().cloned()).collect();
                 let complete = recs
                     .iter()
                     .min_by_key(|r| r.lsn)

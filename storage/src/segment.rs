@@ -302,7 +302,7 @@ impl Segment {
         {
             let mut st = seg.st.lock();
             for r in recs {
-                seg.insert(&mut st, r, None)?;
+                seg.insert(&mut st, Arc::new(r), None)?;
             }
         }
         Ok(seg)
@@ -326,7 +326,7 @@ impl Segment {
 
     /// Insert one record into the in-memory index (and its encoding into `out`).
     /// Returns false for duplicates and records that are stale or void.
-    fn insert(&self, st: &mut State, r: Record, out: Option<&mut Vec<u8>>) -> Result<bool> {
+    fn insert(&self, st: &mut State, r: Arc<Record>, out: Option<&mut Vec<u8>>) -> Result<bool> {
         if r.pg != self.pg || r.page < self.first_page || r.page - self.first_page >= self.slots {
             return Err(Error::InvalidInput(format!(
                 "record for page {} / pg {} sent to pg {}",
@@ -340,7 +340,6 @@ impl Segment {
         if let Some(out) = out {
             record::encode(&r, out)?;
         }
-        let r = Arc::new(r);
         st.per_page
             .entry(r.page)
             .or_default()
@@ -413,11 +412,13 @@ impl Segment {
 
     /// Append records from the writer (epoch-checked) or a peer (`epoch` = None).
     /// Returns the SCL once the new records are durable in the log.
-    pub fn append(
+    /// Records come as `Record` or `Arc<Record>`: a writer's records shared with the
+    /// other replicas of an in-process volume are kept without a copy.
+    pub fn append<R: Into<Arc<Record>>>(
         &self,
         epoch: Option<u64>,
         truncs: &[Trunc],
-        recs: Vec<Record>,
+        recs: impl IntoIterator<Item = R>,
         vdl_hint: Lsn,
     ) -> Result<Lsn> {
         let (seq, scl) = {
@@ -439,7 +440,7 @@ impl Segment {
             }
             let mut bytes = Vec::new();
             for r in recs {
-                self.insert(&mut st, r, Some(&mut bytes))?;
+                self.insert(&mut st, r.into(), Some(&mut bytes))?;
             }
             st.log_bytes += bytes.len() as u64;
             let mut c = self.commit.lock();
@@ -961,7 +962,7 @@ impl Segment {
             return Self::fail(&mut st, e);
         }
         for r in head.records.into_iter().chain(own) {
-            self.insert(&mut st, r, None)?;
+            self.insert(&mut st, Arc::new(r), None)?;
         }
         if let Err(e) = self.rewrite_log(&mut st) {
             return Self::fail(&mut st, e);

@@ -30,6 +30,7 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use crate::cluster::{Cluster, ClusterOptions};
+use crate::net::membership::{self, Member, Membership};
 use crate::net::{AddrBook, TcpTransport};
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::{NodeId, Tracker};
@@ -72,7 +73,8 @@ pub struct VolumeConfig {
     /// Resend records a replica has not acked after this long.
     pub resend_after: Duration,
     /// Storage nodes in other processes (TCP); None: start six in-process nodes.
-    /// The book must name exactly six node ids (the quorum set).
+    /// The quorum set is the membership the nodes store (see
+    /// [`crate::net::membership`]); for a new volume the book must name exactly six.
     pub nodes: Option<AddrBook>,
 }
 
@@ -166,6 +168,8 @@ struct Replacing {
     old: NodeId,
     new: NodeId,
     tails: HashMap<u64, Lsn>,
+    /// Over TCP: the membership to store on the nodes before the change is done.
+    next: Option<Membership>,
 }
 
 struct WState {
@@ -178,7 +182,13 @@ struct WState {
     subs: Vec<Sender<LogEvent>>,
     replacing: Option<Replacing>,
     poll_cursor: usize,
+    /// Poll rounds so far (over TCP, every [`MEMBERSHIP_ROUNDS`]th checks the members:
+    /// see [`LocalVolume::membership_round`]).
+    poll_rounds: u64,
 }
+
+/// Poll rounds between membership checks over TCP (about 1.3 s at the default tick).
+const MEMBERSHIP_ROUNDS: u64 = 8;
 
 /// Idle PGs polled per ticker round.
 const POLL_SLICE: usize = 64;
@@ -188,6 +198,8 @@ const POLL_SLICE: usize = 64;
 pub struct LocalVolume {
     /// The in-process nodes, when this volume started them (None over TCP).
     cluster: Option<Arc<Cluster>>,
+    /// The storage-node processes, when opened over TCP (membership lives there).
+    remote: Option<Arc<TcpTransport>>,
     net: Arc<dyn Transport>,
     cfg: VolumeConfig,
     epoch: u64,
@@ -215,9 +227,14 @@ impl LocalVolume {
     pub fn open(config: VolumeConfig) -> Result<Arc<LocalVolume>> {
         config.validate()?;
         if let Some(book) = &config.nodes {
-            let ids = book.ids();
-            let net: Arc<dyn Transport> = TcpTransport::new(book.clone(), &ids);
-            return Self::open_remote(net, ids, config);
+            let t = TcpTransport::new(book.clone(), &[]);
+            let m = membership::discover(&t, config.open_timeout)?;
+            t.set_membership(m.clone());
+            let net: Arc<dyn Transport> = t.clone();
+            let v = Self::open_with(None, Some(t.clone()), net, m.ids(), config)?;
+            // A new volume's first membership, or members that lost theirs.
+            membership::offer_all(&t, v.epoch, &m, &m.ids());
+            return Ok(v);
         }
         let cluster = Cluster::open(config.cluster_options())?;
         Self::open_on(cluster, config)
@@ -232,7 +249,7 @@ impl LocalVolume {
         }
         let net: Arc<dyn Transport> = cluster.net.clone();
         let members = cluster.members();
-        Self::open_with(Some(cluster), net, members, config)
+        Self::open_with(Some(cluster), None, net, members, config)
     }
 
     /// Become the writer of the six storage nodes `members` reached through `net`
@@ -242,11 +259,12 @@ impl LocalVolume {
         members: Vec<NodeId>,
         config: VolumeConfig,
     ) -> Result<Arc<LocalVolume>> {
-        Self::open_with(None, net, members, config)
+        Self::open_with(None, None, net, members, config)
     }
 
     fn open_with(
         cluster: Option<Arc<Cluster>>,
+        remote: Option<Arc<TcpTransport>>,
         net: Arc<dyn Transport>,
         members: Vec<NodeId>,
         config: VolumeConfig,
@@ -265,6 +283,7 @@ impl LocalVolume {
         let stop = Arc::new(AtomicBool::new(false));
         let v = Arc::new_cyclic(|me: &Weak<LocalVolume>| LocalVolume {
             cluster,
+            remote,
             net,
             cfg: config,
             epoch: rec.epoch,
@@ -278,6 +297,7 @@ impl LocalVolume {
                 subs: Vec::new(),
                 replacing: None,
                 poll_cursor: 0,
+                poll_rounds: 0,
             }),
             changed: Condvar::new(),
             acks: Arc::new(Acks(me.clone())),
@@ -428,8 +448,16 @@ impl LocalVolume {
                 pgs.sort_unstable();
                 pgs.dedup();
             }
+            if poll {
+                st.poll_rounds += 1;
+            }
             (st.tr.members(), pgs, st.tr.vdl(), Self::read_floor(&st))
         };
+        if let Some(t) = &self.remote {
+            if poll && self.st.lock().poll_rounds % MEMBERSHIP_ROUNDS == 1 {
+                self.membership_round(t);
+            }
+        }
         // Poll SCLs (read routing, acks lost to a partition) and push limits.
         let mut seen = Vec::new();
         for &pg in &pgs {
@@ -467,13 +495,27 @@ impl LocalVolume {
         for ((n, pg), recs) in resend {
             self.send(n, pg, recs, vdl, floor);
         }
-        // Finish a membership change once the new node caught up.
+        // Finish a membership change once the new node caught up (over TCP: once the
+        // new membership is stored on a write quorum of both sets).
         let done = st
             .replacing
             .as_ref()
             .is_some_and(|r| st.tr.caught_up(r.new, &r.tails));
         if done {
-            let r = st.replacing.take().expect("checked");
+            let next = st.replacing.as_ref().and_then(|r| r.next.clone());
+            if let (Some(t), Some(next)) = (&self.remote, next) {
+                drop(st);
+                let cur = t.membership().expect("set when opened over TCP");
+                if let Err(e) = membership::commit_change(t, self.epoch, &cur, &next) {
+                    tracing::warn!("membership change not stored yet: {e}");
+                    return;
+                }
+                st = self.st.lock();
+            }
+            let r = st
+                .replacing
+                .take()
+                .expect("only the ticker finishes a change");
             st.tr.finish_replace();
             if let Some(cl) = &self.cluster {
                 if let Err(e) = cl.replace_member(r.old, r.new) {
@@ -509,7 +551,9 @@ impl LocalVolume {
     /// the new node's id.
     pub fn replace_node(&self, old: NodeId) -> Result<NodeId> {
         let cluster = self.cluster.as_ref().ok_or_else(|| {
-            Error::InvalidInput("membership changes need the in-process cluster".into())
+            Error::InvalidInput(
+                "replace_node starts an in-process node; over TCP use replace_member".into(),
+            )
         })?;
         let az = cluster
             .az(old)
@@ -524,8 +568,113 @@ impl LocalVolume {
         let new = cluster.add_node(az)?;
         st.tr.begin_replace(old, new);
         let tails = st.tr.tails();
-        st.replacing = Some(Replacing { old, new, tails });
+        st.replacing = Some(Replacing {
+            old,
+            new,
+            tails,
+            next: None,
+        });
         Ok(new)
+    }
+
+    /// Over TCP: start replacing member `old` (dead) by the storage-node process `new`,
+    /// already running (empty, in `old`'s AZ) at `addr` (None: the address book finds
+    /// it). Writes go on to both quorum sets; the new node fills itself from its peers,
+    /// and once it caught up the new membership is stored on the nodes (see
+    /// [`crate::net::membership`]), so a writer opened later uses it. Poll
+    /// [`LocalVolume::replacing`] for the end.
+    pub fn replace_member(
+        &self,
+        old: NodeId,
+        new: NodeId,
+        addr: Option<std::net::SocketAddr>,
+    ) -> Result<()> {
+        let t = self.remote.as_ref().ok_or_else(|| {
+            Error::InvalidInput("replace_member is for volumes over TCP; use replace_node".into())
+        })?;
+        if let Some(a) = addr {
+            t.book().learn(new, a);
+        }
+        let membership::NodeView { id, az, .. } = t.node_view(new)?;
+        if id != new {
+            return Err(Error::InvalidInput(format!(
+                "the node at node {new}'s address is node {id}"
+            )));
+        }
+        let cur = t.membership().expect("set when opened over TCP");
+        let old_az = cur
+            .member(old)
+            .ok_or_else(|| Error::InvalidInput(format!("node {old} is not a member")))?
+            .az;
+        if old_az.is_some_and(|a| a != az) {
+            return Err(Error::InvalidInput(format!(
+                "node {new} is in AZ {az}, node {old} was in AZ {old_az:?}: two per AZ"
+            )));
+        }
+        let next = cur.replaced(
+            old,
+            Member {
+                id: new,
+                az: Some(az),
+                addr: t.book().lookup(new),
+            },
+        )?;
+        let mut st = self.st.lock();
+        self.check_open(&st)?;
+        if st.replacing.is_some() || !st.tr.members().contains(&old) {
+            return Err(Error::InvalidInput(format!(
+                "cannot replace node {old} now"
+            )));
+        }
+        st.tr.begin_replace(old, new);
+        let tails = st.tr.tails();
+        st.replacing = Some(Replacing {
+            old,
+            new,
+            tails,
+            next: Some(next),
+        });
+        Ok(())
+    }
+
+    /// Over TCP, now and then: re-offer the membership to members that lost it (a wiped
+    /// disk), and start the change a joining node asked for (`borealis-storage-node
+    /// --replaces OLD`, see [`crate::net::membership`]).
+    fn membership_round(&self, t: &TcpTransport) {
+        let Some(m) = t.membership() else { return };
+        let mut joiners = Vec::new();
+        for id in m.ids() {
+            if let Ok(v) = t.node_view(id) {
+                if v.membership.as_ref().is_none_or(|x| x.epoch < m.epoch) {
+                    let _ = t.offer_membership(id, self.epoch, &m);
+                }
+                joiners.extend(v.joiners);
+            }
+        }
+        if self.replacing() {
+            return;
+        }
+        for j in joiners {
+            if m.member(j.replaces).is_none() || m.member(j.id).is_some() {
+                continue;
+            }
+            match self.replace_member(j.replaces, j.id, Some(j.addr)) {
+                Ok(()) => {
+                    tracing::info!(
+                        old = j.replaces,
+                        new = j.id,
+                        "node asked to join: replacing"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(node = j.id, "join request refused: {e}"),
+            }
+        }
+    }
+
+    /// Over TCP: the membership the volume works with (None in-process).
+    pub fn membership(&self) -> Option<Membership> {
+        self.remote.as_ref().and_then(|t| t.membership())
     }
 
     /// Subscribe to the log with a starting point: returns `base` (every record at or

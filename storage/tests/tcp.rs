@@ -3,78 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-use borealis_storage::net::{AddrBook, TcpTransport};
+use borealis_storage::net::TcpTransport;
 use borealis_storage::transport::Transport;
 use borealis_storage::volume::LocalVolume;
-use borealis_storage::{Volume, PAGE_SIZE};
+use borealis_storage::Volume;
+use common::procs::Nodes;
 use common::*;
 
 const PAGES: u64 = 24;
-
-struct Nodes {
-    base: PathBuf,
-    procs: Vec<Option<Child>>,
-}
-
-impl Nodes {
-    fn start(base: &Path) -> Self {
-        let mut n = Nodes {
-            base: base.to_path_buf(),
-            procs: (0..6).map(|_| None).collect(),
-        };
-        for id in 0..6 {
-            n.spawn(id);
-        }
-        n
-    }
-
-    fn spawn(&mut self, id: usize) {
-        let mut ch = Command::new(env!("CARGO_BIN_EXE_borealis-storage-node"))
-            .args(["--id", &id.to_string(), "--az", &(id / 2).to_string()])
-            .arg("--dir")
-            .arg(self.base.join(format!("node-{id}")))
-            .arg("--peers-dir")
-            .arg(self.base.join("addrs"))
-            .args([
-                "--segment-bytes",
-                &(8 * PAGE_SIZE).to_string(),
-                "--no-fsync",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start storage node");
-        let mut line = String::new();
-        BufReader::new(ch.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("listening"), "node {id} said {line:?}");
-        self.procs[id] = Some(ch);
-    }
-
-    fn kill9(&mut self, id: usize) {
-        if let Some(mut c) = self.procs[id].take() {
-            c.kill().unwrap(); // SIGKILL
-            c.wait().unwrap();
-        }
-    }
-
-    fn book(&self) -> AddrBook {
-        AddrBook::in_dir(self.base.join("addrs"))
-    }
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for id in 0..6 {
-            self.kill9(id);
-        }
-    }
-}
 
 fn load(v: &LocalVolume, c: &mut Checker, n: u64, salt: u64) {
     for i in 0..n {

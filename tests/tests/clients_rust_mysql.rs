@@ -244,6 +244,29 @@ fn accounts_privileges_and_caching_sha2() {
     sha.ping().unwrap();
     let e = Conn::new(opts("sha", "nope")).map(|_| ()).unwrap_err();
     assert_eq!(code(e), 1045);
+
+    // An account restored from a dump by its native hash, SHA1(SHA1('password')).
+    root.query_drop(
+        "CREATE USER 'dumped'@'%' IDENTIFIED WITH mysql_native_password \
+         AS '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+    )
+    .unwrap();
+    Conn::new(opts("dumped", "password"))
+        .expect("login with the password behind the hash")
+        .ping()
+        .unwrap();
+    assert_eq!(
+        code(Conn::new(opts("dumped", "")).map(|_| ()).unwrap_err()),
+        1045
+    );
+    // Switched to caching_sha2_password without a new password: there is no SHA-256
+    // hash of it, so no login that way (and never a password-less one).
+    root.query_drop("ALTER USER 'dumped'@'%' IDENTIFIED WITH caching_sha2_password")
+        .unwrap();
+    for pw in ["password", ""] {
+        let e = Conn::new(opts("dumped", pw)).map(|_| ()).unwrap_err();
+        assert_eq!(code(e), 1045, "password {pw:?}");
+    }
 }
 
 #[test]

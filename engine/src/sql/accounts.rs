@@ -51,14 +51,32 @@ pub fn create_user_record(
     plugin: &str,
     all: bool,
 ) -> Result<()> {
+    let secret = password.map(|p| Secret::Password(p.to_string()));
+    create_user_with(sh, user, host, secret.as_ref(), plugin, all)
+}
+
+/// The (native, sha2) hashes to store for `secret`; both None: no password.
+fn stored_hashes(secret: Option<&Secret>) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    match secret {
+        Some(Secret::Password(p)) if !p.is_empty() => {
+            let (a, b) = hashes(p);
+            (Some(a), Some(b))
+        }
+        Some(Secret::NativeHash(h)) if !h.is_empty() => (Some(h.clone()), None),
+        _ => (None, None),
+    }
+}
+
+fn create_user_with(
+    sh: &Shared,
+    user: &str,
+    host: &str,
+    secret: Option<&Secret>,
+    plugin: &str,
+    all: bool,
+) -> Result<()> {
     sh.ddl(|cat, w| {
-        let (native, sha2) = match password {
-            Some(p) if !p.is_empty() => {
-                let (a, b) = hashes(p);
-                (Some(a), Some(b))
-            }
-            _ => (None, None),
-        };
+        let (native, sha2) = stored_hashes(secret);
         let grants = if all {
             vec![Grant {
                 db: "*".into(),
@@ -186,7 +204,7 @@ pub fn execute(
                 return Err(Error::parse(p.rest()));
             }
             let pw = p.name()?;
-            set_password(sh, &user, &host, &pw)
+            set_password(sh, &user, &host, &Secret::Password(pw))
         })();
         return Some(r);
     }
@@ -205,7 +223,7 @@ fn create_user(sh: &Shared, p: &mut P) -> Result<QueryResult> {
     let if_not_exists = p.word("if") && p.word("not") && p.word("exists");
     loop {
         let (user, host) = p.account()?;
-        let (pw, plugin) = auth_clause(p)?;
+        let (secret, plugin) = auth_clause(p)?;
         let exists = sh.catalog().users.contains_key(&(user.clone(), lc(&host)));
         if exists {
             if !if_not_exists {
@@ -215,11 +233,11 @@ fn create_user(sh: &Shared, p: &mut P) -> Result<QueryResult> {
                 ));
             }
         } else {
-            create_user_record(
+            create_user_with(
                 sh,
                 &user,
                 &host,
-                pw.as_deref(),
+                secret.as_ref(),
                 &plugin.unwrap_or_else(|| crate::database::DEFAULT_AUTH_PLUGIN.into()),
                 false,
             )?;
@@ -231,22 +249,123 @@ fn create_user(sh: &Shared, p: &mut P) -> Result<QueryResult> {
     Ok(QueryResult::ok(0))
 }
 
-/// [IDENTIFIED [WITH plugin] [BY 'pw']]
-fn auth_clause(p: &mut P) -> Result<(Option<String>, Option<String>)> {
-    let mut pw = None;
+/// The secret an IDENTIFIED clause gives.
+enum Secret {
+    Password(String),
+    /// `AS '*HEX'` / `BY PASSWORD '*HEX'`: a mysql_native_password hash as MySQL stores
+    /// it (SHA1(SHA1(pw))), e.g. from a dump; empty for no password.
+    NativeHash(Vec<u8>),
+}
+
+/// [IDENTIFIED [WITH plugin] [BY 'pw' | BY PASSWORD 'hash' | AS 'hash']]
+fn auth_clause(p: &mut P) -> Result<(Option<Secret>, Option<String>)> {
+    let mut secret = None;
     let mut plugin = None;
     if p.word("identified") {
         if p.word("with") {
-            plugin = Some(p.name()?.to_lowercase());
+            let name = p.name()?.to_lowercase();
+            if name != NATIVE && name != CACHING_SHA2 {
+                return Err(Error::new(
+                    code::ER_PLUGIN_IS_NOT_LOADED,
+                    format!("Plugin '{name}' is not loaded"),
+                ));
+            }
+            plugin = Some(name);
         }
         if p.word("by") {
-            pw = Some(p.name()?);
+            secret = Some(if p.word("password") {
+                hash_secret(&p.name()?, plugin.as_deref())?
+            } else {
+                Secret::Password(p.name()?)
+            });
+        } else if p.word("as") {
+            secret = Some(hash_secret(&p.name()?, plugin.as_deref())?);
         }
     }
-    Ok((pw, plugin))
+    Ok((secret, plugin))
 }
 
-fn set_password(sh: &Shared, user: &str, host: &str, pw: &str) -> Result<QueryResult> {
+const NATIVE: &str = "mysql_native_password";
+const CACHING_SHA2: &str = "caching_sha2_password";
+
+/// A stored hash given in the statement. Only mysql_native_password's format can be
+/// taken: caching_sha2_password's stored form (a salted SHA-256 crypt) cannot answer the
+/// fast path Borealis serves, so it is refused rather than stored unusable.
+fn hash_secret(hash: &str, plugin: Option<&str>) -> Result<Secret> {
+    if plugin == Some(CACHING_SHA2) {
+        return Err(Error::new(
+            code::ER_NOT_SUPPORTED_YET,
+            "This version of Borealis doesn't yet support 'caching_sha2_password hashes given with AS; use IDENTIFIED BY'",
+        ));
+    }
+    if hash.is_empty() {
+        return Ok(Secret::NativeHash(Vec::new()));
+    }
+    let bytes = hash
+        .strip_prefix('*')
+        .filter(|h| h.len() == 40)
+        .and_then(|h| {
+            (0..20)
+                .map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()
+        })
+        .ok_or_else(|| {
+            Error::new(
+                code::ER_PASSWORD_FORMAT,
+                "The password hash doesn't have the expected format.",
+            )
+        })?;
+    Ok(Secret::NativeHash(bytes))
+}
+
+/// SHOW CREATE USER account: the statement that recreates it, in MySQL 8's form (with
+/// the native hash, so a dump restores the password; caching_sha2_password accounts
+/// show no hash, as Borealis cannot give MySQL's salted form).
+pub fn show_create_user(sh: &Shared, text: &str) -> Result<QueryResult> {
+    let mut p = P {
+        toks: tokenize(text),
+        i: 0,
+    };
+    if !(p.word("show") && p.word("create") && p.word("user")) {
+        return Err(Error::parse(text));
+    }
+    let (user, host) = p.account()?;
+    let cat = sh.catalog();
+    let u = cat.users.get(&(user.clone(), lc(&host))).ok_or_else(|| {
+        Error::new(
+            code::ER_CANNOT_USER,
+            format!("Operation SHOW CREATE USER failed for '{user}'@'{host}'"),
+        )
+    })?;
+    let auth = match (&u.native_hash, u.plugin.as_str()) {
+        (Some(h), NATIVE) => format!(" AS '{}'", native_hash_text(h)),
+        _ => String::new(),
+    };
+    let stmt = format!(
+        "CREATE USER `{}`@`{}` IDENTIFIED WITH '{}'{auth} REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT",
+        u.user, u.host, u.plugin
+    );
+    Ok(QueryResult::Rows {
+        columns: vec![Column::computed(
+            format!("CREATE USER for {}@{}", u.user, u.host),
+            ColumnType::VarString,
+        )],
+        rows: vec![vec![Value::Str(stmt)]],
+    })
+}
+
+/// mysql_native_password's stored form of `hash` (SHA1(SHA1(pw))): `*` and 40 upper-case
+/// hex digits, as MySQL shows it in authentication_string and SHOW CREATE USER.
+pub fn native_hash_text(hash: &[u8]) -> String {
+    let mut s = String::with_capacity(41);
+    s.push('*');
+    for b in hash {
+        s.push_str(&format!("{b:02X}"));
+    }
+    s
+}
+
+fn set_password(sh: &Shared, user: &str, host: &str, secret: &Secret) -> Result<QueryResult> {
     sh.ddl(|cat, w| {
         let key = (user.to_string(), lc(host));
         let mut u = cat.users.get(&key).cloned().ok_or_else(|| {
@@ -255,14 +374,7 @@ fn set_password(sh: &Shared, user: &str, host: &str, pw: &str) -> Result<QueryRe
                 format!("Operation ALTER USER failed for '{user}'@'{host}'"),
             )
         })?;
-        let (a, b) = hashes(pw);
-        if pw.is_empty() {
-            u.native_hash = None;
-            u.sha2_hash = None;
-        } else {
-            u.native_hash = Some(a);
-            u.sha2_hash = Some(b);
-        }
+        (u.native_hash, u.sha2_hash) = stored_hashes(Some(secret));
         w.put(sh.system_tree(), &keys::user(user, host), &to_record(&u))?;
         cat.users.insert(key, u);
         Ok(QueryResult::ok(0))
@@ -278,7 +390,7 @@ fn alter_user(sh: &Shared, p: &mut P, cur_user: &str) -> Result<QueryResult> {
     } else {
         p.account()?
     };
-    let (pw, plugin) = auth_clause(p)?;
+    let (secret, plugin) = auth_clause(p)?;
     if !sh.catalog().users.contains_key(&(user.clone(), lc(&host))) {
         if if_exists {
             return Ok(QueryResult::ok(0));
@@ -288,8 +400,8 @@ fn alter_user(sh: &Shared, p: &mut P, cur_user: &str) -> Result<QueryResult> {
             format!("Operation ALTER USER failed for '{user}'@'{host}'"),
         ));
     }
-    if let Some(pw) = pw {
-        set_password(sh, &user, &host, &pw)?;
+    if let Some(secret) = secret {
+        set_password(sh, &user, &host, &secret)?;
     }
     if let Some(plugin) = plugin {
         sh.ddl(|cat, w| {

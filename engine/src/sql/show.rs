@@ -266,7 +266,12 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                             s(u.host.clone()),
                             s(u.user.clone()),
                             s(u.plugin.clone()),
-                            s(""),
+                            s(match (&u.native_hash, u.plugin.as_str()) {
+                                (Some(h), "mysql_native_password") => {
+                                    crate::sql::accounts::native_hash_text(h)
+                                }
+                                _ => String::new(),
+                            }),
                         ]
                     })
                     .collect(),

@@ -350,11 +350,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             ));
         }
         if c.w("user") {
-            let u = c.name().unwrap_or_default();
-            return Ok(result(
-                vec![vs("CREATE USER")],
-                vec![vec![s(format!("CREATE USER `{u}`"))]],
-            ));
+            return crate::sql::accounts::show_create_user(sh, text);
         }
         return Err(Error::parse(text));
     }

@@ -285,7 +285,7 @@ impl Conn {
             self.check_sha2(&account, &response)?
         } else {
             match (&account.native_hash, response.is_empty()) {
-                (None, true) => true,
+                (None, true) => account.sha2_hash.is_none(),
                 (Some(h), false) => auth::verify_native(&self.scramble, &response, h),
                 _ => false,
             }
@@ -306,7 +306,9 @@ impl Conn {
     /// a wrong one is refused without a round trip the client could not complete.
     fn check_sha2(&mut self, account: &UserAccount, response: &[u8]) -> Result<bool, Close> {
         let Some(stored) = account.sha2_hash else {
-            return Ok(response.is_empty());
+            // No SHA-256 hash: a password-less account, or one whose password is known
+            // only as a native hash (given with AS); that one cannot log in this way.
+            return Ok(response.is_empty() && account.native_hash.is_none());
         };
         if response.is_empty() {
             return Ok(false);

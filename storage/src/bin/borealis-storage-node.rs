@@ -2,6 +2,10 @@
 //! See `borealis_storage::net` for how six of them make a three-AZ volume.
 //!
 //! Prints `listening <addr>` on stdout once it accepts connections.
+//!
+//! `--replaces OLD`: this is a new, empty node taking the place of dead member OLD (same
+//! AZ). It tells its peers; the volume's writer makes the membership change (epoch + 1)
+//! while writes go on, and the node fills itself from its peers.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +17,7 @@ use borealis_storage::PAGE_SIZE;
 
 const USAGE: &str = "usage: borealis-storage-node --id N --az A --dir DIR \
 [--listen HOST:PORT] [--peer ID=HOST:PORT]... [--peers-dir DIR] \
-[--segment-bytes N] [--no-fsync]";
+[--segment-bytes N] [--no-fsync] [--replaces OLD_ID]";
 
 fn main() {
     if let Err(e) = real_main() {
@@ -31,6 +35,7 @@ fn real_main() -> Result<(), String> {
     let mut peers_dir = None;
     let mut segment_bytes = DEFAULT_SEGMENT_BYTES;
     let mut fsync = true;
+    let mut replaces = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -47,6 +52,13 @@ fn real_main() -> Result<(), String> {
                     .map_err(|e| format!("--segment-bytes: {e}"))?
             }
             "--no-fsync" => fsync = false,
+            "--replaces" => {
+                replaces = Some(
+                    val()?
+                        .parse::<usize>()
+                        .map_err(|e| format!("--replaces: {e}"))?,
+                )
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -75,6 +87,9 @@ fn real_main() -> Result<(), String> {
         scrub_every: Some(Duration::from_secs(300)),
     })
     .map_err(|e| e.to_string())?;
+    if let Some(old) = replaces {
+        node.request_replace(old).map_err(|e| e.to_string())?;
+    }
     println!("listening {}", node.addr);
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use parking_lot::Mutex;
 
+use super::membership::{Membership, NodeView};
 use super::wire::*;
 use crate::node::{AckSink, AppendMsg};
 use crate::quorum::NodeId;
@@ -31,11 +32,13 @@ const BACKOFF: Duration = Duration::from_millis(300);
 
 /// Where storage nodes listen: fixed addresses and/or a directory of `node-<id>.addr`
 /// files that nodes publish when they start (so a restarted node on a new port is
-/// found again).
+/// found again), and addresses learned from a volume membership (a node that replaced
+/// a dead one; shared by every clone of the book).
 #[derive(Clone, Debug, Default)]
 pub struct AddrBook {
     pub fixed: HashMap<NodeId, SocketAddr>,
     pub dir: Option<PathBuf>,
+    learned: Arc<Mutex<HashMap<NodeId, SocketAddr>>>,
 }
 
 impl AddrBook {
@@ -54,27 +57,39 @@ impl AddrBook {
                 .map_err(|_| Error::InvalidInput(format!("bad address in {p}")))?;
             fixed.insert(id, addr);
         }
-        Ok(Self { fixed, dir: None })
+        Ok(Self {
+            fixed,
+            ..Self::default()
+        })
     }
 
     /// A book that reads (and publishes) addresses in `dir`.
     pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
         Self {
-            fixed: HashMap::new(),
             dir: Some(dir.into()),
+            ..Self::default()
         }
     }
 
+    /// Where node `id` listens: a fixed address, else its published one, else one
+    /// learned from a membership.
     pub fn lookup(&self, id: NodeId) -> Option<SocketAddr> {
         if let Some(a) = self.fixed.get(&id) {
             return Some(*a);
         }
-        let d = self.dir.as_ref()?;
-        std::fs::read_to_string(d.join(format!("node-{id}.addr")))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        let published = self.dir.as_ref().and_then(|d| {
+            std::fs::read_to_string(d.join(format!("node-{id}.addr")))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        });
+        published.or_else(|| self.learned.lock().get(&id).copied())
+    }
+
+    /// Remember that node `id` listens on `addr` (used when nothing else names it).
+    pub fn learn(&self, id: NodeId, addr: SocketAddr) {
+        self.learned.lock().insert(id, addr);
     }
 
     /// Record that node `id` listens on `addr` (no-op without a directory).
@@ -91,6 +106,7 @@ impl AddrBook {
     /// Every node id the book knows.
     pub fn ids(&self) -> Vec<NodeId> {
         let mut v: Vec<NodeId> = self.fixed.keys().copied().collect();
+        v.extend(self.learned.lock().keys().copied());
         if let Some(d) = &self.dir {
             if let Ok(rd) = std::fs::read_dir(d) {
                 for e in rd.flatten() {
@@ -338,36 +354,96 @@ struct RemoteNode {
     appends: Sender<AppendMsg>,
 }
 
-/// The writer's transport to storage-node processes.
+/// The writer's transport to storage-node processes. Connections are made on first
+/// use, so a node that joins later (a membership change) is reached like the others.
 pub struct TcpTransport {
-    nodes: HashMap<NodeId, RemoteNode>,
+    book: AddrBook,
+    nodes: Mutex<HashMap<NodeId, Arc<RemoteNode>>>,
+    /// The volume membership this writer works with (see [`super::membership`]).
+    membership: Mutex<Option<Membership>>,
 }
 
 impl TcpTransport {
-    /// Connect (lazily) to the nodes named in `book`.
+    /// A transport to the nodes `book` knows; `ids` are connected eagerly.
     pub fn new(book: AddrBook, ids: &[NodeId]) -> Arc<Self> {
-        let mut nodes = HashMap::new();
+        let t = Arc::new(Self {
+            book,
+            nodes: Mutex::new(HashMap::new()),
+            membership: Mutex::new(None),
+        });
         for &id in ids {
-            let (tx, rx) = unbounded();
-            let b = book.clone();
-            let _ = std::thread::Builder::new()
-                .name(format!("tcp-append-{id}"))
-                .spawn(move || append_loop(id, b, rx));
-            nodes.insert(
-                id,
-                RemoteNode {
-                    sync: NodeConn::new(id, book.clone()),
-                    appends: tx,
-                },
-            );
+            t.node(id);
         }
-        Arc::new(Self { nodes })
+        t
     }
 
-    fn node(&self, id: NodeId) -> Result<&RemoteNode> {
+    /// The address book (shared: addresses learned from a membership land here).
+    pub fn book(&self) -> &AddrBook {
+        &self.book
+    }
+
+    fn node(&self, id: NodeId) -> Arc<RemoteNode> {
         self.nodes
-            .get(&id)
-            .ok_or_else(|| unavailable(id, "not in this volume"))
+            .lock()
+            .entry(id)
+            .or_insert_with(|| {
+                let (tx, rx) = unbounded();
+                let b = self.book.clone();
+                let _ = std::thread::Builder::new()
+                    .name(format!("tcp-append-{id}"))
+                    .spawn(move || append_loop(id, b, rx));
+                Arc::new(RemoteNode {
+                    sync: NodeConn::new(id, self.book.clone()),
+                    appends: tx,
+                })
+            })
+            .clone()
+    }
+
+    /// Node `id`'s own identity (id, AZ), the membership it stores and the join
+    /// requests it heard of.
+    pub fn node_view(&self, id: NodeId) -> Result<NodeView> {
+        let b = self.node(id).sync.call(REQ_MEMBERSHIP, &[])?;
+        let mut d = Dec::new(&b);
+        let v = NodeView::decode(&mut d)?;
+        d.end()?;
+        Ok(v)
+    }
+
+    /// Offer `m` to node `id` as the writer of epoch `epoch`; the node keeps it if
+    /// newer than its own (and fails with `Fenced` if it has seen a newer writer);
+    /// returns the membership the node holds afterwards.
+    pub fn offer_membership(
+        &self,
+        id: NodeId,
+        epoch: u64,
+        m: &Membership,
+    ) -> Result<Option<Membership>> {
+        let mut e = Enc::new();
+        e.u64(epoch);
+        m.encode(&mut e);
+        let b = self.node(id).sync.call(REQ_SET_MEMBERSHIP, &e.0)?;
+        let mut d = Dec::new(&b);
+        let cur = Membership::decode_opt(&mut d)?;
+        d.end()?;
+        Ok(cur)
+    }
+
+    /// The membership this writer works with (None: not discovered yet).
+    pub fn membership(&self) -> Option<Membership> {
+        self.membership.lock().clone()
+    }
+
+    /// Work with `m` from now on (and learn its members' addresses).
+    pub fn set_membership(&self, m: Membership) {
+        for x in &m.members {
+            if let Some(a) = x.addr {
+                if self.book.lookup(x.id).is_none() {
+                    self.book.learn(x.id, a);
+                }
+            }
+        }
+        *self.membership.lock() = Some(m);
     }
 }
 
@@ -449,9 +525,7 @@ fn ack_loop(id: NodeId, mut r: TcpStream, sink: SinkSlot) {
 
 impl Transport for TcpTransport {
     fn append(&self, node: NodeId, m: AppendMsg) {
-        if let Ok(n) = self.node(node) {
-            let _ = n.appends.send(m);
-        }
+        let _ = self.node(node).appends.send(m);
     }
 
     fn read_page(
@@ -462,7 +536,7 @@ impl Transport for TcpTransport {
         at: Lsn,
         need: Lsn,
     ) -> Result<PageBuf> {
-        let b = self.node(node)?.sync.call(
+        let b = self.node(node).sync.call(
             REQ_READ_PAGE,
             &Enc::new().u64(pg).u64(page).u64(at).u64(need).0,
         )?;
@@ -485,14 +559,14 @@ impl Transport for TcpTransport {
     ) -> Result<Option<SegStatus>> {
         opt_status(
             &self
-                .node(node)?
+                .node(node)
                 .sync
                 .call(REQ_POLL, &Enc::new().u64(pg).u64(vdl).opt_u64(floor).0)?,
         )
     }
 
     fn pgs(&self, node: NodeId) -> Result<Vec<u64>> {
-        self.node(node)?.sync.peer_pgs()
+        self.node(node).sync.peer_pgs()
     }
 
     fn adopt(
@@ -503,7 +577,7 @@ impl Transport for TcpTransport {
         truncs: &[Trunc],
         create: bool,
     ) -> Result<(SegStatus, Vec<Trunc>)> {
-        let b = self.node(node)?.sync.call(
+        let b = self.node(node).sync.call(
             REQ_ADOPT,
             &Enc::new().u64(pg).u64(epoch).truncs(truncs).bool(create).0,
         )?;
@@ -513,7 +587,7 @@ impl Transport for TcpTransport {
 
     fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
         let b = self
-            .node(node)?
+            .node(node)
             .sync
             .call(REQ_RECOVERY_RECORDS, &Enc::new().u64(pg).0)?;
         let mut d = Dec::new(&b);
@@ -522,7 +596,7 @@ impl Transport for TcpTransport {
 
     fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn> {
         let b = self
-            .node(node)?
+            .node(node)
             .sync
             .call(REQ_TAIL, &Enc::new().u64(pg).u64(v).0)?;
         Dec::new(&b).u64()
@@ -540,7 +614,7 @@ impl Transport for TcpTransport {
         let mut e = Enc::new();
         e.u64(pg).u64(epoch).truncs(truncs).u64(vdl);
         e.records(&recs)?;
-        let b = self.node(node)?.sync.call(REQ_APPEND_SYNC, &e.0)?;
+        let b = self.node(node).sync.call(REQ_APPEND_SYNC, &e.0)?;
         Dec::new(&b).u64()
     }
 }

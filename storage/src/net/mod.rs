@@ -7,6 +7,7 @@
 //!   and the nodes' [`client::TcpPeers`] for gossip;
 //! - [`stream`]: the writer's log stream to replicas in other processes, and
 //!   [`stream::RemoteFollower`], their read-only [`crate::Volume`];
+//! - [`membership`]: the quorum set of a volume of processes, stored on the nodes;
 //! - [`wire`]: the frame format.
 //!
 //! A six-node, three-AZ volume of separate processes (node `i` in AZ `i / 2`):
@@ -24,6 +25,7 @@
 
 pub mod client;
 pub mod follow;
+pub mod membership;
 pub mod server;
 pub mod stream;
 pub mod wire;

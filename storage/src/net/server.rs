@@ -1,5 +1,9 @@
 //! The storage-node process side: one [`Node`] served over TCP.
 //!
+//! Besides its [`Node`], the process keeps the volume membership it was last offered
+//! ([`MemberStore`]), answers writers asking for it, and learns the addresses of the
+//! members it names (so gossip reaches a node that joined later).
+//!
 //! Each connection gets a thread that reads request frames. Appends are handed to the
 //! node's request queue (group commit as in-process) and acknowledged asynchronously on
 //! the same connection; every other request is answered in order. Writes to a
@@ -14,6 +18,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::client::{AddrBook, TcpPeers};
+use super::membership::{Joiner, MemberStore, Membership, NodeView};
 use super::wire::*;
 use crate::io::DirBackend;
 use crate::node::{AckSink, AppendMsg, Node, NodeOptions};
@@ -41,10 +46,52 @@ pub struct StorageNodeConfig {
 
 /// A running storage node.
 pub struct RunningNode {
+    /// Its address book (shared with its gossip).
+    pub book: AddrBook,
     pub node: Arc<Node>,
     pub addr: SocketAddr,
     pub accept: JoinHandle<()>,
+    /// The volume membership this node stores.
+    pub members: Arc<MemberStore>,
     _peers: Arc<dyn PeerSet>,
+}
+
+/// What a connection serves.
+struct Served {
+    node: Arc<Node>,
+    members: Arc<MemberStore>,
+    book: AddrBook,
+}
+
+impl Served {
+    /// Learn the addresses of members our book does not name.
+    fn learn(&self, m: &Membership) {
+        for x in &m.members {
+            if let Some(a) = x.addr {
+                if x.id != self.node.id && self.book.lookup(x.id).is_none() {
+                    self.book.learn(x.id, a);
+                }
+            }
+        }
+    }
+}
+
+impl RunningNode {
+    /// Ask the volume to make this (new, empty) node a member in place of `old`: peers
+    /// hear of it until a writer has made the change (see [`super::membership`]).
+    pub fn request_replace(&self, old: NodeId) -> Result<()> {
+        super::membership::announce_join(
+            Joiner {
+                id: self.node.id,
+                az: self.node.az,
+                addr: self.addr,
+                replaces: old,
+            },
+            self.book.clone(),
+            self.members.clone(),
+            Duration::from_millis(500),
+        )
+    }
 }
 
 /// Start a storage node and serve it (returns once listening).
@@ -68,26 +115,36 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
         },
         Arc::downgrade(&peers),
     )?;
-    let n = node.clone();
+    let members = Arc::new(MemberStore::open(&cfg.dir, cfg.fsync)?);
+    let served = Arc::new(Served {
+        node: node.clone(),
+        members: members.clone(),
+        book: cfg.peers.clone(),
+    });
+    if let Some(m) = members.get() {
+        served.learn(&m);
+    }
     let accept = std::thread::Builder::new()
         .name(format!("node{}-accept", cfg.id))
         .spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let n = n.clone();
+                let served = served.clone();
                 let _ = std::thread::Builder::new()
                     .name("node-conn".into())
                     .spawn(move || {
-                        if let Err(e) = serve_conn(&n, conn) {
+                        if let Err(e) = serve_conn(&served, conn) {
                             tracing::debug!("connection ended: {e}");
                         }
                     });
             }
         })?;
     Ok(RunningNode {
+        book: cfg.peers.clone(),
         node,
         addr,
         accept,
+        members,
         _peers: peers,
     })
 }
@@ -106,7 +163,8 @@ impl AckSink for ConnSink {
     }
 }
 
-fn serve_conn(node: &Arc<Node>, conn: TcpStream) -> Result<()> {
+fn serve_conn(served: &Served, conn: TcpStream) -> Result<()> {
+    let node = &served.node;
     conn.set_nodelay(true)?;
     let out = Arc::new(Mutex::new(conn.try_clone()?));
     let sink: Arc<dyn AckSink> = Arc::new(ConnSink(out.clone()));
@@ -128,13 +186,65 @@ fn serve_conn(node: &Arc<Node>, conn: TcpStream) -> Result<()> {
             node.enqueue(m);
             continue;
         }
-        let res = handle(node, kind, &mut d);
+        let res = match kind {
+            REQ_MEMBERSHIP | REQ_SET_MEMBERSHIP | REQ_JOIN => {
+                handle_membership(served, kind, &mut d)
+            }
+            _ => handle(node, kind, &mut d),
+        };
         let mut o = out.lock();
         match res {
             Ok(body) => write_frame(&mut *o, RESP_OK, &body)?,
             Err(e) => write_frame(&mut *o, RESP_ERR, &Enc::new().error(&e).0)?,
         }
     }
+}
+
+fn handle_membership(served: &Served, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
+    let mut e = Enc::new();
+    if kind == REQ_MEMBERSHIP {
+        d.end()?;
+        NodeView {
+            id: served.node.id,
+            az: served.node.az,
+            membership: served.members.get(),
+            joiners: served.members.joiners(),
+        }
+        .encode(&mut e);
+    } else if kind == REQ_JOIN {
+        let j = Joiner::decode(d)?;
+        d.end()?;
+        if served.book.lookup(j.id).is_none() {
+            served.book.learn(j.id, j.addr);
+        }
+        served.members.note_joiner(j);
+    } else {
+        let (epoch, m) = (d.u64()?, Membership::decode(d)?);
+        d.end()?;
+        // A deposed writer must not change the membership: once a newer writer opened
+        // (a read quorum of every PG adopted its epoch) it can reach at most three
+        // nodes of a set, never the write quorum a change needs.
+        let node = &served.node;
+        let seen = node
+            .pgs()
+            .into_iter()
+            .filter_map(|pg| node.segment(pg))
+            .map(|s| s.status().epoch)
+            .max()
+            .unwrap_or(0);
+        if epoch < seen {
+            return Err(Error::Fenced {
+                ours: epoch,
+                theirs: seen,
+            });
+        }
+        let cur = served.members.offer(m)?;
+        if let Some(c) = &cur {
+            served.learn(c);
+        }
+        Membership::encode_opt(cur.as_ref(), &mut e);
+    }
+    Ok(e.0)
 }
 
 fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {

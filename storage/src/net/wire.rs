@@ -35,6 +35,12 @@ pub const REQ_HELLO: u8 = 15;
 pub const REQ_FOLLOW: u8 = 16;
 /// The instances registered with a node.
 pub const REQ_INSTANCES: u8 = 17;
+/// A node's identity and the volume membership it stores.
+pub const REQ_MEMBERSHIP: u8 = 18;
+/// Offer a node a volume membership (kept if newer than its own).
+pub const REQ_SET_MEMBERSHIP: u8 = 19;
+/// A node that wants to replace a member announces itself to its peers.
+pub const REQ_JOIN: u8 = 20;
 /// Asynchronous acknowledgement of a [`REQ_APPEND`].
 pub const ACK: u8 = 100;
 pub const RESP_OK: u8 = 101;

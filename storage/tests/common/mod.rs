@@ -1,6 +1,8 @@
 //! Helpers shared by the storage integration tests: small volumes, payloads, a model.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use std::time::{Duration, Instant};
 
 use borealis_storage::volume::VolumeConfig;
