@@ -382,7 +382,8 @@ pub(crate) fn top_level_tokens(sql: &str) -> Vec<(usize, &str)> {
                 i = j;
                 continue;
             }
-            c if depth == 0 && !c.is_ascii_whitespace() => out.push((i, &sql[i..i + 1])),
+            // ASCII punctuation only: a byte of a multi-byte character is no token.
+            c if depth == 0 && c.is_ascii_punctuation() => out.push((i, &sql[i..i + 1])),
             _ => {}
         }
         i += 1;
@@ -524,6 +525,16 @@ mod tests {
         );
         let same = "DELETE FROM t WHERE a IN (SELECT t.* FROM t)";
         assert_eq!(multi_table_dml(same.into()), same);
+        // Multi-byte characters outside quotes are not cut.
+        let same = "UPDATE \u{e9}t\u{e9}, t2 \u{2192}";
+        assert_eq!(
+            multi_table_dml(same.into()),
+            "UPDATE \u{e9}t\u{e9}, t2 \u{2192}"
+        );
+        assert_eq!(
+            multi_table_dml("UPDATE \u{e9}, b SET x = 1".into()),
+            "UPDATE \u{e9} FROM  b SET x = 1"
+        );
         assert!(parse_one("UPDATE t1, t2 SET t1.a = t2.b WHERE t1.id = t2.id").is_ok());
         assert!(parse_one("DELETE t1.* FROM t1 JOIN t2 ON t1.id = t2.id").is_ok());
     }
