@@ -174,7 +174,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
     }
 
     let cat = b.catalog;
-    let mut by_values: HashMap<u64, HashMap<Vec<u8>, Vec<Vec<u8>>>> = HashMap::new();
+    let by_values = keys_by_values(ex, &j, &targets)?;
     let mut matched = 0u64;
     let mut changed = 0u64;
     for c in changes {
@@ -183,7 +183,7 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
             .clone()
             .expect("targets are base tables");
         let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
-        for key in stored_keys(ex, &t, &c.id, &mut by_values)? {
+        for key in stored_keys(&t, &c.id, &by_values) {
             let Some(cur) = current_row(ex, &t, &key)? else {
                 continue;
             };
@@ -301,7 +301,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
         }
     }
     let cat = b.catalog;
-    let mut by_values: HashMap<u64, HashMap<Vec<u8>, Vec<Vec<u8>>>> = HashMap::new();
+    let by_values = keys_by_values(ex, &j, &targets)?;
     let mut deleted = 0u64;
     for (ti, id) in doomed {
         let t = j.instances[ti]
@@ -309,7 +309,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
             .clone()
             .expect("targets are base tables");
         let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
-        for key in stored_keys(ex, &t, &id, &mut by_values)? {
+        for key in stored_keys(&t, &id, &by_values) {
             // Gone already: deleted by a trigger of an earlier row.
             let Some(cur) = current_row(ex, &t, &key)? else {
                 continue;
@@ -538,19 +538,21 @@ fn row_id(ex: &Exec<'_>, t: &TableDef, slice: &[Value]) -> Option<RowId> {
     }
 }
 
-/// The clustered keys of the stored rows a `RowId` names. For a table without a primary
-/// key, the table is scanned once (locking) and its keys grouped by exact values.
-fn stored_keys(
-    ex: &mut Exec<'_>,
-    t: &Arc<TableDef>,
-    id: &RowId,
-    by_values: &mut HashMap<u64, HashMap<Vec<u8>, Vec<Vec<u8>>>>,
-) -> Result<Vec<Vec<u8>>> {
-    let v = match id {
-        RowId::Key(k) => return Ok(vec![k.clone()]),
-        RowId::Values(v) => v,
-    };
-    if let std::collections::hash_map::Entry::Vacant(slot) = by_values.entry(t.root) {
+/// Per table without a primary key (by root): its rows' clustered keys grouped by the
+/// rows' exact encoded values.
+type KeysByValues = HashMap<u64, HashMap<Vec<u8>, Vec<Vec<u8>>>>;
+
+/// Scan (locking) every target table that has no primary key, before any change is
+/// written: a trigger fired by an earlier change may change its rows' values.
+fn keys_by_values(ex: &mut Exec<'_>, j: &Joined, targets: &[usize]) -> Result<KeysByValues> {
+    let mut out = KeysByValues::new();
+    for &ti in targets {
+        let Some(t) = &j.instances[ti].table else {
+            continue;
+        };
+        if !t.primary.is_empty() || out.contains_key(&t.root) {
+            continue;
+        }
         let saved = (ex.locking, ex.want_keys);
         ex.locking = true;
         ex.want_keys = true;
@@ -565,13 +567,21 @@ fn stored_keys(
             r.truncate(n);
             map.entry(encode_row(&r)).or_default().push(key);
         }
-        slot.insert(map);
+        out.insert(t.root, map);
     }
-    Ok(by_values
-        .get(&t.root)
-        .and_then(|m| m.get(v))
-        .cloned()
-        .unwrap_or_default())
+    Ok(out)
+}
+
+/// The clustered keys of the stored rows a `RowId` names.
+fn stored_keys(t: &TableDef, id: &RowId, by_values: &KeysByValues) -> Vec<Vec<u8>> {
+    match id {
+        RowId::Key(k) => vec![k.clone()],
+        RowId::Values(v) => by_values
+            .get(&t.root)
+            .and_then(|m| m.get(v))
+            .cloned()
+            .unwrap_or_default(),
+    }
 }
 
 /// Lock a target row and read its latest committed version (None: it is gone).
