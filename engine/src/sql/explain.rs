@@ -394,6 +394,20 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
     }
 }
 
+/// A scan whose access carries its own predicate (see `Access::Ranges::recheck`).
+fn has_recheck(p: &Plan) -> bool {
+    matches!(
+        p,
+        Plan::Scan {
+            access: Access::Ranges {
+                recheck: Some(_),
+                ..
+            },
+            ..
+        }
+    )
+}
+
 fn tree(p: &Plan, depth: usize, out: &mut String) {
     let pad = "    ".repeat(depth);
     let line = |s: &str, out: &mut String| {
@@ -429,8 +443,17 @@ fn tree(p: &Plan, depth: usize, out: &mut String) {
                     key_name(table, *index)
                 ),
             };
+            // An OR of ranges that answers its predicate still shows it, as MySQL does.
+            if let Access::Ranges {
+                recheck: Some(_), ..
+            } = access
+            {
+                line("Filter", out);
+                out.push_str("    ");
+            }
             line(&s, out);
         }
+        Plan::Filter(i, _) if has_recheck(i) => tree(i, depth, out),
         Plan::Filter(i, _) => {
             line("Filter", out);
             tree(i, depth + 1, out);

@@ -1447,3 +1447,57 @@ pub fn split_conj(e: &Expr) -> Vec<&Expr> {
         other => vec![other],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::bind::Binder;
+    use crate::sql::plan::{Access, Plan};
+    use crate::Database;
+
+    /// The plan of a SELECT on a fresh `t (id INT PRIMARY KEY, k INT, s VARCHAR(5))`
+    /// with indexes on k and s.
+    fn plan(sql: &str) -> Plan {
+        let db = Database::open_in_memory().unwrap();
+        let mut s = db.session();
+        s.execute(
+            "CREATE DATABASE d; USE d; \
+             CREATE TABLE t (id INT PRIMARY KEY, k INT, s VARCHAR(5), KEY (k), KEY (s))",
+        )
+        .unwrap();
+        let cat = db.shared.catalog();
+        let mut b = Binder::new(&cat, Some("d".into()), sql);
+        let sqlparser::ast::Statement::Query(q) = crate::sql::parse::parse_one(sql).unwrap() else {
+            panic!("not a query: {sql}")
+        };
+        b.bind_query(&q).unwrap().plan
+    }
+
+    /// (the OR-of-ranges scan has its predicate in `recheck`, a Filter remains above it)
+    fn shape(p: &Plan) -> (bool, bool) {
+        let (mut recheck, mut filter) = (false, false);
+        p.visit(&mut |x| match x {
+            Plan::Filter(..) => filter = true,
+            Plan::Scan {
+                access: Access::Ranges { recheck: r, .. },
+                ..
+            } => recheck = r.is_some(),
+            _ => {}
+        });
+        (recheck, filter)
+    }
+
+    #[test]
+    fn an_integer_or_of_ranges_moves_into_the_access() {
+        let p = plan("SELECT COUNT(k) FROM t WHERE k BETWEEN 1 AND 2 OR k = 7");
+        assert_eq!(shape(&p), (true, false), "{p:?}");
+        // Another conjunct stays a filter.
+        let p = plan("SELECT id FROM t WHERE (k < 3 OR k > 9) AND s = 'x'");
+        assert!(shape(&p).1, "{p:?}");
+        // Strings: collations, so the filter stays and nothing moves.
+        let p = plan("SELECT id FROM t WHERE s BETWEEN 'a' AND 'b' OR s = 'z'");
+        assert_eq!(shape(&p), (false, true), "{p:?}");
+        // Primary key ranges move too.
+        let p = plan("SELECT id FROM t WHERE id < 3 OR id BETWEEN 7 AND 9");
+        assert_eq!(shape(&p), (true, false), "{p:?}");
+    }
+}
