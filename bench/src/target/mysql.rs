@@ -14,6 +14,9 @@ use crate::target::{BenchError, Conn, Result, Target, TargetInfo};
 use crate::workload::stmt::{inline, sql};
 use crate::workload::{Call, Dialect, OltpOptions, Param, Stmt, StmtKind};
 
+/// Statements a connection may hold prepared at once (see `MysqlTarget::new`).
+const STMT_CACHE: usize = 4096;
+
 pub struct MysqlTarget {
     opts: Opts,
     url_shown: String,
@@ -39,6 +42,11 @@ impl MysqlTarget {
         let opts: Opts = OptsBuilder::from_opts(opts)
             .prefer_socket(false)
             .tcp_nodelay(true)
+            // Each connection keeps every statement it prepared (one per statement per
+            // table). The crate's statement cache (default 32) closes the least recently
+            // used on the server when full, which left oltp_read_write over four tables
+            // executing closed handles (1243 on every server); it must hold them all.
+            .stmt_cache_size(STMT_CACHE)
             .into();
         Ok(MysqlTarget {
             opts,
