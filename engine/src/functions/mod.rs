@@ -57,7 +57,7 @@ pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub(crate) use ops::{precise_arith, round_shown};
 pub use regexp::regexp_like;
-pub use string::{ENUM_NUMBER, SET_NUMBER};
+pub use string::{BIN_COLLATE, ENUM_NUMBER, SET_NUMBER};
 
 use crate::error::{code, Error, Result};
 use crate::temporal::DateTime;

@@ -1461,12 +1461,18 @@ impl<'a> Binder<'a> {
                 negated,
                 low,
                 high,
-            } => Expr::Between {
-                expr: Box::new(self.bind_expr(expr, scope, ctx)?),
-                lo: Box::new(self.bind_expr(low, scope, ctx)?),
-                hi: Box::new(self.bind_expr(high, scope, ctx)?),
-                negated: *negated,
-            },
+            } => {
+                let bin = self.binary_collated(expr, scope)
+                    || self.binary_collated(low, scope)
+                    || self.binary_collated(high, scope);
+                let w = |x: Expr| Box::new(if bin { bin_collate(x) } else { x });
+                Expr::Between {
+                    expr: w(self.bind_expr(expr, scope, ctx)?),
+                    lo: w(self.bind_expr(low, scope, ctx)?),
+                    hi: w(self.bind_expr(high, scope, ctx)?),
+                    negated: *negated,
+                }
+            }
             A::In {
                 expr,
                 target,
@@ -1494,6 +1500,14 @@ impl<'a> Binder<'a> {
                         for l in list {
                             items.push(self.bind_expr(l, scope, ctx)?);
                         }
+                        let bin = self.binary_collated(expr, scope)
+                            || list.iter().any(|l| self.binary_collated(l, scope));
+                        let x = if bin {
+                            items = items.into_iter().map(bin_collate).collect();
+                            Box::new(bin_collate(*x))
+                        } else {
+                            x
+                        };
                         Expr::InList {
                             expr: x,
                             list: items,
@@ -1916,6 +1930,11 @@ impl<'a> Binder<'a> {
                 };
                 match (&l, &r) {
                     (Expr::Row(a), Expr::Row(bb)) => row_cmp(cop, a, bb)?,
+                    _ if self.binary_collated(left, scope)
+                        || self.binary_collated(right, scope) =>
+                    {
+                        Expr::Cmp(cop, b(bin_collate(l)), b(bin_collate(r)))
+                    }
                     _ => Expr::Cmp(cop, b(l), b(r)),
                 }
             }
@@ -1947,6 +1966,29 @@ impl<'a> Binder<'a> {
         let mut args = vec![bound];
         args.extend(members.into_iter().map(|m| Expr::Literal(Value::Str(m))));
         Expr::Func(name.into(), args)
+    }
+
+    /// Whether `e` names a text column of a binary (`_bin`) collation in `scope`: such a
+    /// column compares by bytes, not with the default case-insensitive collation.
+    fn binary_collated(&self, e: &ast::Expr, scope: &Scope) -> bool {
+        let (table, name) = match e {
+            ast::Expr::Identifier(id) => (None, &id.value),
+            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                (Some(p[p.len() - 2].value.as_str()), &p[p.len() - 1].value)
+            }
+            ast::Expr::Nested(inner) => return self.binary_collated(inner, scope),
+            _ => return false,
+        };
+        let Some(i) = scope.find(table, name).ok().flatten() else {
+            return false;
+        };
+        let meta = &scope.cols[i].meta;
+        let Some(def) = self.catalog.table(&meta.schema, &meta.org_table) else {
+            return false;
+        };
+        def.column_index(&meta.org_name)
+            .map(|c| &def.columns[c])
+            .is_some_and(|c| c.binary_collation && c.ty.is_string() && !c.ty.is_binary())
     }
 
     /// The members of the ENUM (false) or SET (true) column `e` names in `scope`.
@@ -3447,4 +3489,10 @@ mod tests {
             ["MySQL"]
         );
     }
+}
+
+/// `x` as an operand of a comparison under a binary collation (see
+/// [`functions::BIN_COLLATE`]).
+fn bin_collate(x: Expr) -> Expr {
+    Expr::Func(functions::BIN_COLLATE.into(), vec![x])
 }

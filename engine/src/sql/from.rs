@@ -956,7 +956,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     for e in conj {
         match e {
             Expr::Cmp(op, a, b) => {
-                let (col, k, op) = match (a.as_ref(), b.as_ref()) {
+                let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
                     (Expr::Column(c), k) if k.is_row_independent() => (*c, k.clone(), *op),
                     (k, Expr::Column(c)) if k.is_row_independent() => (*c, k.clone(), flip(*op)),
                     _ => continue,
@@ -979,11 +979,12 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 hi,
                 negated: false,
             } => {
-                if let Expr::Column(c) = expr.as_ref() {
+                if let Expr::Column(c) = bin_operand(expr) {
+                    let (lo, hi) = (bin_operand(lo), bin_operand(hi));
                     if lo.is_row_independent() && hi.is_row_independent() {
                         if let Some(p) = preds.get_mut(*c) {
-                            p.lo = Some((lo.as_ref().clone(), true));
-                            p.hi = Some((hi.as_ref().clone(), true));
+                            p.lo = Some((lo.clone(), true));
+                            p.hi = Some((hi.clone(), true));
                         }
                     }
                 }
@@ -993,10 +994,10 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 list,
                 negated: false,
             } => {
-                if let Expr::Column(c) = expr.as_ref() {
+                if let Expr::Column(c) = bin_operand(expr) {
                     if list.iter().all(|x| x.is_row_independent()) && !list.is_empty() {
                         if let Some(p) = preds.get_mut(*c) {
-                            p.in_list = Some(list.clone());
+                            p.in_list = Some(list.iter().map(|x| bin_operand(x).clone()).collect());
                         }
                     }
                 }
@@ -1119,6 +1120,19 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     best.map(|(a, _)| a).unwrap_or(Access::Full)
 }
 
+/// A comparison operand without the binder's binary-collation wrapper
+/// ([`functions::BIN_COLLATE`]): the binder puts it only around operands compared with a
+/// `_bin` column, whose keys hold its bytes, so a key range from the bare operand finds
+/// exactly the rows the wrapped comparison accepts (the comparison stays as the filter).
+fn bin_operand(e: &Expr) -> &Expr {
+    match e {
+        Expr::Func(name, args) if name == crate::functions::BIN_COLLATE && args.len() == 1 => {
+            &args[0]
+        }
+        _ => e,
+    }
+}
+
 /// One disjunct as a range on column `col`: `col BETWEEN a AND b`, `col = a`, `col < a`,
 /// ... with row-independent bounds.
 fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
@@ -1132,14 +1146,17 @@ fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>
             lo,
             hi,
             negated: false,
-        } => match expr.as_ref() {
-            Expr::Column(c) if lo.is_row_independent() && hi.is_row_independent() => {
-                Some((*c, Some(kb(lo, true)), Some(kb(hi, true))))
+        } => {
+            let (lo, hi) = (bin_operand(lo), bin_operand(hi));
+            match bin_operand(expr) {
+                Expr::Column(c) if lo.is_row_independent() && hi.is_row_independent() => {
+                    Some((*c, Some(kb(lo, true)), Some(kb(hi, true))))
+                }
+                _ => None,
             }
-            _ => None,
-        },
+        }
         Expr::Cmp(op, a, b) => {
-            let (col, k, op) = match (a.as_ref(), b.as_ref()) {
+            let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
                 (Expr::Column(c), k) if k.is_row_independent() => (*c, k, *op),
                 (k, Expr::Column(c)) if k.is_row_independent() => (*c, k, flip(*op)),
                 _ => return None,
