@@ -3236,6 +3236,12 @@ pub fn infer_type(e: &Expr) -> ColumnType {
     }
 }
 
+/// `x` as an operand of a comparison under a binary collation (see
+/// [`functions::BIN_COLLATE`]).
+fn bin_collate(x: Expr) -> Expr {
+    Expr::Func(functions::BIN_COLLATE.into(), vec![x])
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Database, Session};
@@ -3489,10 +3495,4 @@ mod tests {
             ["MySQL"]
         );
     }
-}
-
-/// `x` as an operand of a comparison under a binary collation (see
-/// [`functions::BIN_COLLATE`]).
-fn bin_collate(x: Expr) -> Expr {
-    Expr::Func(functions::BIN_COLLATE.into(), vec![x])
 }
