@@ -863,6 +863,44 @@ fn target_rows(
     Ok((out, scope))
 }
 
+/// Write one matched row of an UPDATE (single- or multi-table) whose assigned values are
+/// in `new`: ON UPDATE CURRENT_TIMESTAMP columns not assigned take the statement's time
+/// when the row changes, BEFORE UPDATE triggers may still change it, and AFTER UPDATE
+/// fires for every matched row, changed or not (as MySQL does). Returns whether the row
+/// changed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_updated_row(
+    ex: &mut Exec<'_>,
+    cat: &crate::catalog::Catalog,
+    t: &Arc<TableDef>,
+    key: &[u8],
+    old: &[Value],
+    mut new: Vec<Value>,
+    assigned: impl Fn(usize) -> bool,
+    has_triggers: bool,
+) -> Result<bool> {
+    for (i, c) in t.columns.iter().enumerate() {
+        if c.on_update_now && !assigned(i) && new != old {
+            new[i] = Value::DateTime(now_at_fsp(ex.fnctx.now, &c.ty));
+        }
+    }
+    if has_triggers {
+        trigger::fire(ex, cat, t, Before, Ev::Update, Some(old), Some(&mut new))?;
+    }
+    if new == old {
+        if has_triggers {
+            trigger::fire(ex, cat, t, After, Ev::Update, Some(old), Some(&mut new))?;
+        }
+        return Ok(false);
+    }
+    let mut after = has_triggers.then(|| new.clone());
+    ex.update_row(t, key, old, new)?;
+    if let Some(r) = after.as_mut() {
+        trigger::fire(ex, cat, t, After, Ev::Update, Some(old), Some(r))?;
+    }
+    Ok(true)
+}
+
 pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result<QueryResult> {
     if crate::sql::multi_dml::is_multi_update(up) {
         return crate::sql::multi_dml::update(ex, b, up);
@@ -913,24 +951,9 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
             };
             new[*ci] = store_assigned(ex, v, &t.columns[*ci], strict, ri + 1)?;
         }
-        for (i, c) in t.columns.iter().enumerate() {
-            if c.on_update_now && !sets.iter().any(|(ci, _)| *ci == i) && new != row {
-                new[i] = Value::DateTime(now_at_fsp(ex.fnctx.now, &c.ty));
-            }
-        }
-        if has_triggers {
-            trigger::fire(ex, cat, &t, Before, Ev::Update, Some(&row), Some(&mut new))?;
-        }
-        if new != row {
-            let mut after_row = has_triggers.then(|| new.clone());
-            ex.update_row(&t, &key, &row, new)?;
+        let assigned = |i: usize| sets.iter().any(|(ci, _)| *ci == i);
+        if write_updated_row(ex, cat, &t, &key, &row, new, assigned, has_triggers)? {
             changed += 1;
-            if let Some(r) = after_row.as_mut() {
-                trigger::fire(ex, cat, &t, After, Ev::Update, Some(&row), Some(r))?;
-            }
-        } else if has_triggers {
-            // MySQL fires AFTER UPDATE for every matched row, changed or not.
-            trigger::fire(ex, cat, &t, After, Ev::Update, Some(&row), Some(&mut new))?;
         }
     }
     Ok(QueryResult::Ok {

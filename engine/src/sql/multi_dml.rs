@@ -28,7 +28,7 @@ use crate::error::{code, Error, Result};
 use crate::result::QueryResult;
 use crate::row::{decode_row, encode_row};
 use crate::sql::bind::{ident_names, split_and, Binder, Scope};
-use crate::sql::dml::{div_zero_is_error, is_default_marker, now_at_fsp, store_assigned};
+use crate::sql::dml::{div_zero_is_error, is_default_marker, store_assigned, write_updated_row};
 use crate::sql::exec::Exec;
 use crate::sql::plan::{Access, Expr, Plan};
 use crate::sql::trigger;
@@ -192,23 +192,9 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
             for (ci, v) in &c.sets {
                 new[*ci] = v.clone();
             }
-            for (i, col) in t.columns.iter().enumerate() {
-                if col.on_update_now && !c.sets.iter().any(|(ci, _)| *ci == i) && new != cur {
-                    new[i] = Value::DateTime(now_at_fsp(ex.fnctx.now, &col.ty));
-                }
-            }
-            if has_triggers {
-                trigger::fire(ex, cat, &t, Before, Ev::Update, Some(&cur), Some(&mut new))?;
-            }
-            if new != cur {
-                let mut after = has_triggers.then(|| new.clone());
-                ex.update_row(&t, &key, &cur, new)?;
+            let assigned = |i: usize| c.sets.iter().any(|(ci, _)| *ci == i);
+            if write_updated_row(ex, cat, &t, &key, &cur, new, assigned, has_triggers)? {
                 changed += 1;
-                if let Some(r) = after.as_mut() {
-                    trigger::fire(ex, cat, &t, After, Ev::Update, Some(&cur), Some(r))?;
-                }
-            } else if has_triggers {
-                trigger::fire(ex, cat, &t, After, Ev::Update, Some(&cur), Some(&mut new))?;
             }
         }
     }
