@@ -1968,46 +1968,32 @@ impl<'a> Binder<'a> {
         Expr::Func(name.into(), args)
     }
 
-    /// Whether `e` names a text column of a binary (`_bin`) collation in `scope`: such a
-    /// column compares by bytes, not with the default case-insensitive collation.
-    fn binary_collated(&self, e: &ast::Expr, scope: &Scope) -> bool {
+    /// The table column `e` names in `scope` (a plain or qualified column reference).
+    fn column_def(&self, e: &ast::Expr, scope: &Scope) -> Option<&'a crate::catalog::ColumnDef> {
         let (table, name) = match e {
             ast::Expr::Identifier(id) => (None, &id.value),
             ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
                 (Some(p[p.len() - 2].value.as_str()), &p[p.len() - 1].value)
             }
-            ast::Expr::Nested(inner) => return self.binary_collated(inner, scope),
-            _ => return false,
+            ast::Expr::Nested(inner) => return self.column_def(inner, scope),
+            _ => return None,
         };
-        let Some(i) = scope.find(table, name).ok().flatten() else {
-            return false;
-        };
+        let i = scope.find(table, name).ok().flatten()?;
         let meta = &scope.cols[i].meta;
-        let Some(def) = self.catalog.table(&meta.schema, &meta.org_table) else {
-            return false;
-        };
-        def.column_index(&meta.org_name)
-            .map(|c| &def.columns[c])
+        let def = self.catalog.table(&meta.schema, &meta.org_table)?;
+        def.columns.get(def.column_index(&meta.org_name)?)
+    }
+
+    /// Whether `e` names a text column of a binary (`_bin`) collation in `scope`: such a
+    /// column compares by bytes, not with the default case-insensitive collation.
+    fn binary_collated(&self, e: &ast::Expr, scope: &Scope) -> bool {
+        self.column_def(e, scope)
             .is_some_and(|c| c.binary_collation && c.ty.is_string() && !c.ty.is_binary())
     }
 
     /// The members of the ENUM (false) or SET (true) column `e` names in `scope`.
     fn enum_members(&self, e: &ast::Expr, scope: &Scope) -> Option<(bool, Vec<String>)> {
-        let (table, name) = match e {
-            ast::Expr::Identifier(id) => (None, &id.value),
-            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                (Some(p[p.len() - 2].value.as_str()), &p[p.len() - 1].value)
-            }
-            ast::Expr::Nested(inner) => return self.enum_members(inner, scope),
-            _ => return None,
-        };
-        let i = scope.find(table, name).ok().flatten()?;
-        let meta = &scope.cols[i].meta;
-        if meta.flags & (crate::result::flags::ENUM | crate::result::flags::SET) == 0 {
-            return None;
-        }
-        let def = self.catalog.table(&meta.schema, &meta.org_table)?;
-        match &def.columns[def.column_index(&meta.org_name)?].ty {
+        match &self.column_def(e, scope)?.ty {
             crate::catalog::SqlType::Enum(m) => Some((false, m.clone())),
             crate::catalog::SqlType::Set(m) => Some((true, m.clone())),
             _ => None,
