@@ -550,10 +550,14 @@ mod tests {
                 "seed {seed}: {agg}"
             );
         }
+        // The differential checks above are the test; these only make sure a run
+        // exercised both paths. The counts vary with the seed: a bound of 30 failed
+        // (seed 1795724627816228327 gives exactly 30 covering reads of 150), so the
+        // bound sits far below the counts seen.
         assert!(
-            sorts_avoided > 30,
+            sorts_avoided > 10,
             "seed {seed}: {sorts_avoided} sorts avoided"
         );
-        assert!(covering > 30, "seed {seed}: {covering} covering reads");
+        assert!(covering > 10, "seed {seed}: {covering} covering reads");
     }
 }
