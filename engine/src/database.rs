@@ -197,6 +197,27 @@ impl Shared {
             *n += 1;
             return Ok(v);
         }
+        let next = self.autoinc_from_data(t)?;
+        m.insert(t.id, next + 1);
+        Ok(next)
+    }
+
+    /// The value the next AUTO_INCREMENT insert into `t` would get, without taking it
+    /// (SHOW CREATE TABLE's `AUTO_INCREMENT=`, information_schema.TABLES); None for a
+    /// table without an AUTO_INCREMENT column.
+    pub fn peek_autoinc(&self, t: &TableDef) -> Result<Option<u64>> {
+        if t.auto_increment_column().is_none() {
+            return Ok(None);
+        }
+        if let Some(n) = self.autoinc.lock().get(&t.id) {
+            return Ok(Some(*n));
+        }
+        self.autoinc_from_data(t).map(Some)
+    }
+
+    /// One more than the largest value in `t`'s AUTO_INCREMENT column, at least the
+    /// table's `AUTO_INCREMENT=` start.
+    fn autoinc_from_data(&self, t: &TableDef) -> Result<u64> {
         let col = t.auto_increment_column();
         let max = match col {
             Some(c) if t.primary.first() == Some(&c) => self.last_key_int(t, t.root, Some(c))?,
@@ -218,9 +239,7 @@ impl Shared {
             }
             None => 0,
         };
-        let next = (max + 1).max(t.auto_increment_start);
-        m.insert(t.id, next + 1);
-        Ok(next)
+        Ok((max + 1).max(t.auto_increment_start))
     }
 
     /// An explicit value was stored in the AUTO_INCREMENT column.
