@@ -235,12 +235,13 @@ pub fn column_def(
         default: None,
         auto_increment: false,
         on_update_now: false,
-        binary_collation: false,
+        collation: crate::collation::Collation::DEFAULT,
         comment: String::new(),
     };
     let mut primary = false;
     let mut unique = false;
     let mut default_expr = None;
+    let mut explicit_collation = false;
     for o in options {
         match o {
             ast::ColumnOption::Null => col.nullable = true,
@@ -254,8 +255,11 @@ pub fn column_def(
             ast::ColumnOption::Comment(s) => col.comment = s.clone(),
             ast::ColumnOption::OnUpdate(_) => col.on_update_now = true,
             ast::ColumnOption::Collation(n) => {
-                col.binary_collation = n.to_string().to_lowercase().ends_with("_bin")
-                    || n.to_string().eq_ignore_ascii_case("binary")
+                col.collation = crate::collation::Collation::from_name(&n.to_string())?;
+                explicit_collation = true;
+            }
+            ast::ColumnOption::CharacterSet(cs) if !explicit_collation => {
+                col.collation = crate::collation::Collation::for_charset(&cs.to_string())?;
             }
             ast::ColumnOption::DialectSpecific(toks) => {
                 let s = toks
@@ -649,7 +653,7 @@ fn column_from_result(c: &crate::result::Column) -> ColumnDef {
         default: None,
         auto_increment: false,
         on_update_now: false,
-        binary_collation: false,
+        collation: crate::collation::Collation::DEFAULT,
         comment: String::new(),
     }
 }
@@ -732,7 +736,7 @@ fn load_rows(
             encode_value(
                 &mut key,
                 &Value::UInt(first_rowid + i as u64 + 1),
-                crate::keycodec::KeyCollation::Binary,
+                crate::collation::Collation::BINARY,
             );
         } else {
             for &c in &t.primary {

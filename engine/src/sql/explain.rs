@@ -663,7 +663,7 @@ mod tests {
             default: None,
             auto_increment: false,
             on_update_now: false,
-            binary_collation: false,
+            collation: crate::collation::Collation::DEFAULT,
             comment: String::new(),
         }
     }

@@ -956,9 +956,13 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     for e in conj {
         match e {
             Expr::Cmp(op, a, b) => {
-                let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
-                    (Expr::Column(c), k) if k.is_row_independent() => (*c, k.clone(), *op),
-                    (k, Expr::Column(c)) if k.is_row_independent() => (*c, k.clone(), flip(*op)),
+                let (col, k, op) = match (keyed_column(table, a), keyed_column(table, b)) {
+                    (Some(c), _) if key_operand(b).is_row_independent() => {
+                        (c, key_operand(b).clone(), *op)
+                    }
+                    (_, Some(c)) if key_operand(a).is_row_independent() => {
+                        (c, key_operand(a).clone(), flip(*op))
+                    }
                     _ => continue,
                 };
                 let Some(p) = preds.get_mut(col) else {
@@ -979,10 +983,10 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 hi,
                 negated: false,
             } => {
-                if let Expr::Column(c) = bin_operand(expr) {
-                    let (lo, hi) = (bin_operand(lo), bin_operand(hi));
+                if let Some(c) = keyed_column(table, expr) {
+                    let (lo, hi) = (key_operand(lo), key_operand(hi));
                     if lo.is_row_independent() && hi.is_row_independent() {
-                        if let Some(p) = preds.get_mut(*c) {
+                        if let Some(p) = preds.get_mut(c) {
                             p.lo = Some((lo.clone(), true));
                             p.hi = Some((hi.clone(), true));
                         }
@@ -994,10 +998,10 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 list,
                 negated: false,
             } => {
-                if let Expr::Column(c) = bin_operand(expr) {
+                if let Some(c) = keyed_column(table, expr) {
                     if list.iter().all(|x| x.is_row_independent()) && !list.is_empty() {
-                        if let Some(p) = preds.get_mut(*c) {
-                            p.in_list = Some(list.iter().map(|x| bin_operand(x).clone()).collect());
+                        if let Some(p) = preds.get_mut(c) {
+                            p.in_list = Some(list.iter().map(|x| key_operand(x).clone()).collect());
                         }
                     }
                 }
@@ -1120,22 +1124,39 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     best.map(|(a, _)| a).unwrap_or(Access::Full)
 }
 
-/// A comparison operand without the binder's binary-collation wrapper
-/// ([`functions::BIN_COLLATE`]): the binder puts it only around operands compared with a
-/// `_bin` column, whose keys hold its bytes, so a key range from the bare operand finds
-/// exactly the rows the wrapped comparison accepts (the comparison stays as the filter).
-fn bin_operand(e: &Expr) -> &Expr {
+/// A comparison operand without the binder's collation marker ([`Expr::Collate`]).
+fn key_operand(e: &Expr) -> &Expr {
     match e {
-        Expr::Func(name, args) if name == crate::functions::BIN_COLLATE && args.len() == 1 => {
-            &args[0]
-        }
+        Expr::Collate(x, _) => x,
         _ => e,
     }
 }
 
+/// The column of `table` that comparison operand `e` is, when that column's keys can
+/// answer the comparison: the comparison's collation (the marker's, else the default)
+/// is the one the column is keyed by. Text keys hold collation weights, so a range from
+/// the bare other operand then finds exactly the rows the comparison accepts; numbers,
+/// temporals and binary strings compare the same under every collation.
+fn keyed_column(table: &TableDef, e: &Expr) -> Option<usize> {
+    let (c, coll) = match e {
+        Expr::Collate(x, coll) => match x.as_ref() {
+            Expr::Column(c) => (*c, *coll),
+            _ => return None,
+        },
+        Expr::Column(c) => (*c, crate::collation::Collation::DEFAULT),
+        _ => return None,
+    };
+    let def = table.columns.get(c)?;
+    let text = def.ty.is_string() && def.ty != crate::catalog::SqlType::Json;
+    (!text || def.collation() == coll).then_some(c)
+}
+
 /// One disjunct as a range on column `col`: `col BETWEEN a AND b`, `col = a`, `col < a`,
 /// ... with row-independent bounds.
-fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
+fn disjunct_range(
+    table: &TableDef,
+    e: &Expr,
+) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
     let kb = |k: &Expr, inclusive: bool| KeyBound {
         exprs: vec![k.clone()],
         inclusive,
@@ -1147,18 +1168,20 @@ fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>
             hi,
             negated: false,
         } => {
-            let (lo, hi) = (bin_operand(lo), bin_operand(hi));
-            match bin_operand(expr) {
-                Expr::Column(c) if lo.is_row_independent() && hi.is_row_independent() => {
-                    Some((*c, Some(kb(lo, true)), Some(kb(hi, true))))
+            let (lo, hi) = (key_operand(lo), key_operand(hi));
+            match keyed_column(table, expr) {
+                Some(c) if lo.is_row_independent() && hi.is_row_independent() => {
+                    Some((c, Some(kb(lo, true)), Some(kb(hi, true))))
                 }
                 _ => None,
             }
         }
         Expr::Cmp(op, a, b) => {
-            let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
-                (Expr::Column(c), k) if k.is_row_independent() => (*c, k, *op),
-                (k, Expr::Column(c)) if k.is_row_independent() => (*c, k, flip(*op)),
+            let (col, k, op) = match (keyed_column(table, a), keyed_column(table, b)) {
+                (Some(c), _) if key_operand(b).is_row_independent() => (c, key_operand(b), *op),
+                (_, Some(c)) if key_operand(a).is_row_independent() => {
+                    (c, key_operand(a), flip(*op))
+                }
                 _ => return None,
             };
             match op {
@@ -1187,7 +1210,7 @@ fn or_of_ranges(table: &TableDef, e: &Expr) -> Option<Access> {
                 stack.push(b);
                 stack.push(a);
             }
-            other => parts.push(disjunct_range(other)?),
+            other => parts.push(disjunct_range(table, other)?),
         }
     }
     let col = parts[0].0;
@@ -1295,7 +1318,8 @@ fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         | Expr::IsNull(a, _)
         | Expr::IsBool(a, _, _)
         | Expr::Cast(a, _)
-        | Expr::Binary(a) => visit(a, f),
+        | Expr::Binary(a)
+        | Expr::Collate(a, _) => visit(a, f),
         Expr::Arith(_, a, b)
         | Expr::Cmp(_, a, b)
         | Expr::And(a, b)
@@ -1362,6 +1386,7 @@ pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
         Expr::Neg(a) => Expr::Neg(r(a)),
         Expr::BitNot(a) => Expr::BitNot(r(a)),
         Expr::Binary(a) => Expr::Binary(r(a)),
+        Expr::Collate(a, c) => Expr::Collate(r(a), *c),
         Expr::IsNull(a, n) => Expr::IsNull(r(a), *n),
         Expr::IsBool(a, t, n) => Expr::IsBool(r(a), *t, *n),
         Expr::Cast(a, t) => Expr::Cast(r(a), *t),

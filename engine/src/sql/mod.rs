@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod bind;
 pub mod coerce;
+pub mod collations;
 pub mod covering;
 pub mod ddl;
 pub mod dml;
