@@ -760,8 +760,8 @@ pub fn collation_rows() -> Vec<Row> {
     Collation::all()
         .map(|k| {
             // SORTLEN as MySQL 8 reports it: 0 for the UCA 9.0.0 collations, 8 for the
-            // older UCA ones, 1 for the simple ones.
-            let sortlen = if k.name().contains("_0900_") {
+            // older UCA ones, 1 for the simple ones (utf8mb4_0900_bin included).
+            let sortlen = if k.name().contains("_0900_") && k.case_insensitive() {
                 0
             } else if k.name().contains("_unicode_") {
                 8
