@@ -141,12 +141,13 @@ impl Collation {
             })
     }
 
-    /// The `_bin` collation of this one's charset (the column attribute `BINARY`).
+    /// The `_bin` collation of this one's charset (the column attribute `BINARY`): the
+    /// PAD SPACE one, as MySQL picks (utf8mb4_bin, not utf8mb4_0900_bin).
     pub fn bin_of_charset(self) -> Collation {
         let cs = self.charset();
         TABLE
             .iter()
-            .find(|i| i.charset == cs && i.name.ends_with("_bin"))
+            .find(|i| i.charset == cs && i.name.ends_with("_bin") && i.pad_space)
             .map_or(self, |i| Collation(i.id))
     }
 

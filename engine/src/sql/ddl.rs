@@ -215,6 +215,26 @@ pub fn sql_type(dt: &ast::DataType) -> Result<(SqlType, bool)> {
     })
 }
 
+/// The collation a table option sets as the table's default: `[DEFAULT] COLLATE [=] x`
+/// or `[DEFAULT] {CHARSET | CHARACTER SET} [=] x` (that charset's default collation).
+fn table_collation_option(s: &str) -> Result<Option<crate::collation::Collation>> {
+    use crate::collation::Collation;
+    let (key, val) = match s.split_once('=') {
+        Some((k, v)) => (k.trim(), v.trim()),
+        None => match s.trim().rsplit_once(' ') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => return Ok(None),
+        },
+    };
+    let key = key.to_uppercase();
+    let key = key.trim_start_matches("DEFAULT").trim();
+    Ok(match key {
+        "COLLATE" => Some(Collation::from_name(val)?),
+        "CHARSET" | "CHARACTER SET" => Some(Collation::for_charset(val)?),
+        _ => None,
+    })
+}
+
 /// Build a column definition from the AST, evaluating its DEFAULT.
 pub fn column_def(
     b: &mut Binder<'_>,
@@ -564,6 +584,20 @@ pub fn create_table(
         for o in opts {
             let s = o.to_string();
             let up = s.to_uppercase();
+            if let Some(c) = table_collation_option(&s)? {
+                // The table's default collation is that of its text columns declared
+                // without a charset or collation of their own.
+                for (def, col) in ct.columns.iter().zip(t.columns.iter_mut()) {
+                    if !def.options.iter().any(|o| {
+                        matches!(
+                            o.option,
+                            ast::ColumnOption::Collation(_) | ast::ColumnOption::CharacterSet(_)
+                        )
+                    }) {
+                        col.collation = c;
+                    }
+                }
+            }
             if let Some(rest) = up.strip_prefix("AUTO_INCREMENT") {
                 let n: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
                 t.auto_increment_start = n.parse().unwrap_or(1);

@@ -17,6 +17,7 @@
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
+use crate::collation::Collation;
 use crate::error::{Error, Result};
 use crate::sql::bind::{split_and, Binder, Scope, ScopeCol};
 use crate::sql::joinplan::*;
@@ -234,11 +235,7 @@ fn outer_join(
                 let ri = find_col(&right.scope, &u.right_table, &u.name)
                     .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
                 scope.cols[lw + ri].hidden = true;
-                on_conj.push(Expr::Cmp(
-                    CmpOp::Eq,
-                    Box::new(Expr::Column(li)),
-                    Box::new(Expr::Column(lw + ri)),
-                ));
+                on_conj.push(using_eq(&left.plan, li, &right.plan, ri, lw));
             }
         }
         ast::JoinConstraint::Natural => {
@@ -252,11 +249,7 @@ fn outer_join(
                     let ri =
                         find_col(&right.scope, &rc.table, &rc.name).expect("column of right scope");
                     scope.cols[lw + ri].hidden = true;
-                    on_conj.push(Expr::Cmp(
-                        CmpOp::Eq,
-                        Box::new(Expr::Column(li)),
-                        Box::new(Expr::Column(lw + ri)),
-                    ));
+                    on_conj.push(using_eq(&left.plan, li, &right.plan, ri, lw));
                 }
             }
         }
@@ -640,6 +633,15 @@ fn greedy_join(
     for c in &conj {
         bound.push(b.bind_expr_in(c, &global, "where clause")?);
     }
+    // The collation of every column of the joined row (for USING equalities).
+    let mut colls: Vec<Collation> = Vec::with_capacity(global.width());
+    if !using.is_empty() {
+        for u in &units {
+            let mut c = crate::sql::collations::output(&u.plan);
+            c.resize(u.scope.width(), Collation::DEFAULT);
+            colls.extend(c);
+        }
+    }
     for u in &using {
         let l = find_col(&global, &u.left_table, &u.name)
             .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
@@ -649,11 +651,7 @@ fn greedy_join(
             .iter()
             .rposition(|c| c.table == u.right_table && c.name.eq_ignore_ascii_case(&u.name))
             .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
-        bound.push(Expr::Cmp(
-            CmpOp::Eq,
-            Box::new(Expr::Column(l)),
-            Box::new(Expr::Column(r)),
-        ));
+        bound.push(column_eq(l, colls[l], r, colls[r]));
         global.cols[r].hidden = true;
     }
     // Classify conjuncts.
@@ -1124,6 +1122,45 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     best.map(|(a, _)| a).unwrap_or(Access::Full)
 }
 
+/// The equality a USING or NATURAL join column stands for: left column `li` equals
+/// right column `ri` (joined row: left then right, `lw` wide on the left), under the
+/// columns' collation (a `_bin` one wins over a case-insensitive one, as for `=`).
+fn using_eq(left: &Plan, li: usize, right: &Plan, ri: usize, lw: usize) -> Expr {
+    let lc = crate::sql::collations::output(left)
+        .get(li)
+        .copied()
+        .unwrap_or_default();
+    let rc = crate::sql::collations::output(right)
+        .get(ri)
+        .copied()
+        .unwrap_or_default();
+    column_eq(li, lc, lw + ri, rc)
+}
+
+/// `Column(l) = Column(r)`, columns of collations `lc` and `rc`, marked with the
+/// collation the equality compares under.
+fn column_eq(l: usize, lc: Collation, r: usize, rc: Collation) -> Expr {
+    let coll = if lc == rc || !lc.case_insensitive() {
+        lc
+    } else if !rc.case_insensitive() {
+        rc
+    } else {
+        lc
+    };
+    let mark = |e: Expr| {
+        if coll == Collation::DEFAULT {
+            e
+        } else {
+            Expr::Collate(Box::new(e), coll)
+        }
+    };
+    Expr::Cmp(
+        CmpOp::Eq,
+        Box::new(mark(Expr::Column(l))),
+        Box::new(mark(Expr::Column(r))),
+    )
+}
+
 /// A comparison operand without the binder's collation marker ([`Expr::Collate`]).
 fn key_operand(e: &Expr) -> &Expr {
     match e {
@@ -1143,7 +1180,7 @@ fn keyed_column(table: &TableDef, e: &Expr) -> Option<usize> {
             Expr::Column(c) => (*c, *coll),
             _ => return None,
         },
-        Expr::Column(c) => (*c, crate::collation::Collation::DEFAULT),
+        Expr::Column(c) => (*c, Collation::DEFAULT),
         _ => return None,
     };
     let def = table.columns.get(c)?;
