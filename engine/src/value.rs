@@ -471,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn collation_is_case_insensitive_and_pads() {
+    fn default_collation_folds_case_without_padding() {
         assert_eq!(collate_cmp("a", "A"), Ordering::Equal);
         // The default collation is NO PAD, as MySQL 8's utf8mb4_0900_ai_ci.
         assert_eq!(collate_cmp("abc ", "ABC"), Ordering::Greater);

@@ -1515,7 +1515,10 @@ impl<'a> Binder<'a> {
                         }
                     }
                     ast::InTarget::Subquery(q) => Expr::InSubquery {
-                        expr: x,
+                        expr: Box::new(collate(
+                            *x,
+                            self.comparison_collation(&[expr], scope, "in")?,
+                        )),
                         query: self.bind_subquery(q, scope)?,
                         negated: *negated,
                     },
@@ -1547,8 +1550,9 @@ impl<'a> Binder<'a> {
                     ast::BinaryOperator::GtEq => CmpOp::Ge,
                     _ => return Err(Error::unsupported(e.to_string())),
                 };
+                let coll = self.comparison_collation(&[left], scope, &compare_op.to_string())?;
                 Expr::Quantified {
-                    expr: Box::new(self.bind_expr(left, scope, ctx)?),
+                    expr: Box::new(collate(self.bind_expr(left, scope, ctx)?, coll)),
                     op,
                     query: self.bind_subquery(q, scope)?,
                     all,

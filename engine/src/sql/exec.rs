@@ -248,7 +248,8 @@ impl<'a> Exec<'a> {
                 // x IN (subquery) is x = ANY (subquery), with the same NULL rules.
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                let r = quantified(&v, CmpOp::Eq, &rows, false)?;
+                let coll = subquery_collation(expr, query);
+                let r = quantified(&v, CmpOp::Eq, &rows, false, coll)?;
                 match (r.to_bool(), *negated) {
                     (Some(b), true) => Value::Int(!b as i64),
                     _ => r,
@@ -262,7 +263,7 @@ impl<'a> Exec<'a> {
             } => {
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                quantified(&v, *op, &rows, *all)?
+                quantified(&v, *op, &rows, *all, subquery_collation(expr, query))?
             }
             Expr::Exists { query, negated } => {
                 let rows = self.subquery_rows(query, row)?;
@@ -1595,7 +1596,19 @@ fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 /// `v op ANY (rows)` (all = false) or `v op ALL (rows)` with SQL's NULL rules: ANY is
 /// true on the first true comparison, ALL false on the first false; otherwise NULL if a
 /// comparison was NULL; an empty set gives false (ANY) or true (ALL).
-fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
+/// The collation `expr op ANY (query)` compares under: the operand's marker (explicit
+/// or its column's), else that of the subquery's column (a `_bin` one wins over the
+/// default, as for `=`).
+fn subquery_collation(expr: &Expr, query: &SubQuery) -> Collation {
+    expr.collation().unwrap_or_else(|| {
+        collations::output(&query.plan)
+            .first()
+            .copied()
+            .unwrap_or_default()
+    })
+}
+
+fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool, coll: Collation) -> Result<Value> {
     let mut saw_null = false;
     for r in rows {
         if r.len() != 1 {
@@ -1604,7 +1617,7 @@ fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
                 "Operand should contain 1 column(s)",
             ));
         }
-        match cmp_values(op, v, &r[0]).to_bool() {
+        match cmp_values_in(op, v, &r[0], coll).to_bool() {
             None => saw_null = true,
             Some(b) if b != all => return Ok(Value::Int(!all as i64)),
             _ => {}
