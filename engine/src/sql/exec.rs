@@ -1822,7 +1822,8 @@ pub enum AggState {
     },
     /// The current extreme, and the collation strings compare with.
     MinMax(Option<Value>, Collation),
-    Concat(Vec<(Vec<Value>, String)>),
+    /// GROUP_CONCAT's (ORDER BY values, text) items, and the ORDER BY keys' collations.
+    Concat(Vec<(Vec<Value>, String)>, Vec<Collation>),
     Any(Option<Value>),
     Bits(Option<u64>),
     Var {
@@ -1841,17 +1842,19 @@ pub struct AggColls {
     pub args: Vec<Vec<Collation>>,
 }
 
-/// The collations of aggregate `a`'s arguments over rows whose columns have `input`.
+/// The collations of aggregate `a`'s arguments, then of its ORDER BY keys
+/// (GROUP_CONCAT), over rows whose columns have `input`.
 pub fn arg_collations(a: &AggCall, input: &[Collation]) -> Vec<Collation> {
     a.args
         .iter()
+        .chain(a.order.iter().map(|(e, _)| e))
         .map(|x| collations::of_expr(x, input))
         .collect()
 }
 
 impl AggState {
-    /// A fresh state for `a`, whose arguments compare under `colls` (MIN/MAX, DISTINCT;
-    /// the default past the end).
+    /// A fresh state for `a`, whose arguments then ORDER BY keys compare under `colls`
+    /// (MIN/MAX, DISTINCT, GROUP_CONCAT's order; the default past the end).
     pub fn new_in(a: &AggCall, colls: Vec<Collation>) -> AggState {
         let base = match a.func {
             AggFunc::Count | AggFunc::CountStar => AggState::Count(0),
@@ -1870,7 +1873,10 @@ impl AggState {
             AggFunc::Min | AggFunc::Max => {
                 AggState::MinMax(None, colls.first().copied().unwrap_or_default())
             }
-            AggFunc::GroupConcat => AggState::Concat(Vec::new()),
+            AggFunc::GroupConcat => AggState::Concat(
+                Vec::new(),
+                colls.get(a.args.len()..).unwrap_or(&[]).to_vec(),
+            ),
             AggFunc::AnyValue => AggState::Any(None),
             AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
             AggFunc::StdDev | AggFunc::StdDevSamp | AggFunc::Variance | AggFunc::VarSamp => {
@@ -2004,7 +2010,7 @@ impl AggState {
                     *cur = Some(v);
                 }
             }
-            AggState::Concat(items) => {
+            AggState::Concat(items, _) => {
                 if args.iter().any(|v| v.is_null()) {
                     return;
                 }
@@ -2081,15 +2087,15 @@ impl AggState {
                 }
             }
             AggState::MinMax(v, _) => v.clone().unwrap_or(Value::Null),
-            AggState::Concat(items) => {
+            AggState::Concat(items, order_colls) => {
                 if items.is_empty() {
                     return Value::Null;
                 }
                 let mut items: Vec<&(Vec<Value>, String)> = items.iter().collect();
                 if !a.order.is_empty() {
                     items.sort_by(|x, y| {
-                        for (i, (e, desc)) in a.order.iter().enumerate() {
-                            let coll = e.collation().unwrap_or_default();
+                        for (i, (_, desc)) in a.order.iter().enumerate() {
+                            let coll = order_colls.get(i).copied().unwrap_or_default();
                             let o = sort_cmp_in(&x.0[i], &y.0[i], coll);
                             let o = if *desc { o.reverse() } else { o };
                             if o != Ordering::Equal {
