@@ -395,9 +395,26 @@ pub(crate) fn top_level_tokens(sql: &str) -> Vec<(usize, &str)> {
 /// `UPDATE t1, t2 SET ...` becomes `UPDATE t1 FROM t2 SET ...` (the table list before SET
 /// split at its first top-level comma; `dml` reads the two parts back as one FROM list),
 /// and `DELETE t1.*, t2.* FROM ...` / `DELETE FROM t1.* USING ...` drop the `.*` that only
-/// says "all columns" of a target table.
+/// says "all columns" of a target table. After EXPLAIN too.
 fn multi_table_dml(sql: String) -> String {
-    let toks = top_level_tokens(&sql);
+    let all = top_level_tokens(&sql);
+    // EXPLAIN [FORMAT = x] UPDATE/DELETE ...: rewrite from the statement's own keyword.
+    let start = match all.first() {
+        Some(&(_, w))
+            if ["explain", "describe", "desc"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k)) =>
+        {
+            all.iter()
+                .take(6)
+                .position(|&(_, t)| {
+                    t.eq_ignore_ascii_case("update") || t.eq_ignore_ascii_case("delete")
+                })
+                .unwrap_or(0)
+        }
+        _ => 0,
+    };
+    let toks = &all[start..];
     let Some(&(_, first)) = toks.first() else {
         return sql;
     };
@@ -536,6 +553,10 @@ mod tests {
             "UPDATE \u{e9} FROM  b SET x = 1"
         );
         assert!(parse_one("UPDATE t1, t2 SET t1.a = t2.b WHERE t1.id = t2.id").is_ok());
+        assert_eq!(
+            multi_table_dml("EXPLAIN UPDATE t1, t2 SET t1.a = 1".into()),
+            "EXPLAIN UPDATE t1 FROM  t2 SET t1.a = 1"
+        );
         assert!(parse_one("DELETE t1.* FROM t1 JOIN t2 ON t1.id = t2.id").is_ok());
     }
 
