@@ -191,7 +191,7 @@ impl Collation {
 
     /// The text that decides equality and order: trailing spaces removed under PAD
     /// SPACE (case is folded by the comparison itself, see [`fold_cmp`]).
-    pub fn padded<'s>(self, s: &'s str) -> &'s str {
+    pub fn padded(self, s: &str) -> &str {
         if self.pad_space() {
             s.trim_end_matches(' ')
         } else {

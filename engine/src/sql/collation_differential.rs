@@ -186,7 +186,7 @@ fn index_scan_sort_and_grouping_agree_per_collation() {
         // GROUP BY / DISTINCT / COUNT(DISTINCT): one group per weight, groups in order.
         let mut groups: Vec<(Vec<u8>, i64)> = Vec::new();
         let mut by_weight = data.clone();
-        by_weight.sort_by(|a, b| w(&a.1).cmp(&w(&b.1)));
+        by_weight.sort_by_key(|a| w(&a.1));
         for (_, v) in &by_weight {
             match groups.last_mut() {
                 Some((g, c)) if *g == w(v) => *c += 1,
