@@ -2139,6 +2139,23 @@ impl<'a> Binder<'a> {
         if let Some(over) = &f.over {
             return self.bind_window(&name, f, over, scope, ctx);
         }
+        // COLLATION(x), CHARSET(x), COERCIBILITY(x) of an expression with a collation of
+        // its own (a text column, COLLATE) are known here; values alone do not carry it.
+        if matches!(name.as_str(), "collation" | "charset" | "coercibility") {
+            if let ast::FunctionArguments::List(list) = &f.args {
+                if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))] =
+                    list.args.as_slice()
+                {
+                    if let Some((c, coercibility)) = self.derive_collation(x, scope)? {
+                        return Ok(Expr::Literal(match name.as_str() {
+                            "collation" => Value::Str(c.name().into()),
+                            "charset" => Value::Str(c.charset().into()),
+                            _ => Value::Int(coercibility as i64),
+                        }));
+                    }
+                }
+            }
+        }
         if let Some(func) = agg_func(&name) {
             if self.agg.is_none() {
                 return Err(Error::new(
