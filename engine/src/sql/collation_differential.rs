@@ -4,7 +4,8 @@
 //! scan), ORDER BY, GROUP BY, DISTINCT and MIN/MAX must agree with each other and with a
 //! model of the collation written from its definition (fold case when case-insensitive,
 //! drop trailing spaces when PAD SPACE, then compare bytes), and a UNIQUE index must
-//! reject exactly the values the model calls equal to one already there.
+//! reject exactly the values the model calls equal to one already there; a join on the
+//! column gives the model's pairs as a hash join and as index nested loops.
 //! Seeded (`BOREALIS_SEED`, or `BOREALIS_TEST_SEED`, to replay); the seed is printed.
 
 use std::cmp::Ordering;
@@ -12,6 +13,7 @@ use std::cmp::Ordering;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::sql::joinplan::{set_join_method, JoinMethod};
 use crate::{Database, QueryResult, Session, Value};
 
 /// (name, case-insensitive, PAD SPACE)
@@ -167,6 +169,34 @@ fn index_scan_sort_and_grouping_agree_per_collation() {
             want.sort();
             let q = format!("SELECT id FROM {un} WHERE v = {} ORDER BY id", lit(&p));
             assert_eq!(ids(&mut s, &q), want, "seed {seed} {name}: {q}");
+        }
+        // Joins on the column: every pair of rows of equal weight, by any join method.
+        let mut pairs: Vec<(i64, i64)> = Vec::new();
+        for (a, va) in &data {
+            for (b, vb) in &data {
+                if w(va) == w(vb) {
+                    pairs.push((*a, *b));
+                }
+            }
+        }
+        pairs.sort();
+        let q =
+            format!("SELECT s.id, i.id FROM {sc} s JOIN {ix} i ON i.v = s.v ORDER BY s.id, i.id");
+        for m in [JoinMethod::Hash, JoinMethod::IndexNestedLoop] {
+            let prev = set_join_method(m);
+            if m == JoinMethod::IndexNestedLoop {
+                let plan = format!("{:?}", rows(&mut s, &format!("EXPLAIN {q}")));
+                assert!(
+                    plan.contains("\"ks\""),
+                    "{name}: the join should probe ks: {plan}"
+                );
+            }
+            let got: Vec<(i64, i64)> = rows(&mut s, &q)
+                .iter()
+                .map(|r| (r[0].to_i64().expect("id"), r[1].to_i64().expect("id")))
+                .collect();
+            set_join_method(prev);
+            assert_eq!(got, pairs, "seed {seed} {name} {m:?}: {q}");
         }
         // ORDER BY: by the collation, then id.
         let mut want = data.clone();

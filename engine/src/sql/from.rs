@@ -411,6 +411,34 @@ fn ref_name(c: &ScopeCol) -> String {
     }
 }
 
+/// The (outer, inner) columns of a join equality `l = r` whose inner column's keys can
+/// answer it: the columns compare alike (same key kind) and, for text, under the
+/// collation the inner column is keyed by (the binder's marker on both sides, or none
+/// for the default).
+fn probe_columns(
+    l: &Expr,
+    r: &Expr,
+    lkinds: &[KeyKind],
+    rkinds: &[KeyKind],
+) -> Option<(usize, usize)> {
+    let (a, c, coll) = match (l, r) {
+        (Expr::Column(a), Expr::Column(c)) => (*a, *c, Collation::DEFAULT),
+        (Expr::Collate(x, lc), Expr::Collate(y, rc)) if lc == rc => {
+            match (x.as_ref(), y.as_ref()) {
+                (Expr::Column(a), Expr::Column(c)) => (*a, *c, *lc),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let (lk, rk) = (lkinds.get(a)?, rkinds.get(c)?);
+    let text_ok = match rk {
+        KeyKind::Str(k) => *k == coll,
+        _ => true,
+    };
+    (*lk != KeyKind::Other && lk == rk && text_ok).then_some((a, c))
+}
+
 /// Equalities usable as index-probe keys into `inner` (global column range `off..off+w`)
 /// from the joined columns `layout`: (position in `conds`, the probe equality).
 fn probe_eqs(
@@ -428,18 +456,15 @@ fn probe_eqs(
         let Some((l, r)) = split_equi(e, &in_left, &in_right) else {
             continue;
         };
-        let (Expr::Column(lg), Expr::Column(rg)) = (&l, &r) else {
+        let Some((lg, rg)) = probe_columns(&l, &r, kinds, kinds) else {
             continue;
         };
-        if kinds[*lg] == KeyKind::Other || kinds[*lg] != kinds[*rg] {
-            continue;
-        }
         out.push((
             i,
             JoinEq {
                 outer: remap_layout(&l, layout),
                 inner_col: rg - off,
-                outer_name: ref_name(&global.cols[*lg]),
+                outer_name: ref_name(&global.cols[lg]),
             },
         ));
     }
@@ -560,15 +585,13 @@ fn left_join_probe(
     let mut eqs = Vec::new();
     let mut pos = Vec::new();
     for (k, (l, r)) in hash_keys.iter().enumerate() {
-        if let (Expr::Column(a), Expr::Column(c)) = (l, r) {
-            if lk[*a] != KeyKind::Other && lk[*a] == rk[*c] {
-                eqs.push(JoinEq {
-                    outer: l.clone(),
-                    inner_col: *c,
-                    outer_name: ref_name(&scope.cols[*a]),
-                });
-                pos.push(k);
-            }
+        if let Some((a, c)) = probe_columns(l, r, &lk, &rk) {
+            eqs.push(JoinEq {
+                outer: l.clone(),
+                inner_col: c,
+                outer_name: ref_name(&scope.cols[a]),
+            });
+            pos.push(k);
         }
     }
     let mut pr = best_probe(table, &eqs, &const_eqs(right_only))?;
