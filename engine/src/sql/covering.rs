@@ -6,8 +6,8 @@
 //! integers and for strings compared byte by byte (BINARY, VARBINARY, BLOB, and
 //! character columns with a binary NO PAD collation: the entry holds the exact bytes,
 //! escaped). It is not for other text (the entry holds collation weights: case folded,
-//! or trailing spaces removed under PAD SPACE), nor for decimals and temporals (forms this module
-//! does not invert). So an index covers a query when every column the query reads is
+//! or trailing spaces removed under PAD SPACE), nor for decimals and temporals (forms
+//! this module does not invert). So an index covers a query when every column it reads is
 //! such a column of the index or of the primary key. Other columns of the entry only
 //! need to be skipped, which works for every encoding listed in [`skippable`]. Columns
 //! the query does not read are NULL in the rebuilt row.
