@@ -551,7 +551,17 @@ pub fn create_table(
     if let Some((cols, r)) = ex_rows {
         for c in &cols {
             if t.column_index(&c.name).is_none() {
-                t.columns.push(column_from_result(c));
+                let mut col = column_from_result(c);
+                // A column selected from a table keeps that column's collation.
+                if let Some(src) = cat
+                    .table(&c.schema, &c.org_table)
+                    .and_then(|st| st.columns.get(st.column_index(&c.org_name)?))
+                {
+                    if src.ty.is_string() {
+                        col.collation = src.collation;
+                    }
+                }
+                t.columns.push(col);
             }
         }
         let map: Vec<usize> = cols
