@@ -456,9 +456,45 @@ fn multi_table_dml(sql: String) -> String {
     sql
 }
 
+/// The `BINARY` attribute of a text column type in CREATE/ALTER TABLE (`VARCHAR(10)
+/// BINARY`, `TEXT BINARY`), which sqlparser does not read: MySQL takes it as the `_bin`
+/// collation of the column's charset, `COLLATE utf8mb4_bin` here (a later CHARACTER SET
+/// on the column is not taken into account). Quoted text is left alone.
+fn binary_attribute(sql: String) -> String {
+    let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_lowercase();
+    if head != "create" && !head.starts_with("alter") {
+        return sql;
+    }
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b((?:var)?char\s*\(\s*\d+\s*\)|(?:tiny|medium|long)?text|char)(\s+)binary\b",
+        )
+        .expect("valid regex")
+    });
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut i, mut plain) = (0, 0);
+    while i <= b.len() {
+        if i == b.len() || matches!(b[i], b'\'' | b'"' | b'`') {
+            out.push_str(&re.replace_all(&sql[plain..i], "${1}${2}COLLATE utf8mb4_bin"));
+            if i == b.len() {
+                break;
+            }
+            let j = skip_quoted(b, i);
+            out.push_str(&sql[i..j]);
+            i = j;
+            plain = j;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Parse one statement's text.
 pub fn parse_one(sql: &str) -> Result<Statement> {
-    let pre = multi_table_dml(set_colon_equals(preprocess(sql)));
+    let pre = binary_attribute(multi_table_dml(set_colon_equals(preprocess(sql))));
     let mut stmts = Parser::new(&MySqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(&pre)
@@ -553,6 +589,12 @@ mod tests {
             "UPDATE \u{e9} FROM  b SET x = 1"
         );
         assert!(parse_one("UPDATE t1, t2 SET t1.a = t2.b WHERE t1.id = t2.id").is_ok());
+        assert_eq!(
+            binary_attribute("CREATE TABLE t (a VARCHAR(10) BINARY, b TEXT binary, c INT COMMENT 'char(1) binary')".into()),
+            "CREATE TABLE t (a VARCHAR(10) COLLATE utf8mb4_bin, b TEXT COLLATE utf8mb4_bin, c INT COMMENT 'char(1) binary')"
+        );
+        let same = "SELECT CAST(x AS CHAR(3)) = BINARY 'a'";
+        assert_eq!(binary_attribute(same.into()), same);
         assert_eq!(
             multi_table_dml("EXPLAIN UPDATE t1, t2 SET t1.a = 1".into()),
             "EXPLAIN UPDATE t1 FROM  t2 SET t1.a = 1"
