@@ -3294,8 +3294,9 @@ fn collate(x: Expr, coll: Option<Collation>) -> Expr {
 }
 
 /// MySQL's collation aggregation for two operands: the lower coercibility wins; at equal
-/// coercibility a `_bin` collation wins over a case-insensitive one of the same charset;
-/// two different case-insensitive (or two explicit) collations are error 1267.
+/// coercibility the wider (Unicode) charset wins, then a `_bin` collation over a
+/// case-insensitive one; two different case-insensitive (or two explicit) collations are
+/// error 1267.
 fn merge_collations(
     a: Option<(Collation, u8)>,
     b: Option<(Collation, u8)>,
@@ -3304,8 +3305,21 @@ fn merge_collations(
     let (Some((ca, pa)), Some((cb, pb))) = (a, b) else {
         return Ok(a.or(b));
     };
+    // Unicode charsets hold every other one's characters: at equal coercibility the
+    // operand of the wider charset is converted to (utf8mb4 > utf8mb3 > the rest).
+    let width = |c: Collation| match c.charset() {
+        "utf8mb4" => 2,
+        "utf8mb3" => 1,
+        _ => 0,
+    };
     Ok(Some(if pa != pb {
         if pa < pb {
+            (ca, pa)
+        } else {
+            (cb, pb)
+        }
+    } else if pa > 0 && width(ca) != width(cb) {
+        if width(ca) > width(cb) {
             (ca, pa)
         } else {
             (cb, pb)
