@@ -105,14 +105,14 @@ pub fn show_create_table(t: &TableDef) -> String {
     let mut lines = Vec::new();
     for c in &t.columns {
         let mut l = format!("  `{}` {}", c.name, c.ty.sql_name(c.unsigned));
-        // MySQL names the charset and collation of a column whose collation is not the
-        // table's default (always utf8mb4_0900_ai_ci here).
+        // MySQL names the charset of a column whose collation is not the table's default
+        // (always utf8mb4_0900_ai_ci here), and the collation too unless it is its
+        // charset's default.
         if let Some(k) = text_collation(c).filter(|k| *k != Collation::DEFAULT) {
-            l.push_str(&format!(
-                " CHARACTER SET {} COLLATE {}",
-                k.charset(),
-                k.name()
-            ));
+            l.push_str(&format!(" CHARACTER SET {}", k.charset()));
+            if !k.is_charset_default() {
+                l.push_str(&format!(" COLLATE {}", k.name()));
+            }
         }
         if !c.nullable {
             l.push_str(" NOT NULL");
