@@ -69,6 +69,11 @@ pub struct ProcessInfo {
     pub kill_conn: Arc<AtomicBool>,
 }
 
+/// Every open session's process-list entry, by connection id. A session updates its own
+/// entry through its own `Arc` (two updates per statement), so statements of different
+/// sessions do not meet on the map's lock; readers lock the map, then each entry.
+pub type Sessions = Mutex<HashMap<u32, Arc<Mutex<ProcessInfo>>>>;
+
 pub(crate) struct Shared {
     pub mgr: TxnManager,
     catalog: RwLock<Arc<Catalog>>,
@@ -76,7 +81,7 @@ pub(crate) struct Shared {
     pub globals: Arc<RwLock<BTreeMap<String, Value>>>,
     autoinc: Mutex<HashMap<u64, u64>>,
     rowids: Mutex<HashMap<u64, u64>>,
-    pub sessions: Mutex<HashMap<u32, ProcessInfo>>,
+    pub sessions: Sessions,
     pub started: Instant,
     pub questions: AtomicU64,
     pub next_conn: AtomicU32,
@@ -461,6 +466,7 @@ impl Database {
         let s = self.shared.sessions.lock();
         match s.get(&connection_id) {
             Some(p) => {
+                let p = p.lock();
                 p.kill_query.store(true, Ordering::SeqCst);
                 if !query_only {
                     p.kill_conn.store(true, Ordering::SeqCst);

@@ -96,6 +96,13 @@ struct CachedPlan {
 
 const PLAN_CACHE_SIZE: usize = 256;
 
+/// What a statement's table-privilege check passed against (see `Session::priv_checked`).
+struct PrivChecked {
+    catalog: Arc<crate::catalog::Catalog>,
+    db: Option<String>,
+    privilege: &'static str,
+}
+
 /// Plans holding rows computed at bind time (information_schema) must be rebound.
 fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
     !p.holds_materialized_rows()
@@ -104,6 +111,10 @@ fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
 /// One client's session. Not shared between threads; create one per connection.
 pub struct Session {
     plan_cache: HashMap<String, CachedPlan>,
+    /// Statement texts whose table privileges were checked, and against what: a hit with
+    /// the same catalog (accounts and grants live in it), current database and privilege
+    /// skips walking the syntax tree again (prepared statements re-run the same text).
+    priv_checked: HashMap<String, PrivChecked>,
     db: Database,
     info: SessionInfo,
     pub(crate) state: SessState,
@@ -112,6 +123,8 @@ pub struct Session {
     explicit: bool,
     kill_query: Arc<AtomicBool>,
     kill_conn: Arc<AtomicBool>,
+    /// This session's entry in the process list (also in `Shared::sessions`).
+    process: Arc<parking_lot::Mutex<ProcessInfo>>,
     database_changed: bool,
     sql_prepared: HashMap<String, PreparedStatement>,
 }
@@ -144,20 +157,21 @@ impl Session {
         }
         let kill_query = Arc::new(AtomicBool::new(false));
         let kill_conn = Arc::new(AtomicBool::new(false));
-        db.shared.sessions.lock().insert(
-            info.connection_id,
-            ProcessInfo {
-                id: info.connection_id,
-                user: info.user.clone(),
-                host: info.host.clone(),
-                db: None,
-                command: "Sleep".into(),
-                started: Instant::now(),
-                info: None,
-                kill_query: kill_query.clone(),
-                kill_conn: kill_conn.clone(),
-            },
-        );
+        let process = Arc::new(parking_lot::Mutex::new(ProcessInfo {
+            id: info.connection_id,
+            user: info.user.clone(),
+            host: info.host.clone(),
+            db: None,
+            command: "Sleep".into(),
+            started: Instant::now(),
+            info: None,
+            kill_query: kill_query.clone(),
+            kill_conn: kill_conn.clone(),
+        }));
+        db.shared
+            .sessions
+            .lock()
+            .insert(info.connection_id, process.clone());
         let mut s = Session {
             db,
             info: info.clone(),
@@ -166,9 +180,11 @@ impl Session {
             explicit: false,
             kill_query,
             kill_conn,
+            process,
             database_changed: false,
             sql_prepared: HashMap::new(),
             plan_cache: HashMap::new(),
+            priv_checked: HashMap::new(),
         };
         if let Some(d) = &info.database {
             let _ = s.use_database(d);
@@ -342,15 +358,7 @@ impl Session {
         self.state.current_db = Some(name.clone());
         self.info.database = Some(name.clone());
         self.database_changed = true;
-        if let Some(p) = self
-            .db
-            .shared
-            .sessions
-            .lock()
-            .get_mut(&self.info.connection_id)
-        {
-            p.db = Some(name);
-        }
+        self.process.lock().db = Some(name);
         Ok(())
     }
 
@@ -391,6 +399,7 @@ impl Session {
             self.db.shared.mgr.rollback(&mut t);
         }
         self.explicit = false;
+        self.priv_checked.clear();
         let db = self.state.current_db.clone();
         let mut st = SessState::new(self.db.shared.globals.clone());
         st.connection_id = self.state.connection_id;
@@ -473,6 +482,38 @@ impl Session {
         ))
     }
 
+    /// [`Self::check_tables`], skipped when the same text passed it under the same catalog,
+    /// current database and privilege.
+    fn check_tables_cached(
+        &mut self,
+        st: &Statement,
+        text: &str,
+        privilege: &'static str,
+    ) -> Result<()> {
+        let cat = self.db.shared.catalog();
+        let hit = self.priv_checked.get(text).is_some_and(|c| {
+            Arc::ptr_eq(&c.catalog, &cat)
+                && c.privilege == privilege
+                && c.db == self.state.current_db
+        });
+        if hit {
+            return Ok(());
+        }
+        self.check_tables(st, privilege)?;
+        if self.priv_checked.len() >= PLAN_CACHE_SIZE {
+            self.priv_checked.clear();
+        }
+        self.priv_checked.insert(
+            text.to_string(),
+            PrivChecked {
+                catalog: cat,
+                db: self.state.current_db.clone(),
+                privilege,
+            },
+        );
+        Ok(())
+    }
+
     fn check_tables(&self, st: &Statement, privilege: &str) -> Result<()> {
         let mut names: Vec<ast::ObjectName> = Vec::new();
         let _ = ast::visit_relations(st, |r| {
@@ -529,13 +570,8 @@ impl Session {
     }
 
     fn set_process(&self, command: &str, info: Option<&str>) {
-        if let Some(p) = self
-            .db
-            .shared
-            .sessions
-            .lock()
-            .get_mut(&self.info.connection_id)
         {
+            let mut p = self.process.lock();
             // Runs twice per statement: reuse the buffers instead of reallocating.
             p.command.clear();
             p.command.push_str(command);
@@ -663,7 +699,7 @@ impl Session {
                     _ => false,
                 };
                 if !multi {
-                    self.check_tables(st, privilege)?;
+                    self.check_tables_cached(st, text, privilege)?;
                 }
                 self.run_in_txn(st, text, params, writes)
             }

@@ -150,3 +150,67 @@ fn unusable_hashes_and_plugins_are_refused() {
         ]]
     );
 }
+
+/// A session remembers which statement texts passed their privilege check; a REVOKE, a
+/// GRANT or a change of current database must still decide the next execution of the
+/// same prepared statement (and of the same text).
+#[test]
+fn privilege_changes_apply_to_already_checked_statements() {
+    use borealis_engine::{SessionInfo, Value};
+    let (db, mut root) = root_session();
+    root.execute("CREATE DATABASE d1").unwrap();
+    root.execute("CREATE DATABASE d2").unwrap();
+    root.execute("CREATE TABLE d1.t (id INT PRIMARY KEY)")
+        .unwrap();
+    root.execute("CREATE TABLE d2.t (id INT PRIMARY KEY)")
+        .unwrap();
+    root.execute("INSERT INTO d1.t VALUES (1)").unwrap();
+    root.execute("CREATE USER u IDENTIFIED BY 'pw'").unwrap();
+    root.execute("GRANT SELECT ON d1.* TO u").unwrap();
+    root.execute("GRANT SELECT ON d2.* TO u").unwrap();
+    let mut u = db.session_with(SessionInfo {
+        user: "u".into(),
+        host: "localhost".into(),
+        database: Some("d1".into()),
+        ..SessionInfo::default()
+    });
+    let ps = u.prepare("SELECT id FROM t WHERE id = ?").unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            u.execute_prepared(&ps, &[Value::Int(1)])
+                .unwrap()
+                .rows()
+                .len(),
+            1
+        );
+        assert_eq!(rows(&mut u, "SELECT id FROM t").len(), 1);
+    }
+    root.execute("REVOKE SELECT ON d1.* FROM u").unwrap();
+    assert_eq!(
+        u.execute_prepared(&ps, &[Value::Int(1)]).unwrap_err().code,
+        1142
+    );
+    assert_eq!(code(&mut u, "SELECT id FROM t"), 1142);
+    // The same text in another database is another table, with its own grant.
+    u.execute("USE d2").unwrap();
+    assert_eq!(
+        u.execute_prepared(&ps, &[Value::Int(1)])
+            .unwrap()
+            .rows()
+            .len(),
+        0
+    );
+    root.execute("REVOKE SELECT ON d2.* FROM u").unwrap();
+    assert_eq!(
+        u.execute_prepared(&ps, &[Value::Int(1)]).unwrap_err().code,
+        1142
+    );
+    root.execute("GRANT SELECT ON d2.t TO u").unwrap();
+    assert_eq!(
+        u.execute_prepared(&ps, &[Value::Int(1)])
+            .unwrap()
+            .rows()
+            .len(),
+        0
+    );
+}

@@ -520,7 +520,7 @@ pub struct Binder<'a> {
     any_value_depth: usize,
     /// The server's sessions, for information_schema.PROCESSLIST (None: that table is
     /// empty, e.g. when only result metadata is wanted).
-    pub sessions: Option<&'a parking_lot::Mutex<HashMap<u32, crate::database::ProcessInfo>>>,
+    pub sessions: Option<&'a crate::database::Sessions>,
     /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
     /// position).
     place: (&'static str, usize),

@@ -708,7 +708,7 @@ fn status_rows(sh: &Shared, sess: &Session) -> Vec<Row> {
 /// FULL), by id; `information_schema` gives the column names PROCESSLIST has there (upper
 /// case) and the whole statement text.
 pub fn processlist(
-    sessions: &parking_lot::Mutex<std::collections::HashMap<u32, crate::database::ProcessInfo>>,
+    sessions: &crate::database::Sessions,
     full: bool,
     information_schema: bool,
 ) -> (Vec<Column>, Vec<Row>) {
@@ -717,6 +717,7 @@ pub fn processlist(
         .lock()
         .values()
         .map(|p| {
+            let p = p.lock();
             let info = p.info.clone().map(|i| {
                 if full {
                     i
