@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::collation::Collation;
 use crate::error::{code, Error, Result};
-use crate::keycodec::KeyCollation;
 use crate::result::{charset, flags, Column, ColumnType};
 use crate::value::Value;
 
@@ -203,17 +203,21 @@ pub struct ColumnDef {
     pub default: Option<DefaultValue>,
     pub auto_increment: bool,
     pub on_update_now: bool,
-    /// A `_bin` collation (or BINARY attribute): strings compare by bytes.
-    pub binary_collation: bool,
+    /// The collation of a text column (ignored for other types); absent in records
+    /// written before collations were kept: those were the default.
+    #[serde(default)]
+    pub collation: Collation,
     pub comment: String,
 }
 
 impl ColumnDef {
-    pub fn collation(&self) -> KeyCollation {
-        if self.binary_collation || self.ty.is_binary() {
-            KeyCollation::Binary
+    /// How this column's values compare, sort and are keyed: binary strings by bytes,
+    /// text by the column's collation (numbers and temporals ignore it).
+    pub fn collation(&self) -> Collation {
+        if self.ty.is_binary() {
+            Collation::BINARY
         } else {
-            KeyCollation::CaseInsensitive
+            self.collation
         }
     }
 
@@ -263,7 +267,7 @@ impl TableDef {
         self.columns.iter().position(|c| c.auto_increment)
     }
 
-    pub fn pk_collations(&self) -> Vec<KeyCollation> {
+    pub fn pk_collations(&self) -> Vec<Collation> {
         self.primary
             .iter()
             .map(|&i| self.columns[i].collation())

@@ -80,6 +80,8 @@ pub mod code {
     pub const ER_CON_COUNT: u16 = 1040;
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
     pub const ER_UNKNOWN_CHARACTER_SET: u16 = 1115;
+    pub const ER_UNKNOWN_COLLATION: u16 = 1273;
+    pub const ER_CANT_AGGREGATE_2COLLATIONS: u16 = 1267;
     pub const ER_CANT_CHANGE_TX_ISOLATION: u16 = 1568;
     pub const ER_FIELD_SPECIFIED_TWICE: u16 = 1110;
     pub const ER_INVALID_USE_OF_NULL: u16 = 1138;

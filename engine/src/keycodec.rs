@@ -4,24 +4,17 @@
 //! Each column is self-delimiting: `0x00` for NULL (sorts first, as in MySQL), else `0x01`
 //! and a payload: integers as a sign-flipped big-endian i128 (signed and unsigned share one
 //! order), doubles with the IEEE order trick, decimals by their double order then their
-//! exact text, temporals as micro counts, strings as collation weights (case folded,
-//! trailing spaces removed, for the case-insensitive default collation; raw bytes for
-//! binary strings) with `0x00` escaped as `0x00 0xFF` and ended by `0x00 0x00`.
+//! exact text, temporals as micro counts, strings as their collation's weights
+//! ([`Collation::weight`]: case folded when case-insensitive, trailing spaces removed when
+//! PAD SPACE; raw bytes for binary strings) with `0x00` escaped as `0x00 0xFF` and ended
+//! by `0x00 0x00`, so `memcmp` of keys is the collation's order.
 //! Invariant: the encoding of a prefix of columns is a byte prefix of the full key.
 
+use crate::collation::Collation;
 use crate::value::Value;
 
-/// How string values in a key column compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyCollation {
-    /// Case-insensitive, PAD SPACE (the default collation).
-    CaseInsensitive,
-    /// Byte order (binary strings, `_bin` collations).
-    Binary,
-}
-
 /// Append the encoding of `v` to `out`.
-pub fn encode_value(out: &mut Vec<u8>, v: &Value, coll: KeyCollation) {
+pub fn encode_value(out: &mut Vec<u8>, v: &Value, coll: Collation) {
     match v {
         Value::Null => out.push(0x00),
         Value::Int(i) => {
@@ -44,27 +37,7 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, coll: KeyCollation) {
         }
         Value::Str(s) => {
             out.push(0x01);
-            match coll {
-                KeyCollation::CaseInsensitive if s.is_ascii() => {
-                    for c in s.trim_end_matches(' ').bytes() {
-                        if c == 0 {
-                            out.extend_from_slice(&[0x00, 0xFF]);
-                        } else {
-                            out.push(c.to_ascii_lowercase());
-                        }
-                    }
-                    out.extend_from_slice(&[0x00, 0x00]);
-                }
-                KeyCollation::CaseInsensitive => {
-                    let w: String = s
-                        .trim_end_matches(' ')
-                        .chars()
-                        .flat_map(char::to_lowercase)
-                        .collect();
-                    push_bytes(out, w.as_bytes());
-                }
-                KeyCollation::Binary => push_bytes(out, s.as_bytes()),
-            }
+            push_bytes(out, &coll.weight(s));
         }
         Value::Bytes(b) => {
             out.push(0x01);
@@ -89,13 +62,13 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, coll: KeyCollation) {
 }
 
 /// Encode a whole key.
-pub fn encode_key(values: &[Value], colls: &[KeyCollation]) -> Vec<u8> {
+pub fn encode_key(values: &[Value], colls: &[Collation]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 10);
     for (i, v) in values.iter().enumerate() {
         encode_value(
             &mut out,
             v,
-            colls.get(i).copied().unwrap_or(KeyCollation::Binary),
+            colls.get(i).copied().unwrap_or(Collation::BINARY),
         );
     }
     out
@@ -143,10 +116,11 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use KeyCollation::*;
+    const CI: Collation = Collation::DEFAULT;
+    const BIN: Collation = Collation::BINARY;
 
     fn k(v: Value) -> Vec<u8> {
-        encode_key(&[v], &[CaseInsensitive])
+        encode_key(&[v], &[CI])
     }
 
     #[test]
@@ -168,16 +142,28 @@ mod tests {
         assert_eq!(k(Value::Double(-0.0)), k(Value::Double(0.0)));
         assert!(k("a".into()) < k("ab".into()));
         assert!(k("ab".into()) < k("b".into()));
-        assert_eq!(k("ABC  ".into()), k("abc".into()));
-        assert!(encode_key(&["A".into()], &[Binary]) < encode_key(&["a".into()], &[Binary]));
+        assert_eq!(k("ABC".into()), k("abc".into()));
+        // The default collation is NO PAD; utf8mb4_general_ci and utf8mb4_bin pad.
+        assert!(k("abc".into()) < k("ABC ".into()));
+        let pad = |s: &str, c| encode_key(&[s.into()], &[c]);
+        assert_eq!(
+            pad("Ab ", Collation::UTF8MB4_GENERAL_CI),
+            pad("aB", Collation::UTF8MB4_GENERAL_CI)
+        );
+        assert_eq!(
+            pad("Ab  ", Collation::UTF8MB4_BIN),
+            pad("Ab", Collation::UTF8MB4_BIN)
+        );
+        assert!(pad("Ab", Collation::UTF8MB4_BIN) < pad("ab", Collation::UTF8MB4_BIN));
+        assert!(encode_key(&["A".into()], &[BIN]) < encode_key(&["a".into()], &[BIN]));
     }
 
     #[test]
     fn prefixes_stay_prefixes() {
-        let full = encode_key(&["x\0y".into(), Value::Int(3)], &[Binary, Binary]);
-        let pre = encode_key(&["x\0y".into()], &[Binary]);
+        let full = encode_key(&["x\0y".into(), Value::Int(3)], &[BIN, BIN]);
+        let pre = encode_key(&["x\0y".into()], &[BIN]);
         assert!(full.starts_with(&pre));
-        let other = encode_key(&["x\0y\0".into()], &[Binary]);
+        let other = encode_key(&["x\0y\0".into()], &[BIN]);
         assert!(!other.starts_with(&pre) || other == pre);
         assert!(prefix_successor(&pre).unwrap() > full);
     }

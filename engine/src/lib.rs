@@ -18,6 +18,7 @@
 pub mod btree;
 pub mod buffer_pool;
 pub mod catalog;
+pub mod collation;
 pub mod convert;
 pub mod database;
 pub mod error;

@@ -790,6 +790,18 @@ impl Session {
                         let bq = b.bind_query(q)?;
                         Ok(explain::explain(&bq.plan, tree))
                     }
+                    S::Update(u) if crate::sql::multi_dml::is_multi_update(u) => {
+                        let cat = shared.catalog();
+                        let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        let (plan, targets) = crate::sql::multi_dml::explain_update(&mut b, u)?;
+                        Ok(explain::explain_multi_dml("UPDATE", &plan, &targets))
+                    }
+                    S::Delete(d) if crate::sql::multi_dml::is_multi_delete(d) => {
+                        let cat = shared.catalog();
+                        let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
+                        let (plan, targets) = crate::sql::multi_dml::explain_delete(&mut b, d)?;
+                        Ok(explain::explain_multi_dml("DELETE", &plan, &targets))
+                    }
                     S::Update(u) => {
                         let cat = shared.catalog();
                         let b = Binder::new(&cat, self.state.current_db.clone(), text);

@@ -11,6 +11,7 @@ use std::fmt;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
+use crate::collation::Collation;
 use crate::temporal::{Date, DateTime, Time};
 
 /// One SQL value.
@@ -283,42 +284,28 @@ impl fmt::Display for Value {
     }
 }
 
-/// Compare two strings under the default case-insensitive collation
-/// (utf8mb4_0900_ai_ci approximated: case folded, trailing spaces ignored as PAD SPACE).
+/// Compare two strings under the default collation (utf8mb4_0900_ai_ci approximated:
+/// case folded, NO PAD).
 pub fn collate_cmp(a: &str, b: &str) -> Ordering {
-    let a = a.trim_end_matches(' ');
-    let b = b.trim_end_matches(' ');
-    // Most strings are ASCII: fold bytes while they are, which orders exactly like
-    // folding chars (this runs for every comparison of ORDER BY, DISTINCT, MIN/MAX,
-    // joins). A non-ASCII byte sends the whole comparison to the char path.
-    let (ab, bb) = (a.as_bytes(), b.as_bytes());
-    let mut ascii = true;
-    for (&x, &y) in ab.iter().zip(bb) {
-        if (x | y) >= 0x80 {
-            ascii = false;
-            break;
-        }
-        let (lx, ly) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
-        if lx != ly {
-            return lx.cmp(&ly);
-        }
+    Collation::DEFAULT.cmp_str(a, b)
+}
+
+/// [`compare`] under a collation: two strings compare with it, anything else as
+/// [`compare`] does (a binary string on either side compares bytes).
+pub fn compare_in(a: &Value, b: &Value, coll: Collation) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => Some(coll.cmp_str(x, y)),
+        _ => compare(a, b),
     }
-    if ascii {
-        // Equal up to the shorter length: any further char folds to at least one char.
-        return ab.len().cmp(&bb.len());
-    }
-    let mut ai = a.chars().flat_map(char::to_lowercase);
-    let mut bi = b.chars().flat_map(char::to_lowercase);
-    loop {
-        match (ai.next(), bi.next()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) => match x.cmp(&y) {
-                Ordering::Equal => continue,
-                o => return o,
-            },
-        }
+}
+
+/// [`sort_cmp`] under a collation.
+pub fn sort_cmp_in(a: &Value, b: &Value, coll: Collation) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => compare_in(a, b, coll).unwrap_or(Ordering::Equal),
     }
 }
 
@@ -445,12 +432,7 @@ mod tests {
     #[test]
     fn ascii_collation_matches_char_folding() {
         fn slow(a: &str, b: &str) -> Ordering {
-            let f = |s: &str| -> Vec<char> {
-                s.trim_end_matches(' ')
-                    .chars()
-                    .flat_map(char::to_lowercase)
-                    .collect()
-            };
+            let f = |s: &str| -> Vec<char> { s.chars().flat_map(char::to_lowercase).collect() };
             f(a).cmp(&f(b))
         }
         let mut x: u64 = 0x5eed;
@@ -472,7 +454,9 @@ mod tests {
             let (a, b) = (word(), word());
             assert_eq!(collate_cmp(&a, &b), slow(&a, &b), "{a:?} vs {b:?}");
         }
-        assert_eq!(collate_cmp("abc ", "ABC"), Ordering::Equal);
+        // The default collation is NO PAD, as MySQL 8's utf8mb4_0900_ai_ci.
+        assert_eq!(collate_cmp("abc ", "ABC"), Ordering::Greater);
+        assert_eq!(collate_cmp("abc", "ABC"), Ordering::Equal);
         assert_eq!(collate_cmp("É", "é"), Ordering::Equal);
     }
 
@@ -487,9 +471,11 @@ mod tests {
     }
 
     #[test]
-    fn collation_is_case_insensitive_and_pads() {
+    fn default_collation_folds_case_without_padding() {
         assert_eq!(collate_cmp("a", "A"), Ordering::Equal);
-        assert_eq!(collate_cmp("abc ", "ABC"), Ordering::Equal);
+        // The default collation is NO PAD, as MySQL 8's utf8mb4_0900_ai_ci.
+        assert_eq!(collate_cmp("abc ", "ABC"), Ordering::Greater);
+        assert_eq!(collate_cmp("abc", "ABC"), Ordering::Equal);
         assert_eq!(collate_cmp("a", "b"), Ordering::Less);
         assert_eq!(
             compare(&Value::Bytes(b"a".to_vec()), &Value::Bytes(b"A".to_vec())),

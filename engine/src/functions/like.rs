@@ -1,6 +1,6 @@
 //! LIKE pattern matching: `%` any sequence, `_` one character, an escape character
 //! (default `\`) making the next one literal. Case-insensitive under the default
-//! collation, exact when either side is a binary string. Unlike `=`, trailing spaces
+//! collation, exact under a `_bin` one and when either side is a binary string. Unlike `=`, trailing spaces
 //! count (LIKE does not pad).
 
 use super::args::txt_in;
@@ -74,6 +74,17 @@ fn matches(s: &[char], p: &[Tok], ci: bool) -> bool {
 /// `s LIKE pattern [ESCAPE escape]`; None when either side is NULL. `escape: None` means
 /// the default `\`.
 pub fn like(s: &Value, pattern: &Value, escape: Option<char>) -> Option<bool> {
+    like_in(s, pattern, escape, true)
+}
+
+/// [`like`] under a collation: `case_insensitive` false for a `_bin` one (a binary
+/// string on either side is matched exactly whatever the collation).
+pub fn like_in(
+    s: &Value,
+    pattern: &Value,
+    escape: Option<char>,
+    case_insensitive: bool,
+) -> Option<bool> {
     if s.is_null() || pattern.is_null() {
         return None;
     }
@@ -81,7 +92,7 @@ pub fn like(s: &Value, pattern: &Value, escape: Option<char>) -> Option<bool> {
     let subject: Vec<char> = txt_in(s, binary)?.chars().collect();
     let pat = txt_in(pattern, binary)?;
     let toks = tokens(&pat, Some(escape.unwrap_or('\\')));
-    Some(matches(&subject, &toks, !binary))
+    Some(matches(&subject, &toks, case_insensitive && !binary))
 }
 
 #[cfg(test)]
@@ -114,6 +125,14 @@ mod tests {
             Some(false)
         );
         assert_eq!(like(&Value::Null, &"%".into(), None), None);
+        assert_eq!(
+            like_in(&"abc".into(), &"AB%".into(), None, false),
+            Some(false)
+        );
+        assert_eq!(
+            like_in(&"ABc".into(), &"AB%".into(), None, false),
+            Some(true)
+        );
     }
 
     #[test]

@@ -52,12 +52,12 @@ mod timefmt;
 pub use cast::{cast, CastType};
 pub use interval::{date_add, IntervalUnit};
 pub use json::json_extract_path;
-pub use like::like;
+pub use like::{like, like_in};
 pub use locks::UserLocks;
 pub use ops::{binary, bit_not, negate, BinOp};
 pub(crate) use ops::{precise_arith, round_shown};
 pub use regexp::regexp_like;
-pub use string::{BIN_COLLATE, ENUM_NUMBER, SET_NUMBER};
+pub use string::{ENUM_NUMBER, SET_NUMBER};
 
 use crate::error::{code, Error, Result};
 use crate::temporal::DateTime;

@@ -819,21 +819,6 @@ fn f_export_set(args: &[Value], ctx: &mut FnContext) -> Result<Value> {
 pub const ENUM_NUMBER: &str = ":enum_number";
 /// Same for a SET value's bit mask: `Func(SET_NUMBER, [value, member1, ...])`.
 pub const SET_NUMBER: &str = ":set_number";
-/// A comparison operand under a binary collation (`_bin`): a string becomes its bytes,
-/// anything else is left as it is (a number still compares as a number). The binder wraps
-/// both sides of a comparison with a column of such a collation; the planner looks
-/// through it, because those columns' index keys are the same bytes. Trailing spaces
-/// count (NO PAD, as utf8mb4_0900_bin; MySQL's utf8mb4_bin ignores them), the same in a
-/// comparison as in an index lookup.
-pub const BIN_COLLATE: &str = ":bin_collate";
-
-fn f_bin_collate(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
-    Ok(match &args[0] {
-        Value::Str(s) => Value::Bytes(s.as_bytes().to_vec()),
-        other => other.clone(),
-    })
-}
-
 /// An ENUM value as a number: its 1-based member position (members compare with the
 /// column's case-insensitive collation), 0 for the '' error value.
 fn f_enum_number(args: &[Value], _ctx: &mut FnContext) -> Result<Value> {
@@ -901,7 +886,6 @@ pub(super) fn lookup(name: &str) -> Option<Builtin> {
         "char" => builtin(1, MANY, f_char),
         ENUM_NUMBER => builtin(1, MANY, f_enum_number),
         SET_NUMBER => builtin(1, MANY, f_set_number),
-        BIN_COLLATE => builtin(1, 1, f_bin_collate),
         "format" => builtin(2, 3, f_format),
         "hex" => builtin(1, 1, f_hex),
         "unhex" => builtin(1, 1, f_unhex),

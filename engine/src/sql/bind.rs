@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sqlparser::ast::{self, Spanned};
 
 use crate::catalog::{Catalog, TableDef};
+use crate::collation::Collation;
 use crate::error::{code, Error, Result};
 use crate::functions::{self, BinOp, CastType, IntervalUnit};
 use crate::result::{Column, ColumnType};
@@ -1462,10 +1463,8 @@ impl<'a> Binder<'a> {
                 low,
                 high,
             } => {
-                let bin = self.binary_collated(expr, scope)
-                    || self.binary_collated(low, scope)
-                    || self.binary_collated(high, scope);
-                let w = |x: Expr| Box::new(if bin { bin_collate(x) } else { x });
+                let coll = self.comparison_collation(&[expr, low, high], scope, "between")?;
+                let w = |x: Expr| Box::new(collate(x, coll));
                 Expr::Between {
                     expr: w(self.bind_expr(expr, scope, ctx)?),
                     lo: w(self.bind_expr(low, scope, ctx)?),
@@ -1500,11 +1499,12 @@ impl<'a> Binder<'a> {
                         for l in list {
                             items.push(self.bind_expr(l, scope, ctx)?);
                         }
-                        let bin = self.binary_collated(expr, scope)
-                            || list.iter().any(|l| self.binary_collated(l, scope));
-                        let x = if bin {
-                            items = items.into_iter().map(bin_collate).collect();
-                            Box::new(bin_collate(*x))
+                        let mut operands = vec![expr.as_ref()];
+                        operands.extend(list.iter());
+                        let coll = self.comparison_collation(&operands, scope, "in")?;
+                        let x = if coll.is_some() {
+                            items = items.into_iter().map(|i| collate(i, coll)).collect();
+                            Box::new(collate(*x, coll))
                         } else {
                             x
                         };
@@ -1515,7 +1515,10 @@ impl<'a> Binder<'a> {
                         }
                     }
                     ast::InTarget::Subquery(q) => Expr::InSubquery {
-                        expr: x,
+                        expr: Box::new(collate(
+                            *x,
+                            self.comparison_collation(&[expr], scope, "in")?,
+                        )),
                         query: self.bind_subquery(q, scope)?,
                         negated: *negated,
                     },
@@ -1547,8 +1550,9 @@ impl<'a> Binder<'a> {
                     ast::BinaryOperator::GtEq => CmpOp::Ge,
                     _ => return Err(Error::unsupported(e.to_string())),
                 };
+                let coll = self.comparison_collation(&[left], scope, &compare_op.to_string())?;
                 Expr::Quantified {
-                    expr: Box::new(self.bind_expr(left, scope, ctx)?),
+                    expr: Box::new(collate(self.bind_expr(left, scope, ctx)?, coll)),
                     op,
                     query: self.bind_subquery(q, scope)?,
                     all,
@@ -1583,9 +1587,10 @@ impl<'a> Binder<'a> {
                     },
                     None => None,
                 };
+                let coll = self.comparison_collation(&[expr, pattern], scope, "like")?;
                 Expr::Like {
-                    expr: Box::new(self.bind_expr(expr, scope, ctx)?),
-                    pattern: Box::new(self.bind_expr(pattern, scope, ctx)?),
+                    expr: Box::new(collate(self.bind_expr(expr, scope, ctx)?, coll)),
+                    pattern: Box::new(collate(self.bind_expr(pattern, scope, ctx)?, coll)),
                     escape: esc,
                     negated: *negated,
                 }
@@ -1751,12 +1756,11 @@ impl<'a> Binder<'a> {
             }
             A::Collate { expr, collation } => {
                 let x = self.bind_expr(expr, scope, ctx)?;
-                if collation.to_string().to_lowercase().ends_with("_bin")
-                    || collation.to_string().eq_ignore_ascii_case("binary")
-                {
+                let c = Collation::from_name(&collation.to_string())?;
+                if c == Collation::BINARY {
                     Expr::Binary(Box::new(x))
                 } else {
-                    x
+                    Expr::Collate(Box::new(x), c)
                 }
             }
             A::Tuple(items) => {
@@ -1930,12 +1934,11 @@ impl<'a> Binder<'a> {
                 };
                 match (&l, &r) {
                     (Expr::Row(a), Expr::Row(bb)) => row_cmp(cop, a, bb)?,
-                    _ if self.binary_collated(left, scope)
-                        || self.binary_collated(right, scope) =>
-                    {
-                        Expr::Cmp(cop, b(bin_collate(l)), b(bin_collate(r)))
+                    _ => {
+                        let coll =
+                            self.comparison_collation(&[left, right], scope, &op.to_string())?;
+                        Expr::Cmp(cop, b(collate(l, coll)), b(collate(r, coll)))
                     }
-                    _ => Expr::Cmp(cop, b(l), b(r)),
                 }
             }
             B::Regexp => Expr::Regexp {
@@ -1984,11 +1987,52 @@ impl<'a> Binder<'a> {
         def.columns.get(def.column_index(&meta.org_name)?)
     }
 
-    /// Whether `e` names a text column of a binary (`_bin`) collation in `scope`: such a
-    /// column compares by bytes, not with the default case-insensitive collation.
-    fn binary_collated(&self, e: &ast::Expr, scope: &Scope) -> bool {
-        self.column_def(e, scope)
-            .is_some_and(|c| c.binary_collation && c.ty.is_string() && !c.ty.is_binary())
+    /// The collation of text expression `e` and its coercibility (MySQL's: 0 explicit
+    /// `COLLATE`, 2 a column; lower binds harder), or None when it has no collation of
+    /// its own (literals, numbers: coercible, they take the other operand's).
+    fn derive_collation(&self, e: &ast::Expr, scope: &Scope) -> Result<Option<(Collation, u8)>> {
+        Ok(match e {
+            ast::Expr::Collate { collation, .. } => {
+                Some((Collation::from_name(&collation.to_string())?, 0))
+            }
+            ast::Expr::Nested(inner) => self.derive_collation(inner, scope)?,
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => self
+                .column_def(e, scope)
+                .and_then(crate::sql::show::text_collation)
+                .map(|c| (c, 2)),
+            // String functions keep their arguments' collation (UPPER(c), CONCAT(c, 'x')).
+            ast::Expr::Function(f) => {
+                let mut acc = None;
+                if let ast::FunctionArguments::List(list) = &f.args {
+                    for a in &list.args {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a {
+                            acc =
+                                merge_collations(acc, self.derive_collation(x, scope)?, "concat")?;
+                        }
+                    }
+                }
+                acc
+            }
+            _ => None,
+        })
+    }
+
+    /// The collation a comparison (or LIKE) of `operands` runs under when the binder
+    /// must mark it (see [`Expr::Collate`]): any operand's collation other than the
+    /// default, or an explicit COLLATE. None: the default collation, unmarked.
+    fn comparison_collation(
+        &self,
+        operands: &[&ast::Expr],
+        scope: &Scope,
+        op: &str,
+    ) -> Result<Option<Collation>> {
+        let mut acc = None;
+        for o in operands {
+            acc = merge_collations(acc, self.derive_collation(o, scope)?, op)?;
+        }
+        Ok(acc
+            .filter(|(c, coercibility)| *c != Collation::DEFAULT || *coercibility == 0)
+            .map(|(c, _)| c))
     }
 
     /// The members of the ENUM (false) or SET (true) column `e` names in `scope`.
@@ -2094,6 +2138,23 @@ impl<'a> Binder<'a> {
         // Window function?
         if let Some(over) = &f.over {
             return self.bind_window(&name, f, over, scope, ctx);
+        }
+        // COLLATION(x), CHARSET(x), COERCIBILITY(x) of an expression with a collation of
+        // its own (a text column, COLLATE) are known here; values alone do not carry it.
+        if matches!(name.as_str(), "collation" | "charset" | "coercibility") {
+            if let ast::FunctionArguments::List(list) = &f.args {
+                if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))] =
+                    list.args.as_slice()
+                {
+                    if let Some((c, coercibility)) = self.derive_collation(x, scope)? {
+                        return Ok(Expr::Literal(match name.as_str() {
+                            "collation" => Value::Str(c.name().into()),
+                            "charset" => Value::Str(c.charset().into()),
+                            _ => Value::Int(coercibility as i64),
+                        }));
+                    }
+                }
+            }
         }
         if let Some(func) = agg_func(&name) {
             if self.agg.is_none() {
@@ -3218,14 +3279,68 @@ pub fn infer_type(e: &Expr) -> ColumnType {
             | SessionFn::FoundRows,
         ) => ColumnType::LongLong,
         Expr::Session(_) => ColumnType::VarString,
+        Expr::Collate(x, _) => infer_type(x),
         _ => ColumnType::Null,
     }
 }
 
-/// `x` as an operand of a comparison under a binary collation (see
-/// [`functions::BIN_COLLATE`]).
-fn bin_collate(x: Expr) -> Expr {
-    Expr::Func(functions::BIN_COLLATE.into(), vec![x])
+/// `x` as an operand of a comparison under collation `coll` (see [`Expr::Collate`]).
+fn collate(x: Expr, coll: Option<Collation>) -> Expr {
+    match (x, coll) {
+        (x, None) => x,
+        (Expr::Collate(inner, _), Some(c)) => Expr::Collate(inner, c),
+        (x, Some(c)) => Expr::Collate(Box::new(x), c),
+    }
+}
+
+/// MySQL's collation aggregation for two operands: the lower coercibility wins; at equal
+/// coercibility the wider (Unicode) charset wins, then a `_bin` collation over a
+/// case-insensitive one; two different case-insensitive (or two explicit) collations are
+/// error 1267.
+fn merge_collations(
+    a: Option<(Collation, u8)>,
+    b: Option<(Collation, u8)>,
+    op: &str,
+) -> Result<Option<(Collation, u8)>> {
+    let (Some((ca, pa)), Some((cb, pb))) = (a, b) else {
+        return Ok(a.or(b));
+    };
+    // Unicode charsets hold every other one's characters: at equal coercibility the
+    // operand of the wider charset is converted to (utf8mb4 > utf8mb3 > the rest).
+    let width = |c: Collation| match c.charset() {
+        "utf8mb4" => 2,
+        "utf8mb3" => 1,
+        _ => 0,
+    };
+    Ok(Some(if pa != pb {
+        if pa < pb {
+            (ca, pa)
+        } else {
+            (cb, pb)
+        }
+    } else if pa > 0 && width(ca) != width(cb) {
+        if width(ca) > width(cb) {
+            (ca, pa)
+        } else {
+            (cb, pb)
+        }
+    } else if ca == cb || (pa > 0 && !ca.case_insensitive() && cb.case_insensitive()) {
+        (ca, pa)
+    } else if pa > 0 && ca.case_insensitive() && !cb.case_insensitive() {
+        (cb, pb)
+    } else {
+        let d = |p: u8| if p == 0 { "EXPLICIT" } else { "IMPLICIT" };
+        return Err(Error::new(
+            code::ER_CANT_AGGREGATE_2COLLATIONS,
+            format!(
+                "Illegal mix of collations ({},{}) and ({},{}) for operation '{op}'",
+                ca.name(),
+                d(pa),
+                cb.name(),
+                d(pb)
+            ),
+        ));
+    }))
 }
 
 #[cfg(test)]

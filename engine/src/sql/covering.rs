@@ -4,10 +4,10 @@
 //! columns followed by the clustered key (the primary key columns), so it carries those
 //! columns' values, as InnoDB's secondary entries do. The encoding is lossless for
 //! integers and for strings compared byte by byte (BINARY, VARBINARY, BLOB, and
-//! character columns with a binary collation: the entry holds the exact bytes, escaped).
-//! It is not for case-insensitive strings (the entry holds collation weights: case
-//! folded, trailing spaces removed), nor for decimals and temporals (forms this module
-//! does not invert). So an index covers a query when every column the query reads is
+//! character columns with a binary NO PAD collation: the entry holds the exact bytes,
+//! escaped). It is not for other text (the entry holds collation weights: case folded,
+//! or trailing spaces removed under PAD SPACE), nor for decimals and temporals (forms
+//! this module does not invert). So an index covers a query when every column it reads is
 //! such a column of the index or of the primary key. Other columns of the entry only
 //! need to be skipped, which works for every encoding listed in [`skippable`]. Columns
 //! the query does not read are NULL in the rebuilt row.
@@ -37,10 +37,13 @@ fn exact_bytes(c: &ColumnDef) -> bool {
     )
 }
 
-/// Character strings with a binary collation: stored as `Value::Str`, keyed by their
-/// UTF-8 bytes (no case folding, no trimming).
+/// Character strings with a binary NO PAD collation (utf8mb4_0900_bin): stored as
+/// `Value::Str`, keyed by their UTF-8 bytes (no case folding, no trimming). PAD SPACE
+/// `_bin` collations drop trailing spaces from the key, so those do not qualify.
 fn exact_text(c: &ColumnDef) -> bool {
-    c.binary_collation
+    let k = c.collation();
+    !k.case_insensitive()
+        && !k.pad_space()
         && matches!(
             c.ty,
             SqlType::Char(_) | SqlType::VarChar(_) | SqlType::Text(_)
@@ -207,7 +210,7 @@ mod tests {
             default: None,
             auto_increment: false,
             on_update_now: false,
-            binary_collation: false,
+            collation: crate::collation::Collation::DEFAULT,
             comment: String::new(),
         }
     }
@@ -275,7 +278,7 @@ mod tests {
     #[test]
     fn decodes_binary_strings_exactly() {
         let mut t = table();
-        t.columns[1].binary_collation = true;
+        t.columns[1].collation = crate::collation::Collation::UTF8MB4_0900_BIN;
         t.columns.push(col("bin", SqlType::VarBinary(8), false));
         t.indexes[0].columns = vec![1, 4, 2];
         for (name, bin) in [
@@ -299,7 +302,12 @@ mod tests {
             assert_eq!((&row[2], &row[0]), (&Value::Int(3), &Value::UInt(9)));
         }
         assert!(coverable(&t, 0, &[1, 4, 2, 0]));
-        t.columns[1].binary_collation = false;
+        t.columns[1].collation = crate::collation::Collation::UTF8MB4_BIN;
+        assert!(
+            !coverable(&t, 0, &[1]),
+            "utf8mb4_bin keys drop trailing spaces"
+        );
+        t.columns[1].collation = crate::collation::Collation::DEFAULT;
         assert!(!coverable(&t, 0, &[1]));
         assert!(coverable(&t, 0, &[4]));
     }

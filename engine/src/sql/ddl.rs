@@ -215,6 +215,26 @@ pub fn sql_type(dt: &ast::DataType) -> Result<(SqlType, bool)> {
     })
 }
 
+/// The collation a table option sets as the table's default: `[DEFAULT] COLLATE [=] x`
+/// or `[DEFAULT] {CHARSET | CHARACTER SET} [=] x` (that charset's default collation).
+fn table_collation_option(s: &str) -> Result<Option<crate::collation::Collation>> {
+    use crate::collation::Collation;
+    let (key, val) = match s.split_once('=') {
+        Some((k, v)) => (k.trim(), v.trim()),
+        None => match s.trim().rsplit_once(' ') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => return Ok(None),
+        },
+    };
+    let key = key.to_uppercase();
+    let key = key.trim_start_matches("DEFAULT").trim();
+    Ok(match key {
+        "COLLATE" => Some(Collation::from_name(val)?),
+        "CHARSET" | "CHARACTER SET" => Some(Collation::for_charset(val)?),
+        _ => None,
+    })
+}
+
 /// Build a column definition from the AST, evaluating its DEFAULT.
 pub fn column_def(
     b: &mut Binder<'_>,
@@ -235,12 +255,13 @@ pub fn column_def(
         default: None,
         auto_increment: false,
         on_update_now: false,
-        binary_collation: false,
+        collation: crate::collation::Collation::DEFAULT,
         comment: String::new(),
     };
     let mut primary = false;
     let mut unique = false;
     let mut default_expr = None;
+    let mut explicit_collation = false;
     for o in options {
         match o {
             ast::ColumnOption::Null => col.nullable = true,
@@ -254,8 +275,11 @@ pub fn column_def(
             ast::ColumnOption::Comment(s) => col.comment = s.clone(),
             ast::ColumnOption::OnUpdate(_) => col.on_update_now = true,
             ast::ColumnOption::Collation(n) => {
-                col.binary_collation = n.to_string().to_lowercase().ends_with("_bin")
-                    || n.to_string().eq_ignore_ascii_case("binary")
+                col.collation = crate::collation::Collation::from_name(&n.to_string())?;
+                explicit_collation = true;
+            }
+            ast::ColumnOption::CharacterSet(cs) if !explicit_collation => {
+                col.collation = crate::collation::Collation::for_charset(&cs.to_string())?;
             }
             ast::ColumnOption::DialectSpecific(toks) => {
                 let s = toks
@@ -527,7 +551,17 @@ pub fn create_table(
     if let Some((cols, r)) = ex_rows {
         for c in &cols {
             if t.column_index(&c.name).is_none() {
-                t.columns.push(column_from_result(c));
+                let mut col = column_from_result(c);
+                // A column selected from a table keeps that column's collation.
+                if let Some(src) = cat
+                    .table(&c.schema, &c.org_table)
+                    .and_then(|st| st.columns.get(st.column_index(&c.org_name)?))
+                {
+                    if src.ty.is_string() {
+                        col.collation = src.collation;
+                    }
+                }
+                t.columns.push(col);
             }
         }
         let map: Vec<usize> = cols
@@ -560,6 +594,20 @@ pub fn create_table(
         for o in opts {
             let s = o.to_string();
             let up = s.to_uppercase();
+            if let Some(c) = table_collation_option(&s)? {
+                // The table's default collation is that of its text columns declared
+                // without a charset or collation of their own.
+                for (def, col) in ct.columns.iter().zip(t.columns.iter_mut()) {
+                    if !def.options.iter().any(|o| {
+                        matches!(
+                            o.option,
+                            ast::ColumnOption::Collation(_) | ast::ColumnOption::CharacterSet(_)
+                        )
+                    }) {
+                        col.collation = c;
+                    }
+                }
+            }
             if let Some(rest) = up.strip_prefix("AUTO_INCREMENT") {
                 let n: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
                 t.auto_increment_start = n.parse().unwrap_or(1);
@@ -649,7 +697,7 @@ fn column_from_result(c: &crate::result::Column) -> ColumnDef {
         default: None,
         auto_increment: false,
         on_update_now: false,
-        binary_collation: false,
+        collation: crate::collation::Collation::DEFAULT,
         comment: String::new(),
     }
 }
@@ -732,7 +780,7 @@ fn load_rows(
             encode_value(
                 &mut key,
                 &Value::UInt(first_rowid + i as u64 + 1),
-                crate::keycodec::KeyCollation::Binary,
+                crate::collation::Collation::BINARY,
             );
         } else {
             for &c in &t.primary {

@@ -52,7 +52,7 @@ impl Exec<'_> {
             encode_value(
                 &mut k,
                 &Value::UInt(rowid.unwrap_or(0)),
-                crate::keycodec::KeyCollation::Binary,
+                crate::collation::Collation::BINARY,
             );
         } else {
             for &c in &t.primary {
@@ -260,7 +260,8 @@ impl Exec<'_> {
                 continue;
             }
             let changed = t.indexes[ix].columns.iter().any(|&c| {
-                crate::value::compare(&old[c], &new[c]) != Some(std::cmp::Ordering::Equal)
+                crate::value::compare_in(&old[c], &new[c], t.columns[c].collation())
+                    != Some(std::cmp::Ordering::Equal)
                     || old[c].is_null() != new[c].is_null()
             });
             if changed || new_key != key {
@@ -829,7 +830,12 @@ fn target_rows(
                 o.options.sort == Some(ast::OrderBySort::Desc),
             ));
         }
-        rows = ex.sort(rows, &keys)?;
+        let table_colls: Vec<_> = t.columns.iter().map(|c| c.collation()).collect();
+        let colls: Vec<_> = keys
+            .iter()
+            .map(|(k, _)| crate::sql::collations::of_expr(k, &table_colls))
+            .collect();
+        rows = ex.sort(rows, &keys, &colls)?;
     }
     if let Some(l) = limit {
         let e = b.bind_expr_in(l, &Scope::default(), "LIMIT")?;

@@ -13,16 +13,18 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::catalog::TableDef;
+use crate::collation::Collation;
 use crate::error::{code, Error, Result};
 use crate::functions::{self, FnContext};
-use crate::keycodec::{encode_value, prefix_successor, KeyCollation};
+use crate::keycodec::{encode_value, prefix_successor};
 use crate::result::Row;
 use crate::row::decode_row;
 use crate::sql::coerce::KeyLookup;
+use crate::sql::collations;
 use crate::sql::plan::*;
 use crate::sql::session_state::SessState;
 use crate::txn::{Txn, TxnManager};
-use crate::value::{compare, sort_cmp, Value};
+use crate::value::{compare_in, sort_cmp_in, Value};
 
 /// Everything a running statement needs.
 pub struct Exec<'a> {
@@ -125,7 +127,7 @@ impl<'a> Exec<'a> {
                 // Comparisons see a quotient's full precision, as MySQL's do.
                 let (x, _) = self.eval_precise(a, row)?;
                 let (y, _) = self.eval_precise(b, row)?;
-                cmp_values(*op, &x, &y)
+                cmp_values_in(*op, &x, &y, operands_collation(a, b))
             }
             Expr::And(a, b) => {
                 let x = self.eval(a, row)?.to_bool();
@@ -168,7 +170,8 @@ impl<'a> Exec<'a> {
             } => {
                 let s = self.eval(expr, row)?;
                 let p = self.eval(pattern, row)?;
-                match functions::like(&s, &p, *escape) {
+                let ci = operands_collation(expr, pattern).case_insensitive();
+                match functions::like_in(&s, &p, *escape, ci) {
                     None => Value::Null,
                     Some(b) => Value::Int((b != *negated) as i64),
                 }
@@ -194,8 +197,9 @@ impl<'a> Exec<'a> {
                 let v = self.eval(expr, row)?;
                 let l = self.eval(lo, row)?;
                 let h = self.eval(hi, row)?;
-                let a = cmp_values(CmpOp::Ge, &v, &l).to_bool();
-                let b = cmp_values(CmpOp::Le, &v, &h).to_bool();
+                let coll = operands_collation(expr, lo);
+                let a = cmp_values_in(CmpOp::Ge, &v, &l, coll).to_bool();
+                let b = cmp_values_in(CmpOp::Le, &v, &h, coll).to_bool();
                 let r = match (a, b) {
                     (Some(false), _) | (_, Some(false)) => Some(false),
                     (Some(true), Some(true)) => Some(true),
@@ -215,9 +219,10 @@ impl<'a> Exec<'a> {
                 let mut saw_null = v.is_null();
                 let mut found = false;
                 if !v.is_null() {
+                    let coll = expr.collation().unwrap_or_default();
                     for item in list {
                         let x = self.eval(item, row)?;
-                        match cmp_values(CmpOp::Eq, &v, &x).to_bool() {
+                        match cmp_values_in(CmpOp::Eq, &v, &x, coll).to_bool() {
                             Some(true) => {
                                 found = true;
                                 break;
@@ -243,7 +248,8 @@ impl<'a> Exec<'a> {
                 // x IN (subquery) is x = ANY (subquery), with the same NULL rules.
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                let r = quantified(&v, CmpOp::Eq, &rows, false)?;
+                let coll = subquery_collation(expr, query);
+                let r = quantified(&v, CmpOp::Eq, &rows, false, coll)?;
                 match (r.to_bool(), *negated) {
                     (Some(b), true) => Value::Int(!b as i64),
                     _ => r,
@@ -257,7 +263,7 @@ impl<'a> Exec<'a> {
             } => {
                 let v = self.eval(expr, row)?;
                 let rows = self.subquery_rows(query, row)?;
-                quantified(&v, *op, &rows, *all)?
+                quantified(&v, *op, &rows, *all, subquery_collation(expr, query))?
             }
             Expr::Exists { query, negated } => {
                 let rows = self.subquery_rows(query, row)?;
@@ -392,6 +398,7 @@ impl<'a> Exec<'a> {
                 Value::Str(s) => Value::Bytes(s.into_bytes()),
                 v => v,
             },
+            Expr::Collate(a, _) => self.eval(a, row)?,
         })
     }
 
@@ -554,15 +561,25 @@ impl<'a> Exec<'a> {
                 rollup,
             } => {
                 let rows = self.run(input)?;
-                self.aggregate(rows, group_by, aggs, *rollup)
+                let inner = collations::output(input);
+                let colls = AggColls {
+                    group: group_by
+                        .iter()
+                        .map(|g| collations::of_expr(g, &inner))
+                        .collect(),
+                    args: aggs.iter().map(|a| arg_collations(a, &inner)).collect(),
+                };
+                self.aggregate(rows, group_by, aggs, *rollup, &colls)
             }
             Plan::Window { input, calls } => {
                 let rows = self.run(input)?;
-                crate::sql::window::run_window(self, rows, calls)
+                let inner = collations::output(input);
+                crate::sql::window::run_window(self, rows, calls, &inner)
             }
             Plan::Sort(input, keys) => {
                 let rows = self.run(input)?;
-                self.sort(rows, keys)
+                let colls = collations::of_exprs(keys.iter().map(|k| &k.0), input);
+                self.sort(rows, keys, &colls)
             }
             Plan::Limit {
                 input,
@@ -582,10 +599,11 @@ impl<'a> Exec<'a> {
             }
             Plan::Distinct(input) => {
                 let rows = self.run(input)?;
+                let colls = collations::output(input);
                 let mut seen = HashSet::new();
                 Ok(rows
                     .into_iter()
-                    .filter(|r| seen.insert(group_key(r)))
+                    .filter(|r| seen.insert(group_key_in(r, &colls)))
                     .collect())
             }
             Plan::Truncate(input, n) => {
@@ -603,7 +621,7 @@ impl<'a> Exec<'a> {
             } => {
                 let l = self.run(left)?;
                 let r = self.run(right)?;
-                Ok(set_op(*op, *all, l, r))
+                Ok(set_op(*op, *all, l, r, &collations::output(left)))
             }
             Plan::Recursive {
                 id,
@@ -612,6 +630,8 @@ impl<'a> Exec<'a> {
                 distinct,
             } => {
                 let mut all = self.run(anchor)?;
+                let colls = collations::output(anchor);
+                let group_key = |r: &Row| group_key_in(r, &colls);
                 let mut seen: HashSet<Vec<u8>> = HashSet::new();
                 if *distinct {
                     all.retain(|r| seen.insert(group_key(r)));
@@ -1154,17 +1174,22 @@ impl<'a> Exec<'a> {
     ) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         if !hash_keys.is_empty() {
+            // The binder marks both sides of an equality under a collation alike.
+            let colls: Vec<Collation> = hash_keys
+                .iter()
+                .map(|(l, r)| operands_collation(l, r))
+                .collect();
             let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
             for (i, r) in right.iter().enumerate() {
                 let mut key = Vec::new();
                 let mut null = false;
-                for (_, re) in hash_keys {
+                for ((_, re), coll) in hash_keys.iter().zip(&colls) {
                     let v = self.eval(re, r)?;
                     if v.is_null() {
                         null = true;
                         break;
                     }
-                    hash_key(&mut key, &v);
+                    hash_key(&mut key, &v, *coll);
                 }
                 if !null {
                     table.entry(key).or_default().push(i);
@@ -1173,13 +1198,13 @@ impl<'a> Exec<'a> {
             for l in left {
                 let mut key = Vec::new();
                 let mut null = false;
-                for (le, _) in hash_keys {
+                for ((le, _), coll) in hash_keys.iter().zip(&colls) {
                     let v = self.eval(le, &l)?;
                     if v.is_null() {
                         null = true;
                         break;
                     }
-                    hash_key(&mut key, &v);
+                    hash_key(&mut key, &v, *coll);
                 }
                 let mut matched = false;
                 if !null {
@@ -1337,7 +1362,14 @@ impl<'a> Exec<'a> {
 
     // ---------------------------------------------------------------- sort
 
-    pub fn sort(&mut self, rows: Vec<Row>, keys: &[(Expr, bool)]) -> Result<Vec<Row>> {
+    /// Sort `rows` by `keys`, key `i` compared under `colls[i]` (the default past the
+    /// end).
+    pub fn sort(
+        &mut self,
+        rows: Vec<Row>,
+        keys: &[(Expr, bool)],
+        colls: &[Collation],
+    ) -> Result<Vec<Row>> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             let mut k = Vec::with_capacity(keys.len());
@@ -1348,7 +1380,8 @@ impl<'a> Exec<'a> {
         }
         keyed.sort_by(|a, b| {
             for (i, (_, desc)) in keys.iter().enumerate() {
-                let o = sort_cmp(&a.0[i], &b.0[i]);
+                let coll = colls.get(i).copied().unwrap_or_default();
+                let o = sort_cmp_in(&a.0[i], &b.0[i], coll);
                 let o = if *desc { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
@@ -1367,7 +1400,15 @@ impl<'a> Exec<'a> {
         group_by: &[Expr],
         aggs: &[AggCall],
         rollup: bool,
+        colls: &AggColls,
     ) -> Result<Vec<Row>> {
+        let sort_key = |vals: &[Value]| sort_key_in(vals, &colls.group);
+        let new_states = || -> Vec<AggState> {
+            aggs.iter()
+                .zip(&colls.args)
+                .map(|(a, c)| AggState::new_in(a, c.clone()))
+                .collect()
+        };
         // group key -> (group values, states); BTreeMap keeps MySQL 5.7/MariaDB's sorted
         // GROUP BY output order.
         let mut groups: BTreeMap<Vec<u8>, (Vec<Value>, Vec<AggState>)> = BTreeMap::new();
@@ -1392,7 +1433,7 @@ impl<'a> Exec<'a> {
                 let entry = groups.entry(key).or_insert_with(|| {
                     let mut vals = gv[..lvl].to_vec();
                     vals.extend(std::iter::repeat_n(Value::Null, group_by.len() - lvl));
-                    (vals, aggs.iter().map(AggState::new).collect())
+                    (vals, new_states())
                 });
                 for (i, a) in aggs.iter().enumerate() {
                     let mut args = Vec::with_capacity(a.args.len());
@@ -1410,10 +1451,7 @@ impl<'a> Exec<'a> {
                 // Aggregates over no rows still produce one row (COUNT = 0, SUM = NULL).
                 groups.insert(
                     Vec::new(),
-                    (
-                        vec![Value::Null; group_by.len()],
-                        aggs.iter().map(AggState::new).collect(),
-                    ),
+                    (vec![Value::Null; group_by.len()], new_states()),
                 );
             }
             out_levels.push(std::mem::take(&mut groups));
@@ -1558,7 +1596,19 @@ fn as_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 /// `v op ANY (rows)` (all = false) or `v op ALL (rows)` with SQL's NULL rules: ANY is
 /// true on the first true comparison, ALL false on the first false; otherwise NULL if a
 /// comparison was NULL; an empty set gives false (ANY) or true (ALL).
-fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
+/// The collation `expr op ANY (query)` compares under: the operand's marker (explicit
+/// or its column's), else that of the subquery's column (a `_bin` one wins over the
+/// default, as for `=`).
+fn subquery_collation(expr: &Expr, query: &SubQuery) -> Collation {
+    expr.collation().unwrap_or_else(|| {
+        collations::output(&query.plan)
+            .first()
+            .copied()
+            .unwrap_or_default()
+    })
+}
+
+fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool, coll: Collation) -> Result<Value> {
     let mut saw_null = false;
     for r in rows {
         if r.len() != 1 {
@@ -1567,7 +1617,7 @@ fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
                 "Operand should contain 1 column(s)",
             ));
         }
-        match cmp_values(op, v, &r[0]).to_bool() {
+        match cmp_values_in(op, v, &r[0], coll).to_bool() {
             None => saw_null = true,
             Some(b) if b != all => return Ok(Value::Int(!all as i64)),
             _ => {}
@@ -1582,14 +1632,25 @@ fn quantified(v: &Value, op: CmpOp, rows: &[Row], all: bool) -> Result<Value> {
 
 /// SQL comparison with NULL propagation, including row constructors.
 pub fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> Value {
+    cmp_values_in(op, a, b, Collation::DEFAULT)
+}
+
+/// The collation a comparison of `a` and `b` runs under: the binder marks both
+/// operands alike when it is not the default.
+fn operands_collation(a: &Expr, b: &Expr) -> Collation {
+    a.collation().or(b.collation()).unwrap_or_default()
+}
+
+/// [`cmp_values`] under a collation.
+pub fn cmp_values_in(op: CmpOp, a: &Value, b: &Value, coll: Collation) -> Value {
     if op == CmpOp::NullSafeEq {
         return Value::Int(match (a.is_null(), b.is_null()) {
             (true, true) => 1,
             (true, false) | (false, true) => 0,
-            _ => (compare(a, b) == Some(Ordering::Equal)) as i64,
+            _ => (compare_in(a, b, coll) == Some(Ordering::Equal)) as i64,
         });
     }
-    match compare(a, b) {
+    match compare_in(a, b, coll) {
         None => Value::Null,
         Some(o) => Value::Int(match op {
             CmpOp::Eq => o == Ordering::Equal,
@@ -1604,38 +1665,42 @@ pub fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> Value {
 }
 
 /// A key for grouping/DISTINCT: values equal under SQL comparison map to equal keys
-/// (case-insensitive strings, numbers by value).
+/// (strings by the default collation, numbers by value).
 pub fn group_key(vals: &[Value]) -> Vec<u8> {
+    group_key_in(vals, &[])
+}
+
+/// [`group_key`] with column `i` under collation `colls[i]` (the default past the end).
+pub fn group_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
     let mut k = Vec::new();
-    for v in vals {
-        hash_key(&mut k, v);
+    for (i, v) in vals.iter().enumerate() {
+        hash_key(&mut k, v, colls.get(i).copied().unwrap_or_default());
     }
     k
 }
 
-/// Like [`group_key`] but ordered by value (for sorted grouping output).
-pub fn sort_key(vals: &[Value]) -> Vec<u8> {
+/// Like [`group_key_in`] but ordered by value (for sorted grouping output).
+pub fn sort_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
     let mut k = Vec::new();
-    for v in vals {
+    for (i, v) in vals.iter().enumerate() {
+        let coll = colls.get(i).copied().unwrap_or_default();
         match v {
-            Value::Int(_) | Value::UInt(_) => {
-                encode_value(&mut k, v, KeyCollation::CaseInsensitive)
-            }
+            Value::Int(_) | Value::UInt(_) => encode_value(&mut k, v, coll),
             Value::Double(_) | Value::Decimal(_) => {
                 let d = v.to_f64().unwrap_or(0.0);
                 if d.fract() == 0.0 && d.abs() < 9.0e18 {
-                    encode_value(&mut k, &Value::Int(d as i64), KeyCollation::CaseInsensitive)
+                    encode_value(&mut k, &Value::Int(d as i64), coll)
                 } else {
-                    encode_value(&mut k, &Value::Double(d), KeyCollation::CaseInsensitive)
+                    encode_value(&mut k, &Value::Double(d), coll)
                 }
             }
-            _ => encode_value(&mut k, v, KeyCollation::CaseInsensitive),
+            _ => encode_value(&mut k, v, coll),
         }
     }
     k
 }
 
-fn hash_key(k: &mut Vec<u8>, v: &Value) {
+fn hash_key(k: &mut Vec<u8>, v: &Value, coll: Collation) {
     match v {
         Value::Null => k.push(0),
         Value::Int(_) | Value::UInt(_) | Value::Double(_) | Value::Decimal(_) => {
@@ -1660,21 +1725,22 @@ fn hash_key(k: &mut Vec<u8>, v: &Value) {
         }
         Value::Bytes(_) => {
             k.push(3);
-            encode_value(k, v, KeyCollation::Binary);
+            encode_value(k, v, Collation::BINARY);
         }
         Value::Str(_) => {
             k.push(2);
-            encode_value(k, v, KeyCollation::CaseInsensitive);
+            encode_value(k, v, coll);
         }
         other => {
             k.push(2);
             let s = other.to_text().unwrap_or_default();
-            encode_value(k, &Value::Str(s), KeyCollation::CaseInsensitive);
+            encode_value(k, &Value::Str(s), Collation::DEFAULT);
         }
     }
 }
 
-fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Vec<Row> {
+fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -> Vec<Row> {
+    let group_key = |row: &Row| group_key_in(row, colls);
     match op {
         SetOp::Union => {
             let mut out = l;
@@ -1754,8 +1820,10 @@ pub enum AggState {
         n: i64,
         double: bool,
     },
-    MinMax(Option<Value>),
-    Concat(Vec<(Vec<Value>, String)>),
+    /// The current extreme, and the collation strings compare with.
+    MinMax(Option<Value>, Collation),
+    /// GROUP_CONCAT's (ORDER BY values, text) items, and the ORDER BY keys' collations.
+    Concat(Vec<(Vec<Value>, String)>, Vec<Collation>),
     Any(Option<Value>),
     Bits(Option<u64>),
     Var {
@@ -1763,11 +1831,31 @@ pub enum AggState {
         mean: f64,
         m2: f64,
     },
-    Distinct(HashSet<Vec<u8>>, Box<AggState>),
+    /// Argument tuples seen (keyed under the collation), and the aggregate of the rest.
+    Distinct(HashSet<Vec<u8>>, Box<AggState>, Vec<Collation>),
+}
+
+/// The collations an aggregation compares with: of each GROUP BY expression and of
+/// each aggregate's arguments.
+pub struct AggColls {
+    pub group: Vec<Collation>,
+    pub args: Vec<Vec<Collation>>,
+}
+
+/// The collations of aggregate `a`'s arguments, then of its ORDER BY keys
+/// (GROUP_CONCAT), over rows whose columns have `input`.
+pub fn arg_collations(a: &AggCall, input: &[Collation]) -> Vec<Collation> {
+    a.args
+        .iter()
+        .chain(a.order.iter().map(|(e, _)| e))
+        .map(|x| collations::of_expr(x, input))
+        .collect()
 }
 
 impl AggState {
-    pub fn new(a: &AggCall) -> AggState {
+    /// A fresh state for `a`, whose arguments then ORDER BY keys compare under `colls`
+    /// (MIN/MAX, DISTINCT, GROUP_CONCAT's order; the default past the end).
+    pub fn new_in(a: &AggCall, colls: Vec<Collation>) -> AggState {
         let base = match a.func {
             AggFunc::Count | AggFunc::CountStar => AggState::Count(0),
             AggFunc::Sum => AggState::Sum {
@@ -1782,8 +1870,13 @@ impl AggState {
                 n: 0,
                 double: false,
             },
-            AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
-            AggFunc::GroupConcat => AggState::Concat(Vec::new()),
+            AggFunc::Min | AggFunc::Max => {
+                AggState::MinMax(None, colls.first().copied().unwrap_or_default())
+            }
+            AggFunc::GroupConcat => AggState::Concat(
+                Vec::new(),
+                colls.get(a.args.len()..).unwrap_or(&[]).to_vec(),
+            ),
             AggFunc::AnyValue => AggState::Any(None),
             AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
             AggFunc::StdDev | AggFunc::StdDevSamp | AggFunc::Variance | AggFunc::VarSamp => {
@@ -1795,7 +1888,7 @@ impl AggState {
             }
         };
         if a.distinct {
-            AggState::Distinct(HashSet::new(), Box::new(base))
+            AggState::Distinct(HashSet::new(), Box::new(base), colls)
         } else {
             base
         }
@@ -1803,11 +1896,11 @@ impl AggState {
 
     pub fn add(&mut self, a: &AggCall, args: Vec<Value>, order: Vec<Value>) {
         match self {
-            AggState::Distinct(seen, inner) => {
+            AggState::Distinct(seen, inner, colls) => {
                 if args.iter().any(|v| v.is_null()) && a.func != AggFunc::CountStar {
                     return;
                 }
-                if seen.insert(group_key(&args)) {
+                if seen.insert(group_key_in(&args, colls)) {
                     inner.add(a, args, order);
                 }
             }
@@ -1897,7 +1990,7 @@ impl AggState {
                     }
                 }
             }
-            AggState::MinMax(cur) => {
+            AggState::MinMax(cur, coll) => {
                 let v = args.into_iter().next().unwrap_or(Value::Null);
                 if v.is_null() {
                     return;
@@ -1905,7 +1998,7 @@ impl AggState {
                 let replace = match cur {
                     None => true,
                     Some(c) => {
-                        let o = compare(&v, c).unwrap_or(Ordering::Equal);
+                        let o = compare_in(&v, c, *coll).unwrap_or(Ordering::Equal);
                         if a.func == AggFunc::Min {
                             o == Ordering::Less
                         } else {
@@ -1917,7 +2010,7 @@ impl AggState {
                     *cur = Some(v);
                 }
             }
-            AggState::Concat(items) => {
+            AggState::Concat(items, _) => {
                 if args.iter().any(|v| v.is_null()) {
                     return;
                 }
@@ -1961,7 +2054,7 @@ impl AggState {
 
     pub fn finish(&self, a: &AggCall) -> Value {
         match self {
-            AggState::Distinct(_, inner) => inner.finish(a),
+            AggState::Distinct(_, inner, _) => inner.finish(a),
             AggState::Count(n) => Value::Int(*n),
             AggState::Sum { int, dec, dbl, any } => {
                 if !*any {
@@ -1993,8 +2086,8 @@ impl AggState {
                     Value::Decimal(d)
                 }
             }
-            AggState::MinMax(v) => v.clone().unwrap_or(Value::Null),
-            AggState::Concat(items) => {
+            AggState::MinMax(v, _) => v.clone().unwrap_or(Value::Null),
+            AggState::Concat(items, order_colls) => {
                 if items.is_empty() {
                     return Value::Null;
                 }
@@ -2002,7 +2095,8 @@ impl AggState {
                 if !a.order.is_empty() {
                     items.sort_by(|x, y| {
                         for (i, (_, desc)) in a.order.iter().enumerate() {
-                            let o = sort_cmp(&x.0[i], &y.0[i]);
+                            let coll = order_colls.get(i).copied().unwrap_or_default();
+                            let o = sort_cmp_in(&x.0[i], &y.0[i], coll);
                             let o = if *desc { o.reverse() } else { o };
                             if o != Ordering::Equal {
                                 return o;

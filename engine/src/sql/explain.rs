@@ -649,6 +649,21 @@ pub fn explain_dml(kind: &str, plan: &Plan) -> QueryResult {
     r
 }
 
+/// EXPLAIN of a multi-table UPDATE/DELETE: one row per table of the join, as for a
+/// SELECT, the targets (`targets`: names as the statement gives them) with select_type
+/// UPDATE or DELETE and the tables only read with SIMPLE, as MySQL shows them.
+pub fn explain_multi_dml(kind: &str, plan: &Plan, targets: &[String]) -> QueryResult {
+    let mut r = explain(plan, false);
+    if let QueryResult::Rows { rows, .. } = &mut r {
+        for row in rows.iter_mut() {
+            let table = row[2].to_text().unwrap_or_default();
+            let target = targets.iter().any(|t| t.eq_ignore_ascii_case(&table));
+            row[1] = Value::Str(if target { kind } else { "SIMPLE" }.to_string());
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +678,7 @@ mod tests {
             default: None,
             auto_increment: false,
             on_update_now: false,
-            binary_collation: false,
+            collation: crate::collation::Collation::DEFAULT,
             comment: String::new(),
         }
     }

@@ -17,6 +17,7 @@
 use sqlparser::ast;
 
 use crate::catalog::TableDef;
+use crate::collation::Collation;
 use crate::error::{Error, Result};
 use crate::sql::bind::{split_and, Binder, Scope, ScopeCol};
 use crate::sql::joinplan::*;
@@ -234,11 +235,7 @@ fn outer_join(
                 let ri = find_col(&right.scope, &u.right_table, &u.name)
                     .ok_or_else(|| Error::bad_field(&name, "from clause"))?;
                 scope.cols[lw + ri].hidden = true;
-                on_conj.push(Expr::Cmp(
-                    CmpOp::Eq,
-                    Box::new(Expr::Column(li)),
-                    Box::new(Expr::Column(lw + ri)),
-                ));
+                on_conj.push(using_eq(&left.plan, li, &right.plan, ri, lw));
             }
         }
         ast::JoinConstraint::Natural => {
@@ -252,11 +249,7 @@ fn outer_join(
                     let ri =
                         find_col(&right.scope, &rc.table, &rc.name).expect("column of right scope");
                     scope.cols[lw + ri].hidden = true;
-                    on_conj.push(Expr::Cmp(
-                        CmpOp::Eq,
-                        Box::new(Expr::Column(li)),
-                        Box::new(Expr::Column(lw + ri)),
-                    ));
+                    on_conj.push(using_eq(&left.plan, li, &right.plan, ri, lw));
                 }
             }
         }
@@ -418,6 +411,34 @@ fn ref_name(c: &ScopeCol) -> String {
     }
 }
 
+/// The (outer, inner) columns of a join equality `l = r` whose inner column's keys can
+/// answer it: the columns compare alike (same key kind) and, for text, under the
+/// collation the inner column is keyed by (the binder's marker on both sides, or none
+/// for the default).
+fn probe_columns(
+    l: &Expr,
+    r: &Expr,
+    lkinds: &[KeyKind],
+    rkinds: &[KeyKind],
+) -> Option<(usize, usize)> {
+    let (a, c, coll) = match (l, r) {
+        (Expr::Column(a), Expr::Column(c)) => (*a, *c, Collation::DEFAULT),
+        (Expr::Collate(x, lc), Expr::Collate(y, rc)) if lc == rc => {
+            match (x.as_ref(), y.as_ref()) {
+                (Expr::Column(a), Expr::Column(c)) => (*a, *c, *lc),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let (lk, rk) = (lkinds.get(a)?, rkinds.get(c)?);
+    let text_ok = match rk {
+        KeyKind::Str(k) => *k == coll,
+        _ => true,
+    };
+    (*lk != KeyKind::Other && lk == rk && text_ok).then_some((a, c))
+}
+
 /// Equalities usable as index-probe keys into `inner` (global column range `off..off+w`)
 /// from the joined columns `layout`: (position in `conds`, the probe equality).
 fn probe_eqs(
@@ -435,18 +456,15 @@ fn probe_eqs(
         let Some((l, r)) = split_equi(e, &in_left, &in_right) else {
             continue;
         };
-        let (Expr::Column(lg), Expr::Column(rg)) = (&l, &r) else {
+        let Some((lg, rg)) = probe_columns(&l, &r, kinds, kinds) else {
             continue;
         };
-        if kinds[*lg] == KeyKind::Other || kinds[*lg] != kinds[*rg] {
-            continue;
-        }
         out.push((
             i,
             JoinEq {
                 outer: remap_layout(&l, layout),
                 inner_col: rg - off,
-                outer_name: ref_name(&global.cols[*lg]),
+                outer_name: ref_name(&global.cols[lg]),
             },
         ));
     }
@@ -567,15 +585,13 @@ fn left_join_probe(
     let mut eqs = Vec::new();
     let mut pos = Vec::new();
     for (k, (l, r)) in hash_keys.iter().enumerate() {
-        if let (Expr::Column(a), Expr::Column(c)) = (l, r) {
-            if lk[*a] != KeyKind::Other && lk[*a] == rk[*c] {
-                eqs.push(JoinEq {
-                    outer: l.clone(),
-                    inner_col: *c,
-                    outer_name: ref_name(&scope.cols[*a]),
-                });
-                pos.push(k);
-            }
+        if let Some((a, c)) = probe_columns(l, r, &lk, &rk) {
+            eqs.push(JoinEq {
+                outer: l.clone(),
+                inner_col: c,
+                outer_name: ref_name(&scope.cols[a]),
+            });
+            pos.push(k);
         }
     }
     let mut pr = best_probe(table, &eqs, &const_eqs(right_only))?;
@@ -640,6 +656,15 @@ fn greedy_join(
     for c in &conj {
         bound.push(b.bind_expr_in(c, &global, "where clause")?);
     }
+    // The collation of every column of the joined row (for USING equalities).
+    let mut colls: Vec<Collation> = Vec::with_capacity(global.width());
+    if !using.is_empty() {
+        for u in &units {
+            let mut c = crate::sql::collations::output(&u.plan);
+            c.resize(u.scope.width(), Collation::DEFAULT);
+            colls.extend(c);
+        }
+    }
     for u in &using {
         let l = find_col(&global, &u.left_table, &u.name)
             .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
@@ -649,11 +674,7 @@ fn greedy_join(
             .iter()
             .rposition(|c| c.table == u.right_table && c.name.eq_ignore_ascii_case(&u.name))
             .ok_or_else(|| Error::bad_field(&u.name, "from clause"))?;
-        bound.push(Expr::Cmp(
-            CmpOp::Eq,
-            Box::new(Expr::Column(l)),
-            Box::new(Expr::Column(r)),
-        ));
+        bound.push(column_eq(l, colls[l], r, colls[r]));
         global.cols[r].hidden = true;
     }
     // Classify conjuncts.
@@ -956,9 +977,13 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     for e in conj {
         match e {
             Expr::Cmp(op, a, b) => {
-                let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
-                    (Expr::Column(c), k) if k.is_row_independent() => (*c, k.clone(), *op),
-                    (k, Expr::Column(c)) if k.is_row_independent() => (*c, k.clone(), flip(*op)),
+                let (col, k, op) = match (keyed_column(table, a), keyed_column(table, b)) {
+                    (Some(c), _) if key_operand(b).is_row_independent() => {
+                        (c, key_operand(b).clone(), *op)
+                    }
+                    (_, Some(c)) if key_operand(a).is_row_independent() => {
+                        (c, key_operand(a).clone(), flip(*op))
+                    }
                     _ => continue,
                 };
                 let Some(p) = preds.get_mut(col) else {
@@ -979,10 +1004,10 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 hi,
                 negated: false,
             } => {
-                if let Expr::Column(c) = bin_operand(expr) {
-                    let (lo, hi) = (bin_operand(lo), bin_operand(hi));
+                if let Some(c) = keyed_column(table, expr) {
+                    let (lo, hi) = (key_operand(lo), key_operand(hi));
                     if lo.is_row_independent() && hi.is_row_independent() {
-                        if let Some(p) = preds.get_mut(*c) {
+                        if let Some(p) = preds.get_mut(c) {
                             p.lo = Some((lo.clone(), true));
                             p.hi = Some((hi.clone(), true));
                         }
@@ -994,10 +1019,10 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                 list,
                 negated: false,
             } => {
-                if let Expr::Column(c) = bin_operand(expr) {
+                if let Some(c) = keyed_column(table, expr) {
                     if list.iter().all(|x| x.is_row_independent()) && !list.is_empty() {
-                        if let Some(p) = preds.get_mut(*c) {
-                            p.in_list = Some(list.iter().map(|x| bin_operand(x).clone()).collect());
+                        if let Some(p) = preds.get_mut(c) {
+                            p.in_list = Some(list.iter().map(|x| key_operand(x).clone()).collect());
                         }
                     }
                 }
@@ -1120,22 +1145,78 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
     best.map(|(a, _)| a).unwrap_or(Access::Full)
 }
 
-/// A comparison operand without the binder's binary-collation wrapper
-/// ([`functions::BIN_COLLATE`]): the binder puts it only around operands compared with a
-/// `_bin` column, whose keys hold its bytes, so a key range from the bare operand finds
-/// exactly the rows the wrapped comparison accepts (the comparison stays as the filter).
-fn bin_operand(e: &Expr) -> &Expr {
-    match e {
-        Expr::Func(name, args) if name == crate::functions::BIN_COLLATE && args.len() == 1 => {
-            &args[0]
+/// The equality a USING or NATURAL join column stands for: left column `li` equals
+/// right column `ri` (joined row: left then right, `lw` wide on the left), under the
+/// columns' collation (a `_bin` one wins over a case-insensitive one, as for `=`).
+fn using_eq(left: &Plan, li: usize, right: &Plan, ri: usize, lw: usize) -> Expr {
+    let lc = crate::sql::collations::output(left)
+        .get(li)
+        .copied()
+        .unwrap_or_default();
+    let rc = crate::sql::collations::output(right)
+        .get(ri)
+        .copied()
+        .unwrap_or_default();
+    column_eq(li, lc, lw + ri, rc)
+}
+
+/// `Column(l) = Column(r)`, columns of collations `lc` and `rc`, marked with the
+/// collation the equality compares under.
+fn column_eq(l: usize, lc: Collation, r: usize, rc: Collation) -> Expr {
+    let coll = if lc == rc || !lc.case_insensitive() {
+        lc
+    } else if !rc.case_insensitive() {
+        rc
+    } else {
+        lc
+    };
+    let mark = |e: Expr| {
+        if coll == Collation::DEFAULT {
+            e
+        } else {
+            Expr::Collate(Box::new(e), coll)
         }
+    };
+    Expr::Cmp(
+        CmpOp::Eq,
+        Box::new(mark(Expr::Column(l))),
+        Box::new(mark(Expr::Column(r))),
+    )
+}
+
+/// A comparison operand without the binder's collation marker ([`Expr::Collate`]).
+fn key_operand(e: &Expr) -> &Expr {
+    match e {
+        Expr::Collate(x, _) => x,
         _ => e,
     }
 }
 
+/// The column of `table` that comparison operand `e` is, when that column's keys can
+/// answer the comparison: the comparison's collation (the marker's, else the default)
+/// is the one the column is keyed by. Text keys hold collation weights, so a range from
+/// the bare other operand then finds exactly the rows the comparison accepts; numbers,
+/// temporals and binary strings compare the same under every collation.
+fn keyed_column(table: &TableDef, e: &Expr) -> Option<usize> {
+    let (c, coll) = match e {
+        Expr::Collate(x, coll) => match x.as_ref() {
+            Expr::Column(c) => (*c, *coll),
+            _ => return None,
+        },
+        Expr::Column(c) => (*c, Collation::DEFAULT),
+        _ => return None,
+    };
+    let def = table.columns.get(c)?;
+    let text = def.ty.is_string() && def.ty != crate::catalog::SqlType::Json;
+    (!text || def.collation() == coll).then_some(c)
+}
+
 /// One disjunct as a range on column `col`: `col BETWEEN a AND b`, `col = a`, `col < a`,
 /// ... with row-independent bounds.
-fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
+fn disjunct_range(
+    table: &TableDef,
+    e: &Expr,
+) -> Option<(usize, Option<KeyBound>, Option<KeyBound>)> {
     let kb = |k: &Expr, inclusive: bool| KeyBound {
         exprs: vec![k.clone()],
         inclusive,
@@ -1147,18 +1228,20 @@ fn disjunct_range(e: &Expr) -> Option<(usize, Option<KeyBound>, Option<KeyBound>
             hi,
             negated: false,
         } => {
-            let (lo, hi) = (bin_operand(lo), bin_operand(hi));
-            match bin_operand(expr) {
-                Expr::Column(c) if lo.is_row_independent() && hi.is_row_independent() => {
-                    Some((*c, Some(kb(lo, true)), Some(kb(hi, true))))
+            let (lo, hi) = (key_operand(lo), key_operand(hi));
+            match keyed_column(table, expr) {
+                Some(c) if lo.is_row_independent() && hi.is_row_independent() => {
+                    Some((c, Some(kb(lo, true)), Some(kb(hi, true))))
                 }
                 _ => None,
             }
         }
         Expr::Cmp(op, a, b) => {
-            let (col, k, op) = match (bin_operand(a), bin_operand(b)) {
-                (Expr::Column(c), k) if k.is_row_independent() => (*c, k, *op),
-                (k, Expr::Column(c)) if k.is_row_independent() => (*c, k, flip(*op)),
+            let (col, k, op) = match (keyed_column(table, a), keyed_column(table, b)) {
+                (Some(c), _) if key_operand(b).is_row_independent() => (c, key_operand(b), *op),
+                (_, Some(c)) if key_operand(a).is_row_independent() => {
+                    (c, key_operand(a), flip(*op))
+                }
                 _ => return None,
             };
             match op {
@@ -1187,7 +1270,7 @@ fn or_of_ranges(table: &TableDef, e: &Expr) -> Option<Access> {
                 stack.push(b);
                 stack.push(a);
             }
-            other => parts.push(disjunct_range(other)?),
+            other => parts.push(disjunct_range(table, other)?),
         }
     }
     let col = parts[0].0;
@@ -1295,7 +1378,8 @@ fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         | Expr::IsNull(a, _)
         | Expr::IsBool(a, _, _)
         | Expr::Cast(a, _)
-        | Expr::Binary(a) => visit(a, f),
+        | Expr::Binary(a)
+        | Expr::Collate(a, _) => visit(a, f),
         Expr::Arith(_, a, b)
         | Expr::Cmp(_, a, b)
         | Expr::And(a, b)
@@ -1362,6 +1446,7 @@ pub fn remap(e: &Expr, m: &dyn Fn(usize) -> usize) -> Expr {
         Expr::Neg(a) => Expr::Neg(r(a)),
         Expr::BitNot(a) => Expr::BitNot(r(a)),
         Expr::Binary(a) => Expr::Binary(r(a)),
+        Expr::Collate(a, c) => Expr::Collate(r(a), *c),
         Expr::IsNull(a, n) => Expr::IsNull(r(a), *n),
         Expr::IsBool(a, t, n) => Expr::IsBool(r(a), *t, *n),
         Expr::Cast(a, t) => Expr::Cast(r(a), *t),

@@ -16,7 +16,7 @@
 use std::cell::Cell;
 
 use crate::catalog::{ColumnDef, SqlType, TableDef};
-use crate::keycodec::KeyCollation;
+use crate::collation::Collation;
 use crate::result::ColumnType;
 use crate::sql::plan::{Access, CmpOp, Expr, KeyBound};
 use crate::value::Value;
@@ -62,7 +62,7 @@ pub fn join_method() -> JoinMethod {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
     Int,
-    Str(KeyCollation),
+    Str(Collation),
     Bytes,
     Date,
     DateTime,
@@ -282,7 +282,7 @@ mod tests {
             default: None,
             auto_increment: false,
             on_update_now: false,
-            binary_collation: false,
+            collation: crate::collation::Collation::DEFAULT,
             comment: String::new(),
         }
     }

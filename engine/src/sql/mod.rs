@@ -5,6 +5,9 @@
 pub mod accounts;
 pub mod bind;
 pub mod coerce;
+#[cfg(test)]
+mod collation_differential;
+pub mod collations;
 pub mod covering;
 pub mod ddl;
 pub mod dml;

@@ -75,51 +75,16 @@ pub fn is_multi_delete(del: &ast::Delete) -> bool {
     !del.tables.is_empty() || del.using.is_some()
 }
 
-pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result<QueryResult> {
-    let mut refs = vec![up.table.clone()];
-    match &up.from {
-        // `UPDATE t1, t2 SET` reaches us as `UPDATE t1 FROM t2 SET` (see `parse`).
-        Some(ast::UpdateTableFromKind::BeforeSet(more)) => refs.extend(more.iter().cloned()),
-        Some(ast::UpdateTableFromKind::AfterSet(_)) => {
-            return Err(Error::parse(near(&b.sql, "FROM")))
-        }
-        None => {}
-    }
-    if !up.order_by.is_empty() {
-        return Err(wrong_usage("UPDATE", "ORDER BY"));
-    }
-    if up.limit.is_some() {
-        return Err(wrong_usage("UPDATE", "LIMIT"));
-    }
-    let j = plan_join(b, &refs, up.selection.as_ref())?;
+/// A multi-table UPDATE bound: its table references, their join, and the assignments
+/// as (instance, column in the instance, value; None = DEFAULT).
+struct BoundUpdate {
+    refs: Vec<ast::TableWithJoins>,
+    j: Joined,
+    sets: Vec<(usize, usize, Option<Expr>)>,
+}
 
-    // Targets: the instance each assigned column belongs to.
-    let mut sets: Vec<(usize, usize, Option<Expr>)> = Vec::new(); // (instance, column, value)
-    for a in &up.assignments {
-        let parts = match &a.target {
-            ast::AssignmentTarget::ColumnName(n) => ident_names(n),
-            ast::AssignmentTarget::Tuple(_) => return Err(Error::unsupported("tuple assignment")),
-        };
-        let col = match parts.as_slice() {
-            [c] => ast::Expr::Identifier(ast::Ident::new(c)),
-            _ => ast::Expr::CompoundIdentifier(parts.iter().map(ast::Ident::new).collect()),
-        };
-        let Expr::Column(at) = b.bind_expr_in(&col, &j.scope, "field list")? else {
-            return Err(Error::bad_field(&parts.join("."), "field list"));
-        };
-        let inst = j
-            .instances
-            .iter()
-            .rposition(|i| i.off <= at)
-            .filter(|&i| j.instances[i].table.is_some())
-            .ok_or_else(|| not_updatable(&j.scope.cols[at].table, "UPDATE"))?;
-        let value = if is_default_marker(&a.value) {
-            None
-        } else {
-            Some(b.bind_expr_in(&a.value, &j.scope, "field list")?)
-        };
-        sets.push((inst, at - j.instances[inst].off, value));
-    }
+pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result<QueryResult> {
+    let BoundUpdate { refs, j, sets } = bind_update(b, up)?;
     let targets: Vec<usize> = dedup_in_order(sets.iter().map(|s| s.0));
     check_not_read(
         b,
@@ -208,7 +173,130 @@ pub fn update(ex: &mut Exec<'_>, b: &mut Binder<'_>, up: &ast::Update) -> Result
     })
 }
 
+/// EXPLAIN of a multi-table UPDATE: the join's plan and the names of its targets.
+pub fn explain_update(b: &mut Binder<'_>, up: &ast::Update) -> Result<(Plan, Vec<String>)> {
+    let BoundUpdate { j, sets, .. } = bind_update(b, up)?;
+    let targets = dedup_in_order(sets.iter().map(|s| s.0))
+        .into_iter()
+        .map(|i| j.instances[i].alias.clone())
+        .collect();
+    Ok((j.plan, targets))
+}
+
+/// EXPLAIN of a multi-table DELETE: the join's plan and the names of its targets.
+pub fn explain_delete(b: &mut Binder<'_>, del: &ast::Delete) -> Result<(Plan, Vec<String>)> {
+    let (_, j, targets) = bind_delete(b, del)?;
+    let targets = targets
+        .into_iter()
+        .map(|i| j.instances[i].alias.clone())
+        .collect();
+    Ok((j.plan, targets))
+}
+
+/// Bind a multi-table UPDATE: plan its references as a join and resolve its assignments.
+fn bind_update(b: &mut Binder<'_>, up: &ast::Update) -> Result<BoundUpdate> {
+    let mut refs = vec![up.table.clone()];
+    match &up.from {
+        // `UPDATE t1, t2 SET` reaches us as `UPDATE t1 FROM t2 SET` (see `parse`).
+        Some(ast::UpdateTableFromKind::BeforeSet(more)) => refs.extend(more.iter().cloned()),
+        Some(ast::UpdateTableFromKind::AfterSet(_)) => {
+            return Err(Error::parse(near(&b.sql, "FROM")))
+        }
+        None => {}
+    }
+    if !up.order_by.is_empty() {
+        return Err(wrong_usage("UPDATE", "ORDER BY"));
+    }
+    if up.limit.is_some() {
+        return Err(wrong_usage("UPDATE", "LIMIT"));
+    }
+    let j = plan_join(b, &refs, up.selection.as_ref())?;
+
+    // Targets: the instance each assigned column belongs to.
+    let mut sets: Vec<(usize, usize, Option<Expr>)> = Vec::new(); // (instance, column, value)
+    for a in &up.assignments {
+        let parts = match &a.target {
+            ast::AssignmentTarget::ColumnName(n) => ident_names(n),
+            ast::AssignmentTarget::Tuple(_) => return Err(Error::unsupported("tuple assignment")),
+        };
+        let col = match parts.as_slice() {
+            [c] => ast::Expr::Identifier(ast::Ident::new(c)),
+            _ => ast::Expr::CompoundIdentifier(parts.iter().map(ast::Ident::new).collect()),
+        };
+        let Expr::Column(at) = b.bind_expr_in(&col, &j.scope, "field list")? else {
+            return Err(Error::bad_field(&parts.join("."), "field list"));
+        };
+        let inst = j
+            .instances
+            .iter()
+            .rposition(|i| i.off <= at)
+            .filter(|&i| j.instances[i].table.is_some())
+            .ok_or_else(|| not_updatable(&j.scope.cols[at].table, "UPDATE"))?;
+        let value = if is_default_marker(&a.value) {
+            None
+        } else {
+            Some(b.bind_expr_in(&a.value, &j.scope, "field list")?)
+        };
+        sets.push((inst, at - j.instances[inst].off, value));
+    }
+    Ok(BoundUpdate { refs, j, sets })
+}
+
 pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Result<QueryResult> {
+    let (refs, j, targets) = bind_delete(b, del)?;
+    check_not_read(b, &j, &targets, del.selection.as_ref(), refs, &[])?;
+    check_privileges(ex, b, &j, &targets, "DELETE", del)?;
+
+    let rows = read_locked(ex, &j.plan)?;
+    // The rows to delete, each physical row once however many names reach it.
+    let mut doomed: Vec<(usize, RowId)> = Vec::new();
+    let mut seen: HashSet<(u64, RowId)> = HashSet::new();
+    for row in &rows {
+        for &ti in &targets {
+            let inst = &j.instances[ti];
+            let t = inst.table.as_ref().expect("targets are base tables");
+            let slice = &row[inst.off..inst.off + t.columns.len()];
+            let Some(id) = row_id(ex, t, slice) else {
+                continue;
+            };
+            if seen.insert((t.root, id.clone())) {
+                doomed.push((ti, id));
+            }
+        }
+    }
+    let cat = b.catalog;
+    let by_values = keys_by_values(ex, &j, &targets)?;
+    let mut deleted = 0u64;
+    for (ti, id) in doomed {
+        let t = j.instances[ti]
+            .table
+            .clone()
+            .expect("targets are base tables");
+        let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
+        for key in stored_keys(&t, &id, &by_values) {
+            // Gone already: deleted by a trigger of an earlier row.
+            let Some(cur) = current_row(ex, &t, &key)? else {
+                continue;
+            };
+            if has_triggers {
+                trigger::fire(ex, cat, &t, Before, Ev::Delete, Some(&cur), None)?;
+            }
+            ex.delete_row(&t, &key, &cur);
+            deleted += 1;
+            if has_triggers {
+                trigger::fire(ex, cat, &t, After, Ev::Delete, Some(&cur), None)?;
+            }
+        }
+    }
+    Ok(QueryResult::ok(deleted))
+}
+
+/// Bind a multi-table DELETE: plan its references as a join and find its targets (the
+/// instances of the named tables).
+fn bind_delete<'d>(
+    b: &mut Binder<'_>,
+    del: &'d ast::Delete,
+) -> Result<(&'d [ast::TableWithJoins], Joined, Vec<usize>)> {
     let from = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
     };
@@ -266,51 +354,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
         }
         targets.push(inst);
     }
-    check_not_read(b, &j, &targets, del.selection.as_ref(), refs, &[])?;
-    check_privileges(ex, b, &j, &targets, "DELETE", del)?;
-
-    let rows = read_locked(ex, &j.plan)?;
-    // The rows to delete, each physical row once however many names reach it.
-    let mut doomed: Vec<(usize, RowId)> = Vec::new();
-    let mut seen: HashSet<(u64, RowId)> = HashSet::new();
-    for row in &rows {
-        for &ti in &targets {
-            let inst = &j.instances[ti];
-            let t = inst.table.as_ref().expect("targets are base tables");
-            let slice = &row[inst.off..inst.off + t.columns.len()];
-            let Some(id) = row_id(ex, t, slice) else {
-                continue;
-            };
-            if seen.insert((t.root, id.clone())) {
-                doomed.push((ti, id));
-            }
-        }
-    }
-    let cat = b.catalog;
-    let by_values = keys_by_values(ex, &j, &targets)?;
-    let mut deleted = 0u64;
-    for (ti, id) in doomed {
-        let t = j.instances[ti]
-            .table
-            .clone()
-            .expect("targets are base tables");
-        let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
-        for key in stored_keys(&t, &id, &by_values) {
-            // Gone already: deleted by a trigger of an earlier row.
-            let Some(cur) = current_row(ex, &t, &key)? else {
-                continue;
-            };
-            if has_triggers {
-                trigger::fire(ex, cat, &t, Before, Ev::Delete, Some(&cur), None)?;
-            }
-            ex.delete_row(&t, &key, &cur);
-            deleted += 1;
-            if has_triggers {
-                trigger::fire(ex, cat, &t, After, Ev::Delete, Some(&cur), None)?;
-            }
-        }
-    }
-    Ok(QueryResult::ok(deleted))
+    Ok((refs, j, targets))
 }
 
 /// Plan the FROM list and WHERE as a SELECT's, and find each base table's columns in

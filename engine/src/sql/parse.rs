@@ -395,9 +395,26 @@ pub(crate) fn top_level_tokens(sql: &str) -> Vec<(usize, &str)> {
 /// `UPDATE t1, t2 SET ...` becomes `UPDATE t1 FROM t2 SET ...` (the table list before SET
 /// split at its first top-level comma; `dml` reads the two parts back as one FROM list),
 /// and `DELETE t1.*, t2.* FROM ...` / `DELETE FROM t1.* USING ...` drop the `.*` that only
-/// says "all columns" of a target table.
+/// says "all columns" of a target table. After EXPLAIN too.
 fn multi_table_dml(sql: String) -> String {
-    let toks = top_level_tokens(&sql);
+    let all = top_level_tokens(&sql);
+    // EXPLAIN [FORMAT = x] UPDATE/DELETE ...: rewrite from the statement's own keyword.
+    let start = match all.first() {
+        Some(&(_, w))
+            if ["explain", "describe", "desc"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k)) =>
+        {
+            all.iter()
+                .take(6)
+                .position(|&(_, t)| {
+                    t.eq_ignore_ascii_case("update") || t.eq_ignore_ascii_case("delete")
+                })
+                .unwrap_or(0)
+        }
+        _ => 0,
+    };
+    let toks = &all[start..];
     let Some(&(_, first)) = toks.first() else {
         return sql;
     };
@@ -439,9 +456,45 @@ fn multi_table_dml(sql: String) -> String {
     sql
 }
 
+/// The `BINARY` attribute of a text column type in CREATE/ALTER TABLE (`VARCHAR(10)
+/// BINARY`, `TEXT BINARY`), which sqlparser does not read: MySQL takes it as the `_bin`
+/// collation of the column's charset, `COLLATE utf8mb4_bin` here (a later CHARACTER SET
+/// on the column is not taken into account). Quoted text is left alone.
+fn binary_attribute(sql: String) -> String {
+    let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_lowercase();
+    if head != "create" && !head.starts_with("alter") {
+        return sql;
+    }
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b((?:var)?char\s*\(\s*\d+\s*\)|(?:tiny|medium|long)?text|char)(\s+)binary\b",
+        )
+        .expect("valid regex")
+    });
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut i, mut plain) = (0, 0);
+    while i <= b.len() {
+        if i == b.len() || matches!(b[i], b'\'' | b'"' | b'`') {
+            out.push_str(&re.replace_all(&sql[plain..i], "${1}${2}COLLATE utf8mb4_bin"));
+            if i == b.len() {
+                break;
+            }
+            let j = skip_quoted(b, i);
+            out.push_str(&sql[i..j]);
+            i = j;
+            plain = j;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Parse one statement's text.
 pub fn parse_one(sql: &str) -> Result<Statement> {
-    let pre = multi_table_dml(set_colon_equals(preprocess(sql)));
+    let pre = binary_attribute(multi_table_dml(set_colon_equals(preprocess(sql))));
     let mut stmts = Parser::new(&MySqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(&pre)
@@ -536,6 +589,16 @@ mod tests {
             "UPDATE \u{e9} FROM  b SET x = 1"
         );
         assert!(parse_one("UPDATE t1, t2 SET t1.a = t2.b WHERE t1.id = t2.id").is_ok());
+        assert_eq!(
+            binary_attribute("CREATE TABLE t (a VARCHAR(10) BINARY, b TEXT binary, c INT COMMENT 'char(1) binary')".into()),
+            "CREATE TABLE t (a VARCHAR(10) COLLATE utf8mb4_bin, b TEXT COLLATE utf8mb4_bin, c INT COMMENT 'char(1) binary')"
+        );
+        let same = "SELECT CAST(x AS CHAR(3)) = BINARY 'a'";
+        assert_eq!(binary_attribute(same.into()), same);
+        assert_eq!(
+            multi_table_dml("EXPLAIN UPDATE t1, t2 SET t1.a = 1".into()),
+            "EXPLAIN UPDATE t1 FROM  t2 SET t1.a = 1"
+        );
         assert!(parse_one("DELETE t1.* FROM t1 JOIN t2 ON t1.id = t2.id").is_ok());
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::catalog::TableDef;
+use crate::collation::Collation;
 use crate::functions::{BinOp, CastType, IntervalUnit};
 use crate::result::Column;
 use crate::value::Value;
@@ -111,8 +112,14 @@ pub enum Expr {
     UserVar(String),
     SysVar(String, bool /* global */),
     Row(Vec<Expr>),
-    /// Interned binary-vs-case-insensitive marker: BINARY x, x COLLATE *_bin.
+    /// `BINARY x`, `_binary 'x'`: the value as a binary string (bytes, compared bytewise).
     Binary(Box<Expr>),
+    /// The value of the inner expression, compared under this collation: `x COLLATE c`,
+    /// and the binder's marker on comparison and LIKE operands whose collation (from a
+    /// column or a COLLATE clause, by MySQL's coercibility rules) is not the default.
+    /// Evaluates to the inner value unchanged; `Cmp`, `Between`, `InList`, `Like`, sorts,
+    /// groupings and MIN/MAX read the collation off it ([`Expr::collation`]).
+    Collate(Box<Expr>, Collation),
 }
 
 impl Expr {
@@ -129,9 +136,12 @@ impl Expr {
             Expr::Column(_) | Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
                 false
             }
-            Expr::Neg(e) | Expr::Not(e) | Expr::BitNot(e) | Expr::Cast(e, _) | Expr::Binary(e) => {
-                e.is_row_independent()
-            }
+            Expr::Neg(e)
+            | Expr::Not(e)
+            | Expr::BitNot(e)
+            | Expr::Cast(e, _)
+            | Expr::Binary(e)
+            | Expr::Collate(e, _) => e.is_row_independent(),
             Expr::Arith(_, a, b) => a.is_row_independent() && b.is_row_independent(),
             Expr::Func(name, args) => {
                 !matches!(
@@ -383,6 +393,14 @@ pub struct BoundQuery {
 }
 
 impl Expr {
+    /// The collation of a [`Expr::Collate`] marker (None: unmarked, the default).
+    pub fn collation(&self) -> Option<Collation> {
+        match self {
+            Expr::Collate(_, c) => Some(*c),
+            _ => None,
+        }
+    }
+
     /// Calls `f` on the plan of every subquery in this expression (not inside those
     /// plans: `Plan::visit` goes on from there).
     pub fn for_each_subplan(&self, f: &mut dyn FnMut(&Plan)) {
@@ -400,7 +418,8 @@ impl Expr {
             | Expr::IsNull(e, _)
             | Expr::IsBool(e, ..)
             | Expr::Cast(e, _)
-            | Expr::Binary(e) => e.for_each_subplan(f),
+            | Expr::Binary(e)
+            | Expr::Collate(e, _) => e.for_each_subplan(f),
             Expr::Arith(_, a, b)
             | Expr::Cmp(_, a, b)
             | Expr::And(a, b)

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, DefaultValue, SqlType, TableDef};
+use crate::catalog::{Catalog, ColumnDef, DefaultValue, SqlType, TableDef};
+use crate::collation::Collation;
 use crate::error::{code, Error, Result};
 use crate::result::{Column, ColumnType, QueryResult, Row};
 use crate::value::Value;
@@ -104,8 +105,14 @@ pub fn show_create_table(t: &TableDef) -> String {
     let mut lines = Vec::new();
     for c in &t.columns {
         let mut l = format!("  `{}` {}", c.name, c.ty.sql_name(c.unsigned));
-        if c.binary_collation && c.ty.is_string() {
-            l.push_str(" COLLATE utf8mb4_bin");
+        // MySQL names the charset of a column whose collation is not the table's default
+        // (always utf8mb4_0900_ai_ci here), and the collation too unless it is its
+        // charset's default.
+        if let Some(k) = text_collation(c).filter(|k| *k != Collation::DEFAULT) {
+            l.push_str(&format!(" CHARACTER SET {}", k.charset()));
+            if !k.is_charset_default() {
+                l.push_str(&format!(" COLLATE {}", k.name()));
+            }
         }
         if !c.nullable {
             l.push_str(" NOT NULL");
@@ -217,15 +224,7 @@ pub fn describe_rows(t: &TableDef, full: bool) -> (Vec<Column>, Vec<Row>) {
         }
         let mut row = vec![s(c.name.clone()), s(c.ty.sql_name(c.unsigned))];
         if full {
-            row.push(if c.ty.is_string() && c.ty != SqlType::Json {
-                s(if c.binary_collation {
-                    "utf8mb4_bin"
-                } else {
-                    "utf8mb4_0900_ai_ci"
-                })
-            } else {
-                Value::Null
-            });
+            row.push(text_collation(c).map_or(Value::Null, |k| s(k.name())));
         }
         row.extend([
             s(if c.nullable { "YES" } else { "NO" }),
@@ -467,16 +466,8 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                             SqlType::Date => Value::Null,
                             _ => Value::Null,
                         },
-                        if c.ty.is_string() {
-                            s("utf8mb4")
-                        } else {
-                            Value::Null
-                        },
-                        if c.ty.is_string() {
-                            s("utf8mb4_0900_ai_ci")
-                        } else {
-                            Value::Null
-                        },
+                        text_collation(c).map_or(Value::Null, |k| s(k.charset())),
+                        text_collation(c).map_or(Value::Null, |k| s(k.name())),
                         s(c.ty.sql_name(c.unsigned)),
                         desc[i][3].clone(),
                         desc[i][5].clone(),
@@ -766,33 +757,34 @@ pub fn charsets() -> Vec<(&'static str, &'static str, &'static str, i64)> {
 
 /// Collations as SHOW COLLATION and information_schema.COLLATIONS list them.
 pub fn collation_rows() -> Vec<Row> {
-    collations()
-        .into_iter()
-        .map(|(a, b, id, d)| {
+    Collation::all()
+        .map(|k| {
+            // SORTLEN as MySQL 8 reports it: 0 for the UCA 9.0.0 collations, 8 for the
+            // older UCA ones, 1 for the simple ones (utf8mb4_0900_bin included).
+            let sortlen = if k.name().contains("_0900_") && k.case_insensitive() {
+                0
+            } else if k.name().contains("_unicode_") {
+                8
+            } else {
+                1
+            };
             vec![
-                s(a),
-                s(b),
-                Value::Int(id),
-                s(if d { "Yes" } else { "" }),
+                s(k.name()),
+                s(k.charset()),
+                Value::Int(k.id() as i64),
+                s(if k.is_charset_default() { "Yes" } else { "" }),
                 s("Yes"),
-                Value::Int(1),
-                s("PAD SPACE"),
+                Value::Int(sortlen),
+                s(k.pad_attribute()),
             ]
         })
         .collect()
 }
 
-pub fn collations() -> Vec<(&'static str, &'static str, i64, bool)> {
-    vec![
-        ("utf8mb4_0900_ai_ci", "utf8mb4", 255, true),
-        ("utf8mb4_general_ci", "utf8mb4", 45, false),
-        ("utf8mb4_bin", "utf8mb4", 46, false),
-        ("utf8mb4_unicode_ci", "utf8mb4", 224, false),
-        ("utf8mb3_general_ci", "utf8mb3", 33, true),
-        ("latin1_swedish_ci", "latin1", 8, true),
-        ("ascii_general_ci", "ascii", 11, true),
-        ("binary", "binary", 63, true),
-    ]
+/// The collation a column reports (SHOW FULL COLUMNS, information_schema.COLUMNS, SHOW
+/// CREATE TABLE): text columns only; binary strings and JSON have none.
+pub fn text_collation(c: &ColumnDef) -> Option<Collation> {
+    (c.ty.is_string() && c.ty != SqlType::Json).then(|| c.collation())
 }
 
 /// Keep rows whose first column matches a LIKE pattern.

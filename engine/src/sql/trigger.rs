@@ -1165,7 +1165,7 @@ impl Compiler<'_> {
                 default: None,
                 auto_increment: false,
                 on_update_now: false,
-                binary_collation: false,
+                collation: crate::collation::Collation::DEFAULT,
                 comment: String::new(),
             });
             // The DEFAULT sees the variables declared before this statement only.

@@ -120,7 +120,7 @@ fn computed_column_def(name: String, meta: &Column) -> ColumnDef {
         default: None,
         auto_increment: false,
         on_update_now: false,
-        binary_collation: false,
+        collation: crate::collation::Collation::DEFAULT,
         comment: String::new(),
     }
 }

@@ -4,17 +4,29 @@
 
 use std::cmp::Ordering;
 
+use crate::collation::Collation;
 use crate::error::Result;
 use crate::result::Row;
-use crate::sql::exec::{group_key, AggState, Exec};
+use crate::sql::collations::of_expr;
+use crate::sql::exec::{arg_collations, group_key_in, AggState, Exec};
 use crate::sql::plan::{AggCall, WinFunc, WindowCall};
-use crate::value::{sort_cmp, Value};
+use crate::value::{sort_cmp_in, Value};
 
-pub fn run_window(ex: &mut Exec<'_>, mut rows: Vec<Row>, calls: &[WindowCall]) -> Result<Vec<Row>> {
+/// Run `calls` over `rows`, whose columns have collations `input` (PARTITION BY, ORDER
+/// BY and MIN/MAX compare strings under their expressions' collations).
+pub fn run_window(
+    ex: &mut Exec<'_>,
+    mut rows: Vec<Row>,
+    calls: &[WindowCall],
+    input: &[Collation],
+) -> Result<Vec<Row>> {
     let n = rows.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut results: Vec<Vec<Value>> = Vec::with_capacity(calls.len());
     for call in calls {
+        let part_colls: Vec<Collation> = call.partition.iter().map(|e| of_expr(e, input)).collect();
+        let order_colls: Vec<Collation> =
+            call.order.iter().map(|(e, _)| of_expr(e, input)).collect();
         let mut part: Vec<Vec<u8>> = Vec::with_capacity(n);
         let mut okeys: Vec<Vec<Value>> = Vec::with_capacity(n);
         let mut args: Vec<Vec<Value>> = Vec::with_capacity(n);
@@ -23,7 +35,7 @@ pub fn run_window(ex: &mut Exec<'_>, mut rows: Vec<Row>, calls: &[WindowCall]) -
             for e in &call.partition {
                 p.push(ex.eval(e, r)?);
             }
-            part.push(group_key(&p));
+            part.push(group_key_in(&p, &part_colls));
             let mut o = Vec::new();
             for (e, _) in &call.order {
                 o.push(ex.eval(e, r)?);
@@ -37,7 +49,7 @@ pub fn run_window(ex: &mut Exec<'_>, mut rows: Vec<Row>, calls: &[WindowCall]) -
         }
         let cmp_order = |a: usize, b: usize| -> Ordering {
             for (i, (_, desc)) in call.order.iter().enumerate() {
-                let o = sort_cmp(&okeys[a][i], &okeys[b][i]);
+                let o = sort_cmp_in(&okeys[a][i], &okeys[b][i], order_colls[i]);
                 let o = if *desc { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
@@ -54,7 +66,7 @@ pub fn run_window(ex: &mut Exec<'_>, mut rows: Vec<Row>, calls: &[WindowCall]) -
                 end += 1;
             }
             let idx = &order[start..end];
-            compute_partition(call, idx, &args, &cmp_order, &mut out);
+            compute_partition(call, idx, &args, &cmp_order, &mut out, input);
             start = end;
         }
         results.push(out);
@@ -76,6 +88,7 @@ fn compute_partition(
     args: &[Vec<Value>],
     cmp_order: &dyn Fn(usize, usize) -> Ordering,
     out: &mut [Value],
+    input: &[Collation],
 ) {
     let m = idx.len();
     // peers: [first, last] position of the rows equal in ORDER BY to position i.
@@ -206,7 +219,7 @@ fn compute_partition(
             };
             for p in 0..m {
                 let (fs, fe) = frame(call, p, m, &peer_end);
-                let mut st = AggState::new(&agg);
+                let mut st = AggState::new_in(&agg, arg_collations(&agg, input));
                 if fs <= fe {
                     for q in fs..=fe.min(m - 1) {
                         st.add(&agg, args[idx[q]].clone(), Vec::new());
