@@ -896,6 +896,7 @@ impl Session {
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
         b.only_full_group_by = self.state.only_full_group_by();
+        b.fk_checks = self.state.var_i64("foreign_key_checks") != 0;
         match st {
             S::CreateDatabase {
                 db_name,

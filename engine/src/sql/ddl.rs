@@ -18,6 +18,7 @@ use crate::result::QueryResult;
 use crate::row::{decode_row, encode_row};
 use crate::sql::bind::{ident_names, Binder, Scope};
 use crate::sql::coerce::store_value;
+use crate::sql::constraint_ddl as cdl;
 use crate::store::TreeWrite;
 use crate::value::Value;
 
@@ -413,6 +414,117 @@ fn add_constraint(
     Ok(())
 }
 
+/// CREATE TABLE's CHECK constraints (column-level, then table-level) and FOREIGN KEYs,
+/// adding the index a foreign key needs when no index starts with its columns.
+/// Column-level `REFERENCES` is parsed and ignored, as MySQL 8.0 does.
+fn add_create_constraints(
+    b: &Binder<'_>,
+    cat: &catalog::Catalog,
+    t: &mut TableDef,
+    pending: &mut Vec<PendingIndex>,
+    ct: &ast::CreateTable,
+) -> Result<()> {
+    let mut checks: Vec<(Option<String>, ast::Expr, bool)> = Vec::new();
+    for c in &ct.columns {
+        for o in &c.options {
+            if let ast::ColumnOption::Check(k) = &o.option {
+                let name = o.name.as_ref().or(k.name.as_ref()).map(|n| n.value.clone());
+                checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true)));
+            }
+        }
+    }
+    for c in &ct.constraints {
+        if let ast::TableConstraint::Check(k) = c {
+            let name = k.name.as_ref().map(|n| n.value.clone());
+            checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true)));
+        }
+    }
+    for (name, e, enforced) in checks {
+        add_check(cat, t, name, &e, enforced)?;
+    }
+    for c in &ct.constraints {
+        if let ast::TableConstraint::ForeignKey(fk) = c {
+            let (def, ix_name) = cdl::fk_from_ast(b, t, fk)?;
+            cdl::check_fk_name(cat, &t.db, &def.name, &t.foreign_keys)?;
+            let child_sets = pending_sets(&t.primary, pending);
+            let parent: Option<(TableDef, Vec<Vec<usize>>)> = if def.references(&t.db, &t.name) {
+                Some((t.clone(), child_sets.clone()))
+            } else {
+                cat.table(&def.ref_db, &def.ref_table)
+                    .map(|p| ((**p).clone(), cdl::index_sets(p)))
+            };
+            cdl::validate(
+                t,
+                &def,
+                parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+                b.fk_checks,
+            )?;
+            let cpos = def.column_positions(t).expect("validated columns");
+            if !cdl::has_index(&child_sets, &cpos) {
+                pending.push((ix_name, cpos, false));
+            }
+            t.foreign_keys.push(def);
+        }
+    }
+    Ok(())
+}
+
+/// Add one CHECK constraint to `t` (named, or `<table>_chk_<n>`).
+fn add_check(
+    cat: &catalog::Catalog,
+    t: &mut TableDef,
+    name: Option<String>,
+    e: &ast::Expr,
+    enforced: bool,
+) -> Result<catalog::CheckDef> {
+    let name = name.unwrap_or_else(|| {
+        crate::sql::check::generated_name(&t.name, &|n| {
+            t.checks.iter().any(|c| c.name.eq_ignore_ascii_case(n))
+                || cat.check_name_taken(&t.db, n)
+        })
+    });
+    let mine: Vec<&str> = t.checks.iter().map(|c| c.name.as_str()).collect();
+    cdl::check_check_name(cat, &t.db, &name, &mine)?;
+    let d = crate::sql::check::definition(cat, t, name, e, enforced)?;
+    t.checks.push(d.clone());
+    Ok(d)
+}
+
+/// Column lists of a primary key and pending indexes (primary first).
+fn pending_sets(primary: &[usize], pending: &[PendingIndex]) -> Vec<Vec<usize>> {
+    let mut v = Vec::new();
+    if !primary.is_empty() {
+        v.push(primary.to_vec());
+    }
+    v.extend(pending.iter().map(|p| p.1.clone()));
+    v
+}
+
+/// After an index change of `t` (now indexed by `sets`): every foreign key of `t`, and
+/// every key referencing `t`, must still have an index starting with its columns.
+fn check_fk_indexes(
+    cat: &catalog::Catalog,
+    t: &TableDef,
+    sets: &[Vec<usize>],
+    dropped: &str,
+) -> Result<()> {
+    for f in &t.foreign_keys {
+        if let Some(c) = f.column_positions(t) {
+            if !cdl::has_index(sets, &c) {
+                return Err(cdl::drop_index_needed(dropped));
+            }
+        }
+    }
+    for (_, f) in cat.referencing(&t.db, &t.name) {
+        if let Some(p) = crate::sql::foreign_key::positions(t, &f.ref_columns) {
+            if !cdl::has_index(sets, &p) {
+                return Err(cdl::drop_index_needed(dropped));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Unique index names as MySQL derives them (col, col_2, ...).
 fn unique_name(t: &TableDef, pending: &[PendingIndex], base: &str) -> String {
     let taken = |n: &str| {
@@ -473,6 +585,11 @@ pub fn create_table(
         let mut t = (*src).clone();
         t.db = db.clone();
         t.name = name.clone();
+        // LIKE copies CHECK constraints (under new generated names), not foreign keys.
+        t.foreign_keys.clear();
+        for (i, c) in t.checks.iter_mut().enumerate() {
+            c.name = format!("{name}_chk_{}", i + 1);
+        }
         let pending: Vec<PendingIndex> = t
             .indexes
             .iter()
@@ -491,6 +608,8 @@ pub fn create_table(
         root: 0,
         comment: String::new(),
         auto_increment_start: 1,
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
     };
     let mut pending: Vec<PendingIndex> = Vec::new();
     let mut col_primary = Vec::new();
@@ -545,6 +664,7 @@ pub fn create_table(
     if t.columns.is_empty() {
         return Err(Error::new(1113, "A table must have at least 1 column"));
     }
+    add_create_constraints(b, &cat, &mut t, &mut pending, ct)?;
     for (i, c) in t.columns.iter().enumerate() {
         if c.auto_increment
             && t.primary.first() != Some(&i)
@@ -788,7 +908,17 @@ pub fn drop_tables(
     for n in names {
         resolved.push(b.table_name(n)?);
     }
+    let fk_checks = b.fk_checks;
     sh.ddl(|cat, w| {
+        if fk_checks && !views {
+            for (db, name) in &resolved {
+                if let Some(t) = cat.table(db, name) {
+                    if let Some((c, f)) = cdl::outside_reference(cat, t, &resolved) {
+                        return Err(cdl::cannot_drop_parent(t, &c, &f));
+                    }
+                }
+            }
+        }
         let mut missing = Vec::new();
         for (db, name) in &resolved {
             if views {
@@ -824,6 +954,11 @@ pub fn drop_tables(
 pub fn truncate(sh: &Shared, b: &Binder<'_>, name: &ast::ObjectName) -> Result<QueryResult> {
     let (db, tname) = b.table_name(name)?;
     let t = sh.catalog().get_table(&db, &tname)?.clone();
+    if b.fk_checks {
+        if let Some((c, f)) = cdl::outside_reference(&sh.catalog(), &t, &[]) {
+            return Err(cdl::cannot_truncate(&c, &f));
+        }
+    }
     let mut nt = (*t).clone();
     nt.indexes.clear();
     let pending: Vec<PendingIndex> = t
@@ -831,7 +966,7 @@ pub fn truncate(sh: &Shared, b: &Binder<'_>, name: &ast::ObjectName) -> Result<Q
         .iter()
         .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
         .collect();
-    rebuild(sh, &t, nt, pending, Vec::new(), true)?;
+    rebuild(sh, &t, nt, pending, Vec::new(), &[])?;
     sh.forget_counters(t.id);
     Ok(QueryResult::ok(0))
 }
@@ -843,9 +978,29 @@ fn rebuild(
     mut new: TableDef,
     pending: Vec<PendingIndex>,
     rows: Vec<Vec<Value>>,
-    _truncate: bool,
+    col_renames: &[(String, String)],
 ) -> Result<()> {
+    let renamed = lc(&old.db) != lc(&new.db) || lc(&old.name) != lc(&new.name);
+    if renamed {
+        cdl::rename_generated(&mut new, &old.name);
+    }
+    if renamed || !col_renames.is_empty() {
+        // Keys of this table that reference itself follow the rename too.
+        let (ndb, nname) = (new.db.clone(), new.name.clone());
+        cdl::retarget_keys(&mut new, (&old.db, &old.name), (&ndb, &nname), col_renames);
+    }
     sh.ddl(|cat, w| {
+        if renamed || !col_renames.is_empty() {
+            cdl::retarget(
+                sh,
+                cat,
+                w,
+                (&old.db, &old.name),
+                (&new.db, &new.name),
+                col_renames,
+                old.id,
+            )?;
+        }
         drop_table_trees(w, old)?;
         new.root = w.create_tree()?;
         new.indexes.clear();
@@ -935,7 +1090,7 @@ fn alter_indexes(
     f(&mut pending)?;
     let rows = read_rows(sh, t)?;
     let nt = (**t).clone();
-    rebuild(sh, t, nt, pending, rows, false)?;
+    rebuild(sh, t, nt, pending, rows, &[])?;
     Ok(QueryResult::Ok {
         affected_rows: 0,
         last_insert_id: 0,
@@ -967,9 +1122,10 @@ pub fn drop_index(
             format!("Can't DROP '{index}'; check that column/key exists"),
         ));
     }
+    let cat = sh.catalog();
     alter_indexes(sh, &t, |p| {
         p.retain(|x| !x.0.eq_ignore_ascii_case(index));
-        Ok(())
+        check_fk_indexes(&cat, &t, &pending_sets(&t.primary, p), index)
     })
 }
 
@@ -998,9 +1154,12 @@ pub fn rename_tables(
                 ));
             }
             crate::sql::trigger::rename_table(sh, cat, w, (odb, oname), (ndb, nname))?;
+            cdl::retarget(sh, cat, w, (odb, oname), (ndb, nname), &[], t.id)?;
             let mut nt = (*t).clone();
             nt.db = ndb.clone();
             nt.name = nname.clone();
+            cdl::rename_generated(&mut nt, &t.name);
+            cdl::retarget_keys(&mut nt, (odb, oname), (ndb, nname), &[]);
             w.delete(sh.system_tree(), &keys::table(odb, oname))?;
             cat.tables.remove(&(lc(odb), lc(oname)));
             w.put(sh.system_tree(), &keys::table(ndb, nname), &to_record(&nt))?;
@@ -1054,6 +1213,38 @@ fn alter_table_ops(
         .collect();
     let mut rename_to: Option<(String, String)> = None;
     let mut binder = Binder::new(b.catalog, b.current_db.clone(), "");
+    let cat = sh.catalog();
+    // Constraints added by this statement (checked once the new layout is known), the
+    // column renames other tables' keys must follow, and the last index dropped.
+    let mut new_fks: Vec<ast::ForeignKeyConstraint> = Vec::new();
+    let mut new_checks: Vec<ast::CheckConstraint> = Vec::new();
+    let mut col_renames: Vec<(String, String)> = Vec::new();
+    let mut dropped_index: Option<String> = None;
+    let renaming = |nt: &mut TableDef,
+                    col_renames: &mut Vec<(String, String)>,
+                    old: &str,
+                    new: &str|
+     -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        if let Some(c) = nt
+            .checks
+            .iter()
+            .find(|c| crate::sql::check::uses_column(c, old))
+        {
+            return Err(column_in_check(&c.name, old));
+        }
+        for f in &mut nt.foreign_keys {
+            for c in &mut f.columns {
+                if c.eq_ignore_ascii_case(old) {
+                    *c = new.to_string();
+                }
+            }
+        }
+        col_renames.push((old.to_string(), new.to_string()));
+        Ok(())
+    };
     let place = |cols: &mut Vec<ColumnDef>,
                  source: &mut Vec<Option<usize>>,
                  col: ColumnDef,
@@ -1115,6 +1306,7 @@ fn alter_table_ops(
                 for cn in column_names {
                     match nt.column_index(&cn.value) {
                         Some(i) => {
+                            fk_column_drop_check(&cat, &nt, &t.name, &cn.value)?;
                             nt.columns.remove(i);
                             source.remove(i);
                             for p in pending_names.iter_mut() {
@@ -1167,6 +1359,7 @@ fn alter_table_ops(
                 };
                 let (col, primary, unique) = column_def_for(&mut binder, sh, &cd, options)?;
                 let old_name = nt.columns[i].name.clone();
+                renaming(&mut nt, &mut col_renames, &old_name, &new_name)?;
                 let src = source.remove(i);
                 nt.columns.remove(i);
                 for p in pending_names.iter_mut() {
@@ -1203,6 +1396,7 @@ fn alter_table_ops(
                     .column_index(&old_column_name.value)
                     .ok_or_else(|| Error::bad_field(&old_column_name.value, nt.name.as_str()))?;
                 let old = nt.columns[i].name.clone();
+                renaming(&mut nt, &mut col_renames, &old, &new_column_name.value)?;
                 nt.columns[i].name = new_column_name.value.clone();
                 for p in pending_names.iter_mut() {
                     for c in p.1.iter_mut() {
@@ -1222,6 +1416,42 @@ fn alter_table_ops(
                     ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => n,
                 };
                 rename_to = Some(b.table_name(n)?);
+            }
+            Op::AddConstraint {
+                constraint: ast::TableConstraint::ForeignKey(fk),
+                ..
+            } => new_fks.push(fk.clone()),
+            Op::AddConstraint {
+                constraint: ast::TableConstraint::Check(c),
+                ..
+            } => new_checks.push(c.clone()),
+            Op::DropForeignKey { name, .. } => {
+                let before = nt.foreign_keys.len();
+                nt.foreign_keys
+                    .retain(|f| !f.name.eq_ignore_ascii_case(&name.value));
+                if before == nt.foreign_keys.len() {
+                    return Err(Error::new(
+                        code::ER_CANT_DROP_FIELD_OR_KEY,
+                        format!("Can't DROP '{}'; check that column/key exists", name.value),
+                    ));
+                }
+            }
+            Op::DropConstraint {
+                name, if_exists, ..
+            } => {
+                let n = &name.value;
+                let (f, c) = (nt.foreign_keys.len(), nt.checks.len());
+                nt.foreign_keys.retain(|x| !x.name.eq_ignore_ascii_case(n));
+                nt.checks.retain(|x| !x.name.eq_ignore_ascii_case(n));
+                let p = pending_names.len();
+                if f == nt.foreign_keys.len() && c == nt.checks.len() {
+                    pending_names.retain(|x| !(x.2 && x.0.eq_ignore_ascii_case(n)));
+                    if p != pending_names.len() {
+                        dropped_index = Some(n.clone());
+                    } else if !*if_exists {
+                        return Err(cdl::constraint_not_found(n));
+                    }
+                }
             }
             Op::AddConstraint { constraint, .. } => {
                 let mut tmp = nt.clone();
@@ -1260,6 +1490,7 @@ fn alter_table_ops(
                 }
             }
             Op::DropIndex { name } => {
+                dropped_index = Some(name.value.clone());
                 let before = pending_names.len();
                 pending_names.retain(|p| !p.0.eq_ignore_ascii_case(&name.value));
                 if before == pending_names.len() {
@@ -1277,6 +1508,7 @@ fn alter_table_ops(
                     ));
                 }
                 primary_names.clear();
+                dropped_index = Some("PRIMARY".into());
                 data_change = true;
             }
             Op::AutoIncrement { .. } | Op::Algorithm { .. } | Op::Lock { .. } => {}
@@ -1309,6 +1541,15 @@ fn alter_table_ops(
             ))
         })
         .collect::<Result<_>>()?;
+    let added = alter_constraints(
+        b,
+        &cat,
+        &mut nt,
+        &mut pending,
+        &new_fks,
+        &new_checks,
+        dropped_index.as_deref(),
+    )?;
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
     let strict = true;
@@ -1334,6 +1575,23 @@ fn alter_table_ops(
         rows.push(out);
     }
     let _ = data_change;
+    for f in &added.0 {
+        if !b.fk_checks {
+            break;
+        }
+        let parent = if f.references(&nt.db, &nt.name) {
+            nt.clone()
+        } else {
+            match cat.table(&f.ref_db, &f.ref_table) {
+                Some(p) => (**p).clone(),
+                None => continue,
+            }
+        };
+        cdl::validate_rows(sh, &nt, f, &parent, &rows)?;
+    }
+    for c in &added.1 {
+        crate::sql::check::validate_rows(sh, &nt, c, &rows)?;
+    }
     if let Some((ndb, nname)) = &rename_to {
         if sh.catalog().table(ndb, nname).is_some()
             && !(ndb.eq_ignore_ascii_case(&t.db) && nname.eq_ignore_ascii_case(&t.name))
@@ -1347,7 +1605,7 @@ fn alter_table_ops(
         nt.name = nname.clone();
     }
     let n = rows.len();
-    rebuild(sh, t, nt, pending, rows, false)?;
+    rebuild(sh, t, nt, pending, rows, &col_renames)?;
     sh.forget_counters(t.id);
     let _ = catalog::lc("");
     Ok(QueryResult::Ok {
@@ -1355,6 +1613,148 @@ fn alter_table_ops(
         last_insert_id: 0,
         info: format!("Records: {n}  Duplicates: 0  Warnings: 0"),
     })
+}
+
+fn column_in_check(check: &str, col: &str) -> Error {
+    Error::new(
+        crate::sql::check::ER_DEPENDENT_BY_CHECK_CONSTRAINT,
+        format!("Check constraint '{check}' uses column '{col}', hence column cannot be dropped or renamed."),
+    )
+}
+
+/// DROP COLUMN of a column a foreign key (of this table or one referencing it) or a
+/// CHECK constraint uses is refused.
+fn fk_column_drop_check(
+    cat: &catalog::Catalog,
+    nt: &TableDef,
+    table: &str,
+    col: &str,
+) -> Result<()> {
+    for f in &nt.foreign_keys {
+        let self_ref = f.ref_table.eq_ignore_ascii_case(table)
+            && f.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(col));
+        if self_ref || f.columns.iter().any(|c| c.eq_ignore_ascii_case(col)) {
+            return Err(Error::new(
+                cdl::ER_FK_COLUMN_CANNOT_DROP,
+                format!(
+                    "Cannot drop column '{col}': needed in a foreign key constraint '{}'",
+                    f.name
+                ),
+            ));
+        }
+    }
+    for (c, f) in cat.referencing(&nt.db, table) {
+        if !c.name.eq_ignore_ascii_case(table)
+            && f.ref_columns.iter().any(|x| x.eq_ignore_ascii_case(col))
+        {
+            return Err(Error::new(
+                cdl::ER_FK_COLUMN_CANNOT_DROP_CHILD,
+                format!(
+                    "Cannot drop column '{col}': needed in a foreign key constraint '{}' of table '{}'",
+                    f.name, c.name
+                ),
+            ));
+        }
+    }
+    if let Some(c) = nt
+        .checks
+        .iter()
+        .find(|c| crate::sql::check::uses_column(c, col))
+    {
+        return Err(column_in_check(&c.name, col));
+    }
+    Ok(())
+}
+
+/// ALTER TABLE's constraint work once the new layout (`nt`, `pending`) is known: keys
+/// still have their indexes (1553) and compatible columns, on both sides; new foreign
+/// keys and checks are built and checked (their rows are validated by the caller).
+fn alter_constraints(
+    b: &Binder<'_>,
+    cat: &catalog::Catalog,
+    nt: &mut TableDef,
+    pending: &mut Vec<PendingIndex>,
+    new_fks: &[ast::ForeignKeyConstraint],
+    new_checks: &[ast::CheckConstraint],
+    dropped_index: Option<&str>,
+) -> Result<(Vec<catalog::ForeignKeyDef>, Vec<catalog::CheckDef>)> {
+    let sets = pending_sets(&nt.primary, pending);
+    if let Some(d) = dropped_index {
+        check_fk_indexes(cat, nt, &sets, d)?;
+    }
+    let renamed_self = |f: &catalog::ForeignKeyDef| f.references(&nt.db, &nt.name);
+    for f in &nt.foreign_keys {
+        let parent = if renamed_self(f) {
+            Some((nt.clone(), sets.clone()))
+        } else {
+            cat.table(&f.ref_db, &f.ref_table)
+                .map(|p| ((**p).clone(), cdl::index_sets(p)))
+        };
+        cdl::validate(
+            nt,
+            f,
+            parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+            false,
+        )?;
+    }
+    for (c, f) in cat.referencing(&nt.db, &nt.name) {
+        if c.id == nt.id {
+            continue;
+        }
+        cdl::validate(&c, f_ref(&f), Some((nt, &sets)), false).map_err(|e| {
+            if e.code == cdl::ER_FK_NO_INDEX_PARENT {
+                cdl::drop_index_needed(dropped_index.unwrap_or("PRIMARY"))
+            } else {
+                e
+            }
+        })?;
+    }
+    let mut added_fks = Vec::new();
+    for fk in new_fks {
+        let (def, ix_name) = cdl::fk_from_ast(b, nt, fk)?;
+        cdl::check_fk_name(cat, &nt.db, &def.name, &nt.foreign_keys)?;
+        let sets = pending_sets(&nt.primary, pending);
+        let parent = if def.references(&nt.db, &nt.name) {
+            Some((nt.clone(), sets.clone()))
+        } else {
+            cat.table(&def.ref_db, &def.ref_table)
+                .map(|p| ((**p).clone(), cdl::index_sets(p)))
+        };
+        cdl::validate(
+            nt,
+            &def,
+            parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+            b.fk_checks,
+        )?;
+        let cpos = def.column_positions(nt).expect("validated columns");
+        if !cdl::has_index(&sets, &cpos) {
+            let mut name = ix_name.clone();
+            let mut k = 2;
+            while pending.iter().any(|p| p.0.eq_ignore_ascii_case(&name)) {
+                name = format!("{ix_name}_{k}");
+                k += 1;
+            }
+            pending.push((name, cpos, false));
+        }
+        nt.foreign_keys.push(def.clone());
+        added_fks.push(def);
+    }
+    let mut added_checks = Vec::new();
+    for c in new_checks {
+        let name = c.name.as_ref().map(|n| n.value.clone());
+        added_checks.push(add_check(
+            cat,
+            nt,
+            name,
+            &c.expr,
+            c.enforced.unwrap_or(true),
+        )?);
+    }
+    Ok((added_fks, added_checks))
+}
+
+fn f_ref(f: &catalog::ForeignKeyDef) -> &catalog::ForeignKeyDef {
+    f
 }
 
 fn implicit(col: &ColumnDef) -> Value {
