@@ -424,23 +424,45 @@ fn add_create_constraints(
     pending: &mut Vec<PendingIndex>,
     ct: &ast::CreateTable,
 ) -> Result<()> {
-    let mut checks: Vec<(Option<String>, ast::Expr, bool)> = Vec::new();
+    use sqlparser::ast::Spanned;
+    // (name, expression, enforced, the column of a column-level check).
+    type PendingCheck = (Option<String>, ast::Expr, bool, Option<String>);
+    let mut checks: Vec<PendingCheck> = Vec::new();
     for c in &ct.columns {
         for o in &c.options {
             if let ast::ColumnOption::Check(k) = &o.option {
                 let name = o.name.as_ref().or(k.name.as_ref()).map(|n| n.value.clone());
-                checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true)));
+                let col = Some(c.name.value.clone());
+                checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true), col));
             }
         }
     }
     for c in &ct.constraints {
         if let ast::TableConstraint::Check(k) = c {
             let name = k.name.as_ref().map(|n| n.value.clone());
-            checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true)));
+            checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true), None));
         }
     }
-    for (name, e, enforced) in checks {
-        add_check(cat, t, name, &e, enforced)?;
+    // Generated names number the checks in the order they are written, column-level
+    // and table-level interleaved.
+    checks.sort_by_key(|c| {
+        let at = c.1.span().start;
+        (at.line, at.column)
+    });
+    for (name, e, enforced, col) in checks {
+        let d = add_check(cat, t, name, &e, enforced)?;
+        if let Some(col) = col {
+            let other = t
+                .columns
+                .iter()
+                .any(|c| !c.name.eq_ignore_ascii_case(&col) && crate::sql::check::uses_column(&d, &c.name));
+            if other {
+                return Err(Error::new(
+                    3813,
+                    format!("Column check constraint '{}' references other column.", d.name),
+                ));
+            }
+        }
     }
     for c in &ct.constraints {
         if let ast::TableConstraint::ForeignKey(fk) = c {
@@ -487,6 +509,8 @@ fn add_check(
     cdl::check_check_name(cat, &t.db, &name, &mine)?;
     let d = crate::sql::check::definition(cat, t, name, e, enforced)?;
     t.checks.push(d.clone());
+    // MySQL 8 keeps (and shows, and evaluates) a table's checks ordered by name.
+    t.checks.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(d)
 }
 
