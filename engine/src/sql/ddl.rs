@@ -452,14 +452,16 @@ fn add_create_constraints(
     for (name, e, enforced, col) in checks {
         let d = add_check(cat, t, name, &e, enforced)?;
         if let Some(col) = col {
-            let other = t
-                .columns
-                .iter()
-                .any(|c| !c.name.eq_ignore_ascii_case(&col) && crate::sql::check::uses_column(&d, &c.name));
+            let other = t.columns.iter().any(|c| {
+                !c.name.eq_ignore_ascii_case(&col) && crate::sql::check::uses_column(&d, &c.name)
+            });
             if other {
                 return Err(Error::new(
                     3813,
-                    format!("Column check constraint '{}' references other column.", d.name),
+                    format!(
+                        "Column check constraint '{}' references other column.",
+                        d.name
+                    ),
                 ));
             }
         }
@@ -1259,8 +1261,15 @@ fn alter_table_ops(
         {
             return Err(column_in_check(&c.name, old));
         }
+        let (db, name) = (nt.db.clone(), nt.name.clone());
         for f in &mut nt.foreign_keys {
+            let self_ref = f.references(&db, &name);
             for c in &mut f.columns {
+                if c.eq_ignore_ascii_case(old) {
+                    *c = new.to_string();
+                }
+            }
+            for c in f.ref_columns.iter_mut().filter(|_| self_ref) {
                 if c.eq_ignore_ascii_case(old) {
                     *c = new.to_string();
                 }
@@ -1573,6 +1582,7 @@ fn alter_table_ops(
         &new_fks,
         &new_checks,
         dropped_index.as_deref(),
+        &col_renames,
     )?;
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
@@ -1701,6 +1711,7 @@ fn alter_constraints(
     new_fks: &[ast::ForeignKeyConstraint],
     new_checks: &[ast::CheckConstraint],
     dropped_index: Option<&str>,
+    col_renames: &[(String, String)],
 ) -> Result<(Vec<catalog::ForeignKeyDef>, Vec<catalog::CheckDef>)> {
     let sets = pending_sets(&nt.primary, pending);
     if let Some(d) = dropped_index {
@@ -1725,7 +1736,14 @@ fn alter_constraints(
         if c.id == nt.id {
             continue;
         }
-        cdl::validate(&c, f_ref(&f), Some((nt, &sets)), false).map_err(|e| {
+        // The child's key as it will read once this table's column renames apply.
+        let mut f = f;
+        for rc in &mut f.ref_columns {
+            if let Some((_, n)) = col_renames.iter().find(|(o, _)| o.eq_ignore_ascii_case(rc)) {
+                *rc = n.clone();
+            }
+        }
+        cdl::validate(&c, &f, Some((nt, &sets)), false).map_err(|e| {
             if e.code == cdl::ER_FK_NO_INDEX_PARENT {
                 cdl::drop_index_needed(dropped_index.unwrap_or("PRIMARY"))
             } else {
@@ -1775,10 +1793,6 @@ fn alter_constraints(
         )?);
     }
     Ok((added_fks, added_checks))
-}
-
-fn f_ref(f: &catalog::ForeignKeyDef) -> &catalog::ForeignKeyDef {
-    f
 }
 
 fn implicit(col: &ColumnDef) -> Value {

@@ -336,3 +336,182 @@ impl Exec<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, Session};
+
+    fn setup(stmts: &[&str]) -> (Database, Session) {
+        let db = Database::open_in_memory().expect("open");
+        let mut s = db.session();
+        for sql in ["CREATE DATABASE d", "USE d"].iter().chain(stmts) {
+            s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        (db, s)
+    }
+
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.rows()
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    }
+
+    fn err(s: &mut Session, sql: &str) -> u16 {
+        match s.execute(sql) {
+            Err(e) => e.code,
+            Ok(r) => panic!("{sql}: expected an error, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn cascades_stop_at_fifteen_levels_and_the_statement_rolls_back() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE t (id INT PRIMARY KEY, up INT, FOREIGN KEY (up) REFERENCES t (id) ON DELETE CASCADE)",
+        ]);
+        s.execute("INSERT INTO t VALUES (1, NULL)").unwrap();
+        for i in 2..=20 {
+            s.execute(&format!("INSERT INTO t VALUES ({i}, {})", i - 1))
+                .unwrap();
+        }
+        assert_eq!(err(&mut s, "DELETE FROM t WHERE id = 1"), 3008);
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), ["20"]);
+        // Fifteen levels below the deleted row are fine.
+        s.execute("DELETE FROM t WHERE id = 5").unwrap();
+        assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), ["4"]);
+    }
+
+    #[test]
+    fn cascaded_changes_fire_no_triggers() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
+            "CREATE TABLE log (what VARCHAR(20))",
+            "CREATE TRIGGER c_del AFTER DELETE ON c FOR EACH ROW INSERT INTO log VALUES ('deleted')",
+            "INSERT INTO p VALUES (1), (2)",
+            "INSERT INTO c VALUES (1, 1), (2, 2)",
+        ]);
+        s.execute("DELETE FROM p WHERE id = 1").unwrap();
+        assert_eq!(rows(&mut s, "SELECT id FROM c"), ["2"]);
+        assert!(rows(&mut s, "SELECT * FROM log").is_empty());
+        // A direct delete fires it.
+        s.execute("DELETE FROM c").unwrap();
+        assert_eq!(rows(&mut s, "SELECT * FROM log"), ["deleted"]);
+    }
+
+    #[test]
+    fn trigger_bodies_and_upserts_are_checked() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id))",
+            "CREATE TABLE src (id INT PRIMARY KEY, pid INT)",
+            "CREATE TRIGGER copy AFTER INSERT ON src FOR EACH ROW INSERT INTO c VALUES (NEW.id, NEW.pid)",
+            "INSERT INTO p VALUES (1)",
+            "INSERT INTO c VALUES (1, 1)",
+        ]);
+        assert_eq!(err(&mut s, "INSERT INTO src VALUES (5, 9)"), 1452);
+        assert!(rows(&mut s, "SELECT * FROM src").is_empty());
+        s.execute("INSERT INTO src VALUES (6, 1)").unwrap();
+        assert_eq!(
+            err(
+                &mut s,
+                "INSERT INTO c VALUES (1, 1) ON DUPLICATE KEY UPDATE pid = 7"
+            ),
+            1452
+        );
+        assert_eq!(
+            err(
+                &mut s,
+                "INSERT INTO p VALUES (1) ON DUPLICATE KEY UPDATE id = 8"
+            ),
+            1451
+        );
+        assert_eq!(
+            rows(&mut s, "SELECT id, pid FROM c ORDER BY id"),
+            ["1,1", "6,1"]
+        );
+    }
+
+    #[test]
+    fn multi_table_update_cascades() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY, v INT)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON UPDATE CASCADE)",
+            "CREATE TABLE m (a INT, b INT)",
+            "INSERT INTO p VALUES (1, 0), (2, 0)",
+            "INSERT INTO c VALUES (10, 1), (20, 2)",
+            "INSERT INTO m VALUES (1, 100)",
+        ]);
+        s.execute("UPDATE p JOIN m ON p.id = m.a SET p.id = m.b")
+            .unwrap();
+        assert_eq!(
+            rows(&mut s, "SELECT id, pid FROM c ORDER BY id"),
+            ["10,100", "20,2"]
+        );
+        assert_eq!(
+            err(&mut s, "UPDATE c JOIN m ON c.pid = m.b SET c.pid = 55"),
+            1452
+        );
+    }
+
+    #[test]
+    fn composite_keys_on_a_unique_secondary_index() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY, a INT, b VARCHAR(5), UNIQUE KEY ab (a, b))",
+            "CREATE TABLE c (id INT PRIMARY KEY, a INT, b VARCHAR(5), CONSTRAINT fk FOREIGN KEY (a, b) REFERENCES p (a, b) ON DELETE SET NULL)",
+            "INSERT INTO p VALUES (1, 1, 'x'), (2, 2, 'y')",
+        ]);
+        s.execute("INSERT INTO c VALUES (1, 1, 'X'), (2, 2, NULL), (3, 2, 'y')")
+            .unwrap();
+        assert_eq!(err(&mut s, "INSERT INTO c VALUES (4, 1, 'y')"), 1452);
+        s.execute("DELETE FROM p WHERE id = 1").unwrap();
+        assert_eq!(
+            rows(&mut s, "SELECT id, a, b FROM c ORDER BY id"),
+            ["1,NULL,NULL", "2,2,NULL", "3,2,y"]
+        );
+        assert_eq!(
+            rows(
+                &mut s,
+                "SELECT unique_constraint_name FROM information_schema.referential_constraints WHERE constraint_name = 'fk'"
+            ),
+            ["ab"]
+        );
+    }
+
+    #[test]
+    fn renaming_a_referenced_column_keeps_the_key() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id))",
+            "INSERT INTO p VALUES (1)",
+        ]);
+        s.execute("ALTER TABLE p RENAME COLUMN id TO pk").unwrap();
+        s.execute("ALTER TABLE c RENAME COLUMN pid TO parent")
+            .unwrap();
+        let create = rows(&mut s, "SHOW CREATE TABLE c").join("");
+        assert!(
+            create.contains("FOREIGN KEY (`parent`) REFERENCES `p` (`pk`)"),
+            "{create}"
+        );
+        s.execute("INSERT INTO c VALUES (1, 1)").unwrap();
+        assert_eq!(err(&mut s, "INSERT INTO c VALUES (2, 2)"), 1452);
+        assert_eq!(err(&mut s, "DELETE FROM p"), 1451);
+    }
+
+    #[test]
+    fn modifying_a_key_column_to_an_incompatible_type_is_refused() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id))",
+        ]);
+        assert_eq!(err(&mut s, "ALTER TABLE c MODIFY pid BIGINT"), 3780);
+        assert_eq!(err(&mut s, "ALTER TABLE p MODIFY id VARCHAR(10)"), 3780);
+        s.execute("ALTER TABLE c MODIFY pid INT NOT NULL").unwrap();
+    }
+}
