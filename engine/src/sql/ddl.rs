@@ -1579,10 +1579,12 @@ fn alter_table_ops(
         &cat,
         &mut nt,
         &mut pending,
-        &new_fks,
-        &new_checks,
-        dropped_index.as_deref(),
-        &col_renames,
+        &AlterConstraints {
+            new_fks: &new_fks,
+            new_checks: &new_checks,
+            dropped_index: dropped_index.as_deref(),
+            col_renames: &col_renames,
+        },
     )?;
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
@@ -1703,16 +1705,28 @@ fn fk_column_drop_check(
 /// ALTER TABLE's constraint work once the new layout (`nt`, `pending`) is known: keys
 /// still have their indexes (1553) and compatible columns, on both sides; new foreign
 /// keys and checks are built and checked (their rows are validated by the caller).
+/// What an ALTER TABLE did to constraints, for `alter_constraints`.
+struct AlterConstraints<'a> {
+    new_fks: &'a [ast::ForeignKeyConstraint],
+    new_checks: &'a [ast::CheckConstraint],
+    dropped_index: Option<&'a str>,
+    /// Columns renamed (old, new).
+    col_renames: &'a [(String, String)],
+}
+
 fn alter_constraints(
     b: &Binder<'_>,
     cat: &catalog::Catalog,
     nt: &mut TableDef,
     pending: &mut Vec<PendingIndex>,
-    new_fks: &[ast::ForeignKeyConstraint],
-    new_checks: &[ast::CheckConstraint],
-    dropped_index: Option<&str>,
-    col_renames: &[(String, String)],
+    ops: &AlterConstraints<'_>,
 ) -> Result<(Vec<catalog::ForeignKeyDef>, Vec<catalog::CheckDef>)> {
+    let AlterConstraints {
+        new_fks,
+        new_checks,
+        dropped_index,
+        col_renames,
+    } = *ops;
     let sets = pending_sets(&nt.primary, pending);
     if let Some(d) = dropped_index {
         check_fk_indexes(cat, nt, &sets, d)?;
