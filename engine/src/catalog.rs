@@ -591,6 +591,14 @@ impl Catalog {
         out
     }
 
+    /// Whether any foreign key references `db`.`table` (the cheap test the row-write
+    /// paths make before looking for children).
+    pub fn is_referenced(&self, db: &str, table: &str) -> bool {
+        self.tables
+            .values()
+            .any(|t| t.foreign_keys.iter().any(|f| f.references(db, table)))
+    }
+
     /// Whether a foreign key named `name` exists in database `db` (FK names, like CHECK
     /// names, are unique per database in MySQL 8).
     pub fn fk_name_taken(&self, db: &str, name: &str) -> bool {

@@ -1322,6 +1322,13 @@ fn alter_table_ops(
                     .map(|o| o.option.clone())
                     .collect();
                 let (col, primary, unique) = column_def_for(&mut binder, sh, column_def, &opts)?;
+                for o in &column_def.options {
+                    if let ast::ColumnOption::Check(k) = &o.option {
+                        let mut k = k.clone();
+                        k.name = k.name.or_else(|| o.name.clone());
+                        new_checks.push(k);
+                    }
+                }
                 if primary {
                     primary_names = vec![col.name.clone()];
                 }

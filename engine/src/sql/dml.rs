@@ -280,6 +280,9 @@ impl Exec<'_> {
             return self.update_row_raw(t, key, old, new);
         }
         self.fk_check_parents(t, &new, Some(old), None)?;
+        if !self.shared.catalog().is_referenced(&t.db, &t.name) {
+            return self.update_row_raw(t, key, old, new);
+        }
         let kept = new.clone();
         self.update_row_raw(t, key, old, new)?;
         self.fk_on_parent_update(t, old, &kept, 0)

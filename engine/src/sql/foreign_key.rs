@@ -279,7 +279,12 @@ impl Exec<'_> {
         if !self.fk_checks() {
             return Ok(());
         }
-        let refs = self.shared.catalog().referencing(&t.db, &t.name);
+        let cat = self.shared.catalog();
+        if !cat.is_referenced(&t.db, &t.name) {
+            return Ok(());
+        }
+        let refs = cat.referencing(&t.db, &t.name);
+        drop(cat);
         for (child, fk) in refs {
             let Some(ppos) = positions(t, &fk.ref_columns) else {
                 continue;
