@@ -963,7 +963,7 @@ impl Session {
                         .map(|n| ident_names(n).join("."))
                         .unwrap_or_default();
                     self.check_priv("DROP", &name, "")?;
-                    let r = ddl::drop_database(&shared, &name, *if_exists);
+                    let r = ddl::drop_database(&shared, &name, *if_exists, b.fk_checks);
                     if r.is_ok()
                         && self
                             .state

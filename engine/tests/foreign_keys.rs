@@ -115,6 +115,58 @@ fn a_parent_delete_waits_for_an_uncommitted_child_and_then_is_refused() {
     assert_eq!(orphans(&mut a), 0);
 }
 
+#[test]
+fn a_child_insert_waits_for_an_uncommitted_parent_insert_and_then_succeeds() {
+    let db = setup();
+    let mut a = session(&db);
+    a.execute("CREATE TABLE pu (id INT PRIMARY KEY, code INT, UNIQUE KEY (code))")
+        .unwrap();
+    a.execute(
+        "CREATE TABLE cu (id INT PRIMARY KEY, code INT, FOREIGN KEY (code) REFERENCES pu (code))",
+    )
+    .unwrap();
+    for (parent, child) in [
+        ("INSERT INTO p VALUES (50)", "INSERT INTO c VALUES (50, 50)"),
+        (
+            "INSERT INTO pu VALUES (1, 7)",
+            "INSERT INTO cu VALUES (1, 7)",
+        ),
+    ] {
+        a.execute("BEGIN").unwrap();
+        a.execute(parent).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let db2 = db.clone();
+        let h = thread::spawn(move || {
+            let mut b = session(&db2);
+            let r = b.execute(child);
+            tx.send(()).expect("send");
+            r.map(|_| ()).map_err(|e| e.code)
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "{child} did not wait for the uncommitted parent"
+        );
+        a.execute("COMMIT").unwrap();
+        assert_eq!(h.join().expect("thread"), Ok(()), "{child}");
+    }
+}
+
+#[test]
+fn a_database_holding_a_referenced_parent_cannot_be_dropped() {
+    let db = setup();
+    let mut a = session(&db);
+    a.execute("CREATE DATABASE other").unwrap();
+    a.execute("CREATE TABLE other.oc (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES d.p (id))")
+        .unwrap();
+    assert_eq!(
+        a.execute("DROP DATABASE d").map(|_| ()).map_err(|e| e.code),
+        Err(3730)
+    );
+    // Dropping the child's database is fine, and then the parent's.
+    a.execute("DROP DATABASE other").unwrap();
+    a.execute("DROP DATABASE d").unwrap();
+}
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self, n: u64) -> u64 {

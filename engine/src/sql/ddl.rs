@@ -46,7 +46,12 @@ pub fn create_database(sh: &Shared, name: &str, if_not_exists: bool) -> Result<Q
     })
 }
 
-pub fn drop_database(sh: &Shared, name: &str, if_exists: bool) -> Result<QueryResult> {
+pub fn drop_database(
+    sh: &Shared,
+    name: &str,
+    if_exists: bool,
+    fk_checks: bool,
+) -> Result<QueryResult> {
     if name.eq_ignore_ascii_case("information_schema")
         || name.eq_ignore_ascii_case("mysql")
         || name.eq_ignore_ascii_case("performance_schema")
@@ -68,6 +73,18 @@ pub fn drop_database(sh: &Shared, name: &str, if_exists: bool) -> Result<QueryRe
             ));
         }
         let tables: Vec<Arc<TableDef>> = cat.tables_in(name).into_iter().cloned().collect();
+        if fk_checks {
+            // A parent referenced from another database's table cannot go.
+            let dropped: Vec<(String, String)> = tables
+                .iter()
+                .map(|t| (t.db.clone(), t.name.clone()))
+                .collect();
+            for t in &tables {
+                if let Some((c, f)) = cdl::outside_reference(cat, t, &dropped) {
+                    return Err(cdl::cannot_drop_parent(t, &c, &f));
+                }
+            }
+        }
         for t in &tables {
             drop_table_trees(w, t)?;
             crate::sql::trigger::drop_for_table(sh, cat, w, &t.db, &t.name)?;

@@ -143,6 +143,12 @@ impl Exec<'_> {
                 )?;
             }
             Path::Index(ix) => {
+                if t.indexes[ix].unique && t.indexes[ix].columns.len() == cols.len() {
+                    // The lock an insert of this unique value holds: wait for an
+                    // uncommitted one (as InnoDB waits on the index record).
+                    self.mgr
+                        .lock(self.txn, t.indexes[ix].root, &prefix, false)?;
+                }
                 mgr.scan(
                     self.txn,
                     t.indexes[ix].root,
