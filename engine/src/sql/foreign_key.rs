@@ -525,4 +525,26 @@ mod tests {
         assert_eq!(err(&mut s, "ALTER TABLE p MODIFY id VARCHAR(10)"), 3780);
         s.execute("ALTER TABLE c MODIFY pid INT NOT NULL").unwrap();
     }
+
+    #[test]
+    fn a_transaction_deletes_the_parent_it_share_locked() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
+            "INSERT INTO p VALUES (1), (2)",
+        ]);
+        for sql in [
+            "BEGIN",
+            "INSERT INTO c VALUES (1, 1), (2, 2)",
+            "DELETE FROM p WHERE id = 1",
+            "COMMIT",
+        ] {
+            s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        assert_eq!(rows(&mut s, "SELECT id FROM c"), ["2"]);
+        // Deleting parent and child in one statement: the cascade got there first.
+        s.execute("DELETE p, c FROM p JOIN c ON c.pid = p.id").unwrap();
+        assert!(rows(&mut s, "SELECT * FROM c").is_empty());
+        assert!(rows(&mut s, "SELECT * FROM p").is_empty());
+    }
 }
