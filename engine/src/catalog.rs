@@ -309,9 +309,11 @@ impl ForeignKeyDef {
         self.columns.iter().map(|c| t.column_index(c)).collect()
     }
 
-    /// The clause as SHOW CREATE TABLE and the 1451/1452 messages print it; the parent's
-    /// database is named only when it differs from the child's.
-    pub fn describe(&self, child_db: &str) -> String {
+    /// The clause as SHOW CREATE TABLE prints it (`in_message`: as the 1451/1452
+    /// messages do); the parent's database is named only when it differs from the
+    /// child's. SHOW CREATE TABLE omits NO ACTION (explicit or not) and prints RESTRICT;
+    /// InnoDB's messages name only CASCADE and SET NULL.
+    pub fn describe(&self, child_db: &str, in_message: bool) -> String {
         let q = |v: &[String]| {
             v.iter()
                 .map(|c| format!("`{c}`"))
@@ -331,7 +333,12 @@ impl ForeignKeyDef {
             q(&self.ref_columns)
         );
         for (word, a) in [("DELETE", self.on_delete), ("UPDATE", self.on_update)] {
-            if a != FkAction::Unspecified {
+            let shown = match a {
+                FkAction::Unspecified | FkAction::NoAction => false,
+                FkAction::Restrict => !in_message,
+                FkAction::Cascade | FkAction::SetNull => true,
+            };
+            if shown {
                 s.push_str(&format!(" ON {word} {}", a.rule()));
             }
         }
@@ -796,11 +803,11 @@ mod tests {
         let t = table();
         let fk = &t.foreign_keys[0];
         assert_eq!(
-            fk.describe("d"),
+            fk.describe("d", true),
             "CONSTRAINT `child_ibfk_1` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`) ON DELETE CASCADE"
         );
         assert!(fk
-            .describe("other")
+            .describe("other", false)
             .contains("REFERENCES `d`.`parent` (`id`)"));
         let mut c = Catalog::default();
         c.tables.insert(("d".into(), "child".into()), Arc::new(t));

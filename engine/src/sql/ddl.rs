@@ -529,7 +529,7 @@ fn add_check(
     let d = crate::sql::check::definition(cat, t, name, e, enforced)?;
     t.checks.push(d.clone());
     // MySQL 8 keeps (and shows, and evaluates) a table's checks ordered by name.
-    t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+    t.checks.sort_by_key(|c| c.name.to_lowercase());
     Ok(d)
 }
 

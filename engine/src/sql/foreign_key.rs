@@ -39,7 +39,7 @@ pub fn no_parent(child: &TableDef, fk: &ForeignKeyDef) -> Error {
             "Cannot add or update a child row: a foreign key constraint fails (`{}`.`{}`, {})",
             child.db,
             child.name,
-            fk.describe(&child.db)
+            fk.describe(&child.db, true)
         ),
     )
 }
@@ -52,7 +52,7 @@ pub fn has_children(child: &TableDef, fk: &ForeignKeyDef) -> Error {
             "Cannot delete or update a parent row: a foreign key constraint fails (`{}`.`{}`, {})",
             child.db,
             child.name,
-            fk.describe(&child.db)
+            fk.describe(&child.db, true)
         ),
     )
 }
@@ -543,7 +543,8 @@ mod tests {
         }
         assert_eq!(rows(&mut s, "SELECT id FROM c"), ["2"]);
         // Deleting parent and child in one statement: the cascade got there first.
-        s.execute("DELETE p, c FROM p JOIN c ON c.pid = p.id").unwrap();
+        s.execute("DELETE p, c FROM p JOIN c ON c.pid = p.id")
+            .unwrap();
         assert!(rows(&mut s, "SELECT * FROM c").is_empty());
         assert!(rows(&mut s, "SELECT * FROM p").is_empty());
     }

@@ -158,8 +158,11 @@ pub fn show_create_table(t: &TableDef) -> String {
             cols(&ix.columns)
         ));
     }
-    for f in &t.foreign_keys {
-        lines.push(format!("  {}", f.describe(&t.db)));
+    // MySQL 8 lists a table's foreign keys, like its checks, by name.
+    let mut fks: Vec<&crate::catalog::ForeignKeyDef> = t.foreign_keys.iter().collect();
+    fks.sort_by_key(|f| f.name.to_lowercase());
+    for f in fks {
+        lines.push(format!("  {}", f.describe(&t.db, false)));
     }
     for c in &t.checks {
         lines.push(format!(
