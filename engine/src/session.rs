@@ -896,7 +896,12 @@ impl Session {
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
         b.only_full_group_by = self.state.only_full_group_by();
-        b.fk_checks = self.state.var_i64("foreign_key_checks") != 0;
+        b.fk_checks = self
+            .state
+            .vars
+            .get("foreign_key_checks")
+            .and_then(|v| v.to_i64())
+            != Some(0);
         match st {
             S::CreateDatabase {
                 db_name,

@@ -21,6 +21,30 @@ pub const ER_CHECK_CONSTRAINT_VIOLATED: u16 = 3819;
 pub const ER_CHECK_CONSTRAINT_DUP_NAME: u16 = 3822;
 pub const ER_CHECK_CONSTRAINT_FUNCTION_IS_NOT_ALLOWED: u16 = 3814;
 pub const ER_DEPENDENT_BY_CHECK_CONSTRAINT: u16 = 3959;
+pub const ER_CHECK_CONSTRAINT_REFERS_AUTO_INCREMENT_COLUMN: u16 = 3818;
+pub const ER_CHECK_CONSTRAINT_CLAUSE_USING_FK_REFER_ACTION_COLUMN: u16 = 3823;
+
+/// MySQL refuses a column that is both in a CHECK constraint and in a foreign key with a
+/// referential action (CASCADE / SET NULL), since cascades bypass the checks.
+pub fn check_fk_action_columns(t: &TableDef) -> Result<()> {
+    for f in &t.foreign_keys {
+        if !(f.on_delete.acts() || f.on_update.acts()) {
+            continue;
+        }
+        for col in &f.columns {
+            if let Some(c) = t.checks.iter().find(|c| uses_column(c, col)) {
+                return Err(Error::new(
+                    ER_CHECK_CONSTRAINT_CLAUSE_USING_FK_REFER_ACTION_COLUMN,
+                    format!(
+                        "Column '{col}' cannot be used in a check constraint '{}': needed in a foreign key constraint '{}' referential action.",
+                        c.name, f.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Functions a check constraint may not call (non-deterministic or session-dependent).
 const DISALLOWED: [&str; 16] = [
@@ -102,23 +126,36 @@ pub fn definition(
             }
         })?;
     let cols: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+    let source = expr.to_string();
+    if let Some(ai) = t.columns.iter().find(|c| c.auto_increment) {
+        if expr_uses_column(expr, &ai.name) {
+            return Err(Error::new(
+                ER_CHECK_CONSTRAINT_REFERS_AUTO_INCREMENT_COLUMN,
+                format!("Check constraint '{name}' cannot refer to an auto-increment column."),
+            ));
+        }
+    }
     let shown = crate::sql::views::normalized_check(cat, &t.db, &cols, expr)
         .unwrap_or_else(|_| format!("({expr})"));
     Ok(CheckDef {
         name,
         expr: shown,
-        source: expr.to_string(),
+        source,
         enforced,
     })
 }
 
 /// Whether check `c` uses column `col`.
 pub fn uses_column(c: &CheckDef, col: &str) -> bool {
-    let Ok(e) = parse_source(&c.source) else {
-        return false;
-    };
+    match parse_source(&c.source) {
+        Ok(e) => expr_uses_column(&e, col),
+        Err(_) => false,
+    }
+}
+
+fn expr_uses_column(e: &ast::Expr, col: &str) -> bool {
     let mut hit = false;
-    let _ = ast::visit_expressions(&e, |x| {
+    let _ = ast::visit_expressions(e, |x| {
         match x {
             ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case(col) => hit = true,
             ast::Expr::CompoundIdentifier(p)

@@ -507,7 +507,7 @@ fn add_create_constraints(
             t.foreign_keys.push(def);
         }
     }
-    Ok(())
+    crate::sql::check::check_fk_action_columns(t)
 }
 
 /// Add one CHECK constraint to `t` (named, or `<table>_chk_<n>`).
@@ -1830,6 +1830,7 @@ fn alter_constraints(
             c.enforced.unwrap_or(true),
         )?);
     }
+    crate::sql::check::check_fk_action_columns(nt)?;
     Ok((added_fks, added_checks))
 }
 

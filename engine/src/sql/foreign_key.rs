@@ -105,7 +105,11 @@ fn path_for(t: &TableDef, cols: &[usize]) -> Path {
 impl Exec<'_> {
     /// @@foreign_key_checks.
     pub fn fk_checks(&self) -> bool {
-        self.sess.var_i64("foreign_key_checks") != 0
+        self.sess
+            .vars
+            .get("foreign_key_checks")
+            .and_then(|v| v.to_i64())
+            != Some(0)
     }
 
     /// Rows of `t` whose columns `cols` equal `vals` under their collations: each locked
