@@ -129,8 +129,13 @@ impl Exec<'_> {
             None => Bound::Unbounded,
         };
         let mut candidates: Vec<Vec<u8>> = Vec::new();
+        // Existence checks stop at the first entry; should that row turn out changed
+        // once locked, the scan is redone in full below.
+        let limit = if first_only { 1 } else { usize::MAX };
         let mgr = self.mgr;
-        match path_for(t, cols) {
+        let path = path_for(t, cols);
+        let exact = matches!(path, Path::Primary { exact: true });
+        match path {
             Path::Primary { exact: true } => candidates.push(prefix.clone()),
             Path::Primary { exact: false } => {
                 mgr.scan(
@@ -142,7 +147,7 @@ impl Exec<'_> {
                     true,
                     &mut |k, _| {
                         candidates.push(k.to_vec());
-                        Ok(true)
+                        Ok(candidates.len() < limit)
                     },
                 )?;
             }
@@ -162,7 +167,7 @@ impl Exec<'_> {
                     true,
                     &mut |_, v| {
                         candidates.push(v.to_vec());
-                        Ok(true)
+                        Ok(candidates.len() < limit)
                     },
                 )?;
             }
@@ -182,11 +187,12 @@ impl Exec<'_> {
                         if encode_cols(t, cols, &vs) == prefix {
                             candidates.push(k.to_vec());
                         }
-                        Ok(true)
+                        Ok(candidates.len() < limit)
                     },
                 )?;
             }
         }
+        let candidates_len = candidates.len();
         let mut out = Vec::new();
         for key in candidates {
             self.mgr.lock(self.txn, t.root, &key, exclusive)?;
@@ -203,6 +209,9 @@ impl Exec<'_> {
             if first_only {
                 break;
             }
+        }
+        if first_only && out.is_empty() && !exact && candidates_len == limit {
+            return self.fk_matching_rows(t, cols, vals, exclusive, false);
         }
         Ok(out)
     }
@@ -264,7 +273,7 @@ impl Exec<'_> {
     /// After `old` was deleted from `t`: apply each referencing key's ON DELETE action to
     /// the child rows that referenced it. `depth` counts cascade levels.
     pub fn fk_on_parent_delete(&mut self, t: &TableDef, old: &[Value], depth: u32) -> Result<()> {
-        self.fk_on_parent_change(t, old, None, depth)
+        self.fk_on_parent_change(t, old, None, depth, &[])
     }
 
     /// After `old` in `t` was replaced by `new`: apply ON UPDATE actions to the children
@@ -276,15 +285,19 @@ impl Exec<'_> {
         new: &[Value],
         depth: u32,
     ) -> Result<()> {
-        self.fk_on_parent_change(t, old, Some(new), depth)
+        self.fk_on_parent_change(t, old, Some(new), depth, &[t.id])
     }
 
+    /// `updated`: the tables the statement and the cascade so far have updated (not
+    /// deleted from). An action that would update one of them again is refused as
+    /// RESTRICT, as InnoDB does (so a self-referencing ON UPDATE CASCADE cannot cycle).
     fn fk_on_parent_change(
         &mut self,
         t: &TableDef,
         old: &[Value],
         new: Option<&[Value]>,
         depth: u32,
+        updated: &[u64],
     ) -> Result<()> {
         if !self.fk_checks() {
             return Ok(());
@@ -316,36 +329,36 @@ impl Exec<'_> {
             } else {
                 fk.on_delete
             };
-            let rows =
-                self.fk_matching_rows(&child, &cpos, &vals, action.acts(), !action.acts())?;
+            let deletes = action == FkAction::Cascade && new.is_none();
+            let acts = action.acts() && (deletes || !updated.contains(&child.id));
+            let rows = self.fk_matching_rows(&child, &cpos, &vals, acts, !acts)?;
             if rows.is_empty() {
                 continue;
             }
-            if !action.acts() {
+            if !acts {
                 return Err(has_children(&child, &fk));
             }
             if depth + 1 > MAX_CASCADE_DEPTH {
                 return Err(too_deep());
             }
             for (key, row) in rows {
-                match (action, new) {
-                    (FkAction::Cascade, None) => {
-                        self.delete_row_raw(&child, &key, &row);
-                        self.fk_on_parent_delete(&child, &row, depth + 1)?;
-                    }
-                    _ => {
-                        let mut changed = row.clone();
-                        for (i, &c) in cpos.iter().enumerate() {
-                            changed[c] = match (action, new) {
-                                (FkAction::Cascade, Some(n)) => n[ppos[i]].clone(),
-                                _ => Value::Null,
-                            };
-                        }
-                        self.fk_check_parents(&child, &changed, Some(&row), Some(&fk.name))?;
-                        self.update_row_raw(&child, &key, &row, changed.clone())?;
-                        self.fk_on_parent_update(&child, &row, &changed, depth + 1)?;
-                    }
+                if deletes {
+                    self.delete_row_raw(&child, &key, &row);
+                    self.fk_on_parent_change(&child, &row, None, depth + 1, updated)?;
+                    continue;
                 }
+                let mut changed = row.clone();
+                for (i, &c) in cpos.iter().enumerate() {
+                    changed[c] = match (action, new) {
+                        (FkAction::Cascade, Some(n)) => n[ppos[i]].clone(),
+                        _ => Value::Null,
+                    };
+                }
+                self.fk_check_parents(&child, &changed, Some(&row), Some(&fk.name))?;
+                self.update_row_raw(&child, &key, &row, changed.clone())?;
+                let mut chain = updated.to_vec();
+                chain.push(child.id);
+                self.fk_on_parent_change(&child, &row, Some(&changed), depth + 1, &chain)?;
             }
         }
         Ok(())
@@ -551,5 +564,26 @@ mod tests {
             .unwrap();
         assert!(rows(&mut s, "SELECT * FROM c").is_empty());
         assert!(rows(&mut s, "SELECT * FROM p").is_empty());
+    }
+
+    #[test]
+    fn a_self_referencing_update_cascade_acts_as_restrict() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE t (id INT PRIMARY KEY, up INT, FOREIGN KEY (up) REFERENCES t (id) ON UPDATE CASCADE ON DELETE SET NULL)",
+            "CREATE TABLE other (id INT PRIMARY KEY, tid INT, FOREIGN KEY (tid) REFERENCES t (id) ON UPDATE CASCADE)",
+            "INSERT INTO t VALUES (1, NULL), (2, 1), (3, NULL)",
+            "INSERT INTO other VALUES (1, 3)",
+        ]);
+        // InnoDB refuses a cascade that updates a table the statement already updates.
+        assert_eq!(err(&mut s, "UPDATE t SET id = 10 WHERE id = 1"), 1451);
+        // Another table's rows follow; a row nobody references can change.
+        s.execute("UPDATE t SET id = 30 WHERE id = 3").unwrap();
+        assert_eq!(rows(&mut s, "SELECT tid FROM other"), ["30"]);
+        // ON DELETE SET NULL on the same table is fine (the statement deletes).
+        s.execute("DELETE FROM t WHERE id = 1").unwrap();
+        assert_eq!(
+            rows(&mut s, "SELECT id, up FROM t ORDER BY id"),
+            ["2,NULL", "30,NULL"]
+        );
     }
 }
