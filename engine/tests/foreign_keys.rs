@@ -3,7 +3,7 @@
 //! it found; the delete holds the parent exclusively), so whichever commits second sees
 //! the first: no orphan child can ever be committed. Plus a randomized run (seeded;
 //! the seed is printed) of concurrent child inserts and parent deletes that ends with
-//! an orphan check.
+//! an orphan check, and the constraints surviving a reopen.
 
 use std::sync::mpsc;
 use std::thread;
@@ -228,4 +228,42 @@ fn concurrent_child_inserts_and_parent_deletes_never_leave_an_orphan() {
         h.join().expect("worker");
     }
     assert_eq!(orphans(&mut s), 0, "seed {seed}");
+}
+
+#[test]
+fn constraints_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = Database::open(dir.path()).expect("open");
+        let mut s = db.session();
+        for sql in [
+            "CREATE DATABASE d",
+            "USE d",
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, CHECK (id > 0), FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
+            "INSERT INTO p VALUES (1)",
+            "INSERT INTO c VALUES (1, 1)",
+        ] {
+            s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+    let db = Database::open(dir.path()).expect("reopen");
+    let mut s = session(&db);
+    let code = |s: &mut Session, sql: &str| s.execute(sql).map(|_| ()).map_err(|e| e.code);
+    assert_eq!(code(&mut s, "INSERT INTO c VALUES (2, 9)"), Err(1452));
+    assert_eq!(code(&mut s, "INSERT INTO c VALUES (-1, 1)"), Err(3819));
+    s.execute("DELETE FROM p").unwrap();
+    assert_eq!(count(&mut s, "SELECT COUNT(*) FROM c"), 0);
+    let r = s.execute("SHOW CREATE TABLE c").unwrap();
+    let text = r.rows()[0][1].to_text().unwrap_or_default();
+    assert!(
+        text.contains(
+            "CONSTRAINT `c_ibfk_1` FOREIGN KEY (`pid`) REFERENCES `p` (`id`) ON DELETE CASCADE"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("CONSTRAINT `c_chk_1` CHECK ((`id` > 0))"),
+        "{text}"
+    );
 }
