@@ -639,7 +639,7 @@ pub fn create_table(
             .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
             .collect();
         t.indexes.clear();
-        return install_table(sh, t, pending, Vec::new());
+        return install_table(sh, t, pending, Vec::new(), b.fk_checks);
     }
     let mut t = TableDef {
         id: 0,
@@ -765,7 +765,7 @@ pub fn create_table(
             ));
         }
     }
-    install_table(sh, t, pending, rows)
+    install_table(sh, t, pending, rows, b.fk_checks)
 }
 
 fn column_from_result(c: &crate::result::Column) -> ColumnDef {
@@ -823,6 +823,7 @@ fn install_table(
     mut t: TableDef,
     pending: Vec<PendingIndex>,
     rows: Vec<Vec<Value>>,
+    fk_checks: bool,
 ) -> Result<QueryResult> {
     // Coerce the initial rows (CREATE TABLE ... SELECT).
     let mut coerced = Vec::with_capacity(rows.len());
@@ -833,6 +834,24 @@ fn install_table(
             out.push(store_value(v, &t.columns[ci], true, i + 1, &mut w)?);
         }
         coerced.push(out);
+    }
+    // CREATE TABLE ... SELECT: the rows must satisfy the new table's constraints.
+    if !coerced.is_empty() {
+        for c in &t.checks {
+            crate::sql::check::validate_rows(sh, &t, c, &coerced)?;
+        }
+        let cat = sh.catalog();
+        for f in t.foreign_keys.iter().filter(|_| fk_checks) {
+            let parent = if f.references(&t.db, &t.name) {
+                t.clone()
+            } else {
+                match cat.table(&f.ref_db, &f.ref_table) {
+                    Some(p) => (**p).clone(),
+                    None => continue,
+                }
+            };
+            cdl::validate_rows(sh, &t, f, &parent, &coerced)?;
+        }
     }
     let n = coerced.len() as u64;
     sh.ddl(|cat, w| {
