@@ -2,8 +2,10 @@
 //! TABLE, the checks MySQL 8 makes on them (parent table and index, column types,
 //! SET NULL on NOT NULL columns, unique names), validating existing rows when a
 //! constraint is added by ALTER TABLE, and keeping other tables' keys pointing at a
-//! renamed table or column. `ddl.rs` calls in here; enforcement is in `foreign_key.rs`
-//! and `check.rs`.
+//! renamed table or column. `ddl.rs` calls in here at the constraint steps of CREATE
+//! TABLE (`add_create_constraints`) and ALTER TABLE (`alter_constraints`, the DROP
+//! COLUMN / DROP INDEX / rename checks); enforcement is in `foreign_key.rs` and
+//! `check.rs`.
 //!
 //! Index sets are passed as lists of column-position lists (the primary key first, if
 //! any), because during CREATE/ALTER the child's indexes exist only as pending entries.
@@ -12,10 +14,11 @@ use std::collections::HashSet;
 
 use sqlparser::ast;
 
-use crate::catalog::{Catalog, FkAction, ForeignKeyDef, SqlType, TableDef};
+use crate::catalog::{self, Catalog, FkAction, ForeignKeyDef, SqlType, TableDef};
 use crate::database::Shared;
 use crate::error::{code, Error, Result};
 use crate::sql::bind::Binder;
+use crate::sql::ddl::PendingIndex;
 use crate::sql::foreign_key::{encode_cols, no_parent, positions};
 use crate::store::TreeWrite;
 use crate::value::Value;
@@ -425,4 +428,302 @@ pub fn drop_index_needed(name: &str) -> Error {
         ER_DROP_INDEX_FK,
         format!("Cannot drop index '{name}': needed in a foreign key constraint"),
     )
+}
+
+// CREATE / ALTER TABLE steps (called from ddl.rs).
+
+/// ALTER TABLE's constraint work once the new layout (`nt`, `pending`) is known: keys
+/// still have their indexes (1553) and compatible columns, on both sides; new foreign
+/// keys and checks are built and checked (their rows are validated by the caller).
+/// What an ALTER TABLE did to constraints, for `alter_constraints`.
+pub(crate) struct AlterConstraints<'a> {
+    pub new_fks: &'a [ast::ForeignKeyConstraint],
+    pub new_checks: &'a [ast::CheckConstraint],
+    pub dropped_index: Option<&'a str>,
+    /// Columns renamed (old, new).
+    pub col_renames: &'a [(String, String)],
+}
+
+/// CREATE TABLE's CHECK constraints (column-level, then table-level) and FOREIGN KEYs,
+/// adding the index a foreign key needs when no index starts with its columns.
+/// Column-level `REFERENCES` is parsed and ignored, as MySQL 8.0 does.
+pub(crate) fn add_create_constraints(
+    b: &Binder<'_>,
+    cat: &catalog::Catalog,
+    t: &mut TableDef,
+    pending: &mut Vec<PendingIndex>,
+    ct: &ast::CreateTable,
+) -> Result<()> {
+    use sqlparser::ast::Spanned;
+    // (name, expression, enforced, the column of a column-level check).
+    type PendingCheck = (Option<String>, ast::Expr, bool, Option<String>);
+    let mut checks: Vec<PendingCheck> = Vec::new();
+    for c in &ct.columns {
+        for o in &c.options {
+            if let ast::ColumnOption::Check(k) = &o.option {
+                let name = o.name.as_ref().or(k.name.as_ref()).map(|n| n.value.clone());
+                let col = Some(c.name.value.clone());
+                checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true), col));
+            }
+        }
+    }
+    for c in &ct.constraints {
+        if let ast::TableConstraint::Check(k) = c {
+            let name = k.name.as_ref().map(|n| n.value.clone());
+            checks.push((name, (*k.expr).clone(), k.enforced.unwrap_or(true), None));
+        }
+    }
+    // Generated names number the checks in the order they are written, column-level
+    // and table-level interleaved.
+    checks.sort_by_key(|c| {
+        let at = c.1.span().start;
+        (at.line, at.column)
+    });
+    for (name, e, enforced, col) in checks {
+        let d = add_check(cat, t, name, &e, enforced)?;
+        if let Some(col) = col {
+            let other = t.columns.iter().any(|c| {
+                !c.name.eq_ignore_ascii_case(&col) && crate::sql::check::uses_column(&d, &c.name)
+            });
+            if other {
+                return Err(Error::new(
+                    3813,
+                    format!(
+                        "Column check constraint '{}' references other column.",
+                        d.name
+                    ),
+                ));
+            }
+        }
+    }
+    for c in &ct.constraints {
+        if let ast::TableConstraint::ForeignKey(fk) = c {
+            let (def, ix_name) = fk_from_ast(b, t, fk)?;
+            check_fk_name(cat, &t.db, &def.name, &t.foreign_keys)?;
+            let child_sets = pending_sets(&t.primary, pending);
+            let parent: Option<(TableDef, Vec<Vec<usize>>)> = if def.references(&t.db, &t.name) {
+                Some((t.clone(), child_sets.clone()))
+            } else {
+                cat.table(&def.ref_db, &def.ref_table)
+                    .map(|p| ((**p).clone(), index_sets(p)))
+            };
+            validate(
+                t,
+                &def,
+                parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+                b.fk_checks,
+            )?;
+            let cpos = def.column_positions(t).expect("validated columns");
+            if !has_index(&child_sets, &cpos) {
+                pending.push((ix_name, cpos, false));
+            }
+            t.foreign_keys.push(def);
+        }
+    }
+    crate::sql::check::check_fk_action_columns(t)
+}
+
+/// Add one CHECK constraint to `t` (named, or `<table>_chk_<n>`).
+pub(crate) fn add_check(
+    cat: &catalog::Catalog,
+    t: &mut TableDef,
+    name: Option<String>,
+    e: &ast::Expr,
+    enforced: bool,
+) -> Result<catalog::CheckDef> {
+    let name = name.unwrap_or_else(|| {
+        crate::sql::check::generated_name(&t.name, &|n| {
+            t.checks.iter().any(|c| c.name.eq_ignore_ascii_case(n))
+                || cat.check_name_taken(&t.db, n)
+        })
+    });
+    let mine: Vec<&str> = t.checks.iter().map(|c| c.name.as_str()).collect();
+    check_check_name(cat, &t.db, &name, &mine)?;
+    let d = crate::sql::check::definition(cat, t, name, e, enforced)?;
+    t.checks.push(d.clone());
+    // MySQL 8 keeps (and shows, and evaluates) a table's checks ordered by name.
+    t.checks.sort_by_key(|c| c.name.to_lowercase());
+    Ok(d)
+}
+
+/// Column lists of a primary key and pending indexes (primary first).
+pub(crate) fn pending_sets(primary: &[usize], pending: &[PendingIndex]) -> Vec<Vec<usize>> {
+    let mut v = Vec::new();
+    if !primary.is_empty() {
+        v.push(primary.to_vec());
+    }
+    v.extend(pending.iter().map(|p| p.1.clone()));
+    v
+}
+
+/// After an index change of `t` (now indexed by `sets`): every foreign key of `t`, and
+/// every key referencing `t`, must still have an index starting with its columns.
+pub(crate) fn check_fk_indexes(
+    cat: &catalog::Catalog,
+    t: &TableDef,
+    sets: &[Vec<usize>],
+    dropped: &str,
+) -> Result<()> {
+    for f in &t.foreign_keys {
+        if let Some(c) = f.column_positions(t) {
+            if !has_index(sets, &c) {
+                return Err(drop_index_needed(dropped));
+            }
+        }
+    }
+    for (_, f) in cat.referencing(&t.db, &t.name) {
+        if let Some(p) = crate::sql::foreign_key::positions(t, &f.ref_columns) {
+            if !has_index(sets, &p) {
+                return Err(drop_index_needed(dropped));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn column_in_check(check: &str, col: &str) -> Error {
+    Error::new(
+        crate::sql::check::ER_DEPENDENT_BY_CHECK_CONSTRAINT,
+        format!("Check constraint '{check}' uses column '{col}', hence column cannot be dropped or renamed."),
+    )
+}
+
+/// DROP COLUMN of a column a foreign key (of this table or one referencing it) or a
+/// CHECK constraint uses is refused.
+pub(crate) fn fk_column_drop_check(
+    cat: &catalog::Catalog,
+    nt: &TableDef,
+    table: &str,
+    col: &str,
+) -> Result<()> {
+    for f in &nt.foreign_keys {
+        let self_ref = f.ref_table.eq_ignore_ascii_case(table)
+            && f.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(col));
+        if self_ref || f.columns.iter().any(|c| c.eq_ignore_ascii_case(col)) {
+            return Err(Error::new(
+                ER_FK_COLUMN_CANNOT_DROP,
+                format!(
+                    "Cannot drop column '{col}': needed in a foreign key constraint '{}'",
+                    f.name
+                ),
+            ));
+        }
+    }
+    for (c, f) in cat.referencing(&nt.db, table) {
+        if !c.name.eq_ignore_ascii_case(table)
+            && f.ref_columns.iter().any(|x| x.eq_ignore_ascii_case(col))
+        {
+            return Err(Error::new(
+                ER_FK_COLUMN_CANNOT_DROP_CHILD,
+                format!(
+                    "Cannot drop column '{col}': needed in a foreign key constraint '{}' of table '{}'",
+                    f.name, c.name
+                ),
+            ));
+        }
+    }
+    if let Some(c) = nt
+        .checks
+        .iter()
+        .find(|c| crate::sql::check::uses_column(c, col))
+    {
+        return Err(column_in_check(&c.name, col));
+    }
+    Ok(())
+}
+
+pub(crate) fn alter_constraints(
+    b: &Binder<'_>,
+    cat: &catalog::Catalog,
+    nt: &mut TableDef,
+    pending: &mut Vec<PendingIndex>,
+    ops: &AlterConstraints<'_>,
+) -> Result<(Vec<catalog::ForeignKeyDef>, Vec<catalog::CheckDef>)> {
+    let AlterConstraints {
+        new_fks,
+        new_checks,
+        dropped_index,
+        col_renames,
+    } = *ops;
+    let sets = pending_sets(&nt.primary, pending);
+    if let Some(d) = dropped_index {
+        check_fk_indexes(cat, nt, &sets, d)?;
+    }
+    let self_ref = |f: &catalog::ForeignKeyDef| f.references(&nt.db, &nt.name);
+    for f in &nt.foreign_keys {
+        let parent = if self_ref(f) {
+            Some((nt.clone(), sets.clone()))
+        } else {
+            cat.table(&f.ref_db, &f.ref_table)
+                .map(|p| ((**p).clone(), index_sets(p)))
+        };
+        validate(
+            nt,
+            f,
+            parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+            false,
+        )?;
+    }
+    for (c, f) in cat.referencing(&nt.db, &nt.name) {
+        if c.id == nt.id {
+            continue;
+        }
+        // The child's key as it will read once this table's column renames apply.
+        let mut f = f;
+        for rc in &mut f.ref_columns {
+            if let Some((_, n)) = col_renames.iter().find(|(o, _)| o.eq_ignore_ascii_case(rc)) {
+                *rc = n.clone();
+            }
+        }
+        validate(&c, &f, Some((nt, &sets)), false).map_err(|e| {
+            if e.code == ER_FK_NO_INDEX_PARENT {
+                drop_index_needed(dropped_index.unwrap_or("PRIMARY"))
+            } else {
+                e
+            }
+        })?;
+    }
+    let mut added_fks = Vec::new();
+    for fk in new_fks {
+        let (def, ix_name) = fk_from_ast(b, nt, fk)?;
+        check_fk_name(cat, &nt.db, &def.name, &nt.foreign_keys)?;
+        let sets = pending_sets(&nt.primary, pending);
+        let parent = if def.references(&nt.db, &nt.name) {
+            Some((nt.clone(), sets.clone()))
+        } else {
+            cat.table(&def.ref_db, &def.ref_table)
+                .map(|p| ((**p).clone(), index_sets(p)))
+        };
+        validate(
+            nt,
+            &def,
+            parent.as_ref().map(|(p, s)| (p, s.as_slice())),
+            b.fk_checks,
+        )?;
+        let cpos = def.column_positions(nt).expect("validated columns");
+        if !has_index(&sets, &cpos) {
+            let mut name = ix_name.clone();
+            let mut k = 2;
+            while pending.iter().any(|p| p.0.eq_ignore_ascii_case(&name)) {
+                name = format!("{ix_name}_{k}");
+                k += 1;
+            }
+            pending.push((name, cpos, false));
+        }
+        nt.foreign_keys.push(def.clone());
+        added_fks.push(def);
+    }
+    let mut added_checks = Vec::new();
+    for c in new_checks {
+        let name = c.name.as_ref().map(|n| n.value.clone());
+        added_checks.push(add_check(
+            cat,
+            nt,
+            name,
+            &c.expr,
+            c.enforced.unwrap_or(true),
+        )?);
+    }
+    crate::sql::check::check_fk_action_columns(nt)?;
+    Ok((added_fks, added_checks))
 }
