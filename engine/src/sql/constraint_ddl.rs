@@ -649,8 +649,16 @@ pub(crate) fn alter_constraints(
     if let Some(d) = dropped_index {
         check_fk_indexes(cat, nt, &sets, d)?;
     }
+    // Column changes are checked against the keys on both sides unless
+    // foreign_key_checks is off (which lets a type change through, as in MySQL).
+    let existing: &[catalog::ForeignKeyDef] = if b.fk_checks { &nt.foreign_keys } else { &[] };
+    let referencing = if b.fk_checks {
+        cat.referencing(&nt.db, &nt.name)
+    } else {
+        Vec::new()
+    };
     let self_ref = |f: &catalog::ForeignKeyDef| f.references(&nt.db, &nt.name);
-    for f in &nt.foreign_keys {
+    for f in existing {
         let parent = if self_ref(f) {
             Some((nt.clone(), sets.clone()))
         } else {
@@ -664,7 +672,7 @@ pub(crate) fn alter_constraints(
             false,
         )?;
     }
-    for (c, f) in cat.referencing(&nt.db, &nt.name) {
+    for (c, f) in referencing {
         if c.id == nt.id {
             continue;
         }

@@ -541,6 +541,11 @@ mod tests {
         assert_eq!(err(&mut s, "ALTER TABLE c MODIFY pid BIGINT"), 3780);
         assert_eq!(err(&mut s, "ALTER TABLE p MODIFY id VARCHAR(10)"), 3780);
         s.execute("ALTER TABLE c MODIFY pid INT NOT NULL").unwrap();
+        // With foreign_key_checks off the change goes through.
+        s.execute("SET foreign_key_checks = 0").unwrap();
+        s.execute("ALTER TABLE c MODIFY pid BIGINT").unwrap();
+        // An index a key needs stays needed.
+        assert_eq!(err(&mut s, "ALTER TABLE c DROP INDEX pid"), 1553);
     }
 
     #[test]
