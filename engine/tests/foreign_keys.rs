@@ -3,7 +3,8 @@
 //! it found; the delete holds the parent exclusively), so whichever commits second sees
 //! the first: no orphan child can ever be committed. Plus a randomized run (seeded;
 //! the seed is printed) of concurrent child inserts and parent deletes that ends with
-//! an orphan check, and the constraints surviving a reopen.
+//! an orphan check; a randomized run against a model of CASCADE / SET NULL chains; and
+//! the constraints surviving a reopen.
 
 use std::sync::mpsc;
 use std::thread;
@@ -266,4 +267,168 @@ fn constraints_survive_reopen() {
         text.contains("CONSTRAINT `c_chk_1` CHECK ((`id` > 0))"),
         "{text}"
     );
+}
+
+/// The three tables of the model test, as the engine should hold them.
+#[derive(Default)]
+struct Model {
+    p: std::collections::BTreeSet<i64>,
+    /// c.id -> c.pid
+    c: std::collections::BTreeMap<i64, Option<i64>>,
+    /// d.id -> d.cid
+    d: std::collections::BTreeMap<i64, Option<i64>>,
+}
+
+impl Model {
+    fn delete_c(&mut self, id: i64) {
+        self.c.remove(&id);
+        for v in self.d.values_mut() {
+            if *v == Some(id) {
+                *v = None; // ON DELETE SET NULL
+            }
+        }
+    }
+}
+
+fn dump(s: &mut Session, sql: &str) -> Vec<String> {
+    let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.rows()
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn random_statements_match_a_model_of_cascade_and_set_null() {
+    let seed: u64 = std::env::var("BOREALIS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_f00d);
+    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let mut rng = Rng(seed | 1);
+    let db = Database::open_in_memory().expect("open");
+    let mut s = db.session();
+    for sql in [
+        "CREATE DATABASE m",
+        "USE m",
+        "CREATE TABLE p (id INT PRIMARY KEY)",
+        "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)",
+        "CREATE TABLE d (id INT PRIMARY KEY, cid INT, FOREIGN KEY (cid) REFERENCES c (id) ON DELETE SET NULL)",
+    ] {
+        s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let mut m = Model::default();
+    let opt = |v: Option<i64>| v.map_or("NULL".to_string(), |x| x.to_string());
+    for step in 0..400 {
+        let a = rng.next(12) as i64;
+        let b = rng.next(12) as i64;
+        let (sql, expect): (String, Result<(), u16>) = match rng.next(7) {
+            0 => {
+                let r = if m.p.contains(&a) { Err(1062) } else { Ok(()) };
+                if r.is_ok() {
+                    m.p.insert(a);
+                }
+                (format!("INSERT INTO p VALUES ({a})"), r)
+            }
+            1 | 2 => {
+                let pid = (rng.next(4) != 0).then_some(b);
+                let r = if m.c.contains_key(&a) {
+                    Err(1062)
+                } else if pid.is_some_and(|x| !m.p.contains(&x)) {
+                    Err(1452)
+                } else {
+                    Ok(())
+                };
+                if r.is_ok() {
+                    m.c.insert(a, pid);
+                }
+                (format!("INSERT INTO c VALUES ({a}, {})", opt(pid)), r)
+            }
+            3 => {
+                let cid = (rng.next(4) != 0).then_some(b);
+                let r = if m.d.contains_key(&a) {
+                    Err(1062)
+                } else if cid.is_some_and(|x| !m.c.contains_key(&x)) {
+                    Err(1452)
+                } else {
+                    Ok(())
+                };
+                if r.is_ok() {
+                    m.d.insert(a, cid);
+                }
+                (format!("INSERT INTO d VALUES ({a}, {})", opt(cid)), r)
+            }
+            4 => {
+                // Deleting a parent cascades to c, which nulls d.
+                if m.p.remove(&a) {
+                    let gone: Vec<i64> =
+                        m.c.iter()
+                            .filter(|(_, v)| **v == Some(a))
+                            .map(|(k, _)| *k)
+                            .collect();
+                    for id in gone {
+                        m.delete_c(id);
+                    }
+                }
+                (format!("DELETE FROM p WHERE id = {a}"), Ok(()))
+            }
+            5 => {
+                // Changing a parent's key carries its children along.
+                let r = if !m.p.contains(&a) || a == b {
+                    Ok(())
+                } else if m.p.contains(&b) {
+                    Err(1062)
+                } else {
+                    m.p.remove(&a);
+                    m.p.insert(b);
+                    for v in m.c.values_mut() {
+                        if *v == Some(a) {
+                            *v = Some(b);
+                        }
+                    }
+                    Ok(())
+                };
+                (format!("UPDATE p SET id = {b} WHERE id = {a}"), r)
+            }
+            _ => {
+                if m.c.contains_key(&a) {
+                    m.delete_c(a);
+                }
+                (format!("DELETE FROM c WHERE id = {a}"), Ok(()))
+            }
+        };
+        let got = s.execute(&sql).map(|_| ()).map_err(|e| e.code);
+        assert_eq!(got, expect, "step {step}: {sql} (seed {seed})");
+        if step % 20 == 19 {
+            let want_p: Vec<String> = m.p.iter().map(|x| x.to_string()).collect();
+            let want_c: Vec<String> =
+                m.c.iter()
+                    .map(|(k, v)| format!("{k},{}", opt(*v)))
+                    .collect();
+            let want_d: Vec<String> =
+                m.d.iter()
+                    .map(|(k, v)| format!("{k},{}", opt(*v)))
+                    .collect();
+            assert_eq!(
+                dump(&mut s, "SELECT id FROM p ORDER BY id"),
+                want_p,
+                "seed {seed}"
+            );
+            assert_eq!(
+                dump(&mut s, "SELECT id, pid FROM c ORDER BY id"),
+                want_c,
+                "seed {seed}"
+            );
+            assert_eq!(
+                dump(&mut s, "SELECT id, cid FROM d ORDER BY id"),
+                want_d,
+                "seed {seed}"
+            );
+        }
+    }
 }
