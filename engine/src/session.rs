@@ -1381,6 +1381,25 @@ impl Session {
         if crate::sql::trigger::is_trigger_statement(text) {
             return self.run_trigger_ddl(text);
         }
+        if let Some(op) = crate::sql::constraint_ddl::parse_alter_check(text) {
+            let db = op
+                .db
+                .clone()
+                .or_else(|| self.state.current_db.clone())
+                .ok_or_else(Error::no_db)?;
+            self.check_priv("ALTER", &db, &op.table)?;
+            self.commit()?;
+            crate::sql::constraint_ddl::alter_check(
+                &shared,
+                self.state.current_db.as_deref(),
+                &op,
+            )?;
+            return Ok(QueryResult::Ok {
+                affected_rows: 0,
+                last_insert_id: 0,
+                info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
+            });
+        }
         if low.starts_with("do ") {
             let q = format!("SELECT {}", &text.trim_start()[3..]);
             self.run_text(&q, &[])?;
@@ -1541,6 +1560,8 @@ fn special_statement(text: &str) -> bool {
         || low.starts_with("set charset")
         || low.starts_with("start transaction with consistent snapshot")
         || crate::sql::trigger::is_trigger_statement(text)
+        || first2.first() == Some(&"alter")
+            && crate::sql::constraint_ddl::parse_alter_check(text).is_some()
 }
 
 /// Number `?` placeholders in textual order ("?" -> "?1", "?2", ...); returns the count.

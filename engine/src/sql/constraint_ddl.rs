@@ -735,3 +735,184 @@ pub(crate) fn alter_constraints(
     crate::sql::check::check_fk_action_columns(nt)?;
     Ok((added_fks, added_checks))
 }
+
+pub const ER_CHECK_CONSTRAINT_NOT_FOUND: u16 = 3821;
+pub const ER_ALTER_CONSTRAINT_ENFORCEMENT_NOT_SUPPORTED: u16 = 3946;
+
+/// `ALTER TABLE t {DROP CHECK | ALTER CHECK | ALTER CONSTRAINT} name [[NOT] ENFORCED]`
+/// as the only operation of the statement: forms sqlparser does not parse (a DROP CHECK
+/// among other operations goes through sqlparser as DROP CONSTRAINT).
+#[derive(Debug, PartialEq)]
+pub struct AlterCheck {
+    pub db: Option<String>,
+    pub table: String,
+    pub name: String,
+    /// None: DROP CHECK; Some(e): set ENFORCED to e.
+    pub enforce: Option<bool>,
+    /// ALTER CONSTRAINT (any constraint type named) rather than ALTER/DROP CHECK.
+    pub any_constraint: bool,
+}
+
+/// Recognize an [`AlterCheck`] statement.
+pub fn parse_alter_check(text: &str) -> Option<AlterCheck> {
+    use crate::sql::show::Tok;
+    let mut toks = crate::sql::show::tokenize(text);
+    while toks.last() == Some(&Tok::Sym(';')) {
+        toks.pop();
+    }
+    let word = |i: usize| match toks.get(i) {
+        Some(Tok::Word(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    let is = |i: usize, w: &str| word(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !(is(0, "alter") && is(1, "table")) {
+        return None;
+    }
+    let (db, table, mut i) = if toks.get(3) == Some(&Tok::Sym('.')) {
+        (Some(word(2)?.to_string()), word(4)?.to_string(), 5)
+    } else {
+        (None, word(2)?.to_string(), 3)
+    };
+    let drop = is(i, "drop");
+    if !(drop || is(i, "alter")) {
+        return None;
+    }
+    let any_constraint = !drop && is(i + 1, "constraint");
+    if !(is(i + 1, "check") || any_constraint) {
+        return None;
+    }
+    let name = word(i + 2)?.to_string();
+    i += 3;
+    let enforce = if drop {
+        None
+    } else if is(i, "not") && is(i + 1, "enforced") {
+        i += 2;
+        Some(false)
+    } else if is(i, "enforced") {
+        i += 1;
+        Some(true)
+    } else {
+        return None;
+    };
+    (i == toks.len()).then_some(AlterCheck {
+        db,
+        table,
+        name,
+        enforce,
+        any_constraint,
+    })
+}
+
+/// Run an [`AlterCheck`]: drop the check, or switch its enforcement (turning it on
+/// checks the rows already there, 3819).
+pub fn alter_check(sh: &Shared, current_db: Option<&str>, op: &AlterCheck) -> Result<()> {
+    let db = op
+        .db
+        .clone()
+        .or_else(|| current_db.map(str::to_string))
+        .ok_or_else(Error::no_db)?;
+    let t = sh.catalog().get_table(&db, &op.table)?.clone();
+    let mut nt = (*t).clone();
+    let Some(pos) = nt
+        .checks
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(&op.name))
+    else {
+        if op.any_constraint {
+            let other = nt
+                .foreign_keys
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(&op.name))
+                || nt
+                    .indexes
+                    .iter()
+                    .any(|i| i.unique && i.name.eq_ignore_ascii_case(&op.name))
+                || (!nt.primary.is_empty() && op.name.eq_ignore_ascii_case("primary"));
+            if other {
+                return Err(Error::new(
+                    ER_ALTER_CONSTRAINT_ENFORCEMENT_NOT_SUPPORTED,
+                    format!(
+                        "Altering constraint enforcement is not supported for the constraint '{}'.",
+                        op.name
+                    ),
+                ));
+            }
+            return Err(constraint_not_found(&op.name));
+        }
+        return Err(Error::new(
+            ER_CHECK_CONSTRAINT_NOT_FOUND,
+            format!("Check constraint '{}' is not found in the table.", op.name),
+        ));
+    };
+    match op.enforce {
+        None => {
+            nt.checks.remove(pos);
+        }
+        Some(e) => {
+            if e && !nt.checks[pos].enforced {
+                let mut c = nt.checks[pos].clone();
+                c.enforced = true;
+                let rows = crate::sql::ddl::read_rows(sh, &t)?;
+                crate::sql::check::validate_rows(sh, &nt, &c, &rows)?;
+            }
+            nt.checks[pos].enforced = e;
+        }
+    }
+    sh.ddl(|cat, w| {
+        w.put(
+            sh.system_tree(),
+            &catalog::keys::table(&nt.db, &nt.name),
+            &catalog::to_record(&nt),
+        )?;
+        cat.tables.insert(
+            (nt.db.to_lowercase(), nt.name.to_lowercase()),
+            std::sync::Arc::new(nt.clone()),
+        );
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alter_check_statements_are_recognized_only_alone() {
+        let op = parse_alter_check("ALTER TABLE d.`t` ALTER CHECK c1 NOT ENFORCED;").unwrap();
+        assert_eq!(op.db.as_deref(), Some("d"));
+        assert_eq!((op.table.as_str(), op.name.as_str()), ("t", "c1"));
+        assert_eq!(op.enforce, Some(false));
+        assert!(!op.any_constraint);
+        let op = parse_alter_check("alter table t drop check `x y`").unwrap();
+        assert_eq!((op.name.as_str(), op.enforce), ("x y", None));
+        let op = parse_alter_check("ALTER TABLE t ALTER CONSTRAINT k ENFORCED").unwrap();
+        assert!(op.any_constraint && op.enforce == Some(true));
+        for other in [
+            "ALTER TABLE t DROP CHECK a, DROP CHECK b",
+            "ALTER TABLE t DROP CONSTRAINT a",
+            "ALTER TABLE t ALTER CHECK a",
+            "ALTER TABLE t ADD CHECK (a > 0)",
+            "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1",
+        ] {
+            assert_eq!(parse_alter_check(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn generated_names_continue_after_the_largest_number() {
+        let fk = |n: &str| ForeignKeyDef {
+            name: n.into(),
+            columns: vec![],
+            ref_db: String::new(),
+            ref_table: String::new(),
+            ref_columns: vec![],
+            on_delete: FkAction::Unspecified,
+            on_update: FkAction::Unspecified,
+        };
+        assert_eq!(generated_fk_name("T", &[]), "T_ibfk_1");
+        assert_eq!(
+            generated_fk_name("t", &[fk("t_ibfk_4"), fk("mine"), fk("T_IBFK_2")]),
+            "t_ibfk_5"
+        );
+    }
+}

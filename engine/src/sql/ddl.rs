@@ -962,7 +962,7 @@ fn rebuild(
 }
 
 /// All committed rows of a table.
-fn read_rows(sh: &Shared, t: &TableDef) -> Result<Vec<Vec<Value>>> {
+pub(crate) fn read_rows(sh: &Shared, t: &TableDef) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
     sh.store().scan(
         t.root,
