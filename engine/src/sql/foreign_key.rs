@@ -591,4 +591,27 @@ mod tests {
             ["2,NULL", "30,NULL"]
         );
     }
+
+    #[test]
+    fn a_failing_check_undoes_only_its_statement_cascades_included() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
+            "CREATE TABLE r (id INT PRIMARY KEY, cid INT, FOREIGN KEY (cid) REFERENCES c (id))",
+            "INSERT INTO p VALUES (1), (2)",
+            "INSERT INTO c VALUES (10, 1), (11, 1), (20, 2)",
+            "INSERT INTO r VALUES (1, 11)",
+        ]);
+        s.execute("BEGIN").unwrap();
+        s.execute("INSERT INTO c VALUES (21, 2)").unwrap();
+        assert_eq!(err(&mut s, "INSERT INTO c VALUES (22, 2), (23, 9)"), 1452);
+        // Deleting p=1 cascades to c 10 and 11; r still references 11: all undone.
+        assert_eq!(err(&mut s, "DELETE FROM p"), 1451);
+        s.execute("COMMIT").unwrap();
+        assert_eq!(rows(&mut s, "SELECT id FROM p ORDER BY id"), ["1", "2"]);
+        assert_eq!(
+            rows(&mut s, "SELECT id FROM c ORDER BY id"),
+            ["10", "11", "20", "21"]
+        );
+    }
 }
