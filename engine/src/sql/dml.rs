@@ -6,6 +6,11 @@
 //! read for the write (a locking read of the latest committed version, as InnoDB's
 //! UPDATE does), and a unique index value is locked before it is checked, so two
 //! transactions cannot both insert the same key.
+//!
+//! Constraints: `insert_row`, `update_row` and `delete_row` are the row-write paths of
+//! every DML statement (multi-table ones and trigger bodies too); they evaluate CHECK
+//! constraints (`check.rs`) and enforce foreign keys (`foreign_key.rs`). The `_raw`
+//! variants skip both, for the cascaded changes foreign keys make themselves.
 
 use std::sync::Arc;
 
