@@ -254,9 +254,13 @@ pub struct TableDef {
     /// records written before constraints existed, hence the serde default.
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKeyDef>,
-    /// CHECK constraints, in definition order.
+    /// CHECK constraints, kept ordered by name (as MySQL 8 lists them).
     #[serde(default)]
     pub checks: Vec<CheckDef>,
+    /// Names of the indexes created implicitly for a foreign key. MySQL drops such an
+    /// index silently once another index can serve the key.
+    #[serde(default)]
+    pub fk_generated_indexes: Vec<String>,
 }
 
 /// A referential action (ON DELETE / ON UPDATE). `Unspecified` behaves as NO ACTION
@@ -776,6 +780,7 @@ mod tests {
                 source: "pid > 0".into(),
                 enforced: true,
             }],
+            fk_generated_indexes: Vec::new(),
         }
     }
 

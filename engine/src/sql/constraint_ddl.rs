@@ -515,7 +515,9 @@ pub(crate) fn add_create_constraints(
             )?;
             let cpos = def.column_positions(t).expect("validated columns");
             if !has_index(&child_sets, &cpos) {
-                pending.push((ix_name, cpos, false));
+                let name = free_index_name(pending, &ix_name);
+                t.fk_generated_indexes.push(name.clone());
+                pending.push((name, cpos, false));
             }
             t.foreign_keys.push(def);
         }
@@ -544,6 +546,40 @@ pub(crate) fn add_check(
     // MySQL 8 keeps (and shows, and evaluates) a table's checks ordered by name.
     t.checks.sort_by_key(|c| c.name.to_lowercase());
     Ok(d)
+}
+
+/// `base`, or `base_2`, `base_3`, ... if an index already has that name.
+fn free_index_name(pending: &[PendingIndex], base: &str) -> String {
+    let taken = |n: &str| pending.iter().any(|p| p.0.eq_ignore_ascii_case(n));
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|k| format!("{base}_{k}"))
+        .find(|n| !taken(n))
+        .expect("a free name")
+}
+
+/// After an index change: an index created implicitly for a foreign key goes when
+/// another index (or the primary key) starts with its columns, as MySQL drops it; names
+/// of implicit indexes dropped otherwise are forgotten.
+pub(crate) fn drop_superseded_fk_indexes(t: &mut TableDef, pending: &mut Vec<PendingIndex>) {
+    let primary = t.primary.clone();
+    t.fk_generated_indexes.retain(|g| {
+        let Some(at) = pending.iter().position(|p| p.0.eq_ignore_ascii_case(g)) else {
+            return false;
+        };
+        let cols = pending[at].1.clone();
+        let covered = starts_with(&primary, &cols)
+            || pending
+                .iter()
+                .enumerate()
+                .any(|(i, p)| i != at && starts_with(&p.1, &cols));
+        if covered {
+            pending.remove(at);
+        }
+        !covered
+    });
 }
 
 /// Column lists of a primary key and pending indexes (primary first).
@@ -710,12 +746,8 @@ pub(crate) fn alter_constraints(
         )?;
         let cpos = def.column_positions(nt).expect("validated columns");
         if !has_index(&sets, &cpos) {
-            let mut name = ix_name.clone();
-            let mut k = 2;
-            while pending.iter().any(|p| p.0.eq_ignore_ascii_case(&name)) {
-                name = format!("{ix_name}_{k}");
-                k += 1;
-            }
+            let name = free_index_name(pending, &ix_name);
+            nt.fk_generated_indexes.push(name.clone());
             pending.push((name, cpos, false));
         }
         nt.foreign_keys.push(def.clone());

@@ -243,6 +243,7 @@ mod tests {
             auto_increment_start: 1,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            fk_generated_indexes: Vec::new(),
         }
     }
 

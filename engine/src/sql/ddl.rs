@@ -516,6 +516,7 @@ pub fn create_table(
         auto_increment_start: 1,
         foreign_keys: Vec::new(),
         checks: Vec::new(),
+        fk_generated_indexes: Vec::new(),
     };
     let mut pending: Vec<PendingIndex> = Vec::new();
     let mut col_primary = Vec::new();
@@ -1014,7 +1015,8 @@ fn alter_indexes(
         .collect();
     f(&mut pending)?;
     let rows = read_rows(sh, t)?;
-    let nt = (**t).clone();
+    let mut nt = (**t).clone();
+    cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
     rebuild(sh, t, nt, pending, rows, &[])?;
     Ok(QueryResult::Ok {
         affected_rows: 0,
@@ -1492,6 +1494,7 @@ fn alter_table_ops(
             col_renames: &col_renames,
         },
     )?;
+    cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
     let strict = true;

@@ -614,4 +614,30 @@ mod tests {
             ["10", "11", "20", "21"]
         );
     }
+
+    #[test]
+    fn an_implicit_key_index_goes_when_another_index_can_serve_the_key() {
+        let (_db, mut s) = setup(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (id INT PRIMARY KEY, pid INT, x INT, FOREIGN KEY (pid) REFERENCES p (id))",
+            "CREATE TABLE k (id INT PRIMARY KEY, pid INT, KEY mine (pid), FOREIGN KEY (pid) REFERENCES p (id))",
+        ]);
+        let keys = |s: &mut Session, t: &str| {
+            rows(
+                s,
+                &format!(
+                    "SELECT DISTINCT index_name FROM information_schema.statistics \
+                     WHERE table_schema = 'd' AND table_name = '{t}' ORDER BY index_name"
+                ),
+            )
+        };
+        assert_eq!(keys(&mut s, "c"), ["pid", "PRIMARY"]);
+        s.execute("CREATE INDEX px ON c (pid, x)").unwrap();
+        assert_eq!(keys(&mut s, "c"), ["PRIMARY", "px"]);
+        // The remaining index now carries the key.
+        assert_eq!(err(&mut s, "DROP INDEX px ON c"), 1553);
+        // A user's own index is never dropped for the key.
+        s.execute("CREATE INDEX px2 ON k (pid, id)").unwrap();
+        assert_eq!(keys(&mut s, "k"), ["mine", "PRIMARY", "px2"]);
+    }
 }

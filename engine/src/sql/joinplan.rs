@@ -309,6 +309,7 @@ mod tests {
             auto_increment_start: 1,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            fk_generated_indexes: Vec::new(),
         }
     }
 

@@ -63,6 +63,7 @@ pub fn view_table_def(cat: &Catalog, v: &ViewDef) -> Result<TableDef> {
         auto_increment_start: 0,
         foreign_keys: Vec::new(),
         checks: Vec::new(),
+        fk_generated_indexes: Vec::new(),
     })
 }
 
