@@ -254,6 +254,120 @@ pub struct TableDef {
     pub comment: String,
     /// AUTO_INCREMENT= table option (the first value), if given.
     pub auto_increment_start: u64,
+    /// FOREIGN KEY constraints of this (child) table, in definition order. Absent from
+    /// records written before constraints existed, hence the serde default.
+    #[serde(default)]
+    pub foreign_keys: Vec<ForeignKeyDef>,
+    /// CHECK constraints, kept ordered by name (as MySQL 8 lists them).
+    #[serde(default)]
+    pub checks: Vec<CheckDef>,
+    /// Names of the indexes created implicitly for a foreign key. MySQL drops such an
+    /// index silently once another index can serve the key.
+    #[serde(default)]
+    pub fk_generated_indexes: Vec<String>,
+}
+
+/// A referential action (ON DELETE / ON UPDATE). `Unspecified` behaves as NO ACTION
+/// (which InnoDB checks immediately, like RESTRICT) but is not printed by SHOW CREATE
+/// TABLE, as MySQL 8 keeps the difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FkAction {
+    Unspecified,
+    Restrict,
+    NoAction,
+    Cascade,
+    SetNull,
+}
+
+impl FkAction {
+    /// The rule name information_schema.REFERENTIAL_CONSTRAINTS shows.
+    pub fn rule(self) -> &'static str {
+        match self {
+            FkAction::Unspecified | FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+        }
+    }
+
+    /// Whether the action changes child rows (otherwise the parent change is refused
+    /// while children exist).
+    pub fn acts(self) -> bool {
+        matches!(self, FkAction::Cascade | FkAction::SetNull)
+    }
+}
+
+/// A FOREIGN KEY constraint. Columns are kept by name (not position) so the definition
+/// survives column moves in either table; ALTER/RENAME keep the names current.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKeyDef {
+    /// Unique per database (generated: `<table>_ibfk_<n>`).
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_db: String,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+}
+
+impl ForeignKeyDef {
+    /// Child column positions in `t` (the child table).
+    pub fn column_positions(&self, t: &TableDef) -> Option<Vec<usize>> {
+        self.columns.iter().map(|c| t.column_index(c)).collect()
+    }
+
+    /// The clause as SHOW CREATE TABLE prints it (`in_message`: as the 1451/1452
+    /// messages do); the parent's database is named only when it differs from the
+    /// child's. SHOW CREATE TABLE omits NO ACTION (explicit or not) and prints RESTRICT;
+    /// InnoDB's messages name only CASCADE and SET NULL.
+    pub fn describe(&self, child_db: &str, in_message: bool) -> String {
+        let q = |v: &[String]| {
+            v.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let parent = if self.ref_db.eq_ignore_ascii_case(child_db) {
+            format!("`{}`", self.ref_table)
+        } else {
+            format!("`{}`.`{}`", self.ref_db, self.ref_table)
+        };
+        let mut s = format!(
+            "CONSTRAINT `{}` FOREIGN KEY ({}) REFERENCES {} ({})",
+            self.name,
+            q(&self.columns),
+            parent,
+            q(&self.ref_columns)
+        );
+        for (word, a) in [("DELETE", self.on_delete), ("UPDATE", self.on_update)] {
+            let shown = match a {
+                FkAction::Unspecified | FkAction::NoAction => false,
+                FkAction::Restrict => !in_message,
+                FkAction::Cascade | FkAction::SetNull => true,
+            };
+            if shown {
+                s.push_str(&format!(" ON {word} {}", a.rule()));
+            }
+        }
+        s
+    }
+
+    pub fn references(&self, db: &str, table: &str) -> bool {
+        self.ref_db.eq_ignore_ascii_case(db) && self.ref_table.eq_ignore_ascii_case(table)
+    }
+}
+
+/// A CHECK constraint: `expr` is the normalized expression text MySQL shows in
+/// information_schema.CHECK_CONSTRAINTS (e.g. "(`a` > 0)").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDef {
+    /// Unique per database (generated: `<table>_chk_<n>`).
+    pub name: String,
+    pub expr: String,
+    /// The expression as written (what is parsed and bound to evaluate it).
+    pub source: String,
+    pub enforced: bool,
 }
 
 impl TableDef {
@@ -478,6 +592,44 @@ impl Catalog {
             .collect()
     }
 
+    /// Foreign keys that reference `db`.`table` (a self-reference included), with the
+    /// child table that holds each.
+    pub fn referencing(&self, db: &str, table: &str) -> Vec<(Arc<TableDef>, ForeignKeyDef)> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            for fk in &t.foreign_keys {
+                if fk.references(db, table) {
+                    out.push((t.clone(), fk.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any foreign key references `db`.`table` (the cheap test the row-write
+    /// paths make before looking for children).
+    pub fn is_referenced(&self, db: &str, table: &str) -> bool {
+        self.tables
+            .values()
+            .any(|t| t.foreign_keys.iter().any(|f| f.references(db, table)))
+    }
+
+    /// Whether a foreign key named `name` exists in database `db` (FK names, like CHECK
+    /// names, are unique per database in MySQL 8).
+    pub fn fk_name_taken(&self, db: &str, name: &str) -> bool {
+        self.tables_in(db).iter().any(|t| {
+            t.foreign_keys
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    pub fn check_name_taken(&self, db: &str, name: &str) -> bool {
+        self.tables_in(db)
+            .iter()
+            .any(|t| t.checks.iter().any(|c| c.name.eq_ignore_ascii_case(name)))
+    }
+
     pub fn trigger(&self, db: &str, name: &str) -> Option<&Arc<TriggerDef>> {
         self.triggers.get(&(lc(db), lc(name)))
     }
@@ -600,4 +752,76 @@ pub fn load(records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Catalog> {
         }
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> TableDef {
+        TableDef {
+            id: 7,
+            db: "d".into(),
+            name: "child".into(),
+            columns: Vec::new(),
+            primary: Vec::new(),
+            indexes: Vec::new(),
+            root: 3,
+            comment: String::new(),
+            auto_increment_start: 1,
+            foreign_keys: vec![ForeignKeyDef {
+                name: "child_ibfk_1".into(),
+                columns: vec!["pid".into()],
+                ref_db: "d".into(),
+                ref_table: "parent".into(),
+                ref_columns: vec!["id".into()],
+                on_delete: FkAction::Cascade,
+                on_update: FkAction::Unspecified,
+            }],
+            checks: vec![CheckDef {
+                name: "child_chk_1".into(),
+                expr: "(`pid` > 0)".into(),
+                source: "pid > 0".into(),
+                enforced: true,
+            }],
+            fk_generated_indexes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn constraints_round_trip_through_the_record() {
+        let t = table();
+        let back: TableDef = from_record(&to_record(&t)).expect("decodes");
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn records_written_before_constraints_still_load() {
+        let mut v: serde_json::Value = serde_json::from_slice(&to_record(&table())).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("foreign_keys");
+        o.remove("checks");
+        let old = serde_json::to_vec(&v).unwrap();
+        let t: TableDef = from_record(&old).expect("old record decodes");
+        assert!(t.foreign_keys.is_empty() && t.checks.is_empty());
+        assert_eq!(t.name, "child");
+    }
+
+    #[test]
+    fn the_clause_names_the_parent_database_only_when_it_differs() {
+        let t = table();
+        let fk = &t.foreign_keys[0];
+        assert_eq!(
+            fk.describe("d", true),
+            "CONSTRAINT `child_ibfk_1` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`) ON DELETE CASCADE"
+        );
+        assert!(fk
+            .describe("other", false)
+            .contains("REFERENCES `d`.`parent` (`id`)"));
+        let mut c = Catalog::default();
+        c.tables.insert(("d".into(), "child".into()), Arc::new(t));
+        assert_eq!(c.referencing("D", "Parent").len(), 1);
+        assert!(c.referencing("d", "child").is_empty());
+        assert!(c.fk_name_taken("d", "CHILD_IBFK_1"));
+    }
 }

@@ -160,6 +160,19 @@ impl Shared {
         v
     }
 
+    /// Run `f` with a throwaway statement context (DDL evaluating expressions on rows).
+    pub fn with_exec(&self, f: &mut dyn FnMut(&mut Exec<'_>) -> Result<()>) -> Result<()> {
+        let mut txn = self
+            .mgr
+            .begin(Isolation::RepeatableRead, std::time::Duration::from_secs(1));
+        let mut st = SessState::new(self.globals.clone());
+        let mut ex = Exec::new(self, &mut txn, &mut st, &[]);
+        let r = f(&mut ex);
+        drop(ex);
+        self.mgr.rollback(&mut txn);
+        r
+    }
+
     fn last_key_int(&self, t: &TableDef, tree: TreeId, col: Option<usize>) -> Result<u64> {
         let mut max = 0u64;
         self.store().scan(

@@ -189,7 +189,8 @@ pub fn sqlstate(code: u16) -> &'static str {
         ER_TABLE_EXISTS => "42S01",
         ER_BAD_TABLE | ER_NO_SUCH_TABLE | ER_UNKNOWN_TABLE => "42S02",
         ER_BAD_FIELD => "42S22",
-        ER_NON_UNIQ | ER_BAD_NULL | ER_DUP_ENTRY => "23000",
+        // 1451/1452: a foreign key constraint fails.
+        ER_NON_UNIQ | ER_BAD_NULL | ER_DUP_ENTRY | 1451 | 1452 => "23000",
         ER_WRONG_VALUE_COUNT_ON_ROW | ER_WRONG_VALUE_COUNT => "21S01",
         ER_SUBQUERY_NO_1_ROW | ER_OPERAND_COLUMNS | 1222 => "21000",
         ER_LOCK_DEADLOCK => "40001",
@@ -228,7 +229,10 @@ pub fn sqlstate(code: u16) -> &'static str {
         | ER_UNKNOWN_CHARACTER_SET
         | ER_WRONG_FIELD_WITH_GROUP
         | ER_ILLEGAL_REFERENCE
-        | 1248 => "42000",
+        | 1248
+        // ER_WRONG_FK_DEF, ER_TRUNCATE_ILLEGAL_FK
+        | 1239
+        | 1701 => "42000",
         ER_ACCESS_DENIED => "28000",
         ER_SIGNAL_EXCEPTION => "45000",
         _ => "HY000",

@@ -944,6 +944,12 @@ impl Session {
         let cat = shared.catalog();
         let mut b = Binder::new(&cat, self.state.current_db.clone(), text);
         b.only_full_group_by = self.state.only_full_group_by();
+        b.fk_checks = self
+            .state
+            .vars
+            .get("foreign_key_checks")
+            .and_then(|v| v.to_i64())
+            != Some(0);
         match st {
             S::CreateDatabase {
                 db_name,
@@ -1010,7 +1016,7 @@ impl Session {
                         .map(|n| ident_names(n).join("."))
                         .unwrap_or_default();
                     self.check_priv("DROP", &name, "")?;
-                    let r = ddl::drop_database(&shared, &name, *if_exists);
+                    let r = ddl::drop_database(&shared, &name, *if_exists, b.fk_checks);
                     if r.is_ok()
                         && self
                             .state
@@ -1423,6 +1429,25 @@ impl Session {
         if crate::sql::trigger::is_trigger_statement(text) {
             return self.run_trigger_ddl(text);
         }
+        if let Some(op) = crate::sql::constraint_ddl::parse_alter_check(text) {
+            let db = op
+                .db
+                .clone()
+                .or_else(|| self.state.current_db.clone())
+                .ok_or_else(Error::no_db)?;
+            self.check_priv("ALTER", &db, &op.table)?;
+            self.commit()?;
+            crate::sql::constraint_ddl::alter_check(
+                &shared,
+                self.state.current_db.as_deref(),
+                &op,
+            )?;
+            return Ok(QueryResult::Ok {
+                affected_rows: 0,
+                last_insert_id: 0,
+                info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
+            });
+        }
         if low.starts_with("do ") {
             let q = format!("SELECT {}", &text.trim_start()[3..]);
             self.run_text(&q, &[])?;
@@ -1583,6 +1608,8 @@ fn special_statement(text: &str) -> bool {
         || low.starts_with("set charset")
         || low.starts_with("start transaction with consistent snapshot")
         || crate::sql::trigger::is_trigger_statement(text)
+        || first2.first() == Some(&"alter")
+            && crate::sql::constraint_ddl::parse_alter_check(text).is_some()
 }
 
 /// Number `?` placeholders in textual order ("?" -> "?1", "?2", ...); returns the count.

@@ -513,6 +513,8 @@ pub struct Binder<'a> {
     /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default): a grouped query may use a
     /// column outside aggregates only when the GROUP BY columns determine it.
     pub only_full_group_by: bool,
+    /// @@foreign_key_checks of the session running a DDL statement.
+    pub fk_checks: bool,
     /// Per entry of `outer`: that query's aggregation while one of its subqueries is
     /// bound (a correlated reference then names a column of the grouped row).
     outer_aggs: Vec<Option<AggCtx>>,
@@ -555,6 +557,7 @@ impl<'a> Binder<'a> {
             sql: sql.to_string(),
             expanding: Vec::new(),
             only_full_group_by: true,
+            fk_checks: true,
             any_value_depth: 0,
             outer_aggs: Vec::new(),
             sessions: None,

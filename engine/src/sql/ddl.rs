@@ -18,6 +18,7 @@ use crate::result::QueryResult;
 use crate::row::{decode_row, encode_row};
 use crate::sql::bind::{ident_names, Binder, Scope};
 use crate::sql::coerce::store_value;
+use crate::sql::constraint_ddl as cdl;
 use crate::store::TreeWrite;
 use crate::value::Value;
 
@@ -45,7 +46,12 @@ pub fn create_database(sh: &Shared, name: &str, if_not_exists: bool) -> Result<Q
     })
 }
 
-pub fn drop_database(sh: &Shared, name: &str, if_exists: bool) -> Result<QueryResult> {
+pub fn drop_database(
+    sh: &Shared,
+    name: &str,
+    if_exists: bool,
+    fk_checks: bool,
+) -> Result<QueryResult> {
     if name.eq_ignore_ascii_case("information_schema")
         || name.eq_ignore_ascii_case("mysql")
         || name.eq_ignore_ascii_case("performance_schema")
@@ -67,6 +73,18 @@ pub fn drop_database(sh: &Shared, name: &str, if_exists: bool) -> Result<QueryRe
             ));
         }
         let tables: Vec<Arc<TableDef>> = cat.tables_in(name).into_iter().cloned().collect();
+        if fk_checks {
+            // A parent referenced from another database's table cannot go.
+            let dropped: Vec<(String, String)> = tables
+                .iter()
+                .map(|t| (t.db.clone(), t.name.clone()))
+                .collect();
+            for t in &tables {
+                if let Some((c, f)) = cdl::outside_reference(cat, t, &dropped) {
+                    return Err(cdl::cannot_drop_parent(t, &c, &f));
+                }
+            }
+        }
         for t in &tables {
             drop_table_trees(w, t)?;
             crate::sql::trigger::drop_for_table(sh, cat, w, &t.db, &t.name)?;
@@ -389,7 +407,7 @@ fn index_columns(t: &TableDef, cols: &[ast::IndexColumn]) -> Result<Vec<usize>> 
 }
 
 /// Pending index definitions before trees exist: (name, columns, unique).
-type PendingIndex = (String, Vec<usize>, bool);
+pub(crate) type PendingIndex = (String, Vec<usize>, bool);
 
 fn add_constraint(
     t: &mut TableDef,
@@ -497,13 +515,18 @@ pub fn create_table(
         let mut t = (*src).clone();
         t.db = db.clone();
         t.name = name.clone();
+        // LIKE copies CHECK constraints (under new generated names), not foreign keys.
+        t.foreign_keys.clear();
+        for (i, c) in t.checks.iter_mut().enumerate() {
+            c.name = format!("{name}_chk_{}", i + 1);
+        }
         let pending: Vec<PendingIndex> = t
             .indexes
             .iter()
             .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
             .collect();
         t.indexes.clear();
-        return install_table(sh, t, pending, Vec::new());
+        return install_table(sh, t, pending, Vec::new(), b.fk_checks);
     }
     let mut t = TableDef {
         id: 0,
@@ -515,6 +538,9 @@ pub fn create_table(
         root: 0,
         comment: String::new(),
         auto_increment_start: 1,
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
+        fk_generated_indexes: Vec::new(),
     };
     let mut pending: Vec<PendingIndex> = Vec::new();
     let mut col_primary = Vec::new();
@@ -579,6 +605,7 @@ pub fn create_table(
     if t.columns.is_empty() {
         return Err(Error::new(1113, "A table must have at least 1 column"));
     }
+    cdl::add_create_constraints(b, &cat, &mut t, &mut pending, ct)?;
     for (i, c) in t.columns.iter().enumerate() {
         if c.auto_increment
             && t.primary.first() != Some(&i)
@@ -650,7 +677,7 @@ pub fn create_table(
             ));
         }
     }
-    install_table(sh, t, pending, rows)
+    install_table(sh, t, pending, rows, b.fk_checks)
 }
 
 fn column_from_result(c: &crate::result::Column) -> ColumnDef {
@@ -708,6 +735,7 @@ fn install_table(
     mut t: TableDef,
     pending: Vec<PendingIndex>,
     rows: Vec<Vec<Value>>,
+    fk_checks: bool,
 ) -> Result<QueryResult> {
     // Coerce the initial rows (CREATE TABLE ... SELECT).
     let mut coerced = Vec::with_capacity(rows.len());
@@ -718,6 +746,24 @@ fn install_table(
             out.push(store_value(v, &t.columns[ci], true, i + 1, &mut w)?);
         }
         coerced.push(out);
+    }
+    // CREATE TABLE ... SELECT: the rows must satisfy the new table's constraints.
+    if !coerced.is_empty() {
+        for c in &t.checks {
+            crate::sql::check::validate_rows(sh, &t, c, &coerced)?;
+        }
+        let cat = sh.catalog();
+        for f in t.foreign_keys.iter().filter(|_| fk_checks) {
+            let parent = if f.references(&t.db, &t.name) {
+                t.clone()
+            } else {
+                match cat.table(&f.ref_db, &f.ref_table) {
+                    Some(p) => (**p).clone(),
+                    None => continue,
+                }
+            };
+            cdl::validate_rows(sh, &t, f, &parent, &coerced)?;
+        }
     }
     let n = coerced.len() as u64;
     sh.ddl(|cat, w| {
@@ -836,7 +882,17 @@ pub fn drop_tables(
     for n in names {
         resolved.push(b.table_name(n)?);
     }
+    let fk_checks = b.fk_checks;
     sh.ddl(|cat, w| {
+        if fk_checks && !views {
+            for (db, name) in &resolved {
+                if let Some(t) = cat.table(db, name) {
+                    if let Some((c, f)) = cdl::outside_reference(cat, t, &resolved) {
+                        return Err(cdl::cannot_drop_parent(t, &c, &f));
+                    }
+                }
+            }
+        }
         let mut missing = Vec::new();
         for (db, name) in &resolved {
             if views {
@@ -872,6 +928,11 @@ pub fn drop_tables(
 pub fn truncate(sh: &Shared, b: &Binder<'_>, name: &ast::ObjectName) -> Result<QueryResult> {
     let (db, tname) = b.table_name(name)?;
     let t = sh.catalog().get_table(&db, &tname)?.clone();
+    if b.fk_checks {
+        if let Some((c, f)) = cdl::outside_reference(&sh.catalog(), &t, &[]) {
+            return Err(cdl::cannot_truncate(&c, &f));
+        }
+    }
     let mut nt = (*t).clone();
     nt.indexes.clear();
     let pending: Vec<PendingIndex> = t
@@ -879,7 +940,7 @@ pub fn truncate(sh: &Shared, b: &Binder<'_>, name: &ast::ObjectName) -> Result<Q
         .iter()
         .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
         .collect();
-    rebuild(sh, &t, nt, pending, Vec::new(), true)?;
+    rebuild(sh, &t, nt, pending, Vec::new(), &[])?;
     sh.forget_counters(t.id);
     Ok(QueryResult::ok(0))
 }
@@ -891,9 +952,29 @@ fn rebuild(
     mut new: TableDef,
     pending: Vec<PendingIndex>,
     rows: Vec<Vec<Value>>,
-    _truncate: bool,
+    col_renames: &[(String, String)],
 ) -> Result<()> {
+    let renamed = lc(&old.db) != lc(&new.db) || lc(&old.name) != lc(&new.name);
+    if renamed {
+        cdl::rename_generated(&mut new, &old.name);
+    }
+    if renamed || !col_renames.is_empty() {
+        // Keys of this table that reference itself follow the rename too.
+        let (ndb, nname) = (new.db.clone(), new.name.clone());
+        cdl::retarget_keys(&mut new, (&old.db, &old.name), (&ndb, &nname), col_renames);
+    }
     sh.ddl(|cat, w| {
+        if renamed || !col_renames.is_empty() {
+            cdl::retarget(
+                sh,
+                cat,
+                w,
+                (&old.db, &old.name),
+                (&new.db, &new.name),
+                col_renames,
+                old.id,
+            )?;
+        }
         drop_table_trees(w, old)?;
         new.root = w.create_tree()?;
         new.indexes.clear();
@@ -930,7 +1011,7 @@ fn rebuild(
 }
 
 /// All committed rows of a table.
-fn read_rows(sh: &Shared, t: &TableDef) -> Result<Vec<Vec<Value>>> {
+pub(crate) fn read_rows(sh: &Shared, t: &TableDef) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
     sh.store().scan(
         t.root,
@@ -982,8 +1063,9 @@ fn alter_indexes(
         .collect();
     f(&mut pending)?;
     let rows = read_rows(sh, t)?;
-    let nt = (**t).clone();
-    rebuild(sh, t, nt, pending, rows, false)?;
+    let mut nt = (**t).clone();
+    cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
+    rebuild(sh, t, nt, pending, rows, &[])?;
     Ok(QueryResult::Ok {
         affected_rows: 0,
         last_insert_id: 0,
@@ -1015,9 +1097,10 @@ pub fn drop_index(
             format!("Can't DROP '{index}'; check that column/key exists"),
         ));
     }
+    let cat = sh.catalog();
     alter_indexes(sh, &t, |p| {
         p.retain(|x| !x.0.eq_ignore_ascii_case(index));
-        Ok(())
+        cdl::check_fk_indexes(&cat, &t, &cdl::pending_sets(&t.primary, p), index)
     })
 }
 
@@ -1046,9 +1129,12 @@ pub fn rename_tables(
                 ));
             }
             crate::sql::trigger::rename_table(sh, cat, w, (odb, oname), (ndb, nname))?;
+            cdl::retarget(sh, cat, w, (odb, oname), (ndb, nname), &[], t.id)?;
             let mut nt = (*t).clone();
             nt.db = ndb.clone();
             nt.name = nname.clone();
+            cdl::rename_generated(&mut nt, &t.name);
+            cdl::retarget_keys(&mut nt, (odb, oname), (ndb, nname), &[]);
             w.delete(sh.system_tree(), &keys::table(odb, oname))?;
             cat.tables.remove(&(lc(odb), lc(oname)));
             w.put(sh.system_tree(), &keys::table(ndb, nname), &to_record(&nt))?;
@@ -1102,6 +1188,45 @@ fn alter_table_ops(
         .collect();
     let mut rename_to: Option<(String, String)> = None;
     let mut binder = Binder::new(b.catalog, b.current_db.clone(), "");
+    let cat = sh.catalog();
+    // Constraints added by this statement (checked once the new layout is known), the
+    // column renames other tables' keys must follow, and the last index dropped.
+    let mut new_fks: Vec<ast::ForeignKeyConstraint> = Vec::new();
+    let mut new_checks: Vec<ast::CheckConstraint> = Vec::new();
+    let mut col_renames: Vec<(String, String)> = Vec::new();
+    let mut dropped_index: Option<String> = None;
+    let renaming = |nt: &mut TableDef,
+                    col_renames: &mut Vec<(String, String)>,
+                    old: &str,
+                    new: &str|
+     -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        if let Some(c) = nt
+            .checks
+            .iter()
+            .find(|c| crate::sql::check::uses_column(c, old))
+        {
+            return Err(cdl::column_in_check(&c.name, old));
+        }
+        let (db, name) = (nt.db.clone(), nt.name.clone());
+        for f in &mut nt.foreign_keys {
+            let self_ref = f.references(&db, &name);
+            for c in &mut f.columns {
+                if c.eq_ignore_ascii_case(old) {
+                    *c = new.to_string();
+                }
+            }
+            for c in f.ref_columns.iter_mut().filter(|_| self_ref) {
+                if c.eq_ignore_ascii_case(old) {
+                    *c = new.to_string();
+                }
+            }
+        }
+        col_renames.push((old.to_string(), new.to_string()));
+        Ok(())
+    };
     let place = |cols: &mut Vec<ColumnDef>,
                  source: &mut Vec<Option<usize>>,
                  col: ColumnDef,
@@ -1146,6 +1271,13 @@ fn alter_table_ops(
                     .map(|o| o.option.clone())
                     .collect();
                 let (col, primary, unique) = column_def_for(&mut binder, sh, column_def, &opts)?;
+                for o in &column_def.options {
+                    if let ast::ColumnOption::Check(k) = &o.option {
+                        let mut k = k.clone();
+                        k.name = k.name.or_else(|| o.name.clone());
+                        new_checks.push(k);
+                    }
+                }
                 if primary {
                     primary_names = vec![col.name.clone()];
                 }
@@ -1163,6 +1295,7 @@ fn alter_table_ops(
                 for cn in column_names {
                     match nt.column_index(&cn.value) {
                         Some(i) => {
+                            cdl::fk_column_drop_check(&cat, &nt, &t.name, &cn.value)?;
                             nt.columns.remove(i);
                             source.remove(i);
                             for p in pending_names.iter_mut() {
@@ -1215,6 +1348,7 @@ fn alter_table_ops(
                 };
                 let (col, primary, unique) = column_def_for(&mut binder, sh, &cd, options)?;
                 let old_name = nt.columns[i].name.clone();
+                renaming(&mut nt, &mut col_renames, &old_name, &new_name)?;
                 let src = source.remove(i);
                 nt.columns.remove(i);
                 for p in pending_names.iter_mut() {
@@ -1251,6 +1385,7 @@ fn alter_table_ops(
                     .column_index(&old_column_name.value)
                     .ok_or_else(|| Error::bad_field(&old_column_name.value, nt.name.as_str()))?;
                 let old = nt.columns[i].name.clone();
+                renaming(&mut nt, &mut col_renames, &old, &new_column_name.value)?;
                 nt.columns[i].name = new_column_name.value.clone();
                 for p in pending_names.iter_mut() {
                     for c in p.1.iter_mut() {
@@ -1270,6 +1405,42 @@ fn alter_table_ops(
                     ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => n,
                 };
                 rename_to = Some(b.table_name(n)?);
+            }
+            Op::AddConstraint {
+                constraint: ast::TableConstraint::ForeignKey(fk),
+                ..
+            } => new_fks.push(fk.clone()),
+            Op::AddConstraint {
+                constraint: ast::TableConstraint::Check(c),
+                ..
+            } => new_checks.push(c.clone()),
+            Op::DropForeignKey { name, .. } => {
+                let before = nt.foreign_keys.len();
+                nt.foreign_keys
+                    .retain(|f| !f.name.eq_ignore_ascii_case(&name.value));
+                if before == nt.foreign_keys.len() {
+                    return Err(Error::new(
+                        code::ER_CANT_DROP_FIELD_OR_KEY,
+                        format!("Can't DROP '{}'; check that column/key exists", name.value),
+                    ));
+                }
+            }
+            Op::DropConstraint {
+                name, if_exists, ..
+            } => {
+                let n = &name.value;
+                let (f, c) = (nt.foreign_keys.len(), nt.checks.len());
+                nt.foreign_keys.retain(|x| !x.name.eq_ignore_ascii_case(n));
+                nt.checks.retain(|x| !x.name.eq_ignore_ascii_case(n));
+                let p = pending_names.len();
+                if f == nt.foreign_keys.len() && c == nt.checks.len() {
+                    pending_names.retain(|x| !(x.2 && x.0.eq_ignore_ascii_case(n)));
+                    if p != pending_names.len() {
+                        dropped_index = Some(n.clone());
+                    } else if !*if_exists {
+                        return Err(cdl::constraint_not_found(n));
+                    }
+                }
             }
             Op::AddConstraint { constraint, .. } => {
                 let mut tmp = nt.clone();
@@ -1308,6 +1479,7 @@ fn alter_table_ops(
                 }
             }
             Op::DropIndex { name } => {
+                dropped_index = Some(name.value.clone());
                 let before = pending_names.len();
                 pending_names.retain(|p| !p.0.eq_ignore_ascii_case(&name.value));
                 if before == pending_names.len() {
@@ -1325,6 +1497,7 @@ fn alter_table_ops(
                     ));
                 }
                 primary_names.clear();
+                dropped_index = Some("PRIMARY".into());
                 data_change = true;
             }
             Op::AutoIncrement { .. } | Op::Algorithm { .. } | Op::Lock { .. } => {}
@@ -1357,6 +1530,19 @@ fn alter_table_ops(
             ))
         })
         .collect::<Result<_>>()?;
+    let added = cdl::alter_constraints(
+        b,
+        &cat,
+        &mut nt,
+        &mut pending,
+        &cdl::AlterConstraints {
+            new_fks: &new_fks,
+            new_checks: &new_checks,
+            dropped_index: dropped_index.as_deref(),
+            col_renames: &col_renames,
+        },
+    )?;
+    cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
     let strict = true;
@@ -1382,6 +1568,23 @@ fn alter_table_ops(
         rows.push(out);
     }
     let _ = data_change;
+    for f in &added.0 {
+        if !b.fk_checks {
+            break;
+        }
+        let parent = if f.references(&nt.db, &nt.name) {
+            nt.clone()
+        } else {
+            match cat.table(&f.ref_db, &f.ref_table) {
+                Some(p) => (**p).clone(),
+                None => continue,
+            }
+        };
+        cdl::validate_rows(sh, &nt, f, &parent, &rows)?;
+    }
+    for c in &added.1 {
+        crate::sql::check::validate_rows(sh, &nt, c, &rows)?;
+    }
     if let Some((ndb, nname)) = &rename_to {
         if sh.catalog().table(ndb, nname).is_some()
             && !(ndb.eq_ignore_ascii_case(&t.db) && nname.eq_ignore_ascii_case(&t.name))
@@ -1395,7 +1598,7 @@ fn alter_table_ops(
         nt.name = nname.clone();
     }
     let n = rows.len();
-    rebuild(sh, t, nt, pending, rows, false)?;
+    rebuild(sh, t, nt, pending, rows, &col_renames)?;
     sh.forget_counters(t.id);
     let _ = catalog::lc("");
     Ok(QueryResult::Ok {

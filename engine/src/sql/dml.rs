@@ -6,6 +6,11 @@
 //! read for the write (a locking read of the latest committed version, as InnoDB's
 //! UPDATE does), and a unique index value is locked before it is checked, so two
 //! transactions cannot both insert the same key.
+//!
+//! Constraints: `insert_row`, `update_row` and `delete_row` are the row-write paths of
+//! every DML statement (multi-table ones and trigger bodies too); they evaluate CHECK
+//! constraints (`check.rs`) and enforce foreign keys (`foreign_key.rs`). The `_raw`
+//! variants skip both, for the cascaded changes foreign keys make themselves.
 
 use std::sync::Arc;
 
@@ -146,8 +151,15 @@ impl Exec<'_> {
         }
     }
 
-    /// Delete one row (already locked) and its index entries.
-    pub fn delete_row(&mut self, t: &TableDef, key: &[u8], row: &[Value]) {
+    /// Delete one row (already locked) and its index entries, then apply the ON DELETE
+    /// actions of the foreign keys referencing it.
+    pub fn delete_row(&mut self, t: &TableDef, key: &[u8], row: &[Value]) -> Result<()> {
+        self.delete_row_raw(t, key, row);
+        self.fk_on_parent_delete(t, row, 0)
+    }
+
+    /// Delete one row (already locked) and its index entries, nothing else.
+    pub(crate) fn delete_row_raw(&mut self, t: &TableDef, key: &[u8], row: &[Value]) {
         self.remove_index_entries(t, row, key);
         self.mgr.write(self.txn, t.root, key.to_vec(), None);
     }
@@ -167,6 +179,11 @@ impl Exec<'_> {
             None
         };
         let key = self.clustered_key(t, &row, rowid);
+        // CHECK constraints first (MySQL evaluates them before the storage engine sees the
+        // row); INSERT IGNORE turns a violation, like a missing parent, into a warning.
+        if let Err(e) = self.check_row(t, &row) {
+            return self.skip_or_fail(conflict, e);
+        }
         let mut deleted = 0u64;
         loop {
             // Primary key conflict?
@@ -203,7 +220,7 @@ impl Exec<'_> {
                         // REPLACE deletes the conflicting row: its DELETE triggers fire.
                         let cat = self.shared.catalog();
                         trigger::fire(self, &cat, t, Before, Ev::Delete, Some(&old), None)?;
-                        self.delete_row(t, &ck, &old);
+                        self.delete_row(t, &ck, &old)?;
                         trigger::fire(self, &cat, t, After, Ev::Delete, Some(&old), None)?;
                         deleted += 1;
                     }
@@ -226,6 +243,9 @@ impl Exec<'_> {
                 }
             }
         }
+        if let Err(e) = self.fk_check_parents(t, &row, None, None) {
+            return self.skip_or_fail(conflict, e);
+        }
         self.mgr
             .write(self.txn, t.root, key.clone(), Some(encode_row(&row)));
         self.add_index_entries(t, &row, &key);
@@ -236,8 +256,45 @@ impl Exec<'_> {
         })
     }
 
-    /// Replace `old` (stored under `key`, locked) with `new`.
+    /// INSERT IGNORE skips a row failing a CHECK or foreign key with a warning.
+    fn skip_or_fail(&mut self, conflict: Conflict, e: Error) -> Result<Inserted> {
+        if conflict == Conflict::Ignore
+            && matches!(
+                e.code,
+                crate::sql::foreign_key::ER_NO_REFERENCED_ROW_2
+                    | crate::sql::check::ER_CHECK_CONSTRAINT_VIOLATED
+            )
+        {
+            self.fnctx.warnings.push((e.code, e.message));
+            return Ok(Inserted::Skipped);
+        }
+        Err(e)
+    }
+
+    /// Replace `old` (stored under `key`, locked) with `new`: CHECK constraints, the new
+    /// row's parents, unique keys, then the ON UPDATE actions of keys referencing it.
     pub fn update_row(
+        &mut self,
+        t: &Arc<TableDef>,
+        key: &[u8],
+        old: &[Value],
+        new: Vec<Value>,
+    ) -> Result<()> {
+        self.check_row(t, &new)?;
+        if !self.fk_checks() {
+            return self.update_row_raw(t, key, old, new);
+        }
+        self.fk_check_parents(t, &new, Some(old), None)?;
+        if !self.shared.catalog().is_referenced(&t.db, &t.name) {
+            return self.update_row_raw(t, key, old, new);
+        }
+        let kept = new.clone();
+        self.update_row_raw(t, key, old, new)?;
+        self.fk_on_parent_update(t, old, &kept, 0)
+    }
+
+    /// Replace `old` (stored under `key`, locked) with `new`, checking unique keys only.
+    pub(crate) fn update_row_raw(
         &mut self,
         t: &Arc<TableDef>,
         key: &[u8],
@@ -1012,7 +1069,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
         if has_triggers {
             trigger::fire(ex, cat, &t, Before, Ev::Delete, Some(&row), None)?;
         }
-        ex.delete_row(&t, &key, &row);
+        ex.delete_row(&t, &key, &row)?;
         if has_triggers {
             trigger::fire(ex, cat, &t, After, Ev::Delete, Some(&row), None)?;
         }

@@ -48,6 +48,8 @@ pub struct Exec<'a> {
     pub dml_strict: bool,
     /// Triggers running in this statement (compiled bodies, the tables being written).
     pub triggers: crate::sql::trigger::TriggerCtx,
+    /// CHECK constraints bound for this statement, by table id.
+    pub check_cache: HashMap<u64, crate::sql::check::BoundChecks>,
 }
 
 impl<'a> Exec<'a> {
@@ -79,6 +81,7 @@ impl<'a> Exec<'a> {
             want_keys: false,
             dml_strict: false,
             triggers: Default::default(),
+            check_cache: HashMap::new(),
         }
     }
 

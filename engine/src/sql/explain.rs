@@ -707,6 +707,9 @@ mod tests {
             root: 0,
             comment: String::new(),
             auto_increment_start: 1,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            fk_generated_indexes: Vec::new(),
         };
         assert_eq!(key_len(&t, None, 1), "4");
         assert_eq!(key_len(&t, Some(0), 1), "5");
@@ -743,6 +746,9 @@ mod tests {
             root: 0,
             comment: String::new(),
             auto_increment_start: 1,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            fk_generated_indexes: Vec::new(),
         };
         assert_eq!(possible_keys(&t, &[2, 0]).as_deref(), Some("PRIMARY,kb"));
         assert_eq!(possible_keys(&t, &[1]).as_deref(), Some("ka"));

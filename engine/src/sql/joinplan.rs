@@ -307,6 +307,9 @@ mod tests {
             root: 0,
             comment: String::new(),
             auto_increment_start: 1,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            fk_generated_indexes: Vec::new(),
         }
     }
 

@@ -4,15 +4,18 @@
 
 pub mod accounts;
 pub mod bind;
+pub mod check;
 pub mod coerce;
 #[cfg(test)]
 mod collation_differential;
 pub mod collations;
+pub mod constraint_ddl;
 pub mod covering;
 pub mod ddl;
 pub mod dml;
 pub mod exec;
 pub mod explain;
+pub mod foreign_key;
 pub mod from;
 #[cfg(test)]
 mod join_differential;

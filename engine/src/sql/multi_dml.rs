@@ -281,7 +281,7 @@ pub fn delete(ex: &mut Exec<'_>, b: &mut Binder<'_>, del: &ast::Delete) -> Resul
             if has_triggers {
                 trigger::fire(ex, cat, &t, Before, Ev::Delete, Some(&cur), None)?;
             }
-            ex.delete_row(&t, &key, &cur);
+            ex.delete_row(&t, &key, &cur)?;
             deleted += 1;
             if has_triggers {
                 trigger::fire(ex, cat, &t, After, Ev::Delete, Some(&cur), None)?;

@@ -174,6 +174,19 @@ pub fn preprocess(sql: &str) -> String {
                     continue;
                 }
             }
+            if word.eq_ignore_ascii_case("check") && !prev_is_dot {
+                // ALTER TABLE ... DROP CHECK name: sqlparser knows DROP CONSTRAINT.
+                let before = out.trim_end();
+                let n = before.len();
+                if n >= 4
+                    && before[n - 4..].eq_ignore_ascii_case("drop")
+                    && (n == 4 || !before.as_bytes()[n - 5].is_ascii_alphanumeric())
+                {
+                    out.push_str("CONSTRAINT");
+                    i = j;
+                    continue;
+                }
+            }
             if word.eq_ignore_ascii_case("lock") {
                 let rest = sql[j..].to_ascii_uppercase();
                 let rest_t = rest.trim_start();

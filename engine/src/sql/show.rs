@@ -165,6 +165,24 @@ pub fn show_create_table(t: &TableDef) -> String {
             cols(&ix.columns)
         ));
     }
+    // MySQL 8 lists a table's foreign keys, like its checks, by name.
+    let mut fks: Vec<&crate::catalog::ForeignKeyDef> = t.foreign_keys.iter().collect();
+    fks.sort_by_key(|f| f.name.to_lowercase());
+    for f in fks {
+        lines.push(format!("  {}", f.describe(&t.db, false)));
+    }
+    for c in &t.checks {
+        lines.push(format!(
+            "  CONSTRAINT `{}` CHECK ({}){}",
+            c.name,
+            c.expr,
+            if c.enforced {
+                ""
+            } else {
+                " /*!80016 NOT ENFORCED */"
+            }
+        ));
+    }
     let mut tail = ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci".to_string();
     if !t.comment.is_empty() {
         tail.push_str(&format!(" COMMENT='{}'", t.comment.replace('\'', "''")));
@@ -584,6 +602,24 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                         ]);
                     }
                 }
+                for f in &t.foreign_keys {
+                    for (seq, (c, rc)) in f.columns.iter().zip(&f.ref_columns).enumerate() {
+                        rows.push(vec![
+                            s("def"),
+                            s(t.db.clone()),
+                            s(f.name.clone()),
+                            s("def"),
+                            s(t.db.clone()),
+                            s(t.name.clone()),
+                            s(c.clone()),
+                            Value::Int(seq as i64 + 1),
+                            Value::Int(seq as i64 + 1),
+                            s(f.ref_db.clone()),
+                            s(f.ref_table.clone()),
+                            s(rc.clone()),
+                        ]);
+                    }
+                }
             }
             let cols = [
                 "CONSTRAINT_CATALOG",
@@ -601,6 +637,7 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
             ];
             let mut c: Vec<Column> = cols.iter().map(|c| vs(c)).collect();
             c[7] = num("ORDINAL_POSITION");
+            c[8] = num("POSITION_IN_UNIQUE_CONSTRAINT");
             (c, rows)
         }
         "table_constraints" => {
@@ -623,6 +660,28 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                             s("YES"),
                         ]);
                     }
+                }
+                for f in &t.foreign_keys {
+                    rows.push(vec![
+                        s("def"),
+                        s(t.db.clone()),
+                        s(f.name.clone()),
+                        s(t.db.clone()),
+                        s(t.name.clone()),
+                        s("FOREIGN KEY"),
+                        s("YES"),
+                    ]);
+                }
+                for c in &t.checks {
+                    rows.push(vec![
+                        s("def"),
+                        s(t.db.clone()),
+                        s(c.name.clone()),
+                        s(t.db.clone()),
+                        s(t.name.clone()),
+                        s("CHECK"),
+                        s(if c.enforced { "YES" } else { "NO" }),
+                    ]);
                 }
             }
             let cols = [
@@ -674,12 +733,69 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
             (cols.iter().map(|c| vs(c)).collect(), rows)
         }
         "triggers" => crate::sql::trigger::information_schema(cat),
-        "routines"
-        | "events"
-        | "referential_constraints"
-        | "partitions"
-        | "parameters"
-        | "check_constraints" => {
+        "referential_constraints" => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for f in &t.foreign_keys {
+                    // The parent's unique key on the referenced columns, if it has one.
+                    let unique = cat.table(&f.ref_db, &f.ref_table).and_then(|p| {
+                        let pos = crate::sql::foreign_key::positions(p, &f.ref_columns)?;
+                        index_list(p)
+                            .into_iter()
+                            .find(|(_, cols, u)| *u && *cols == pos)
+                            .map(|(n, _, _)| n)
+                    });
+                    rows.push(vec![
+                        s("def"),
+                        s(t.db.clone()),
+                        s(f.name.clone()),
+                        s("def"),
+                        s(f.ref_db.clone()),
+                        unique.map(s).unwrap_or(Value::Null),
+                        s("NONE"),
+                        s(f.on_update.rule()),
+                        s(f.on_delete.rule()),
+                        s(t.name.clone()),
+                        s(f.ref_table.clone()),
+                    ]);
+                }
+            }
+            let cols = [
+                "CONSTRAINT_CATALOG",
+                "CONSTRAINT_SCHEMA",
+                "CONSTRAINT_NAME",
+                "UNIQUE_CONSTRAINT_CATALOG",
+                "UNIQUE_CONSTRAINT_SCHEMA",
+                "UNIQUE_CONSTRAINT_NAME",
+                "MATCH_OPTION",
+                "UPDATE_RULE",
+                "DELETE_RULE",
+                "TABLE_NAME",
+                "REFERENCED_TABLE_NAME",
+            ];
+            (cols.iter().map(|c| vs(c)).collect(), rows)
+        }
+        "check_constraints" => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for c in &t.checks {
+                    rows.push(vec![
+                        s("def"),
+                        s(t.db.clone()),
+                        s(c.name.clone()),
+                        s(c.expr.clone()),
+                    ]);
+                }
+            }
+            let cols = [
+                "CONSTRAINT_CATALOG",
+                "CONSTRAINT_SCHEMA",
+                "CONSTRAINT_NAME",
+                "CHECK_CLAUSE",
+            ];
+            (cols.iter().map(|c| vs(c)).collect(), rows)
+        }
+        "routines" | "events" | "partitions" | "parameters" => {
             let cols = [
                 "SPECIFIC_NAME",
                 "ROUTINE_CATALOG",

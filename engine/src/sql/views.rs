@@ -61,6 +61,9 @@ pub fn view_table_def(cat: &Catalog, v: &ViewDef) -> Result<TableDef> {
         root: 0,
         comment: "VIEW".into(),
         auto_increment_start: 0,
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
+        fk_generated_indexes: Vec::new(),
     })
 }
 
@@ -234,6 +237,7 @@ pub fn normalized_definition(cat: &Catalog, v: &ViewDef) -> Result<String> {
         db: &v.db,
         tables: Vec::new(),
         aliases: Vec::new(),
+        bare: false,
     };
     // The select items keep the names the SELECT gives them (an explicit column list is
     // printed before AS), which for an unaliased expression is its text as written.
@@ -251,6 +255,27 @@ struct Normalizer<'a> {
     tables: Vec<(String, Vec<String>)>,
     /// Select-list names of the SELECT being printed (HAVING and ORDER BY may use them).
     aliases: Vec<String>,
+    /// Print columns without their table (a CHECK constraint's expression).
+    bare: bool,
+}
+
+/// A CHECK constraint's expression over a table with columns `columns`, as MySQL 8
+/// stores and shows it (`(`a` > 0)`): columns unqualified, operators parenthesized.
+/// Forms the printer does not know are an error; the caller then keeps the text.
+pub fn normalized_check(
+    cat: &Catalog,
+    db: &str,
+    columns: &[String],
+    e: &ast::Expr,
+) -> Result<String> {
+    let n = Normalizer {
+        cat,
+        db,
+        tables: vec![(String::new(), columns.to_vec())],
+        aliases: Vec::new(),
+        bare: true,
+    };
+    n.expr(e)
 }
 
 fn unsupported(what: impl std::fmt::Display) -> Error {
@@ -527,6 +552,9 @@ impl Normalizer<'_> {
             .and_then(|(_, cols)| cols.iter().find(|c| c.eq_ignore_ascii_case(col)))
             .map(String::as_str)
             .unwrap_or(col);
+        if self.bare {
+            return quote(name);
+        }
         format!("{}.{}", quote(table), quote(name))
     }
 
