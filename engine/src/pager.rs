@@ -45,8 +45,11 @@ pub const ROOT_SLOTS: usize = 64;
 pub const HEADER_PAGE: PageNo = 0;
 
 const MAGIC: &[u8; 8] = b"BOREALIS";
-/// On-volume format version of the header, node, and overflow layouts. Bump on any change.
-pub const FORMAT_VERSION: u32 = 1;
+/// On-volume format version of the header, node, and overflow layouts and of the key
+/// encoding (`keycodec`). Bump on any change. 2: text keys are their collation's weights
+/// (NO PAD collations keep trailing spaces), so a version-1 volume's keys would be
+/// searched wrongly: it is refused instead.
+pub const FORMAT_VERSION: u32 = 2;
 
 // Header page layout (little endian):
 // 0 u8 PT_HEADER | 8..16 magic | 16..20 format version | 24..32 next never-used page |

@@ -134,9 +134,7 @@ fn compatible(a: &crate::catalog::ColumnDef, b: &crate::catalog::ColumnDef) -> b
     use SqlType as T;
     match (&a.ty, &b.ty) {
         (x, y) if x.is_integer() && y.is_integer() => x == y && a.unsigned == b.unsigned,
-        (T::Char(_) | T::VarChar(_), T::Char(_) | T::VarChar(_)) => {
-            a.collation() == b.collation()
-        }
+        (T::Char(_) | T::VarChar(_), T::Char(_) | T::VarChar(_)) => a.collation() == b.collation(),
         (T::Binary(_) | T::VarBinary(_), T::Binary(_) | T::VarBinary(_)) => true,
         (T::Decimal(..), T::Decimal(..)) => a.ty == b.ty && a.unsigned == b.unsigned,
         (x, y) => x == y,

@@ -101,7 +101,7 @@ pub fn is_word(t: Option<&Tok>, w: &str) -> bool {
 }
 
 /// The result of SHOW CREATE TABLE.
-pub fn show_create_table(t: &TableDef) -> String {
+pub fn show_create_table(t: &TableDef, next_autoinc: Option<u64>) -> String {
     let mut lines = Vec::new();
     for c in &t.columns {
         let mut l = format!("  `{}` {}", c.name, c.ty.sql_name(c.unsigned));
@@ -116,6 +116,10 @@ pub fn show_create_table(t: &TableDef) -> String {
         }
         if !c.nullable {
             l.push_str(" NOT NULL");
+        } else if matches!(c.ty, SqlType::Timestamp(_)) {
+            // TIMESTAMP columns were NOT NULL unless told otherwise (before
+            // explicit_defaults_for_timestamp); MySQL still spells NULL out for them.
+            l.push_str(" NULL");
         }
         match &c.default {
             Some(DefaultValue::Const(_)) => {
@@ -128,7 +132,10 @@ pub fn show_create_table(t: &TableDef) -> String {
                     )),
                 }
             }
-            Some(DefaultValue::CurrentTimestamp) => l.push_str(" DEFAULT CURRENT_TIMESTAMP"),
+            Some(DefaultValue::CurrentTimestamp) => {
+                l.push_str(" DEFAULT ");
+                l.push_str(&current_timestamp(&c.ty));
+            }
             None => {
                 if c.nullable
                     && !matches!(c.ty, SqlType::Text(_) | SqlType::Blob(_) | SqlType::Json)
@@ -138,7 +145,8 @@ pub fn show_create_table(t: &TableDef) -> String {
             }
         }
         if c.on_update_now {
-            l.push_str(" ON UPDATE CURRENT_TIMESTAMP");
+            l.push_str(" ON UPDATE ");
+            l.push_str(&current_timestamp(&c.ty));
         }
         if c.auto_increment {
             l.push_str(" AUTO_INCREMENT");
@@ -183,7 +191,12 @@ pub fn show_create_table(t: &TableDef) -> String {
             }
         ));
     }
-    let mut tail = ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci".to_string();
+    let mut tail = ") ENGINE=InnoDB".to_string();
+    // MySQL names the counter once it has moved past its first value.
+    if let Some(n) = next_autoinc.filter(|&n| n > 1) {
+        tail.push_str(&format!(" AUTO_INCREMENT={n}"));
+    }
+    tail.push_str(" DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci");
     if !t.comment.is_empty() {
         tail.push_str(&format!(" COMMENT='{}'", t.comment.replace('\'', "''")));
     }
@@ -193,6 +206,17 @@ pub fn show_create_table(t: &TableDef) -> String {
         lines.join(",\n"),
         tail
     )
+}
+
+/// `CURRENT_TIMESTAMP` as MySQL shows a column's default or ON UPDATE: with the column's
+/// fractional-second precision when it has one (`CURRENT_TIMESTAMP(3)`).
+fn current_timestamp(ty: &SqlType) -> String {
+    match ty {
+        SqlType::DateTime(f) | SqlType::Timestamp(f) if *f > 0 => {
+            format!("CURRENT_TIMESTAMP({f})")
+        }
+        _ => "CURRENT_TIMESTAMP".into(),
+    }
 }
 
 /// DESCRIBE / SHOW COLUMNS rows.
@@ -227,18 +251,18 @@ pub fn describe_rows(t: &TableDef, full: bool) -> (Vec<Column>, Vec<Row>) {
                 .to_text()
                 .map(Value::Str)
                 .unwrap_or(Value::Null),
-            Some(DefaultValue::CurrentTimestamp) => s("CURRENT_TIMESTAMP"),
+            Some(DefaultValue::CurrentTimestamp) => s(current_timestamp(&c.ty)),
             None => Value::Null,
         };
-        let mut extra = Vec::new();
+        let mut extra: Vec<String> = Vec::new();
         if c.auto_increment {
-            extra.push("auto_increment");
+            extra.push("auto_increment".into());
         }
         if matches!(c.default, Some(DefaultValue::CurrentTimestamp)) {
-            extra.push("DEFAULT_GENERATED");
+            extra.push("DEFAULT_GENERATED".into());
         }
         if c.on_update_now {
-            extra.push("on update CURRENT_TIMESTAMP");
+            extra.push(format!("on update {}", current_timestamp(&c.ty)));
         }
         let mut row = vec![s(c.name.clone()), s(c.ty.sql_name(c.unsigned))];
         if full {

@@ -302,9 +302,13 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             let (db1, t) = c.qualified().ok_or_else(|| Error::parse(text))?;
             let db = db1.or(cur_db).ok_or_else(Error::no_db)?;
             if let Some(table) = cat.table(&db, &t) {
+                let next = sh.peek_autoinc(table)?;
                 return Ok(result(
                     vec![vs("Table"), vs("Create Table")],
-                    vec![vec![s(table.name.clone()), s(show_create_table(table))]],
+                    vec![vec![
+                        s(table.name.clone()),
+                        s(show_create_table(table, next)),
+                    ]],
                 ));
             }
             if let Some(v) = cat.view(&db, &t) {
@@ -499,6 +503,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         let cols: Vec<Column> = names.iter().map(|n| vs(n)).collect();
         let mut rows: Vec<Row> = Vec::new();
         for t in cat.tables_in(&db) {
+            let next = sh.peek_autoinc(t)?;
             rows.push(vec![
                 s(t.name.clone()),
                 s("InnoDB"),
@@ -510,7 +515,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 Value::Int(0),
                 Value::Int(0),
                 Value::Int(0),
-                Value::Null,
+                next.map_or(Value::Null, |n| Value::Int(n as i64)),
                 Value::Null,
                 Value::Null,
                 Value::Null,
