@@ -5,8 +5,9 @@
 //! order) with the pad attribute (PAD SPACE ignores trailing spaces, NO PAD counts them):
 //! MySQL 8's default `utf8mb4_0900_ai_ci` is case-insensitive NO PAD, `utf8mb4_general_ci`
 //! and `utf8mb4_unicode_ci` case-insensitive PAD SPACE, `utf8mb4_bin` bytes PAD SPACE,
-//! `utf8mb4_0900_bin` and `binary` bytes NO PAD. (Accents are not folded and the UCA
-//! orders are approximated by code point order of the lowercased text.)
+//! `utf8mb4_0900_bin` and `binary` bytes NO PAD. The insensitive ones fold case and the
+//! accents of Latin letters ([`fold_char`]); the UCA's order is approximated by the code
+//! point order of the folded text.
 //!
 //! Invariant: [`Collation::cmp_str`] and the key encoding (`keycodec`, through
 //! [`Collation::weight`] semantics: fold when case-insensitive, trim trailing spaces when
@@ -242,12 +243,63 @@ impl Collation {
             }
             return Cow::Owned(s.bytes().map(|c| c.to_ascii_lowercase()).collect());
         }
-        let w: String = s.chars().flat_map(char::to_lowercase).collect();
+        let w: String = s.chars().map(fold_char).collect();
         Cow::Owned(w.into_bytes())
     }
 }
 
-/// Case-insensitive comparison: the code point order of the lowercased texts.
+/// One character as the case- and accent-insensitive collations see it: lower case, and
+/// a Latin letter with a canonical decomposition into an ASCII letter plus combining
+/// marks (é, Å, ñ, ç, š, ő, ...) as that ASCII letter, which is how the UCA's primary
+/// level (`utf8mb4_0900_ai_ci`, `_unicode_ci`) and `_general_ci` compare them. Letters
+/// without such a decomposition (æ, ø, ß, ł, đ, ı) stay themselves. One char in, one
+/// char out, so LIKE and LOCATE can fold position by position.
+pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let l = c.to_lowercase().next().unwrap_or(c);
+    strip_accent(l).unwrap_or(l)
+}
+
+/// The ASCII base letter of a lower-case Latin-1 Supplement or Latin Extended-A letter
+/// that decomposes canonically into it.
+fn strip_accent(c: char) -> Option<char> {
+    let base = match c {
+        'à'..='å' => 'a',
+        'ç' => 'c',
+        'è'..='ë' => 'e',
+        'ì'..='ï' => 'i',
+        'ñ' => 'n',
+        'ò'..='ö' => 'o',
+        'ù'..='ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        '\u{0101}' | '\u{0103}' | '\u{0105}' => 'a',
+        '\u{0107}' | '\u{0109}' | '\u{010B}' | '\u{010D}' => 'c',
+        '\u{010F}' => 'd',
+        '\u{0113}' | '\u{0115}' | '\u{0117}' | '\u{0119}' | '\u{011B}' => 'e',
+        '\u{011D}' | '\u{011F}' | '\u{0121}' | '\u{0123}' => 'g',
+        '\u{0125}' => 'h',
+        '\u{0129}' | '\u{012B}' | '\u{012D}' | '\u{012F}' => 'i',
+        '\u{0135}' => 'j',
+        '\u{0137}' => 'k',
+        '\u{013A}' | '\u{013C}' | '\u{013E}' => 'l',
+        '\u{0144}' | '\u{0146}' | '\u{0148}' => 'n',
+        '\u{014D}' | '\u{014F}' | '\u{0151}' => 'o',
+        '\u{0155}' | '\u{0157}' | '\u{0159}' => 'r',
+        '\u{015B}' | '\u{015D}' | '\u{015F}' | '\u{0161}' => 's',
+        '\u{0163}' | '\u{0165}' => 't',
+        '\u{0169}' | '\u{016B}' | '\u{016D}' | '\u{016F}' | '\u{0171}' | '\u{0173}' => 'u',
+        '\u{0175}' => 'w',
+        '\u{0177}' => 'y',
+        '\u{017A}' | '\u{017C}' | '\u{017E}' => 'z',
+        _ => return None,
+    };
+    Some(base)
+}
+
+/// Case- and accent-insensitive comparison: the code point order of the texts folded by
+/// [`fold_char`].
 pub fn fold_cmp(a: &str, b: &str) -> Ordering {
     // Most strings are ASCII: fold bytes while they are, which orders exactly like
     // folding chars (this runs for every comparison of ORDER BY, DISTINCT, MIN/MAX,
@@ -268,9 +320,7 @@ pub fn fold_cmp(a: &str, b: &str) -> Ordering {
         // Equal up to the shorter length: any further char folds to at least one char.
         return ab.len().cmp(&bb.len());
     }
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .cmp(b.chars().flat_map(char::to_lowercase))
+    a.chars().map(fold_char).cmp(b.chars().map(fold_char))
 }
 
 #[cfg(test)]
@@ -333,12 +383,42 @@ mod tests {
         ];
         for x in words {
             for y in words {
-                let slow = x
-                    .chars()
-                    .flat_map(char::to_lowercase)
-                    .cmp(y.chars().flat_map(char::to_lowercase));
+                let slow = x.chars().map(fold_char).cmp(y.chars().map(fold_char));
                 assert_eq!(fold_cmp(x, y), slow, "{x:?} {y:?}");
             }
+        }
+    }
+
+    /// MySQL's accent-insensitive collations: a letter with a diacritic equals its base
+    /// letter, in either case; letters that are not a base letter plus marks stay apart.
+    #[test]
+    fn accents_fold_to_the_base_letter() {
+        use Ordering::*;
+        let cases = [
+            ("e", "é", Equal),
+            ("E", "é", Equal),
+            ("resume", "Résumé", Equal),
+            ("Ångström", "angstrom", Equal),
+            ("señor", "SENOR", Equal),
+            ("façade", "facade", Equal),
+            ("Łódź", "lodz", Greater), // ł is its own letter
+            ("straße", "strasse", Greater),
+            ("ø", "o", Greater),
+            ("žluť", "zlut", Equal),
+            ("Œ", "œ", Equal),
+        ];
+        for c in [Collation::DEFAULT, Collation::UTF8MB4_GENERAL_CI] {
+            for (a, b, want) in cases {
+                assert_eq!(c.cmp_str(a, b), want, "{} {a:?} {b:?}", c.name());
+                assert_eq!(c.weight(a).cmp(&c.weight(b)), want, "{} weights", c.name());
+            }
+        }
+        // Binary collations keep accents and case.
+        assert_eq!(Collation::UTF8MB4_BIN.cmp_str("e", "é"), Less);
+        // Every folded letter is one char: LIKE and LOCATE fold position by position.
+        for c in '\u{80}'..='\u{17F}' {
+            let f = fold_char(c);
+            assert_eq!(fold_char(f), f, "{c:?} folds to a fixed point");
         }
     }
 }

@@ -34,9 +34,7 @@ fn tokens(pattern: &str, escape: Option<char>) -> Vec<Tok> {
 }
 
 fn fold(c: char) -> char {
-    // Single-char lowercase mapping keeps positions aligned; multi-char folds are rare
-    // and take their first char.
-    c.to_lowercase().next().unwrap_or(c)
+    crate::collation::fold_char(c)
 }
 
 /// Match `s` against already tokenized `p`, with linear backtracking on the last `%`.

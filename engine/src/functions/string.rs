@@ -53,7 +53,7 @@ fn find_chars(hay: &[char], needle: &[char], from: usize, exact: bool) -> Option
     if needle.len() > hay.len() {
         return None;
     }
-    let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let fold = crate::collation::fold_char;
     (from..=hay.len() - needle.len()).find(|&i| {
         hay[i..i + needle.len()].iter().zip(needle).all(|(a, b)| {
             if exact {
