@@ -1125,6 +1125,8 @@ impl Session {
             let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
             b.only_full_group_by = ex.sess.only_full_group_by();
             b.sessions = Some(&shared.sessions);
+            let next_autoinc = |t: &crate::catalog::TableDef| shared.peek_autoinc(t).ok().flatten();
+            b.next_autoinc = Some(&next_autoinc);
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q

@@ -523,6 +523,9 @@ pub struct Binder<'a> {
     /// The server's sessions, for information_schema.PROCESSLIST (None: that table is
     /// empty, e.g. when only result metadata is wanted).
     pub sessions: Option<&'a crate::database::Sessions>,
+    /// The next AUTO_INCREMENT value of a table, for information_schema.TABLES (None:
+    /// that column is NULL).
+    pub next_autoinc: Option<&'a dyn Fn(&TableDef) -> Option<u64>>,
     /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
     /// position).
     place: (&'static str, usize),
@@ -561,6 +564,7 @@ impl<'a> Binder<'a> {
             any_value_depth: 0,
             outer_aggs: Vec::new(),
             sessions: None,
+            next_autoinc: None,
             place: ("SELECT list", 1),
         }
     }
@@ -2471,7 +2475,9 @@ impl<'a> Binder<'a> {
                             ),
                         }
                     } else {
-                        crate::sql::show::virtual_table(self.catalog, &db, &tname)?
+                        let none = |_: &TableDef| None;
+                        let autoinc = self.next_autoinc.unwrap_or(&none);
+                        crate::sql::show::virtual_table(self.catalog, &db, &tname, autoinc)?
                     };
                     let scope = Scope {
                         cols: cols

@@ -287,7 +287,12 @@ pub fn is_virtual_mysql_table(name: &str) -> bool {
 }
 
 /// information_schema (and friends) as rows computed from the catalog.
-pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>, Vec<Row>)> {
+pub fn virtual_table(
+    cat: &Catalog,
+    db: &str,
+    name: &str,
+    next_autoinc: &dyn Fn(&TableDef) -> Option<u64>,
+) -> Result<(Vec<Column>, Vec<Row>)> {
     let n = name.to_lowercase();
     let dbl = db.to_lowercase();
     let tables: Vec<&Arc<TableDef>> = cat.tables.values().collect();
@@ -372,7 +377,7 @@ pub fn virtual_table(cat: &Catalog, db: &str, name: &str) -> Result<(Vec<Column>
                     Value::Null,
                     Value::Null,
                     Value::Null,
-                    Value::Null,
+                    next_autoinc(t).map_or(Value::Null, |n| Value::Int(n as i64)),
                     Value::Null,
                     Value::Null,
                     Value::Null,
