@@ -16,6 +16,9 @@ use crate::result::{Column, ColumnType};
 use crate::sql::plan::*;
 use crate::value::Value;
 
+/// A table's next AUTO_INCREMENT value (None: the table has no such column).
+pub type NextAutoinc<'a> = dyn Fn(&TableDef) -> Option<u64> + 'a;
+
 /// A column visible in a scope.
 #[derive(Clone, Debug)]
 pub struct ScopeCol {
@@ -525,7 +528,7 @@ pub struct Binder<'a> {
     pub sessions: Option<&'a crate::database::Sessions>,
     /// The next AUTO_INCREMENT value of a table, for information_schema.TABLES (None:
     /// that column is NULL).
-    pub next_autoinc: Option<&'a dyn Fn(&TableDef) -> Option<u64>>,
+    pub next_autoinc: Option<&'a NextAutoinc<'a>>,
     /// Where the expression being bound sits, for error 1055's message: (clause, 1-based
     /// position).
     place: (&'static str, usize),
