@@ -34,6 +34,8 @@ pub mod session;
 pub(crate) mod sql;
 pub mod store;
 pub mod temporal;
+#[cfg(test)]
+mod test_sql;
 pub mod txn;
 pub mod value;
 

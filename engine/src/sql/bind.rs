@@ -3359,18 +3359,8 @@ fn merge_collations(
 mod tests {
     use crate::{Database, Session};
 
-    /// All rows of a query as space-separated text, one string per row.
     fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        r.rows()
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
+        crate::test_sql::rows_joined(s, sql, " ")
     }
 
     fn session() -> (Database, Session) {

@@ -76,17 +76,7 @@ fn lit(s: &str) -> String {
 
 #[test]
 fn index_scan_sort_and_grouping_agree_per_collation() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .or_else(|_| std::env::var("BOREALIS_TEST_SEED"))
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(7)
-        });
-    println!("collation differential seed: {seed} (BOREALIS_SEED={seed} to replay)");
+    let seed = crate::test_sql::seed("collation differential");
     let mut rng = StdRng::seed_from_u64(seed);
     let db = Database::open_in_memory().expect("in-memory database");
     let mut s = db.session();

@@ -27,13 +27,13 @@ pub fn output(plan: &Plan) -> Vec<Collation> {
         }
         Plan::Join { left, right, .. } => {
             let mut v = output(left);
-            v.resize(width(left), Collation::DEFAULT);
+            v.resize(left.width(), Collation::DEFAULT);
             v.extend(output(right));
             v
         }
         Plan::IndexJoin(j) => {
             let mut v = output(&j.left);
-            v.resize(width(&j.left), Collation::DEFAULT);
+            v.resize(j.left.width(), Collation::DEFAULT);
             v.extend(j.table.columns.iter().map(|c| c.collation()));
             v
         }
@@ -58,34 +58,12 @@ pub fn output(plan: &Plan) -> Vec<Collation> {
         }
         Plan::Window { input, .. } => {
             let mut v = output(input);
-            v.resize(width(input), Collation::DEFAULT);
+            v.resize(input.width(), Collation::DEFAULT);
             v
         }
         Plan::SetOp { left, .. } => output(left),
         Plan::Recursive { anchor, .. } => output(anchor),
         Plan::Single | Plan::Rows(_) | Plan::CteRef(_) => Vec::new(),
-    }
-}
-
-/// How many columns `plan` outputs, where [`output`] cannot tell (its vector may be
-/// short: columns past its end have the default collation).
-fn width(plan: &Plan) -> usize {
-    match plan {
-        Plan::Scan { table, .. } => table.columns.len(),
-        Plan::Filter(p, _) | Plan::Sort(p, _) | Plan::Distinct(p) => width(p),
-        Plan::Limit { input, .. } => width(input),
-        Plan::Project(_, e) => e.len(),
-        Plan::Truncate(_, n) => *n,
-        Plan::Join {
-            left, right_width, ..
-        } => width(left) + right_width,
-        Plan::IndexJoin(j) => width(&j.left) + j.table.columns.len(),
-        Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
-        Plan::Window { input, calls } => width(input) + calls.len(),
-        Plan::SetOp { left, .. } => width(left),
-        Plan::Recursive { anchor, .. } => width(anchor),
-        Plan::Rows(r) => r.first().map_or(0, |x| x.len()),
-        Plan::Single | Plan::CteRef(_) => 0,
     }
 }
 

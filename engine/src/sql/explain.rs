@@ -267,23 +267,6 @@ fn index_join_line(j: &IndexJoin) -> Line {
     }
 }
 
-/// Output width of a plan (for splitting join rows between their sides).
-fn width(p: &Plan) -> usize {
-    match p {
-        Plan::Scan { table, .. } => table.columns.len(),
-        Plan::Filter(i, _) | Plan::Sort(i, _) | Plan::Distinct(i) => width(i),
-        Plan::Limit { input, .. } => width(input),
-        Plan::Project(_, e) => e.len(),
-        Plan::Truncate(_, n) => *n,
-        Plan::Join {
-            left, right_width, ..
-        } => width(left) + right_width,
-        Plan::IndexJoin(j) => width(&j.left) + j.table.columns.len(),
-        Plan::Rows(r) => r.first().map(|x| x.len()).unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// Columns of the joined row equated to another column by `e`'s conjuncts.
 fn equated(e: Option<&Expr>, out: &mut Vec<usize>) {
     let Some(e) = e else { return };
@@ -344,7 +327,7 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
             kind,
             ..
         } => {
-            let lw = width(left);
+            let lw = left.width();
             let mut eq: Vec<usize> = joined.to_vec();
             equated(on.as_ref(), &mut eq);
             let mut l_eq: Vec<usize> = eq.iter().copied().filter(|&c| c < lw).collect();
@@ -368,7 +351,7 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
             }
         }
         Plan::IndexJoin(j) => {
-            let lw = width(&j.left);
+            let lw = j.left.width();
             let mut eq: Vec<usize> = joined.iter().copied().filter(|&c| c < lw).collect();
             if j.kind == JoinKind::Inner {
                 for k in &j.keys {

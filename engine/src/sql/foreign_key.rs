@@ -367,7 +367,12 @@ impl Exec<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_sql::err_code as err;
     use crate::{Database, Session};
+
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        crate::test_sql::rows_joined(s, sql, ",")
+    }
 
     fn setup(stmts: &[&str]) -> (Database, Session) {
         let db = Database::open_in_memory().expect("open");
@@ -376,26 +381,6 @@ mod tests {
             s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         (db, s)
-    }
-
-    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        r.rows()
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect()
-    }
-
-    fn err(s: &mut Session, sql: &str) -> u16 {
-        match s.execute(sql) {
-            Err(e) => e.code,
-            Ok(r) => panic!("{sql}: expected an error, got {r:?}"),
-        }
     }
 
     #[test]

@@ -657,7 +657,12 @@ fn near(sql: &str, word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_sql::err_code as err;
     use crate::{Database, QueryResult, Session, SessionInfo};
+
+    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
+        crate::test_sql::rows_joined(s, sql, ",")
+    }
 
     fn ok(s: &mut Session, sql: &str) -> (u64, String) {
         match s.execute(sql) {
@@ -667,26 +672,6 @@ mod tests {
                 ..
             }) => (affected_rows, info),
             other => panic!("{sql}: {other:?}"),
-        }
-    }
-
-    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-        let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        r.rows()
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect()
-    }
-
-    fn err(s: &mut Session, sql: &str) -> u16 {
-        match s.execute(sql) {
-            Err(e) => e.code,
-            Ok(r) => panic!("{sql}: expected an error, got {r:?}"),
         }
     }
 

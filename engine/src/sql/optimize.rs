@@ -431,16 +431,7 @@ mod tests {
 
     #[test]
     fn index_order_and_covering_reads_match_plain_reads() {
-        let seed: u64 = std::env::var("BOREALIS_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(1)
-            });
-        println!("order/covering differential seed: {seed}");
+        let seed = crate::test_sql::seed("order/covering differential");
         let mut rng = StdRng::seed_from_u64(seed);
         let db = Database::open_in_memory().expect("db");
         let mut s = db.session();

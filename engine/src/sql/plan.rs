@@ -480,6 +480,27 @@ impl Expr {
 }
 
 impl Plan {
+    /// How many columns this plan outputs.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Scan { table, .. } => table.columns.len(),
+            Plan::Filter(p, _) | Plan::Sort(p, _) | Plan::Distinct(p) => p.width(),
+            Plan::Limit { input, .. } => input.width(),
+            Plan::Project(_, e) => e.len(),
+            Plan::Truncate(_, n) => *n,
+            Plan::Join {
+                left, right_width, ..
+            } => left.width() + right_width,
+            Plan::IndexJoin(j) => j.left.width() + j.table.columns.len(),
+            Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
+            Plan::Window { input, calls } => input.width() + calls.len(),
+            Plan::SetOp { left, .. } => left.width(),
+            Plan::Recursive { anchor, .. } => anchor.width(),
+            Plan::Rows(r) => r.first().map_or(0, |x| x.len()),
+            Plan::Single | Plan::CteRef(_) => 0,
+        }
+    }
+
     /// Calls `f` on this plan and on every plan inside it: inputs, join sides, set
     /// operation branches and the subqueries of its expressions.
     pub fn visit(&self, f: &mut dyn FnMut(&Plan)) {
