@@ -50,6 +50,9 @@ pub struct Exec<'a> {
     pub triggers: crate::sql::trigger::TriggerCtx,
     /// CHECK constraints bound for this statement, by table id.
     pub check_cache: HashMap<u64, crate::sql::check::BoundChecks>,
+    /// Whether some foreign key references a table, by table id: asked for every row a
+    /// statement updates or deletes, and the answer cannot change within a statement.
+    pub referenced_cache: HashMap<u64, bool>,
 }
 
 impl<'a> Exec<'a> {
@@ -82,6 +85,7 @@ impl<'a> Exec<'a> {
             dml_strict: false,
             triggers: Default::default(),
             check_cache: HashMap::new(),
+            referenced_cache: HashMap::new(),
         }
     }
 

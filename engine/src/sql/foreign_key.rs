@@ -303,7 +303,11 @@ impl Exec<'_> {
             return Ok(());
         }
         let cat = self.shared.catalog();
-        if !cat.is_referenced(&t.db, &t.name) {
+        let referenced = *self
+            .referenced_cache
+            .entry(t.id)
+            .or_insert_with(|| cat.is_referenced(&t.db, &t.name));
+        if !referenced {
             return Ok(());
         }
         let refs = cat.referencing(&t.db, &t.name);
