@@ -8,28 +8,11 @@
 
 use borealis_engine::{Database, Session};
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+mod common;
+use common::Rng;
 
 fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-    let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out: Vec<String> = r
-        .rows()
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
+    let mut out = common::text_rows(s, sql, &[]);
     out.sort();
     out
 }
@@ -38,11 +21,7 @@ const WORDS: [&str; 9] = ["a", "A", "a ", "ab", "aB", "b", "", "\u{e9}", " a"];
 
 #[test]
 fn covering_string_reads_match_row_reads() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0xc0_7e45);
-    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let seed = common::seed(0xc0_7e45);
     let mut rng = Rng(seed | 1);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();

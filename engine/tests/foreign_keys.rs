@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use borealis_engine::{Database, Session};
 
+mod common;
+use common::Rng;
+
 fn setup() -> Database {
     let db = Database::open_in_memory().expect("open");
     let mut s = db.session();
@@ -168,23 +171,9 @@ fn a_database_holding_a_referenced_parent_cannot_be_dropped() {
     a.execute("DROP DATABASE d").unwrap();
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn concurrent_child_inserts_and_parent_deletes_never_leave_an_orphan() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0f0e_1a7e);
-    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let seed = common::seed(0x0f0e_1a7e);
     let db = setup();
     let mut s = session(&db);
     s.execute("SET SESSION innodb_lock_wait_timeout = 5")
@@ -199,7 +188,7 @@ fn concurrent_child_inserts_and_parent_deletes_never_leave_an_orphan() {
                 let mut rng = Rng(seed ^ ((t + 1) * 0x9e37_79b9));
                 let mut s = session(&db);
                 for n in 0..60u64 {
-                    let id = rng.next(40);
+                    let id = rng.below(40);
                     let sql = if t == 0 {
                         format!("DELETE FROM p WHERE id = {id}")
                     } else {
@@ -214,7 +203,7 @@ fn concurrent_child_inserts_and_parent_deletes_never_leave_an_orphan() {
                         }
                         Err(e) => panic!("{sql}: {e}"),
                         Ok(_) => {
-                            if rng.next(4) == 0 {
+                            if rng.below(4) == 0 {
                                 s.execute("ROLLBACK").unwrap();
                             } else {
                                 s.execute("COMMIT").unwrap();
@@ -291,25 +280,12 @@ impl Model {
 }
 
 fn dump(s: &mut Session, sql: &str) -> Vec<String> {
-    let r = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    r.rows()
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
+    common::text_rows(s, sql, &[])
 }
 
 #[test]
 fn random_statements_match_a_model_of_cascade_and_set_null() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_f00d);
-    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let seed = common::seed(0x5eed_f00d);
     let mut rng = Rng(seed | 1);
     let db = Database::open_in_memory().expect("open");
     let mut s = db.session();
@@ -325,9 +301,9 @@ fn random_statements_match_a_model_of_cascade_and_set_null() {
     let mut m = Model::default();
     let opt = |v: Option<i64>| v.map_or("NULL".to_string(), |x| x.to_string());
     for step in 0..400 {
-        let a = rng.next(12) as i64;
-        let b = rng.next(12) as i64;
-        let (sql, expect): (String, Result<(), u16>) = match rng.next(7) {
+        let a = rng.below(12) as i64;
+        let b = rng.below(12) as i64;
+        let (sql, expect): (String, Result<(), u16>) = match rng.below(7) {
             0 => {
                 let r = if m.p.contains(&a) { Err(1062) } else { Ok(()) };
                 if r.is_ok() {
@@ -336,7 +312,7 @@ fn random_statements_match_a_model_of_cascade_and_set_null() {
                 (format!("INSERT INTO p VALUES ({a})"), r)
             }
             1 | 2 => {
-                let pid = (rng.next(4) != 0).then_some(b);
+                let pid = (rng.below(4) != 0).then_some(b);
                 let r = if m.c.contains_key(&a) {
                     Err(1062)
                 } else if pid.is_some_and(|x| !m.p.contains(&x)) {
@@ -350,7 +326,7 @@ fn random_statements_match_a_model_of_cascade_and_set_null() {
                 (format!("INSERT INTO c VALUES ({a}, {})", opt(pid)), r)
             }
             3 => {
-                let cid = (rng.next(4) != 0).then_some(b);
+                let cid = (rng.below(4) != 0).then_some(b);
                 let r = if m.d.contains_key(&a) {
                     Err(1062)
                 } else if cid.is_some_and(|x| !m.c.contains_key(&x)) {

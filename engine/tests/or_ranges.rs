@@ -11,42 +11,20 @@
 
 use borealis_engine::{Database, Session, Value};
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+mod common;
+use common::Rng;
 
 fn rows(s: &mut Session, sql: &str) -> Vec<String> {
     rows_with(s, sql, &[])
 }
 
 fn rows_with(s: &mut Session, sql: &str, params: &[Value]) -> Vec<String> {
-    let r = s
-        .query(sql, params)
-        .unwrap_or_else(|e| panic!("{sql} {params:?}: {e}"));
-    r.rows()
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
+    common::text_rows(s, sql, params)
 }
 
 #[test]
 fn or_of_ranges_matches_a_full_scan() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0a11_0e55);
-    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let seed = common::seed(0x0a11_0e55);
     let mut rng = Rng(seed | 1);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();
@@ -106,11 +84,7 @@ fn maybe_null(r: &mut Rng, v: String) -> String {
 
 #[test]
 fn or_of_ranges_exact_only_when_provable() {
-    let seed: u64 = std::env::var("BOREALIS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_0e55);
-    println!("seed {seed} (set BOREALIS_SEED to replay)");
+    let seed = common::seed(0x5eed_0e55);
     let mut rng = Rng(seed | 1);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();
