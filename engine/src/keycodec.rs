@@ -91,12 +91,15 @@ fn push_f64(out: &mut Vec<u8>, d: f64) {
 }
 
 fn push_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    for &c in b {
-        if c == 0 {
-            out.extend_from_slice(&[0x00, 0xFF]);
-        } else {
-            out.push(c);
-        }
+    out.reserve(b.len() + 2);
+    // Runs between zero bytes are copied whole; each zero becomes 00 FF.
+    let mut runs = b.split(|&c| c == 0);
+    if let Some(first) = runs.next() {
+        out.extend_from_slice(first);
+    }
+    for run in runs {
+        out.extend_from_slice(&[0x00, 0xFF]);
+        out.extend_from_slice(run);
     }
     out.extend_from_slice(&[0x00, 0x00]);
 }
@@ -156,6 +159,17 @@ mod tests {
         );
         assert!(pad("Ab", Collation::UTF8MB4_BIN) < pad("ab", Collation::UTF8MB4_BIN));
         assert!(encode_key(&["A".into()], &[BIN]) < encode_key(&["a".into()], &[BIN]));
+    }
+
+    #[test]
+    fn zero_bytes_keep_byte_order() {
+        let b = |x: &[u8]| encode_key(&[Value::Bytes(x.to_vec())], &[BIN]);
+        assert_eq!(b(b"a\0b"), vec![1, b'a', 0, 0xFF, b'b', 0, 0]);
+        assert_eq!(b(b"\0\0"), vec![1, 0, 0xFF, 0, 0xFF, 0, 0]);
+        let sorted: [&[u8]; 7] = [b"", b"\0", b"\0\0", b"\0\x01", b"a", b"a\0", b"a\x01"];
+        for w in sorted.windows(2) {
+            assert!(b(w[0]) < b(w[1]), "{:?} < {:?}", w[0], w[1]);
+        }
     }
 
     #[test]

@@ -92,6 +92,19 @@ impl<'a> Reader<'a> {
         let s = self.take(N)?;
         Ok(s.try_into().expect("take returned N bytes"))
     }
+    /// Step over one tagged value without building it.
+    fn skip_value(&mut self) -> Result<()> {
+        let n = match self.u8()? {
+            0 => 0,
+            1..=3 => 8,
+            4 => self.u8()? as usize,
+            5 | 6 => u32::from_le_bytes(self.arr()?) as usize,
+            7 => 4,
+            8 | 9 => 11,
+            t => return Err(Error::internal(format!("corrupted row: tag {t}"))),
+        };
+        self.take(n).map(|_| ())
+    }
     fn date(&mut self) -> Result<Date> {
         let y = u16::from_le_bytes(self.arr()?);
         let m = self.u8()?;
@@ -105,10 +118,21 @@ impl<'a> Reader<'a> {
 }
 
 pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
+    decode_row_cols(b, None)
+}
+
+/// Decode a row, materializing only the columns `read` marks (the others are skipped
+/// over, still length-checked, and come out as NULL). `None` reads every column.
+pub fn decode_row_cols(b: &[u8], read: Option<&[bool]>) -> Result<Vec<Value>> {
     let mut r = Reader { b, i: 0 };
     let n = u16::from_le_bytes(r.arr()?) as usize;
     let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
+    for col in 0..n {
+        if read.is_some_and(|m| !m.get(col).copied().unwrap_or(true)) {
+            r.skip_value()?;
+            out.push(Value::Null);
+            continue;
+        }
         let v = match r.u8()? {
             0 => Value::Null,
             1 => Value::Int(i64::from_le_bytes(r.arr()?)),
@@ -193,5 +217,57 @@ mod tests {
         for cut in 0..b.len() {
             assert!(decode_row(&b[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn skipped_columns_come_out_null() {
+        let row = vec![
+            Value::Null,
+            Value::Int(-5),
+            Value::UInt(7),
+            Value::Double(1.5),
+            Value::Decimal("12.340".parse().unwrap()),
+            Value::from("héllo"),
+            Value::Bytes(vec![0, 1, 2]),
+            Value::Date(Date {
+                year: 2024,
+                month: 2,
+                day: 29,
+            }),
+            Value::DateTime(DateTime {
+                date: Date {
+                    year: 1999,
+                    month: 12,
+                    day: 31,
+                },
+                hour: 23,
+                minute: 59,
+                second: 58,
+                micro: 123_456,
+            }),
+            Value::Time(Time {
+                negative: true,
+                hour: 838,
+                minute: 59,
+                second: 59,
+                micro: 1,
+            }),
+        ];
+        let b = encode_row(&row);
+        // Every mask of the ten columns (and a mask shorter than the row: the rest read).
+        for bits in 0u32..(1 << row.len()) {
+            let mask: Vec<bool> = (0..row.len()).map(|i| bits & (1 << i) != 0).collect();
+            let want: Vec<Value> = row
+                .iter()
+                .zip(&mask)
+                .map(|(v, &m)| if m { v.clone() } else { Value::Null })
+                .collect();
+            assert_eq!(decode_row_cols(&b, Some(&mask)).unwrap(), want, "{mask:?}");
+            for cut in 0..b.len() {
+                assert!(decode_row_cols(&b[..cut], Some(&mask)).is_err());
+            }
+        }
+        let short = decode_row_cols(&b, Some(&[false, false])).unwrap();
+        assert_eq!(short[2..], row[2..]);
     }
 }

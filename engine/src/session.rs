@@ -1558,6 +1558,7 @@ fn dml_plan(
         access,
         reverse: false,
         limit: None,
+        read: None,
     })
 }
 

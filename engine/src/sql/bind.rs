@@ -2508,6 +2508,7 @@ impl<'a> Binder<'a> {
                             access: Access::Full,
                             reverse: false,
                             limit: None,
+                            read: None,
                         },
                         scope,
                     ));

@@ -876,7 +876,7 @@ fn target_rows(
     let pred = crate::sql::from::and_all(filters);
     ex.locking = true;
     ex.want_keys = true;
-    let rows = ex.scan_table(t, &access, false, None, pred.as_ref());
+    let rows = ex.scan_table(t, &access, false, None, pred.as_ref(), None);
     ex.want_keys = false;
     let mut rows = rows?;
     if !order_by.is_empty() {

@@ -18,7 +18,7 @@ use crate::error::{code, Error, Result};
 use crate::functions::{self, FnContext};
 use crate::keycodec::{encode_value, prefix_successor};
 use crate::result::Row;
-use crate::row::decode_row;
+use crate::row::{decode_row, decode_row_cols};
 use crate::sql::coerce::KeyLookup;
 use crate::sql::collations;
 use crate::sql::plan::*;
@@ -504,13 +504,14 @@ impl<'a> Exec<'a> {
                 access,
                 reverse,
                 limit,
+                read,
                 ..
             } => {
                 let limit = match limit {
                     Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
                     None => None,
                 };
-                self.scan_table(table, access, *reverse, limit, None)
+                self.scan_table(table, access, *reverse, limit, None, read.as_deref())
             }
             Plan::Filter(input, pred) => {
                 if let Plan::Scan {
@@ -518,6 +519,7 @@ impl<'a> Exec<'a> {
                     access,
                     reverse,
                     limit,
+                    read,
                     ..
                 } = input.as_ref()
                 {
@@ -525,7 +527,14 @@ impl<'a> Exec<'a> {
                         Some(e) => Some(self.eval(e, &[])?.to_i64().unwrap_or(0).max(0) as usize),
                         None => None,
                     };
-                    return self.scan_table(table, access, *reverse, limit, Some(pred));
+                    return self.scan_table(
+                        table,
+                        access,
+                        *reverse,
+                        limit,
+                        Some(pred),
+                        read.as_deref(),
+                    );
                 }
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
@@ -538,11 +547,17 @@ impl<'a> Exec<'a> {
             }
             Plan::Project(input, exprs) => {
                 let rows = self.run(input)?;
+                let moves = movable_columns(exprs);
                 let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
+                for mut r in rows {
                     let mut o = Vec::with_capacity(exprs.len());
-                    for e in exprs {
-                        o.push(self.eval(e, &r)?);
+                    for (e, m) in exprs.iter().zip(&moves) {
+                        match m {
+                            Some(i) if *i < r.len() => {
+                                o.push(std::mem::replace(&mut r[*i], Value::Null))
+                            }
+                            _ => o.push(self.eval(e, &r)?),
+                        }
                     }
                     out.push(o);
                 }
@@ -674,6 +689,7 @@ impl<'a> Exec<'a> {
         reverse: bool,
         limit: Option<usize>,
         filter: Option<&Expr>,
+        read: Option<&[bool]>,
     ) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         let locking = self.locking;
@@ -689,6 +705,7 @@ impl<'a> Exec<'a> {
                     filter,
                     locking,
                     &mut out,
+                    read,
                 )?;
             }
             Access::Range {
@@ -708,12 +725,13 @@ impl<'a> Exec<'a> {
                                 reverse,
                                 limit,
                                 filter,
+                                read,
                             )
                         }
                     };
                 let span = (as_bound(&lo_b), as_bound(&hi_b));
                 self.scan_span(
-                    table, *index, *covering, span, reverse, limit, filter, &mut out,
+                    table, *index, *covering, span, reverse, limit, filter, &mut out, read,
                 )?;
             }
             Access::Ranges {
@@ -749,7 +767,7 @@ impl<'a> Exec<'a> {
                     _ => filter,
                 };
                 if unusable {
-                    return self.scan_table(table, &Access::Full, reverse, limit, filter);
+                    return self.scan_table(table, &Access::Full, reverse, limit, filter, read);
                 }
                 let mut spans = merge_spans(spans);
                 if reverse {
@@ -761,7 +779,7 @@ impl<'a> Exec<'a> {
                     }
                     let span = (as_bound(a), as_bound(b));
                     self.scan_span(
-                        table, *index, *covering, span, reverse, limit, filter, &mut out,
+                        table, *index, *covering, span, reverse, limit, filter, &mut out, read,
                     )?;
                 }
             }
@@ -782,6 +800,7 @@ impl<'a> Exec<'a> {
                                 reverse,
                                 limit,
                                 filter,
+                                read,
                             )
                         }
                     }
@@ -842,6 +861,7 @@ impl<'a> Exec<'a> {
                                 filter,
                                 locking,
                                 &mut out,
+                                read,
                             )?;
                         } else {
                             self.scan_index_rows(
@@ -881,6 +901,7 @@ impl<'a> Exec<'a> {
         limit: Option<usize>,
         filter: Option<&Expr>,
         out: &mut Vec<Row>,
+        read: Option<&[bool]>,
     ) -> Result<()> {
         let locking = self.locking;
         // A locking read returns the latest row once locked: read it through the
@@ -891,7 +912,7 @@ impl<'a> Exec<'a> {
                 self.scan_index_covering(table, ix, lo, hi, reverse, limit, filter, locking, out)
             }
             None => self.scan_tree_rows(
-                table, table.root, lo, hi, reverse, limit, filter, locking, out,
+                table, table.root, lo, hi, reverse, limit, filter, locking, out, read,
             ),
             Some(ix) => self.scan_index_rows(
                 table,
@@ -931,10 +952,37 @@ impl<'a> Exec<'a> {
         filter: Option<&Expr>,
         locking: bool,
         out: &mut Vec<Row>,
+        read: Option<&[bool]>,
     ) -> Result<()> {
-        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let want = if filter.is_none() { limit } else { None };
         let mgr = self.mgr;
+        if self.lock_rows.is_none() {
+            // Rows are decoded straight from the page (no copy of the stored bytes);
+            // the key is kept only when the caller wants it.
+            let want_keys = self.want_keys;
+            let mut rows: Vec<(Row, Vec<u8>)> = Vec::new();
+            mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
+                let key = if want_keys { k.to_vec() } else { Vec::new() };
+                rows.push((decode_row_cols(v, read)?, key));
+                Ok(want.is_none_or(|l| rows.len() < l))
+            })?;
+            for (mut row, k) in rows {
+                if let Some(f) = filter {
+                    if !self.test(f, &row)? {
+                        continue;
+                    }
+                }
+                if want_keys {
+                    row.push(Value::Bytes(k));
+                }
+                out.push(row);
+                if limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
             raw.push((k.to_vec(), v.to_vec()));
             Ok(want.is_none_or(|l| raw.len() < l))
@@ -1288,6 +1336,7 @@ impl<'a> Exec<'a> {
                             false,
                             None,
                             j.filter.as_ref(),
+                            None,
                         )?);
                     }
                     fallback.clone().unwrap_or_default()
@@ -1324,6 +1373,7 @@ impl<'a> Exec<'a> {
                             j.filter.as_ref(),
                             locking,
                             &mut rows,
+                            None,
                         )?;
                     } else {
                         self.scan_index_rows(
@@ -1377,6 +1427,29 @@ impl<'a> Exec<'a> {
         keys: &[(Expr, bool)],
         colls: &[Collation],
     ) -> Result<Vec<Row>> {
+        // Keys that are columns of the row are compared in place: no per-row copies.
+        let cols: Option<Vec<usize>> = keys
+            .iter()
+            .map(|(e, _)| match e {
+                Expr::Column(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        if let Some(cols) = cols.filter(|c| rows.iter().all(|r| c.iter().all(|&i| i < r.len()))) {
+            let mut rows = rows;
+            rows.sort_by(|a, b| {
+                for (n, (&i, (_, desc))) in cols.iter().zip(keys).enumerate() {
+                    let coll = colls.get(n).copied().unwrap_or_default();
+                    let o = sort_cmp_in(&a[i], &b[i], coll);
+                    let o = if *desc { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+            return Ok(rows);
+        }
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             let mut k = Vec::with_capacity(keys.len());
@@ -1678,8 +1751,41 @@ pub fn group_key(vals: &[Value]) -> Vec<u8> {
 }
 
 /// [`group_key`] with column `i` under collation `colls[i]` (the default past the end).
+/// For each projected expression, the input column it may take by move instead of
+/// copying: a plain column reference that nothing else in the list reads (a subquery
+/// may read any column of the row, so none moves when there is one).
+fn movable_columns(exprs: &[Expr]) -> Vec<Option<usize>> {
+    if exprs.iter().any(crate::sql::from::has_subquery) {
+        return vec![None; exprs.len()];
+    }
+    let mut uses: HashMap<usize, usize> = HashMap::new();
+    for e in exprs {
+        for c in crate::sql::from::col_refs(e) {
+            *uses.entry(c).or_default() += 1;
+        }
+    }
+    exprs
+        .iter()
+        .map(|e| match e {
+            Expr::Column(i) if uses.get(i) == Some(&1) => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Room for a grouping key of `vals` (one allocation in the common case).
+fn key_capacity(vals: &[Value]) -> usize {
+    vals.iter()
+        .map(|v| match v {
+            Value::Str(s) => s.len() + 4,
+            Value::Bytes(b) => b.len() + 4,
+            _ => 24,
+        })
+        .sum()
+}
+
 pub fn group_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
-    let mut k = Vec::new();
+    let mut k = Vec::with_capacity(key_capacity(vals));
     for (i, v) in vals.iter().enumerate() {
         hash_key(&mut k, v, colls.get(i).copied().unwrap_or_default());
     }
@@ -1688,7 +1794,7 @@ pub fn group_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
 
 /// Like [`group_key_in`] but ordered by value (for sorted grouping output).
 pub fn sort_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
-    let mut k = Vec::new();
+    let mut k = Vec::with_capacity(key_capacity(vals));
     for (i, v) in vals.iter().enumerate() {
         let coll = colls.get(i).copied().unwrap_or_default();
         match v {

@@ -152,6 +152,7 @@ fn scan_line(p: &Plan, filter: Option<&Expr>, joined_cols: &[usize]) -> Option<L
         alias,
         reverse,
         limit,
+        ..
     } = p
     else {
         return None;

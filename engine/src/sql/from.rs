@@ -907,6 +907,7 @@ fn push_filters(plan: Plan, mut filters: Vec<Expr>) -> Plan {
             access: Access::Full,
             reverse,
             limit,
+            read,
         } => {
             let mut access = choose_access(&table, &filters);
             if let Some(i) = exact_or(&table, &access, &filters) {
@@ -920,6 +921,7 @@ fn push_filters(plan: Plan, mut filters: Vec<Expr>) -> Plan {
                 access,
                 reverse,
                 limit,
+                read,
             };
             return match and_all(filters) {
                 Some(f) => Plan::Filter(Box::new(scan), f),

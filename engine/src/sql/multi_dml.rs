@@ -586,7 +586,7 @@ fn keys_by_values(ex: &mut Exec<'_>, j: &Joined, targets: &[usize]) -> Result<Ke
         let saved = (ex.locking, ex.want_keys);
         ex.locking = true;
         ex.want_keys = true;
-        let rows = ex.scan_table(t, &Access::Full, false, None, None);
+        let rows = ex.scan_table(t, &Access::Full, false, None, None, None);
         (ex.locking, ex.want_keys) = saved;
         let mut map: HashMap<Vec<u8>, Vec<Vec<u8>>> = HashMap::new();
         let n = t.columns.len();

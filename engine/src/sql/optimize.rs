@@ -16,6 +16,8 @@
 //! blocks with subqueries are left alone (a correlated subquery may read any column of
 //! the row through its outer reference).
 
+use std::sync::Arc;
+
 use crate::catalog::TableDef;
 use crate::functions::BinOp;
 use crate::sql::covering::coverable;
@@ -125,6 +127,7 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
         access,
         reverse: false,
         limit: None,
+        read,
     } = scan
     else {
         return None;
@@ -188,6 +191,7 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
         access,
         reverse: desc,
         limit: stop.map(Box::new),
+        read: read.clone(),
     };
     let base = match filter {
         Some(f) => Plan::Filter(Box::new(scan), f.clone()),
@@ -308,10 +312,19 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
         access,
         reverse,
         limit,
+        ..
     } = scan
     else {
         return rebuild(scan, filter);
     };
+    // Only the columns read above need decoding.
+    let mut mask = vec![false; table.columns.len()];
+    for &c in &needed {
+        if let Some(m) = mask.get_mut(c) {
+            *m = true;
+        }
+    }
+    let read: Option<Arc<[bool]>> = mask.contains(&false).then(|| Arc::from(mask));
     // The clustered tree holds every column; it "covers" (EXPLAIN's Using index, as
     // MySQL reports it) when only primary key columns are read.
     let pk_only = !table.primary.is_empty() && needed.iter().all(|c| table.primary.contains(c));
@@ -394,6 +407,7 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             access,
             reverse,
             limit,
+            read,
         },
         filter,
     )
@@ -550,5 +564,61 @@ mod tests {
             "seed {seed}: {sorts_avoided} sorts avoided"
         );
         assert!(covering > 10, "seed {seed}: {covering} covering reads");
+    }
+
+    /// Scans decode only the columns a block reads; every other reader of the row
+    /// (WHERE, ORDER BY, GROUP BY, HAVING, aggregates, DISTINCT, subqueries) must still
+    /// see the real values.
+    #[test]
+    fn unread_columns_are_not_needed_by_any_reader() {
+        let db = Database::open_in_memory().expect("db");
+        let mut s = db.session();
+        for q in [
+            "CREATE DATABASE p",
+            "USE p",
+            "CREATE TABLE t (id INT PRIMARY KEY, k INT, c CHAR(10), pad CHAR(10), KEY (k))",
+            "INSERT INTO t VALUES (1, 30, 'c1', 'zz'), (2, 20, 'c2', 'aa'), (3, 10, 'c3', 'mm'), \
+             (4, 20, 'c2', 'bb')",
+        ] {
+            s.execute(q).expect("setup");
+        }
+        let r = |s: &mut Session, q: &str| rows(s, q).join(" ");
+        assert_eq!(
+            r(&mut s, "SELECT c FROM t WHERE pad = 'mm'"),
+            r#"[Str("c3")]"#
+        );
+        assert_eq!(
+            r(
+                &mut s,
+                "SELECT c FROM t WHERE id BETWEEN 1 AND 3 ORDER BY pad"
+            ),
+            r#"[Str("c2")] [Str("c3")] [Str("c1")]"#
+        );
+        assert_eq!(
+            r(&mut s, "SELECT DISTINCT c FROM t WHERE id > 1 ORDER BY c"),
+            r#"[Str("c2")] [Str("c3")]"#
+        );
+        assert_eq!(
+            r(
+                &mut s,
+                "SELECT k, MAX(pad) FROM t GROUP BY k HAVING MAX(pad) > 'b' ORDER BY k"
+            ),
+            r#"[Int(10), Str("mm")] [Int(20), Str("bb")] [Int(30), Str("zz")]"#
+        );
+        assert_eq!(
+            r(&mut s, "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM t u WHERE u.id = t.k / 10 AND u.pad > t.c)"),
+            r#"[Int(1)] [Int(3)]"#
+        );
+        assert_eq!(
+            r(
+                &mut s,
+                "SELECT (SELECT pad FROM t u WHERE u.id = t.id) FROM t WHERE id = 2"
+            ),
+            r#"[Str("aa")]"#
+        );
+        assert_eq!(
+            r(&mut s, "SELECT SUM(k) FROM t WHERE id BETWEEN 2 AND 4"),
+            "[Decimal(50)]"
+        );
     }
 }

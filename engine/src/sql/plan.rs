@@ -302,6 +302,10 @@ pub enum Plan {
         reverse: bool,
         /// Stop after this many rows (LIMIT pushed down; no filter above that drops rows).
         limit: Option<Box<Expr>>,
+        /// The columns anything above reads, when not all (`read[i]`): the others are
+        /// not decoded and come out as NULL. Set only by the optimizer, which knows
+        /// every reader of the block's rows.
+        read: Option<Arc<[bool]>>,
     },
     /// Rows computed up front (information_schema, SHOW, VALUES, a materialized CTE).
     Rows(Arc<Vec<Vec<Value>>>),
