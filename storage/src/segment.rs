@@ -438,9 +438,10 @@ impl Segment {
             if epoch.is_some() {
                 st.vdl_hint = st.vdl_hint.max(vdl_hint);
             }
-            let mut bytes = Vec::new();
+            let recs: Vec<Arc<Record>> = recs.into_iter().map(Into::into).collect();
+            let mut bytes = Vec::with_capacity(recs.iter().map(|r| r.encoded_len()).sum());
             for r in recs {
-                self.insert(&mut st, r.into(), Some(&mut bytes))?;
+                self.insert(&mut st, r, Some(&mut bytes))?;
             }
             st.log_bytes += bytes.len() as u64;
             let mut c = self.commit.lock();
