@@ -522,29 +522,44 @@ impl TxnManager {
         let (seq, lsn) = {
             let mut last = self.commit_lock.lock();
             let seq = *last + 1;
-            let mut v = self.versions.write();
-            let mut olds: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)> =
-                Vec::with_capacity(writes.len());
-            let lsn = self.store.write(&mut |w| {
-                olds.clear();
+            // Old versions are recorded before the new ones can be seen (commits are
+            // serialized here, so what is read now is what the writes replace). A
+            // snapshot older than `seq` that meets a recorded old version while the
+            // tree still holds it reads the same bytes either way; so the version lock
+            // is held only to record, not across the tree writes and the log append,
+            // and readers are not stalled behind a commit.
+            let mut olds: Vec<Option<Vec<u8>>> = Vec::with_capacity(writes.len());
+            for (tree, key) in writes.keys() {
+                olds.push(self.store.get(*tree, key)?);
+            }
+            {
+                let mut v = self.versions.write();
+                for ((tree, key), old) in writes.keys().zip(&olds) {
+                    v.undo
+                        .entry(*tree)
+                        .or_default()
+                        .entry(key.clone())
+                        .or_default()
+                        .push((seq, old.clone()));
+                    v.queue.push_back((seq, *tree, key.clone()));
+                }
+            }
+            let res = self.store.write(&mut |w| {
                 for ((tree, key), val) in &writes {
-                    let old = match val {
+                    match val {
                         Some(val) => w.put(*tree, key, val)?,
                         None => w.delete(*tree, key)?,
                     };
-                    olds.push((*tree, key.clone(), old));
                 }
                 extra(w)
-            })?;
-            for (tree, key, old) in olds {
-                v.undo
-                    .entry(tree)
-                    .or_default()
-                    .entry(key.clone())
-                    .or_default()
-                    .push((seq, old));
-                v.queue.push_back((seq, tree, key));
-            }
+            });
+            let lsn = match res {
+                Ok(lsn) => lsn,
+                Err(e) => {
+                    self.forget_versions(seq);
+                    return Err(e);
+                }
+            };
             *last = seq;
             (seq, lsn)
         };
@@ -576,6 +591,30 @@ impl TxnManager {
 
     /// Drop versions no snapshot can need: those at or below both the oldest registered
     /// snapshot and the visible point (a new snapshot starts at the visible point).
+    /// Drop the old versions recorded for commit `seq`, which did not happen (they are
+    /// the newest in their chains and at the back of the queue: commits are serialized).
+    fn forget_versions(&self, seq: u64) {
+        let mut v = self.versions.write();
+        while v.queue.back().is_some_and(|(s, _, _)| *s == seq) {
+            let Some((_, tree, key)) = v.queue.pop_back() else {
+                break;
+            };
+            let mut empty_tree = false;
+            if let Some(t) = v.undo.get_mut(&tree) {
+                if let Some(chain) = t.get_mut(&key) {
+                    chain.retain(|(s, _)| *s != seq);
+                    if chain.is_empty() {
+                        t.remove(&key);
+                    }
+                }
+                empty_tree = t.is_empty();
+            }
+            if empty_tree {
+                v.undo.remove(&tree);
+            }
+        }
+    }
+
     fn gc(&self) {
         let horizon = {
             let snaps = self.snapshots.lock();
