@@ -1750,7 +1750,6 @@ pub fn group_key(vals: &[Value]) -> Vec<u8> {
     group_key_in(vals, &[])
 }
 
-/// [`group_key`] with column `i` under collation `colls[i]` (the default past the end).
 /// For each projected expression, the input column it may take by move instead of
 /// copying: a plain column reference that nothing else in the list reads (a subquery
 /// may read any column of the row, so none moves when there is one).
@@ -1784,6 +1783,7 @@ fn key_capacity(vals: &[Value]) -> usize {
         .sum()
 }
 
+/// [`group_key`] with column `i` under collation `colls[i]` (the default past the end).
 pub fn group_key_in(vals: &[Value], colls: &[Collation]) -> Vec<u8> {
     let mut k = Vec::with_capacity(key_capacity(vals));
     for (i, v) in vals.iter().enumerate() {
