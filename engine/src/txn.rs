@@ -173,11 +173,16 @@ struct LockTable {
 }
 
 /// Owns the store, the version state, the snapshot registry and the lock table.
+/// Commits that may skip old-version collection in a row (see `TxnManager::gc`).
+const GC_FORCE_AFTER: u64 = 32;
+
 pub struct TxnManager {
     pub store: Arc<Store>,
     versions: RwLock<Versions>,
     commit_lock: Mutex<u64>,
     visible: AtomicU64,
+    /// Garbage collections skipped in a row because readers held the version lock.
+    gc_skipped: AtomicU64,
     snapshots: Mutex<BTreeMap<u64, usize>>,
     lock_table: Mutex<LockTable>,
     lock_cv: Condvar,
@@ -193,6 +198,7 @@ impl TxnManager {
             versions: RwLock::new(Versions::default()),
             commit_lock: Mutex::new(0),
             visible: AtomicU64::new(0),
+            gc_skipped: AtomicU64::new(0),
             snapshots: Mutex::new(BTreeMap::new()),
             lock_table: Mutex::new(LockTable::default()),
             lock_cv: Condvar::new(),
@@ -621,10 +627,15 @@ impl TxnManager {
             let vis = self.visible.load(Ordering::Acquire);
             snaps.keys().next().copied().unwrap_or(vis).min(vis)
         };
+        // Readers hold the version lock while they scan: most commits find it busy and
+        // leave collection to a later one, but not forever (old versions would pile up
+        // and every snapshot read would walk them), so every GC_FORCE_AFTER-th waits.
         let mut v = match self.versions.try_write() {
             Some(v) => v,
-            None => return,
+            None if self.gc_skipped.fetch_add(1, Ordering::Relaxed) + 1 < GC_FORCE_AFTER => return,
+            None => self.versions.write(),
         };
+        self.gc_skipped.store(0, Ordering::Relaxed);
         while let Some((seq, _, _)) = v.queue.front() {
             if *seq > horizon {
                 break;
