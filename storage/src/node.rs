@@ -20,7 +20,8 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Mutex, RwLock};
 
 use crate::io::Backend;
 use crate::quorum::NodeId;
@@ -30,35 +31,6 @@ use crate::segment::{
 };
 use crate::transport::{Peer, PeerSet, Transport};
 use crate::{zero_page, Error, Lsn, PageBuf, PageNo, Result};
-
-/// A node's queue of appends: writers push, the request thread takes everything queued
-/// at once. A mutex and condition variable rather than a spinning channel: a node that
-/// waits for work must leave the CPU to the writers (on a two-core machine six nodes
-/// spinning in `sched_yield` cost more than their appends).
-#[derive(Default)]
-struct Inbox {
-    queue: Mutex<Vec<AppendMsg>>,
-    ready: Condvar,
-}
-
-impl Inbox {
-    fn push(&self, m: AppendMsg) {
-        let mut q = self.queue.lock();
-        q.push(m);
-        if q.len() == 1 {
-            self.ready.notify_one();
-        }
-    }
-
-    /// Everything queued, waiting up to `wait` for the first message.
-    fn take_all(&self, wait: Duration) -> Vec<AppendMsg> {
-        let mut q = self.queue.lock();
-        if q.is_empty() {
-            self.ready.wait_for(&mut q, wait);
-        }
-        std::mem::take(&mut *q)
-    }
-}
 
 /// The writer's endpoint id on the in-process network.
 pub const WRITER: NodeId = usize::MAX;
@@ -114,7 +86,7 @@ pub struct Node {
     segs: RwLock<HashMap<u64, Arc<Segment>>>,
     up: AtomicBool,
     stop: AtomicBool,
-    inbox: Arc<Inbox>,
+    inbox: Sender<AppendMsg>,
     peers: Weak<dyn PeerSet>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Background passes completed (tests wait on progress).
@@ -134,8 +106,7 @@ impl Node {
         opts: NodeOptions,
         peers: Weak<dyn PeerSet>,
     ) -> Result<Arc<Node>> {
-        let inbox = Arc::new(Inbox::default());
-        let rx = inbox.clone();
+        let (tx, rx) = unbounded();
         let node = Arc::new(Node {
             id,
             az,
@@ -144,7 +115,7 @@ impl Node {
             segs: RwLock::new(HashMap::new()),
             up: AtomicBool::new(true),
             stop: AtomicBool::new(false),
-            inbox,
+            inbox: tx,
             peers,
             threads: Mutex::new(Vec::new()),
             passes: AtomicU64::new(0),
@@ -254,12 +225,17 @@ impl Node {
         Ok(())
     }
 
-    fn request_loop(self: Arc<Self>, rx: Arc<Inbox>) {
+    fn request_loop(self: Arc<Self>, rx: Receiver<AppendMsg>) {
         while !self.stop.load(Ordering::SeqCst) {
+            let first = match rx.recv_timeout(Duration::from_millis(10)) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
             // Batch everything queued: one group commit per segment.
-            let batch = rx.take_all(Duration::from_millis(10));
-            if batch.is_empty() {
-                continue;
+            let mut batch = vec![first];
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
             }
             if !self.is_up() {
                 continue; // a down node loses what was in flight to it
@@ -331,7 +307,7 @@ impl Node {
 
     /// Queue an append (the transport checked reachability).
     pub fn enqueue(&self, m: AppendMsg) {
-        self.inbox.push(m);
+        let _ = self.inbox.send(m);
     }
 
     // ----------------------------------------------------------------------------------
