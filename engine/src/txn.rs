@@ -172,10 +172,10 @@ struct LockTable {
     waits_for: HashMap<u64, Vec<u64>>,
 }
 
-/// Owns the store, the version state, the snapshot registry and the lock table.
 /// Commits that may skip old-version collection in a row (see `TxnManager::gc`).
 const GC_FORCE_AFTER: u64 = 32;
 
+/// Owns the store, the version state, the snapshot registry and the lock table.
 pub struct TxnManager {
     pub store: Arc<Store>,
     versions: RwLock<Versions>,
@@ -595,8 +595,6 @@ impl TxnManager {
         self.release_locks(txn);
     }
 
-    /// Drop versions no snapshot can need: those at or below both the oldest registered
-    /// snapshot and the visible point (a new snapshot starts at the visible point).
     /// Drop the old versions recorded for commit `seq`, which did not happen (they are
     /// the newest in their chains and at the back of the queue: commits are serialized).
     fn forget_versions(&self, seq: u64) {
@@ -621,6 +619,8 @@ impl TxnManager {
         }
     }
 
+    /// Drop versions no snapshot can need: those at or below both the oldest registered
+    /// snapshot and the visible point (a new snapshot starts at the visible point).
     fn gc(&self) {
         let horizon = {
             let snaps = self.snapshots.lock();
