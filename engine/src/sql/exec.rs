@@ -966,21 +966,7 @@ impl<'a> Exec<'a> {
                 rows.push((decode_row_cols(v, read)?, key));
                 Ok(want.is_none_or(|l| rows.len() < l))
             })?;
-            for (mut row, k) in rows {
-                if let Some(f) = filter {
-                    if !self.test(f, &row)? {
-                        continue;
-                    }
-                }
-                if want_keys {
-                    row.push(Value::Bytes(k));
-                }
-                out.push(row);
-                if limit.is_some_and(|l| out.len() >= l) {
-                    break;
-                }
-            }
-            return Ok(());
+            return self.keep_scanned(rows, filter, limit, out);
         }
         let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
@@ -1061,6 +1047,32 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
+    /// The scanned rows (each with its clustered key, empty unless `want_keys`) that pass
+    /// `filter`, up to `limit` in `out`, the key appended when the caller wants it.
+    fn keep_scanned(
+        &mut self,
+        rows: Vec<(Row, Vec<u8>)>,
+        filter: Option<&Expr>,
+        limit: Option<usize>,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        for (mut row, key) in rows {
+            if let Some(f) = filter {
+                if !self.test(f, &row)? {
+                    continue;
+                }
+            }
+            if self.want_keys {
+                row.push(Value::Bytes(key));
+            }
+            out.push(row);
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Read a secondary index alone (a covering read): each row is rebuilt from its
     /// entry's key (see `covering`), without the clustered lookup.
     #[allow(clippy::too_many_arguments)]
@@ -1088,21 +1100,7 @@ impl<'a> Exec<'a> {
             rows.push((row, if want_keys { v.to_vec() } else { Vec::new() }));
             Ok(want.is_none_or(|l| rows.len() < l))
         })?;
-        for (mut row, pk) in rows {
-            if let Some(f) = filter {
-                if !self.test(f, &row)? {
-                    continue;
-                }
-            }
-            if want_keys {
-                row.push(Value::Bytes(pk));
-            }
-            out.push(row);
-            if limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-        }
-        Ok(())
+        self.keep_scanned(rows, filter, limit, out)
     }
 
     /// Encode key expressions for (a prefix of) an index.
