@@ -25,6 +25,14 @@ use borealis_bench::target::{self, Target, TargetOptions};
 use borealis_bench::workload::{OltpOptions, Workload};
 use borealis_bench::{lag, planner, plot, volume};
 
+/// Borealis's allocations in this binary go through mimalloc, as in the server binary (SQLite
+/// keeps its own default, the C library's malloc). The engine allocates per row and per
+/// statement on many threads at once; with glibc's malloc that was a fifth of a connection
+/// thread's CPU under sysbench, and mimalloc gave 15-20% more oltp_read_only and
+/// oltp_read_write transactions per second (measured A/B, bench/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "borealis-bench",
