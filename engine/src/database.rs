@@ -431,6 +431,15 @@ impl Database {
                 crate::sql::ddl::create_database(&self.shared, d, true)?;
             }
         }
+        // The log tables every MySQL server has: dump tools (mysqldump of the `mysql`
+        // database, --all-databases) read their structure unconditionally. Borealis logs
+        // to neither, so they stay empty.
+        let mut session = None;
+        for (name, ddl) in LOG_TABLES {
+            if cat.get_table("mysql", name).is_err() {
+                session.get_or_insert_with(|| self.session()).execute(ddl)?;
+            }
+        }
         Ok(())
     }
 
@@ -521,3 +530,25 @@ impl Database {
         )
     }
 }
+
+/// `mysql.general_log` and `mysql.slow_log` as MySQL 8.0 defines them.
+const LOG_TABLES: [(&str, &str); 2] = [
+    (
+        "general_log",
+        "CREATE TABLE IF NOT EXISTS mysql.general_log (\
+         event_time timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), \
+         user_host mediumtext NOT NULL, thread_id bigint unsigned NOT NULL, \
+         server_id int unsigned NOT NULL, command_type varchar(64) NOT NULL, \
+         argument mediumblob NOT NULL) ENGINE=CSV COMMENT='General log'",
+    ),
+    (
+        "slow_log",
+        "CREATE TABLE IF NOT EXISTS mysql.slow_log (\
+         start_time timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), \
+         user_host mediumtext NOT NULL, query_time time(6) NOT NULL, lock_time time(6) NOT NULL, \
+         rows_sent int NOT NULL, rows_examined int NOT NULL, db varchar(512) NOT NULL, \
+         last_insert_id int NOT NULL, insert_id int NOT NULL, server_id int unsigned NOT NULL, \
+         sql_text mediumblob NOT NULL, thread_id bigint unsigned NOT NULL) \
+         ENGINE=CSV COMMENT='Slow log'",
+    ),
+];

@@ -9,6 +9,7 @@ pub mod code {
     pub const ER_ACCESS_DENIED: u16 = 1045;
     pub const ER_NO_DB: u16 = 1046;
     pub const ER_UNKNOWN_COM: u16 = 1047;
+    pub const ER_ILLEGAL_HA: u16 = 1031;
     pub const ER_BAD_NULL: u16 = 1048;
     pub const ER_BAD_DB: u16 = 1049;
     pub const ER_TABLE_EXISTS: u16 = 1050;

@@ -612,6 +612,9 @@ impl Session {
 
     fn run_text(&mut self, text: &str, params: &[Value]) -> Result<QueryResult> {
         self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
+        // Statements are recognized by their first words (SHOW, CREATE DATABASE, ...):
+        // comments in front of them must not hide those.
+        let text = skip_leading_comments(text);
         self.database_changed = false;
         let is_diag = {
             let t = text.trim_start().to_ascii_lowercase();
@@ -624,7 +627,18 @@ impl Session {
         if !is_diag {
             self.state.warnings.clear();
         }
-        if special_statement(text) {
+        // mysqldump wraps parts of statements in versioned comments
+        // (`START TRANSACTION /*!40100 WITH CONSISTENT SNAPSHOT */`): recognize ours after
+        // expanding them, as sqlparser's statements are after parse::preprocess.
+        let expanded;
+        let special = if text.contains("/*!") {
+            expanded = parse::preprocess(text);
+            expanded.as_str()
+        } else {
+            text
+        };
+        if special_statement(special) {
+            let text = special;
             self.set_process("Query", Some(text));
             let r = self.run_special(text);
             self.set_process("Sleep", None);
@@ -1085,6 +1099,15 @@ impl Session {
                 let (db, t) = b.table_name(&cv.name)?;
                 self.check_priv("CREATE VIEW", &db, &t)
                     .or_else(|_| self.check_priv("CREATE", &db, &t))?;
+                // The stored definition is the text after AS; mysqldump writes the
+                // statement inside versioned comments, so take it with them expanded.
+                let expanded;
+                let text = if text.contains("/*!") {
+                    expanded = parse::preprocess(text);
+                    expanded.as_str()
+                } else {
+                    text
+                };
                 ddl::create_view(&shared, &mut b, cv, text)
             }
             S::Grant(_) | S::Revoke(_) | S::CreateUser(_) | S::AlterUser(_) => {
@@ -1404,7 +1427,7 @@ impl Session {
 
     fn run_special(&mut self, text: &str) -> Result<QueryResult> {
         let shared = self.db.shared.clone();
-        let low = text.trim_start().to_ascii_lowercase();
+        let low = lower_words(text);
         if low.starts_with("show") {
             return show_stmt::show(&shared, self, text);
         }
@@ -1449,6 +1472,29 @@ impl Session {
                 last_insert_id: 0,
                 info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
             });
+        }
+        if let Some(op) = crate::sql::ddl::parse_alter_keys(text) {
+            let db = op
+                .db
+                .clone()
+                .or_else(|| self.state.current_db.clone())
+                .ok_or_else(Error::no_db)?;
+            self.check_priv("ALTER", &db, &op.table)?;
+            // The table must exist; its engine keeps every index current, so there is
+            // nothing to switch off or rebuild (InnoDB answers the same with note 1031).
+            let table = self
+                .db
+                .shared
+                .catalog()
+                .get_table(&db, &op.table)?
+                .name
+                .clone();
+            self.state.warnings.push((
+                "Note".into(),
+                crate::error::code::ER_ILLEGAL_HA,
+                format!("Table storage engine for '{table}' doesn't have this option"),
+            ));
+            return Ok(QueryResult::ok(0));
         }
         if low.starts_with("do ") {
             let q = format!("SELECT {}", &text.trim_start()[3..]);
@@ -1588,9 +1634,47 @@ fn strip_db_options(text: &str) -> String {
     re.replace_all(text, "").into_owned()
 }
 
+/// `text` without the whitespace and comments in front of its first token: `/* ... */`
+/// (MariaDB's `/*M! ... */` included, which MySQL also reads as a comment), `-- ` and `#`
+/// to the end of the line. A versioned comment `/*! ... */` is code, and stays.
+fn skip_leading_comments(text: &str) -> &str {
+    let mut t = text.trim_start();
+    loop {
+        if t.starts_with("/*") && !t.starts_with("/*!") {
+            match t[2..].find("*/") {
+                Some(e) => t = t[2 + e + 2..].trim_start(),
+                None => return t,
+            }
+        } else if t.starts_with('#')
+            || t.starts_with("--") && t[2..].starts_with(|c: char| c.is_whitespace())
+        {
+            match t.find('\n') {
+                Some(e) => t = t[e + 1..].trim_start(),
+                None => return "",
+            }
+        } else {
+            return t;
+        }
+    }
+}
+
+/// The statement's words in lower case with single spaces, for matching the statements we
+/// parse ourselves by their leading words (`START TRANSACTION  WITH ...` after a versioned
+/// comment was expanded has two spaces).
+fn lower_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&w.to_ascii_lowercase());
+    }
+    out
+}
+
 /// Statements parsed by us rather than sqlparser.
 fn special_statement(text: &str) -> bool {
-    let low = text.trim_start().to_ascii_lowercase();
+    let low = lower_words(text);
     let first2: Vec<&str> = low.split_whitespace().take(2).collect();
     matches!(
         first2.first().copied(),
@@ -1612,7 +1696,8 @@ fn special_statement(text: &str) -> bool {
         || low.starts_with("start transaction with consistent snapshot")
         || crate::sql::trigger::is_trigger_statement(text)
         || first2.first() == Some(&"alter")
-            && crate::sql::constraint_ddl::parse_alter_check(text).is_some()
+            && (crate::sql::constraint_ddl::parse_alter_check(text).is_some()
+                || crate::sql::ddl::parse_alter_keys(text).is_some())
 }
 
 /// Number `?` placeholders in textual order ("?" -> "?1", "?2", ...); returns the count.
@@ -1907,4 +1992,42 @@ fn drop_prepare(text: &str) -> Option<String> {
     }
     let rest = t[a.len()..].trim_start()[b.len()..].to_string();
     Some(format!("DEALLOCATE PREPARE{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_comments_do_not_hide_the_statement() {
+        assert_eq!(
+            skip_leading_comments("/*M!999999 enable the sandbox mode */ \n\nCREATE DATABASE d"),
+            "CREATE DATABASE d"
+        );
+        assert_eq!(
+            skip_leading_comments("-- x\n# y\n  /* z */SHOW TABLES"),
+            "SHOW TABLES"
+        );
+        // Versioned comments are code; `--` needs a space to start a comment.
+        assert_eq!(
+            skip_leading_comments(" /*!40101 SET a=1 */"),
+            "/*!40101 SET a=1 */"
+        );
+        assert_eq!(skip_leading_comments("--1"), "--1");
+        assert_eq!(skip_leading_comments("/* only */"), "");
+        assert_eq!(skip_leading_comments("/* open"), "/* open");
+    }
+
+    #[test]
+    fn statements_are_matched_by_their_words() {
+        assert_eq!(
+            lower_words(" START TRANSACTION  WITH\tCONSISTENT SNAPSHOT "),
+            "start transaction with consistent snapshot"
+        );
+        assert!(special_statement(
+            "START TRANSACTION  WITH CONSISTENT SNAPSHOT  "
+        ));
+        assert!(special_statement("ALTER TABLE `t` DISABLE KEYS"));
+        assert!(!special_statement("ALTER TABLE t ADD COLUMN c INT"));
+    }
 }

@@ -236,11 +236,25 @@ pub fn store_value(
             Ok(Value::Bytes(b))
         }
         SqlType::Bit(n) => {
-            let x = match &v {
-                Value::Bytes(b) => b.iter().fold(0u64, |a, &c| (a << 8) | c as u64),
-                other => other.to_i64().unwrap_or(0) as u64,
+            // A string is its bytes, big-endian, as in MySQL ('1' is 0x31); a number is
+            // its value.
+            let bytes = match &v {
+                Value::Bytes(b) => Some(b.as_slice()),
+                Value::Str(s) => Some(s.as_bytes()),
+                _ => None,
             };
-            if *n < 64 && x >> *n != 0 {
+            let (x, wide) = match bytes {
+                Some(b) => {
+                    let lead = b.iter().take_while(|&&c| c == 0).count();
+                    let b = &b[lead..];
+                    (
+                        b.iter().fold(0u64, |a, &c| (a << 8) | c as u64),
+                        b.len() > 8,
+                    )
+                }
+                None => (v.to_i64().unwrap_or(0) as u64, false),
+            };
+            if wide || *n < 64 && x >> *n != 0 {
                 return soft(too_long(col, row), Value::UInt((1u64 << *n) - 1), warnings);
             }
             Ok(Value::UInt(x))

@@ -26,6 +26,45 @@ fn lc(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// `ALTER TABLE [db.]t DISABLE KEYS` / `ENABLE KEYS` as the whole statement: mysqldump
+/// writes them around every table's rows. sqlparser does not parse them.
+#[derive(Debug, PartialEq)]
+pub struct AlterKeys {
+    pub db: Option<String>,
+    pub table: String,
+    pub enable: bool,
+}
+
+/// Recognize an [`AlterKeys`] statement.
+pub fn parse_alter_keys(text: &str) -> Option<AlterKeys> {
+    use crate::sql::show::Tok;
+    let mut toks = crate::sql::show::tokenize(text);
+    while toks.last() == Some(&Tok::Sym(';')) {
+        toks.pop();
+    }
+    let word = |i: usize| match toks.get(i) {
+        Some(Tok::Word(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    let is = |i: usize, w: &str| word(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !(is(0, "alter") && is(1, "table")) {
+        return None;
+    }
+    let (db, table, i) = if toks.get(3) == Some(&Tok::Sym('.')) {
+        (Some(word(2)?.to_string()), word(4)?.to_string(), 5)
+    } else {
+        (None, word(2)?.to_string(), 3)
+    };
+    let enable = if is(i, "enable") {
+        true
+    } else if is(i, "disable") {
+        false
+    } else {
+        return None;
+    };
+    (is(i + 1, "keys") && toks.len() == i + 2).then_some(AlterKeys { db, table, enable })
+}
+
 pub fn create_database(sh: &Shared, name: &str, if_not_exists: bool) -> Result<QueryResult> {
     sh.ddl(|cat, w| {
         if cat.db_exists(name) {
@@ -649,7 +688,9 @@ pub fn create_table(
                     || up.contains("MEMORY")
                     || up.contains("MYISAM")
                     || up.contains("BOREALIS")
-                    || up.contains("ARIA"))
+                    || up.contains("ARIA")
+                    || up.contains("CSV")
+                    || up.contains("ARCHIVE"))
             {
                 let e = s
                     .split(['=', ' '])
@@ -1691,4 +1732,36 @@ fn extract_view_query(sql: &str) -> Option<String> {
         search = at + 2;
     }
     None
+}
+
+#[cfg(test)]
+mod alter_keys_tests {
+    use super::*;
+
+    #[test]
+    fn alter_keys_forms() {
+        assert_eq!(
+            parse_alter_keys("ALTER TABLE `items` DISABLE KEYS"),
+            Some(AlterKeys {
+                db: None,
+                table: "items".into(),
+                enable: false
+            })
+        );
+        assert_eq!(
+            parse_alter_keys("alter table shop.items enable keys;"),
+            Some(AlterKeys {
+                db: Some("shop".into()),
+                table: "items".into(),
+                enable: true
+            })
+        );
+        // Other ALTERs, and KEYS among other operations, are not this statement.
+        assert_eq!(parse_alter_keys("ALTER TABLE t ADD KEY k (a)"), None);
+        assert_eq!(
+            parse_alter_keys("ALTER TABLE t DISABLE KEYS, ADD c INT"),
+            None
+        );
+        assert_eq!(parse_alter_keys("ALTER TABLE t ENABLE"), None);
+    }
 }

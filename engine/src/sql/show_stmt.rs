@@ -173,7 +173,11 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             }
         }
         rows.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));
-        return out(vec![vs("Database")], rows, like, wh, sess);
+        let header = match &like {
+            Some(p) => format!("Database ({p})"),
+            None => "Database".to_string(),
+        };
+        return out(vec![vs(&header)], rows, like, wh, sess);
     }
     if c.w("tables") {
         let db = c.db_clause().or(cur_db).ok_or_else(Error::no_db)?;
@@ -200,7 +204,12 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             });
         }
         rows.sort_by(|a, b| a[0].to_text().cmp(&b[0].to_text()));
-        let mut cols = vec![vs(&format!("Tables_in_{db}"))];
+        // MySQL names the column after the pattern too: `Tables_in_db (pat%)`.
+        let header = match &like {
+            Some(p) => format!("Tables_in_{db} ({p})"),
+            None => format!("Tables_in_{db}"),
+        };
+        let mut cols = vec![vs(&header)];
         if full {
             cols.push(vs("Table_type"));
         }
@@ -342,7 +351,9 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
             return Ok(result(cols, rows));
         }
         if c.w("database") || c.w("schema") {
-            let _ = c.w("if") && c.w("not") && c.w("exists");
+            // MySQL prints the clause back (mysqldump copies the answer into dumps, and a
+            // dump of `mysql` must restore over the existing database).
+            let if_not_exists = c.w("if") && c.w("not") && c.w("exists");
             let d = c.name().ok_or_else(|| Error::parse(text))?;
             let def = cat
                 .dbs
@@ -350,7 +361,7 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
                 .ok_or_else(|| Error::new(code::ER_BAD_DB, format!("Unknown database '{d}'")))?;
             return Ok(result(
                 vec![vs("Database"), vs("Create Database")],
-                vec![vec![s(def.name.clone()), s(format!("CREATE DATABASE `{}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */", def.name))]],
+                vec![vec![s(def.name.clone()), s(format!("CREATE DATABASE {}`{}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */", if if_not_exists { "/*!32312 IF NOT EXISTS*/ " } else { "" }, def.name.replace('`', "``")))]],
             ));
         }
         if c.w("user") {

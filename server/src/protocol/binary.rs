@@ -304,11 +304,19 @@ fn write_value(buf: &mut Vec<u8>, c: &Column, v: &Value) {
             write_time(buf, &t);
         }
         T::Null => {}
-        _ => match v {
-            Value::Str(s) => buf.put_lenenc_str(s.as_bytes()),
-            Value::Bytes(b) => buf.put_lenenc_str(b),
-            other => buf.put_lenenc_str(other.to_string().as_bytes()),
+        T::Bit => match crate::protocol::messages::bit_bytes(v, c.length) {
+            Some(b) => buf.put_lenenc_str(&b),
+            None => write_string(buf, v),
         },
+        _ => write_string(buf, v),
+    }
+}
+
+fn write_string(buf: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => buf.put_lenenc_str(s.as_bytes()),
+        Value::Bytes(b) => buf.put_lenenc_str(b),
+        other => buf.put_lenenc_str(other.to_string().as_bytes()),
     }
 }
 

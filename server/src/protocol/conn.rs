@@ -569,7 +569,7 @@ impl Conn {
                     let p = if binary_rows {
                         binary::binary_row(&columns, row)
                     } else {
-                        msg::text_row(row)
+                        msg::text_row(&columns, row)
                     };
                     self.io.write_packet(&p)?;
                 }

@@ -306,10 +306,32 @@ pub fn column_count(n: usize) -> Vec<u8> {
     buf
 }
 
+/// A BIT(n) column's value as MySQL sends it: big-endian bytes, (n + 7) / 8 of them (the
+/// engine computes with bit values as unsigned integers; clients such as mysqldump read
+/// the bytes).
+pub fn bit_bytes(v: &borealis_engine::Value, bits: u32) -> Option<Vec<u8>> {
+    let x = match v {
+        borealis_engine::Value::UInt(u) => *u,
+        borealis_engine::Value::Int(i) => *i as u64,
+        _ => return None,
+    };
+    let n = (bits.clamp(1, 64) as usize).div_ceil(8);
+    Some(x.to_be_bytes()[8 - n..].to_vec())
+}
+
 /// One row of a text result set.
-pub fn text_row(values: &[borealis_engine::Value]) -> Vec<u8> {
+pub fn text_row(columns: &[borealis_engine::Column], values: &[borealis_engine::Value]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(values.len() * 8);
-    for v in values {
+    for (i, v) in values.iter().enumerate() {
+        if columns
+            .get(i)
+            .is_some_and(|c| c.ty == borealis_engine::ColumnType::Bit)
+        {
+            if let Some(b) = bit_bytes(v, columns[i].length) {
+                buf.put_lenenc_str(&b);
+                continue;
+            }
+        }
         match v {
             borealis_engine::Value::Null => buf.push(0xFB),
             borealis_engine::Value::Str(s) => buf.put_lenenc_str(s.as_bytes()),
