@@ -1,6 +1,7 @@
 //! The `mysql` command-line client (MariaDB 10.11's) against a real Borealis server:
 //! a scripted `-e` session, a database on the command line (which makes the client
-//! rehash with SHOW TABLES and COM_FIELD_LIST), TLS with `--ssl`, a wrong password.
+//! rehash with SHOW TABLES and COM_FIELD_LIST), TLS with `--ssl`, a wrong password;
+//! `mysqladmin`'s commands (COM_PING, COM_STATISTICS, COM_REFRESH, COM_PROCESS_KILL, ...).
 
 use borealis_server::TestServer;
 use borealis_tests::tool;
@@ -75,4 +76,60 @@ fn tls_and_wrong_password() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn mysqladmin_commands() {
+    if !tool::require("mysqladmin", &["--version"]) {
+        return;
+    }
+    let server = TestServer::start_in_memory();
+    let admin = |args: &[&str]| {
+        let out = std::process::Command::new("mysqladmin")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &server.port().to_string(),
+                "-u",
+                "root",
+            ])
+            .arg(format!("-p{}", server.password()))
+            .args(args)
+            .output()
+            .expect("run mysqladmin");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = admin(&["ping"]);
+    assert!(ok && out.contains("mysqld is alive"), "{out}");
+    let (ok, out) = admin(&["status"]);
+    assert!(
+        ok && out.contains("Uptime:") && out.contains("Threads:"),
+        "{out}"
+    );
+    // refresh and flush-hosts/-status go through COM_REFRESH; flush-logs through FLUSH.
+    for cmd in [
+        "refresh",
+        "flush-hosts",
+        "flush-status",
+        "flush-logs",
+        "flush-privileges",
+    ] {
+        let (ok, out) = admin(&[cmd]);
+        assert!(ok, "{cmd}: {out}");
+    }
+    let (ok, out) = admin(&["create", "admin_db"]);
+    assert!(ok, "{out}");
+    let (_, out, _) = run(&server, &[], "SHOW DATABASES LIKE 'admin_db'");
+    assert!(out.contains("admin_db"), "{out}");
+    let (ok, out) = admin(&["-f", "drop", "admin_db"]);
+    assert!(ok, "{out}");
+    let (ok, out) = admin(&["processlist"]);
+    assert!(ok && out.contains("processlist"), "{out}");
+    let (ok, out) = admin(&["kill", "99999"]);
+    assert!(!ok && out.contains("Unknown thread id: 99999"), "{out}");
 }

@@ -421,6 +421,12 @@ impl Conn {
                 let id = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 self.kill(id, false)?;
             }
+            c if c == Command::COM_REFRESH as u8 => {
+                let Some(&bits) = body.first() else {
+                    return self.malformed_command();
+                };
+                self.com_refresh(bits)?;
+            }
             c if c == Command::COM_CHANGE_USER as u8 => return self.com_change_user(p),
             c if c == Command::COM_RESET_CONNECTION as u8 => {
                 self.close_all_statements();
@@ -470,6 +476,34 @@ impl Conn {
             _ => self.send_error(&Error::new(code::ER_UNKNOWN_COM, "Unknown command"))?,
         }
         Ok(true)
+    }
+
+    /// COM_REFRESH (`mysqladmin refresh`, `flush-hosts`, ...): the FLUSH statements its
+    /// bits name, run as the statements would be (privilege checks included); answered
+    /// with the first error or OK. The other bits (thread cache, replication) name
+    /// nothing Borealis keeps.
+    fn com_refresh(&mut self, bits: u8) -> Result<(), Close> {
+        const WHAT: [(u8, &str); 5] = [
+            (0x01, "PRIVILEGES"),
+            (0x02, "LOGS"),
+            (0x04, "TABLES"),
+            (0x08, "HOSTS"),
+            (0x10, "STATUS"),
+        ];
+        let mut err = None;
+        for (bit, what) in WHAT {
+            if bits & bit != 0 {
+                if let Err(e) = self.session().execute(&format!("FLUSH {what}")) {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        match err {
+            Some(e) => self.send_error(&e)?,
+            None => self.send_ok(0, 0, "")?,
+        }
+        Ok(())
     }
 
     fn malformed_command(&mut self) -> Result<bool, Close> {
