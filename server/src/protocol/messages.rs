@@ -363,6 +363,18 @@ mod tests {
     };
 
     #[test]
+    fn bit_values_go_out_as_big_endian_bytes() {
+        use borealis_engine::Value;
+        assert_eq!(bit_bytes(&Value::UInt(5), 4), Some(vec![5]));
+        assert_eq!(bit_bytes(&Value::UInt(0x1ff), 9), Some(vec![1, 0xff]));
+        assert_eq!(bit_bytes(&Value::UInt(u64::MAX), 64), Some(vec![0xff; 8]));
+        // A length the metadata left at 0 still sends one byte; non-integers are left
+        // to the caller.
+        assert_eq!(bit_bytes(&Value::Int(0), 0), Some(vec![0]));
+        assert_eq!(bit_bytes(&Value::Str("5".into()), 8), None);
+    }
+
+    #[test]
     fn greeting_parses_back() {
         let scramble = *b"abcdefghijklmnopqrst";
         let caps = server_capabilities(true);
