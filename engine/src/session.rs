@@ -972,7 +972,15 @@ impl Session {
             } => {
                 let name = ident_names(db_name).join(".");
                 self.check_priv("CREATE", &name, "")?;
-                ddl::create_database(&shared, &name, *if_not_exists)
+                let existed = shared.catalog().db_exists(&name);
+                let r = ddl::create_database(&shared, &name, *if_not_exists);
+                if r.is_ok() && existed {
+                    self.note(
+                        code::ER_DB_CREATE_EXISTS,
+                        format!("Can't create database '{name}'; database exists"),
+                    );
+                }
+                r
             }
             S::CreateSchema {
                 schema_name,
@@ -981,7 +989,15 @@ impl Session {
             } => {
                 let name = schema_name.to_string().trim_matches('`').to_string();
                 self.check_priv("CREATE", &name, "")?;
-                ddl::create_database(&shared, &name, *if_not_exists)
+                let existed = shared.catalog().db_exists(&name);
+                let r = ddl::create_database(&shared, &name, *if_not_exists);
+                if r.is_ok() && existed {
+                    self.note(
+                        code::ER_DB_CREATE_EXISTS,
+                        format!("Can't create database '{name}'; database exists"),
+                    );
+                }
+                r
             }
             S::CreateTable(ct) => {
                 let (db, t) = b.table_name(&ct.name)?;
@@ -1007,7 +1023,15 @@ impl Session {
                     }
                     None => None,
                 };
-                ddl::create_table(&mut b, &shared, ct, rows)
+                let existed = {
+                    let cat = shared.catalog();
+                    cat.get_table(&db, &t).is_ok() || cat.view(&db, &t).is_some()
+                };
+                let r = ddl::create_table(&mut b, &shared, ct, rows);
+                if r.is_ok() && existed && ct.if_not_exists {
+                    self.note(code::ER_TABLE_EXISTS, format!("Table '{t}' already exists"));
+                }
+                r
             }
             S::Drop {
                 object_type,
@@ -1015,22 +1039,53 @@ impl Session {
                 names,
                 ..
             } => match object_type {
-                ast::ObjectType::Table => {
-                    for n in names {
-                        if let Ok((db, t)) = b.table_name(n) {
-                            self.check_priv("DROP", &db, &t)?;
+                ast::ObjectType::Table | ast::ObjectType::View => {
+                    let views = matches!(object_type, ast::ObjectType::View);
+                    if !views {
+                        for n in names {
+                            if let Ok((db, t)) = b.table_name(n) {
+                                self.check_priv("DROP", &db, &t)?;
+                            }
                         }
                     }
-                    ddl::drop_tables(&shared, &b, names, *if_exists, false)
+                    let missing: Vec<String> = {
+                        let cat = shared.catalog();
+                        names
+                            .iter()
+                            .filter_map(|n| b.table_name(n).ok())
+                            .filter(|(db, t)| {
+                                if views {
+                                    cat.view(db, t).is_none()
+                                } else {
+                                    cat.get_table(db, t).is_err() && cat.view(db, t).is_none()
+                                }
+                            })
+                            .map(|(db, t)| format!("{db}.{t}"))
+                            .collect()
+                    };
+                    let r = ddl::drop_tables(&shared, &b, names, *if_exists, views);
+                    if r.is_ok() && !missing.is_empty() {
+                        self.note(
+                            code::ER_BAD_TABLE,
+                            format!("Unknown table '{}'", missing.join(",")),
+                        );
+                    }
+                    r
                 }
-                ast::ObjectType::View => ddl::drop_tables(&shared, &b, names, *if_exists, true),
                 ast::ObjectType::Schema | ast::ObjectType::Database => {
                     let name = names
                         .first()
                         .map(|n| ident_names(n).join("."))
                         .unwrap_or_default();
                     self.check_priv("DROP", &name, "")?;
+                    let existed = shared.catalog().db_exists(&name);
                     let r = ddl::drop_database(&shared, &name, *if_exists, b.fk_checks);
+                    if r.is_ok() && !existed {
+                        self.note(
+                            code::ER_DB_DROP_EXISTS,
+                            format!("Can't drop database '{name}'; database doesn't exist"),
+                        );
+                    }
                     if r.is_ok()
                         && self
                             .state
@@ -1423,6 +1478,12 @@ impl Session {
             .unwrap_or_default();
         let cat = shared.catalog();
         trigger::create_trigger(&shared, &cat, current.as_deref(), &definer, &mode, text)
+    }
+
+    /// A Note-level diagnostic for SHOW WARNINGS (what MySQL says when an IF [NOT] EXISTS
+    /// clause made a DDL statement do nothing).
+    fn note(&mut self, code: u16, msg: String) {
+        self.state.warnings.push(("Note".into(), code, msg));
     }
 
     fn run_special(&mut self, text: &str) -> Result<QueryResult> {
