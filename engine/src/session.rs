@@ -1054,10 +1054,12 @@ impl Session {
                             .iter()
                             .filter_map(|n| b.table_name(n).ok())
                             .filter(|(db, t)| {
+                                // DROP TABLE does not drop a view: a view's name is
+                                // unknown to it, as in MySQL.
                                 if views {
                                     cat.view(db, t).is_none()
                                 } else {
-                                    cat.get_table(db, t).is_err() && cat.view(db, t).is_none()
+                                    cat.get_table(db, t).is_err()
                                 }
                             })
                             .map(|(db, t)| format!("{db}.{t}"))
