@@ -972,15 +972,7 @@ impl Session {
             } => {
                 let name = ident_names(db_name).join(".");
                 self.check_priv("CREATE", &name, "")?;
-                let existed = shared.catalog().db_exists(&name);
-                let r = ddl::create_database(&shared, &name, *if_not_exists);
-                if r.is_ok() && existed {
-                    self.note(
-                        code::ER_DB_CREATE_EXISTS,
-                        format!("Can't create database '{name}'; database exists"),
-                    );
-                }
-                r
+                self.create_database(&name, *if_not_exists)
             }
             S::CreateSchema {
                 schema_name,
@@ -989,15 +981,7 @@ impl Session {
             } => {
                 let name = schema_name.to_string().trim_matches('`').to_string();
                 self.check_priv("CREATE", &name, "")?;
-                let existed = shared.catalog().db_exists(&name);
-                let r = ddl::create_database(&shared, &name, *if_not_exists);
-                if r.is_ok() && existed {
-                    self.note(
-                        code::ER_DB_CREATE_EXISTS,
-                        format!("Can't create database '{name}'; database exists"),
-                    );
-                }
-                r
+                self.create_database(&name, *if_not_exists)
             }
             S::CreateTable(ct) => {
                 let (db, t) = b.table_name(&ct.name)?;
@@ -1480,6 +1464,20 @@ impl Session {
             .unwrap_or_default();
         let cat = shared.catalog();
         trigger::create_trigger(&shared, &cat, current.as_deref(), &definer, &mode, text)
+    }
+
+    /// CREATE DATABASE / SCHEMA; with IF NOT EXISTS over an existing one, MySQL's note.
+    fn create_database(&mut self, name: &str, if_not_exists: bool) -> Result<QueryResult> {
+        let shared = self.db.shared.clone();
+        let existed = shared.catalog().db_exists(name);
+        let r = ddl::create_database(&shared, name, if_not_exists);
+        if r.is_ok() && existed {
+            self.note(
+                code::ER_DB_CREATE_EXISTS,
+                format!("Can't create database '{name}'; database exists"),
+            );
+        }
+        r
     }
 
     /// A Note-level diagnostic for SHOW WARNINGS (what MySQL says when an IF [NOT] EXISTS

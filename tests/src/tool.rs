@@ -64,3 +64,27 @@ pub fn mysql_batch(port: u16, password: &str, extra: &[&str], sql: &str) -> Outp
         .output()
         .expect("run the mysql client")
 }
+
+/// `program` (mysqldump, mysqladmin, the mysql CLI) with the options that connect it to
+/// 127.0.0.1:`port` as root.
+pub fn client_command(program: &str, port: u16, password: &str) -> Command {
+    let mut c = Command::new(program);
+    c.args(["-h", "127.0.0.1", "-P", &port.to_string(), "-u", "root"])
+        .arg(format!("-p{password}"));
+    c
+}
+
+/// Run a self-checking client script (`program args... PORT PASSWORD`) and assert it
+/// succeeded and printed `done` ("<client>: all checks passed").
+pub fn run_client_script(program: &str, args: &[&str], port: u16, password: &str, done: &str) {
+    let out = Command::new(program)
+        .args(args)
+        .arg(port.to_string())
+        .arg(password)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(done), "{stdout}\n{stderr}");
+}

@@ -85,16 +85,7 @@ fn mysqladmin_commands() {
     }
     let server = TestServer::start_in_memory();
     let admin = |args: &[&str]| {
-        let out = std::process::Command::new("mysqladmin")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-P",
-                &server.port().to_string(),
-                "-u",
-                "root",
-            ])
-            .arg(format!("-p{}", server.password()))
+        let out = tool::client_command("mysqladmin", server.port(), server.password())
             .args(args)
             .output()
             .expect("run mysqladmin");

@@ -5,7 +5,7 @@
 //! temporal), a foreign key, a view, a trigger, and the table definitions.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use borealis_server::TestServer;
 use borealis_tests::tool;
@@ -52,16 +52,7 @@ fn sql(server: &TestServer, text: &str) -> String {
 }
 
 fn dump(server: &TestServer, opts: &[&str]) -> Vec<u8> {
-    let out = Command::new("mysqldump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &server.port().to_string(),
-            "-u",
-            "root",
-        ])
-        .arg(format!("-p{}", server.password()))
+    let out = tool::client_command("mysqldump", server.port(), server.password())
         .args(opts)
         .output()
         .expect("run mysqldump");
@@ -76,16 +67,7 @@ fn dump(server: &TestServer, opts: &[&str]) -> Vec<u8> {
 /// Replay a dump through the mysql client, as `mysql < dump.sql` does.
 fn restore(server: &TestServer, dump: &[u8]) {
     let cli = tool::mysql_cli().unwrap_or("mysql");
-    let mut child = Command::new(cli)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &server.port().to_string(),
-            "-u",
-            "root",
-        ])
-        .arg(format!("-p{}", server.password()))
+    let mut child = tool::client_command(cli, server.port(), server.password())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

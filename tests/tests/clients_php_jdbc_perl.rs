@@ -2,8 +2,6 @@
 //! DBD::MariaDB) against a real Borealis server, through the scripts in tests/clients/.
 //! Each script checks its own answers and prints "<client>: all checks passed".
 
-use std::process::Command;
-
 use borealis_server::TestServer;
 use borealis_tests::tool;
 
@@ -11,16 +9,7 @@ use borealis_tests::tool;
 const JDBC_JAR: &str = "/usr/share/java/mariadb-java-client.jar";
 
 fn run_client(program: &str, args: &[&str], server: &TestServer, done: &str) {
-    let out = Command::new(program)
-        .args(args)
-        .arg(server.port().to_string())
-        .arg(server.password())
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains(done), "{stdout}\n{stderr}");
+    tool::run_client_script(program, args, server.port(), server.password(), done);
 }
 
 #[test]

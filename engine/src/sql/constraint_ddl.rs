@@ -783,26 +783,47 @@ pub struct AlterCheck {
     pub any_constraint: bool,
 }
 
-/// Recognize an [`AlterCheck`] statement.
-pub fn parse_alter_check(text: &str) -> Option<AlterCheck> {
+/// `ALTER TABLE [db.]t` at the start of `text`, for the ALTER forms we parse ourselves:
+/// the statement's tokens (without trailing `;`), the table, and the index of the first
+/// token after its name.
+pub(crate) fn alter_table_head(
+    text: &str,
+) -> Option<(Vec<crate::sql::show::Tok>, Option<String>, String, usize)> {
     use crate::sql::show::Tok;
     let mut toks = crate::sql::show::tokenize(text);
     while toks.last() == Some(&Tok::Sym(';')) {
         toks.pop();
     }
     let word = |i: usize| match toks.get(i) {
-        Some(Tok::Word(w)) => Some(w.as_str()),
+        Some(Tok::Word(w)) => Some(w.clone()),
         _ => None,
     };
     let is = |i: usize, w: &str| word(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
     if !(is(0, "alter") && is(1, "table")) {
         return None;
     }
-    let (db, table, mut i) = if toks.get(3) == Some(&Tok::Sym('.')) {
-        (Some(word(2)?.to_string()), word(4)?.to_string(), 5)
+    let (db, table, i) = if toks.get(3) == Some(&Tok::Sym('.')) {
+        (Some(word(2)?), word(4)?, 5)
     } else {
-        (None, word(2)?.to_string(), 3)
+        (None, word(2)?, 3)
     };
+    Some((toks, db, table, i))
+}
+
+/// Whether token `i` is the word `w` (any case).
+pub(crate) fn tok_is(toks: &[crate::sql::show::Tok], i: usize, w: &str) -> bool {
+    matches!(toks.get(i), Some(crate::sql::show::Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+}
+
+/// Recognize an [`AlterCheck`] statement.
+pub fn parse_alter_check(text: &str) -> Option<AlterCheck> {
+    use crate::sql::show::Tok;
+    let (toks, db, table, mut i) = alter_table_head(text)?;
+    let word = |i: usize| match toks.get(i) {
+        Some(Tok::Word(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    let is = |i: usize, w: &str| tok_is(&toks, i, w);
     let drop = is(i, "drop");
     if !(drop || is(i, "alter")) {
         return None;

@@ -27,42 +27,22 @@ fn lc(s: &str) -> String {
 }
 
 /// `ALTER TABLE [db.]t DISABLE KEYS` / `ENABLE KEYS` as the whole statement: mysqldump
-/// writes them around every table's rows. sqlparser does not parse them.
+/// writes them around every table's rows. sqlparser does not parse them. Both are the
+/// same no-op here (every index is always current).
 #[derive(Debug, PartialEq)]
 pub struct AlterKeys {
     pub db: Option<String>,
     pub table: String,
-    pub enable: bool,
 }
 
 /// Recognize an [`AlterKeys`] statement.
 pub fn parse_alter_keys(text: &str) -> Option<AlterKeys> {
-    use crate::sql::show::Tok;
-    let mut toks = crate::sql::show::tokenize(text);
-    while toks.last() == Some(&Tok::Sym(';')) {
-        toks.pop();
-    }
-    let word = |i: usize| match toks.get(i) {
-        Some(Tok::Word(w)) => Some(w.as_str()),
-        _ => None,
-    };
-    let is = |i: usize, w: &str| word(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
-    if !(is(0, "alter") && is(1, "table")) {
-        return None;
-    }
-    let (db, table, i) = if toks.get(3) == Some(&Tok::Sym('.')) {
-        (Some(word(2)?.to_string()), word(4)?.to_string(), 5)
-    } else {
-        (None, word(2)?.to_string(), 3)
-    };
-    let enable = if is(i, "enable") {
-        true
-    } else if is(i, "disable") {
-        false
-    } else {
-        return None;
-    };
-    (is(i + 1, "keys") && toks.len() == i + 2).then_some(AlterKeys { db, table, enable })
+    use crate::sql::constraint_ddl::{alter_table_head, tok_is};
+    let (toks, db, table, i) = alter_table_head(text)?;
+    ((tok_is(&toks, i, "enable") || tok_is(&toks, i, "disable"))
+        && tok_is(&toks, i + 1, "keys")
+        && toks.len() == i + 2)
+        .then_some(AlterKeys { db, table })
 }
 
 pub fn create_database(sh: &Shared, name: &str, if_not_exists: bool) -> Result<QueryResult> {
@@ -1745,7 +1725,6 @@ mod alter_keys_tests {
             Some(AlterKeys {
                 db: None,
                 table: "items".into(),
-                enable: false
             })
         );
         assert_eq!(
@@ -1753,7 +1732,6 @@ mod alter_keys_tests {
             Some(AlterKeys {
                 db: Some("shop".into()),
                 table: "items".into(),
-                enable: true
             })
         );
         // Other ALTERs, and KEYS among other operations, are not this statement.
