@@ -32,6 +32,8 @@ pub struct ClusterOptions {
     pub log_compact_bytes: u64,
     pub tick: Duration,
     pub scrub_every: Option<Duration>,
+    /// See [`crate::node::NodeOptions::lazy_flush`].
+    pub lazy_flush: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +165,7 @@ impl Cluster {
             },
             tick: self.opts.tick,
             scrub_every: self.opts.scrub_every,
+            lazy_flush: self.opts.lazy_flush,
         }
     }
 

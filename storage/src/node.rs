@@ -11,8 +11,14 @@
 //! up and the link is not cut (partitions), so tests can stop, crash, restart and
 //! isolate nodes. Reads and control calls are synchronous; appends are queued.
 //!
+//! An append marked lazy ([`AppendMsg::sync`] false: this replica is outside the write
+//! quorum the writer waits for) is held: the request thread sleeps out
+//! [`NodeOptions::lazy_flush`] instead of waking per message, then flushes everything
+//! it holds with one fsync per segment and acknowledges it; a sync append ends the sleep.
+//!
 //! Invariants: a node acknowledges a record only after it is durable in its log; a
-//! crashed node loses its in-memory state and reopens its segments from its backend.
+//! crashed node loses its in-memory state (held lazy appends included) and reopens its
+//! segments from its backend.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +70,19 @@ pub struct AppendMsg {
     /// Oldest read point any instance uses (None: nobody reads below VDL).
     pub floor: Option<Lsn>,
     pub sink: Arc<dyn AckSink>,
+    /// Flush and acknowledge at once. False: this replica is outside the write quorum
+    /// the writer is waiting for, so it may hold the records unflushed (and unacked) for
+    /// up to [`NodeOptions::lazy_flush`] and make many appends durable with one fsync.
+    pub sync: bool,
+}
+
+/// Appends of one PG made but not yet flushed (lazy messages).
+struct Deferred {
+    seg: Arc<Segment>,
+    /// Group-commit ticket and the SCL that is durable once it is flushed.
+    seq: u64,
+    scl: Lsn,
+    sinks: Vec<Arc<dyn AckSink>>,
 }
 
 /// Static configuration of a node.
@@ -75,7 +94,14 @@ pub struct NodeOptions {
     pub tick: Duration,
     /// Full scrub period (None: only on demand).
     pub scrub_every: Option<Duration>,
+    /// Longest a replica holds appends that did not ask for a flush (see
+    /// [`AppendMsg::sync`]) before flushing and acknowledging them.
+    pub lazy_flush: Duration,
 }
+
+/// Default of [`NodeOptions::lazy_flush`]: short next to a commit's patience, long next
+/// to the time between commits under load, so one fsync covers many of them.
+pub const DEFAULT_LAZY_FLUSH: Duration = Duration::from_millis(5);
 
 /// A storage node.
 pub struct Node {
@@ -85,6 +111,14 @@ pub struct Node {
     opts: NodeOptions,
     segs: RwLock<HashMap<u64, Arc<Segment>>>,
     up: AtomicBool,
+    /// Bumped by every crash: deferred appends made before one belong to segments the
+    /// crash discarded and must not be flushed.
+    crashes: AtomicU64,
+    /// The request thread is sleeping out a lazy interval; `wake` cuts the sleep short
+    /// (a message that asks for a flush, or shutdown).
+    holding: AtomicBool,
+    wake: AtomicBool,
+    request_thread: std::sync::OnceLock<std::thread::Thread>,
     stop: AtomicBool,
     inbox: Sender<AppendMsg>,
     peers: Weak<dyn PeerSet>,
@@ -114,6 +148,10 @@ impl Node {
             opts,
             segs: RwLock::new(HashMap::new()),
             up: AtomicBool::new(true),
+            crashes: AtomicU64::new(0),
+            holding: AtomicBool::new(false),
+            wake: AtomicBool::new(false),
+            request_thread: std::sync::OnceLock::new(),
             stop: AtomicBool::new(false),
             inbox: tx,
             peers,
@@ -213,6 +251,7 @@ impl Node {
     /// Crash: stop and lose all in-memory state; only the backend's contents remain.
     pub fn crash(&self) {
         self.up.store(false, Ordering::SeqCst);
+        self.crashes.fetch_add(1, Ordering::SeqCst);
         self.segs.write().clear();
     }
 
@@ -226,72 +265,153 @@ impl Node {
     }
 
     fn request_loop(self: Arc<Self>, rx: Receiver<AppendMsg>) {
+        let _ = self.request_thread.set(std::thread::current());
+        let mut deferred: HashMap<u64, Deferred> = HashMap::new();
+        // When the oldest deferred append must be flushed, and the crash count then.
+        let mut flush_at: Option<(Instant, u64)> = None;
         while !self.stop.load(Ordering::SeqCst) {
-            let first = match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(m) => m,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
+            let first = match flush_at {
+                // Holding lazy appends: sleep out the interval rather than wake for
+                // every message (the wake-ups are most of what laziness saves); a
+                // message asking for a flush ends the sleep (see `enqueue`).
+                Some((at, _)) => {
+                    self.holding.store(true, Ordering::SeqCst);
+                    loop {
+                        let now = Instant::now();
+                        if now >= at
+                            || self.wake.swap(false, Ordering::SeqCst)
+                            || self.stop.load(Ordering::SeqCst)
+                        {
+                            break;
+                        }
+                        std::thread::park_timeout(at - now);
+                    }
+                    self.holding.store(false, Ordering::SeqCst);
+                    rx.try_recv().ok()
+                }
+                None => match rx.recv_timeout(Duration::from_millis(10)) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
             };
             // Batch everything queued: one group commit per segment.
-            let mut batch = vec![first];
+            let mut batch: Vec<AppendMsg> = first.into_iter().collect();
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
-            if !self.is_up() {
-                continue; // a down node loses what was in flight to it
+            let crashes = self.crashes.load(Ordering::SeqCst);
+            if !self.is_up() || flush_at.is_some_and(|(_, c)| c != crashes) {
+                // A down node loses what was in flight to it, deferred appends included.
+                deferred.clear();
+                flush_at = None;
+                if !self.is_up() {
+                    continue;
+                }
             }
-            let mut by_pg: HashMap<u64, Vec<AppendMsg>> = HashMap::new();
-            for m in batch {
-                by_pg.entry(m.pg).or_default().push(m);
+            let flush_now = flush_at.is_some() || batch.iter().any(|m| m.sync);
+            self.append_batch(batch, &mut deferred);
+            if flush_now {
+                self.flush_deferred(&mut deferred);
+                flush_at = None;
+            } else if !deferred.is_empty() && flush_at.is_none() {
+                flush_at = Some((Instant::now() + self.opts.lazy_flush, crashes));
             }
-            for (pg, msgs) in by_pg {
-                let epoch = msgs.iter().map(|m| m.epoch).max().unwrap_or(0);
-                let vdl = msgs.iter().map(|m| m.vdl).max().unwrap_or(0);
-                // The newest message carries the current read floor.
-                let floor = msgs.last().and_then(|m| m.floor);
-                let truncs = msgs
-                    .iter()
-                    .max_by_key(|m| m.truncs.len())
-                    .map(|m| m.truncs.clone())
-                    .unwrap_or_default();
-                // Messages of an older epoch than others in the batch fail on their own.
-                let (cur, old): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| m.epoch == epoch);
-                for m in old {
-                    let r = self
-                        .segment_or_create(pg, false)
-                        .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::<Record>::new(), 0));
-                    self.reply(&m.sink, pg, r);
+        }
+        if self.is_up() {
+            self.flush_deferred(&mut deferred);
+        }
+    }
+
+    /// Append a batch of messages, per PG in one go, without flushing: the appends join
+    /// `deferred` (errors are answered at once).
+    fn append_batch(&self, batch: Vec<AppendMsg>, deferred: &mut HashMap<u64, Deferred>) {
+        let mut by_pg: HashMap<u64, Vec<AppendMsg>> = HashMap::new();
+        for m in batch {
+            by_pg.entry(m.pg).or_default().push(m);
+        }
+        for (pg, msgs) in by_pg {
+            let epoch = msgs.iter().map(|m| m.epoch).max().unwrap_or(0);
+            let vdl = msgs.iter().map(|m| m.vdl).max().unwrap_or(0);
+            // The newest message carries the current read floor.
+            let floor = msgs.last().and_then(|m| m.floor);
+            let truncs = msgs
+                .iter()
+                .max_by_key(|m| m.truncs.len())
+                .map(|m| m.truncs.clone())
+                .unwrap_or_default();
+            // Messages of an older epoch than others in the batch fail on their own.
+            let (cur, old): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| m.epoch == epoch);
+            for m in old {
+                let r = self
+                    .segment_or_create(pg, false)
+                    .and_then(|s| s.append(Some(m.epoch), &m.truncs, Vec::<Record>::new(), 0));
+                self.reply(&m.sink, pg, r);
+            }
+            let recs: Vec<Arc<Record>> = cur.iter().flat_map(|m| m.recs.iter().cloned()).collect();
+            let complete = recs
+                .iter()
+                .min_by_key(|r| r.lsn)
+                .is_some_and(|r| r.prev_lsn == 0);
+            let r = self.segment_or_create(pg, complete).and_then(|s| {
+                // Limits first: the VDL must never run ahead of the read floor.
+                if epoch >= s.status().epoch {
+                    s.set_limits(vdl, floor);
                 }
-                let recs: Vec<Arc<Record>> =
-                    cur.iter().flat_map(|m| m.recs.iter().cloned()).collect();
-                let complete = recs
-                    .iter()
-                    .min_by_key(|r| r.lsn)
-                    .is_some_and(|r| r.prev_lsn == 0);
-                let r = self.segment_or_create(pg, complete).and_then(|s| {
-                    // Limits first: the VDL must never run ahead of the read floor.
-                    if epoch >= s.status().epoch {
-                        s.set_limits(vdl, floor);
+                let (seq, scl) = s.append_deferred(Some(epoch), &truncs, recs, vdl)?;
+                Ok((s, seq, scl))
+            });
+            match r {
+                Ok((seg, seq, scl)) => {
+                    let d = deferred.entry(pg).or_insert_with(|| Deferred {
+                        seg: seg.clone(),
+                        seq,
+                        scl,
+                        sinks: Vec::new(),
+                    });
+                    if !Arc::ptr_eq(&d.seg, &seg) {
+                        // The segment was reopened (after an I/O error): the old one's
+                        // appends are void; wait on the new one only.
+                        *d = Deferred {
+                            seg,
+                            seq,
+                            scl,
+                            sinks: Vec::new(),
+                        };
                     }
-                    s.append(Some(epoch), &truncs, recs, vdl)
-                });
-                let mut sinks: Vec<&Arc<dyn AckSink>> = Vec::new();
-                for m in &cur {
-                    if !sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {
-                        sinks.push(&m.sink);
+                    d.seq = d.seq.max(seq);
+                    d.scl = d.scl.max(scl);
+                    for m in cur {
+                        if !d.sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {
+                            d.sinks.push(m.sink);
+                        }
                     }
                 }
-                for s in sinks {
-                    let r = match &r {
-                        Ok(l) => Ok(*l),
-                        Err(Error::Fenced { ours, theirs }) => Err(Error::Fenced {
-                            ours: *ours,
-                            theirs: *theirs,
-                        }),
-                        Err(e) => Err(Error::Io(std::io::Error::other(e.to_string()))),
-                    };
-                    self.reply(s, pg, r);
+                Err(e) => {
+                    let mut sinks: Vec<&Arc<dyn AckSink>> = Vec::new();
+                    for m in &cur {
+                        if !sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {
+                            sinks.push(&m.sink);
+                        }
+                    }
+                    for s in sinks {
+                        self.reply(s, pg, Err(copy_err(&e)));
+                    }
                 }
+            }
+        }
+    }
+
+    /// Flush every deferred append (one fsync per segment) and acknowledge it.
+    fn flush_deferred(&self, deferred: &mut HashMap<u64, Deferred>) {
+        for (pg, d) in deferred.drain() {
+            let r = d.seg.flush_to(d.seq).map(|()| d.scl);
+            for s in &d.sinks {
+                let r = match &r {
+                    Ok(l) => Ok(*l),
+                    Err(e) => Err(copy_err(e)),
+                };
+                self.reply(s, pg, r);
             }
         }
     }
@@ -307,7 +427,23 @@ impl Node {
 
     /// Queue an append (the transport checked reachability).
     pub fn enqueue(&self, m: AppendMsg) {
+        let sync = m.sync;
+        // `wake` before the message and `holding` after it (both SeqCst, as on the
+        // request thread's side): either the sleeper sees `wake`, or we see it holding
+        // and unpark it; a sync message never waits out a lazy interval.
+        if sync {
+            self.wake.store(true, Ordering::SeqCst);
+        }
         let _ = self.inbox.send(m);
+        if sync && self.holding.load(Ordering::SeqCst) {
+            self.unpark_request_thread();
+        }
+    }
+
+    fn unpark_request_thread(&self) {
+        if let Some(t) = self.request_thread.get() {
+            t.unpark();
+        }
     }
 
     // ----------------------------------------------------------------------------------
@@ -351,7 +487,7 @@ impl Node {
                 let _ = s.materialize_due();
                 let _ = s.checkpoint(false);
                 let st = s.status();
-                if full || st.damaged || st.max_lsn > st.scl {
+                if full || st.damaged || st.max_lsn > s.held_scl() {
                     self.gossip(&s);
                 }
             }
@@ -411,15 +547,16 @@ impl Node {
             }
             return;
         }
-        let me = s.status();
+        // Records held but not yet flushed (a lazy append) are not fetched again.
+        let held = s.held_scl();
         let best = peers
             .iter()
-            .filter(|(_, st)| st.max_lsn > me.scl)
+            .filter(|(_, st)| st.max_lsn > held)
             .max_by_key(|(_, st)| st.scl);
         let Some((p, _)) = best else {
             return;
         };
-        match p.peer_records_after(s.pg, me.scl, GOSSIP_BATCH) {
+        match p.peer_records_after(s.pg, held, GOSSIP_BATCH) {
             Ok(Some(recs)) => {
                 if !recs.is_empty() {
                     if let Ok((e, t)) = p.peer_epoch(s.pg) {
@@ -464,6 +601,7 @@ impl Node {
     /// Stop the threads (at shutdown).
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.unpark_request_thread();
         let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
         for h in hs {
             // The last handle on a volume may be dropped on one of our own threads (an
@@ -638,6 +776,18 @@ fn rebuild_from(s: &Segment, p: &dyn Peer) -> Result<()> {
 pub struct Net {
     nodes: RwLock<HashMap<NodeId, Arc<Node>>>,
     cut: Mutex<HashSet<(NodeId, NodeId)>>,
+}
+
+/// An error for one more recipient (errors are not `Clone`): fencing keeps its epochs,
+/// anything else reaches the writer as an I/O failure.
+fn copy_err(e: &Error) -> Error {
+    match e {
+        Error::Fenced { ours, theirs } => Error::Fenced {
+            ours: *ours,
+            theirs: *theirs,
+        },
+        e => Error::Io(std::io::Error::other(e.to_string())),
+    }
 }
 
 fn link(a: NodeId, b: NodeId) -> (NodeId, NodeId) {

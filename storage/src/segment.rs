@@ -145,6 +145,11 @@ struct Commit {
     pending: Vec<u8>,
     enqueued: u64,
     done: u64,
+    /// The SCL as of the last enqueue, and the highest one a finished flush covered:
+    /// only the latter may be reported to a writer (a replica acknowledges only what it
+    /// has fsync'd, even when a poll arrives between an append and its flush).
+    queued_scl: Lsn,
+    durable_scl: Lsn,
     leader: bool,
     err: Option<String>,
 }
@@ -304,6 +309,10 @@ impl Segment {
             for r in recs {
                 seg.insert(&mut st, Arc::new(r), None)?;
             }
+            // Everything read back from the files is durable.
+            let mut c = seg.commit.lock();
+            c.queued_scl = st.scl;
+            c.durable_scl = st.scl;
         }
         Ok(seg)
     }
@@ -393,6 +402,10 @@ impl Segment {
         if !void.is_empty() {
             st.scl = st.applied;
             Self::advance_scl(st);
+            // The truncated records are gone: what stays durable is at most the new SCL.
+            let mut c = self.commit.lock();
+            c.queued_scl = c.queued_scl.min(st.scl);
+            c.durable_scl = c.durable_scl.min(st.scl);
         }
         let meta = encode_meta(st.epoch, st.meta_applied, &st.truncs);
         if let Err(e) = self.files.write_meta(&meta) {
@@ -421,7 +434,23 @@ impl Segment {
         recs: impl IntoIterator<Item = R>,
         vdl_hint: Lsn,
     ) -> Result<Lsn> {
-        let (seq, scl) = {
+        let (seq, scl) = self.append_deferred(epoch, truncs, recs, vdl_hint)?;
+        self.flush_to(seq)?;
+        Ok(scl)
+    }
+
+    /// [`Segment::append`] without the wait: the records are in memory and queued for
+    /// the log, not yet durable. Returns the group-commit ticket to pass to
+    /// [`Segment::flush_to`] and the SCL that becomes durable with it; the SCL must not
+    /// be acknowledged before that flush returns.
+    pub fn append_deferred<R: Into<Arc<Record>>>(
+        &self,
+        epoch: Option<u64>,
+        truncs: &[Trunc],
+        recs: impl IntoIterator<Item = R>,
+        vdl_hint: Lsn,
+    ) -> Result<(u64, Lsn)> {
+        {
             let mut st = self.st.lock();
             Self::check_ok(&st)?;
             let e = match epoch {
@@ -449,14 +478,20 @@ impl Segment {
                 c.pending.extend_from_slice(&bytes);
             }
             c.enqueued += 1;
-            (c.enqueued, st.scl)
-        };
+            c.queued_scl = st.scl;
+            Ok((c.enqueued, st.scl))
+        }
+    }
+
+    /// Make everything queued up to ticket `seq` durable (one flush covers every ticket
+    /// queued before it started).
+    pub fn flush_to(&self, seq: u64) -> Result<()> {
         if let Err(e) = self.wait_commit(seq) {
             let mut st = self.st.lock();
             st.failed.get_or_insert_with(|| e.to_string());
             return Err(e);
         }
-        Ok(scl)
+        Ok(())
     }
 
     /// Group commit: wait until batch `seq` is durable, leading a flush if nobody is.
@@ -476,6 +511,7 @@ impl Segment {
             c.leader = true;
             let buf = std::mem::take(&mut c.pending);
             let target = c.enqueued;
+            let target_scl = c.queued_scl;
             let res = MutexGuard::unlocked(&mut c, || {
                 if buf.is_empty() {
                     return Ok(());
@@ -485,7 +521,10 @@ impl Segment {
             });
             c.leader = false;
             match res {
-                Ok(()) => c.done = target,
+                Ok(()) => {
+                    c.done = target;
+                    c.durable_scl = c.durable_scl.max(target_scl);
+                }
                 Err(e) => c.err = Some(e.to_string()),
             }
             self.committed.notify_all();
@@ -514,6 +553,8 @@ impl Segment {
         // Queued bytes are part of `recs`, hence of the new log: their waiters are done.
         c.pending.clear();
         c.done = c.enqueued;
+        c.queued_scl = st.scl;
+        c.durable_scl = st.scl;
         self.committed.notify_all();
         st.log_bytes = bytes.len() as u64;
         Ok(())
@@ -523,7 +564,7 @@ impl Segment {
         SegStatus {
             pg: self.pg,
             epoch: st.epoch,
-            scl: st.scl,
+            scl: st.scl.min(self.commit.lock().durable_scl),
             applied: st.applied,
             max_lsn: st
                 .recs
@@ -538,6 +579,12 @@ impl Segment {
 
     pub fn status(&self) -> SegStatus {
         self.status_locked(&self.st.lock())
+    }
+
+    /// The SCL of what this replica holds in memory, flushed or not: what gossip need
+    /// not fetch from a peer (the status reports only the flushed part).
+    pub fn held_scl(&self) -> Lsn {
+        self.st.lock().scl
     }
 
     /// Declare this replica's pages untrustworthy: no reads, no materialization, until a
@@ -1217,6 +1264,33 @@ mod tests {
         assert_eq!(s.records_after(2, 10).unwrap().len(), 2);
         drop(s);
         assert_eq!(open(&b).status().scl, 9);
+    }
+
+    #[test]
+    fn status_reports_only_flushed_records() {
+        let b = MemBackend::new();
+        let s = open(&b);
+        assert_eq!(s.append(Some(1), &[], vec![rec(1, 0, 0, 1)], 0).unwrap(), 1);
+        // Queued but not flushed: held in memory, not yet acknowledgeable.
+        let (seq, scl) = s
+            .append_deferred(Some(1), &[], vec![rec(2, 1, 0, 2), rec(3, 2, 0, 3)], 0)
+            .unwrap();
+        assert_eq!(scl, 3);
+        assert_eq!(s.status().scl, 1);
+        assert_eq!(s.status().max_lsn, 3);
+        s.flush_to(seq).unwrap();
+        assert_eq!(s.status().scl, 3);
+        // A later flush (another appender's) covers earlier tickets too.
+        let (seq4, _) = s
+            .append_deferred(Some(1), &[], vec![rec(4, 3, 0, 4)], 0)
+            .unwrap();
+        assert_eq!(s.append(Some(1), &[], vec![rec(5, 4, 0, 5)], 0).unwrap(), 5);
+        assert_eq!(s.status().scl, 5);
+        s.flush_to(seq4).unwrap();
+        // Unflushed again: held, not reported.
+        s.append_deferred(Some(1), &[], vec![rec(6, 5, 0, 6)], 0)
+            .unwrap();
+        assert_eq!(s.status().scl, 5);
     }
 
     #[test]

@@ -32,8 +32,8 @@ use parking_lot::{Condvar, Mutex};
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::net::membership::{self, Member, Membership};
 use crate::net::{AddrBook, TcpTransport};
-use crate::node::{AckSink, AppendMsg};
-use crate::quorum::{NodeId, Tracker};
+use crate::node::{AckSink, AppendMsg, DEFAULT_LAZY_FLUSH};
+use crate::quorum::{NodeId, Tracker, WRITE_QUORUM};
 use crate::record::{Record, MAX_PAYLOAD};
 use crate::segment::Trunc;
 use crate::transport::Transport;
@@ -76,6 +76,12 @@ pub struct VolumeConfig {
     /// The quorum set is the membership the nodes store (see
     /// [`crate::net::membership`]); for a new volume the book must name exactly six.
     pub nodes: Option<AddrBook>,
+    /// In-process nodes only: the replicas outside the preferred write quorum (one
+    /// per AZ beyond the first four, see `LocalVolume::lazy_members`) may hold appends
+    /// this long before one fsync makes them durable, instead of flushing each one.
+    /// Commits still wait for four fsync'd copies; this only stops the two others
+    /// from spending a flush on every commit. None: every replica flushes every append.
+    pub lazy_replicas: Option<Duration>,
 }
 
 impl Default for VolumeConfig {
@@ -93,6 +99,7 @@ impl Default for VolumeConfig {
             log_compact_bytes: 64 << 20,
             resend_after: Duration::from_millis(200),
             nodes: None,
+            lazy_replicas: Some(DEFAULT_LAZY_FLUSH),
         }
     }
 }
@@ -152,8 +159,30 @@ impl VolumeConfig {
             log_compact_bytes: self.log_compact_bytes,
             tick: self.tick,
             scrub_every: self.scrub_every,
+            lazy_flush: self.lazy_replicas.unwrap_or(DEFAULT_LAZY_FLUSH),
         }
     }
+}
+
+/// Members beyond the first four in AZ round-robin order (first of each AZ, then second
+/// of each, ...): the ones that may flush lazily while the four span every AZ.
+fn lazy_order(members: &[NodeId], az_of: impl Fn(NodeId) -> Option<u8>) -> Vec<NodeId> {
+    let mut by_az: BTreeMap<u8, Vec<NodeId>> = BTreeMap::new();
+    for &m in members {
+        by_az
+            .entry(az_of(m).unwrap_or(u8::MAX))
+            .or_default()
+            .push(m);
+    }
+    let mut order = Vec::with_capacity(members.len());
+    for rank in 0..members.len() {
+        for list in by_az.values() {
+            if let Some(&m) = list.get(rank) {
+                order.push(m);
+            }
+        }
+    }
+    order.split_off(WRITE_QUORUM.min(order.len()))
 }
 
 /// The PG of a page, or `VolumeFull` if the page lies beyond the cap of `max_pages`.
@@ -185,6 +214,10 @@ struct WState {
     /// Poll rounds so far (over TCP, every [`MEMBERSHIP_ROUNDS`]th checks the members:
     /// see [`LocalVolume::membership_round`]).
     poll_rounds: u64,
+    /// The members the lazy preference was worked out for, and that preference (see
+    /// [`LocalVolume::lazy_preference`]).
+    lazy_for: Vec<NodeId>,
+    lazy_pref: Vec<NodeId>,
 }
 
 /// Poll rounds between membership checks over TCP (about 1.3 s at the default tick).
@@ -298,6 +331,8 @@ impl LocalVolume {
                 replacing: None,
                 poll_cursor: 0,
                 poll_rounds: 0,
+                lazy_for: Vec::new(),
+                lazy_pref: Vec::new(),
             }),
             changed: Condvar::new(),
             acks: Arc::new(Acks(me.clone())),
@@ -493,7 +528,7 @@ impl LocalVolume {
             }
         }
         for ((n, pg), recs) in resend {
-            self.send(n, pg, recs, vdl, floor);
+            self.send(n, pg, recs, vdl, floor, true);
         }
         // Finish a membership change once the new node caught up (over TCP: once the
         // new membership is stored on a write quorum of both sets).
@@ -527,7 +562,15 @@ impl LocalVolume {
         }
     }
 
-    fn send(&self, node: NodeId, pg: u64, recs: Vec<Arc<Record>>, vdl: Lsn, floor: Option<Lsn>) {
+    fn send(
+        &self,
+        node: NodeId,
+        pg: u64,
+        recs: Vec<Arc<Record>>,
+        vdl: Lsn,
+        floor: Option<Lsn>,
+        sync: bool,
+    ) {
         self.net.append(
             node,
             AppendMsg {
@@ -538,8 +581,51 @@ impl LocalVolume {
                 vdl,
                 floor,
                 sink: self.acks.clone(),
+                sync,
             },
         );
+    }
+
+    /// The members that may flush lazily while the others form the write quorum: the
+    /// members in AZ round-robin order (first of each AZ, then second of each, ...)
+    /// beyond the first four, so the four that flush at once span every AZ. Empty (all
+    /// flush at once) over TCP, when configured off, and during a membership change
+    /// (two quorum sets to satisfy).
+    fn lazy_preference(&self, st: &mut WState, members: &[NodeId]) -> Vec<NodeId> {
+        let Some(cluster) = &self.cluster else {
+            return Vec::new();
+        };
+        if self.cfg.lazy_replicas.is_none() || st.tr.sets().len() != 1 {
+            return Vec::new();
+        }
+        if st.lazy_for != members {
+            st.lazy_for = members.to_vec();
+            st.lazy_pref = lazy_order(members, |m| cluster.az(m));
+        }
+        st.lazy_pref.clone()
+    }
+
+    /// The members of `pg` allowed to flush lazily for the next append: the preferred
+    /// lazy ones, unless a member expected to flush at once has fallen below the PG's
+    /// quorum point (down, partitioned or slow): then every member flushes at once, so
+    /// commits need not wait for a lazy interval until it is back.
+    fn lazy_members(tr: &Tracker, pg: u64, members: &[NodeId], pref: &[NodeId]) -> Vec<NodeId> {
+        if pref.is_empty() {
+            return Vec::new();
+        }
+        let mut scls: Vec<Lsn> = members.iter().map(|&m| tr.scl(pg, m)).collect();
+        scls.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&floor) = scls.get(WRITE_QUORUM - 1) else {
+            return Vec::new();
+        };
+        let degraded = members
+            .iter()
+            .any(|&m| !pref.contains(&m) && tr.scl(pg, m) < floor);
+        if degraded {
+            Vec::new()
+        } else {
+            pref.to_vec()
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -791,10 +877,12 @@ impl Volume for LocalVolume {
         let vdl = st.tr.vdl();
         let members = st.tr.members();
         let floor = Self::read_floor(&st);
+        let pref = self.lazy_preference(&mut st, &members);
         // Sent under the lock so every replica receives records in LSN order.
         for (pg, recs) in by_pg {
+            let lazy = Self::lazy_members(&st.tr, pg, &members, &pref);
             for &m in &members {
-                self.send(m, pg, recs.clone(), vdl, floor);
+                self.send(m, pg, recs.clone(), vdl, floor, !lazy.contains(&m));
             }
         }
         if !log.is_empty() {
@@ -909,5 +997,51 @@ impl Volume for Follower {
     }
     fn set_min_read_point(&self, instance: u64, at: Lsn) {
         self.0.set_min_read_point(instance, at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_members_are_the_second_of_two_azs() {
+        let az = |m: NodeId| Some((m / 2) as u8);
+        assert_eq!(lazy_order(&[0, 1, 2, 3, 4, 5], az), vec![3, 5]);
+        // A replaced node (7 in AZ 0 for 0) keeps the four spanning every AZ.
+        let az7 = |m: NodeId| Some(if m == 7 { 0 } else { (m / 2) as u8 });
+        assert_eq!(lazy_order(&[1, 2, 3, 4, 5, 7], az7), vec![3, 5]);
+        // Three per AZ in two AZs: the third of each is lazy.
+        let two = |m: NodeId| Some((m % 2) as u8);
+        assert_eq!(lazy_order(&[0, 1, 2, 3, 4, 5], two), vec![4, 5]);
+    }
+
+    #[test]
+    fn a_lagging_sync_member_makes_every_member_flush() {
+        let members: Vec<NodeId> = (0..6).collect();
+        let mut tr = Tracker::new(members.clone(), 0, &HashMap::new());
+        for _ in 0..3 {
+            tr.allocate(0, true);
+        }
+        let pref = vec![3, 5];
+        // Fresh PG: nobody acked anything, nothing lags.
+        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
+        for n in [0, 1, 2, 4] {
+            tr.ack(n, 0, 3);
+        }
+        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
+        // The lazy ones catch up; node 1 falls behind them (down or slow).
+        for _ in 0..2 {
+            tr.allocate(0, true);
+        }
+        for n in [0, 2, 3, 4, 5] {
+            tr.ack(n, 0, 5);
+        }
+        assert!(LocalVolume::lazy_members(&tr, 0, &members, &pref).is_empty());
+        // Node 1 is back in step: laziness resumes.
+        tr.ack(1, 0, 5);
+        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
+        // Nothing to choose from: nobody is lazy.
+        assert!(LocalVolume::lazy_members(&tr, 0, &members, &[]).is_empty());
     }
 }

@@ -112,6 +112,8 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
             },
             tick: cfg.tick,
             scrub_every: cfg.scrub_every,
+            // Appends over TCP always ask for a flush (the wire carries no such flag).
+            lazy_flush: crate::node::DEFAULT_LAZY_FLUSH,
         },
         Arc::downgrade(&peers),
     )?;
@@ -181,6 +183,7 @@ fn serve_conn(served: &Served, conn: TcpStream) -> Result<()> {
                 floor: d.opt_u64()?,
                 recs: d.records()?.into_iter().map(Arc::new).collect(),
                 sink: sink.clone(),
+                sync: true,
             };
             d.end()?;
             node.enqueue(m);
