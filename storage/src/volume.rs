@@ -185,6 +185,45 @@ fn lazy_order(members: &[NodeId], az_of: impl Fn(NodeId) -> Option<u8>) -> Vec<N
     order.split_off(WRITE_QUORUM.min(order.len()))
 }
 
+/// The members of `pg` allowed to flush lazily for the next append: the preferred lazy
+/// ones, unless a member expected to flush at once has been below the PG's quorum
+/// point (the fourth highest SCL) for longer than `patience` (down, partitioned or
+/// slow): then every member flushes at once, so commits do not wait for a lazy interval
+/// each until it is back. A moment below is normal (a lazy replica's flush can overtake
+/// a member whose ack is on its way), hence the patience. `behind` remembers since when.
+fn lazy_members(
+    tr: &Tracker,
+    behind: &mut HashMap<(u64, NodeId), Instant>,
+    pg: u64,
+    members: &[NodeId],
+    pref: &[NodeId],
+    now: Instant,
+    patience: Duration,
+) -> Vec<NodeId> {
+    if pref.is_empty() {
+        return Vec::new();
+    }
+    let mut scls: Vec<Lsn> = members.iter().map(|&m| tr.scl(pg, m)).collect();
+    scls.sort_unstable_by(|a, b| b.cmp(a));
+    let Some(&floor) = scls.get(WRITE_QUORUM - 1) else {
+        return Vec::new();
+    };
+    let mut degraded = false;
+    for &m in members.iter().filter(|m| !pref.contains(m)) {
+        if tr.scl(pg, m) >= floor {
+            behind.remove(&(pg, m));
+        } else {
+            let since = *behind.entry((pg, m)).or_insert(now);
+            degraded |= now.duration_since(since) >= patience;
+        }
+    }
+    if degraded {
+        Vec::new()
+    } else {
+        pref.to_vec()
+    }
+}
+
 /// The PG of a page, or `VolumeFull` if the page lies beyond the cap of `max_pages`.
 pub fn pg_of(page: PageNo, pages_per_pg: u64, max_pages: u64) -> Result<u64> {
     if page >= max_pages {
@@ -218,6 +257,9 @@ struct WState {
     /// [`LocalVolume::lazy_preference`]).
     lazy_for: Vec<NodeId>,
     lazy_pref: Vec<NodeId>,
+    /// Since when a member expected to flush at once has been below its PG's quorum
+    /// point (see [`lazy_members`]).
+    behind: HashMap<(u64, NodeId), Instant>,
 }
 
 /// Poll rounds between membership checks over TCP (about 1.3 s at the default tick).
@@ -333,6 +375,7 @@ impl LocalVolume {
                 poll_rounds: 0,
                 lazy_for: Vec::new(),
                 lazy_pref: Vec::new(),
+                behind: HashMap::new(),
             }),
             changed: Condvar::new(),
             acks: Arc::new(Acks(me.clone())),
@@ -605,29 +648,6 @@ impl LocalVolume {
         st.lazy_pref.clone()
     }
 
-    /// The members of `pg` allowed to flush lazily for the next append: the preferred
-    /// lazy ones, unless a member expected to flush at once has fallen below the PG's
-    /// quorum point (down, partitioned or slow): then every member flushes at once, so
-    /// commits need not wait for a lazy interval until it is back.
-    fn lazy_members(tr: &Tracker, pg: u64, members: &[NodeId], pref: &[NodeId]) -> Vec<NodeId> {
-        if pref.is_empty() {
-            return Vec::new();
-        }
-        let mut scls: Vec<Lsn> = members.iter().map(|&m| tr.scl(pg, m)).collect();
-        scls.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&floor) = scls.get(WRITE_QUORUM - 1) else {
-            return Vec::new();
-        };
-        let degraded = members
-            .iter()
-            .any(|&m| !pref.contains(&m) && tr.scl(pg, m) < floor);
-        if degraded {
-            Vec::new()
-        } else {
-            pref.to_vec()
-        }
-    }
-
     fn deadline(&self) -> Option<Instant> {
         self.cfg.write_timeout.map(|d| Instant::now() + d)
     }
@@ -879,8 +899,10 @@ impl Volume for LocalVolume {
         let floor = Self::read_floor(&st);
         let pref = self.lazy_preference(&mut st, &members);
         // Sent under the lock so every replica receives records in LSN order.
+        let patience = self.cfg.lazy_replicas.unwrap_or_default();
         for (pg, recs) in by_pg {
-            let lazy = Self::lazy_members(&st.tr, pg, &members, &pref);
+            let WState { tr, behind, .. } = &mut *st;
+            let lazy = lazy_members(tr, behind, pg, &members, &pref, now, patience);
             for &m in &members {
                 self.send(m, pg, recs.clone(), vdl, floor, !lazy.contains(&m));
             }
@@ -1005,7 +1027,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lazy_members_are_the_second_of_two_azs() {
+    fn lazy_order_keeps_four_members_across_every_az() {
         let az = |m: NodeId| Some((m / 2) as u8);
         assert_eq!(lazy_order(&[0, 1, 2, 3, 4, 5], az), vec![3, 5]);
         // A replaced node (7 in AZ 0 for 0) keeps the four spanning every AZ.
@@ -1024,24 +1046,41 @@ mod tests {
             tr.allocate(0, true);
         }
         let pref = vec![3, 5];
+        let mut behind = HashMap::new();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut lazy = |tr: &Tracker, at: Duration| {
+            lazy_members(tr, &mut behind, 0, &members, &pref, t0 + at, ms(5))
+        };
         // Fresh PG: nobody acked anything, nothing lags.
-        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
+        assert_eq!(lazy(&tr, ms(0)), pref);
         for n in [0, 1, 2, 4] {
             tr.ack(n, 0, 3);
         }
-        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
-        // The lazy ones catch up; node 1 falls behind them (down or slow).
+        assert_eq!(lazy(&tr, ms(0)), pref);
+        // The lazy ones catch up; node 1 falls behind them: for a moment that is an ack
+        // on its way...
         for _ in 0..2 {
             tr.allocate(0, true);
         }
         for n in [0, 2, 3, 4, 5] {
             tr.ack(n, 0, 5);
         }
-        assert!(LocalVolume::lazy_members(&tr, 0, &members, &pref).is_empty());
-        // Node 1 is back in step: laziness resumes.
+        assert_eq!(lazy(&tr, ms(1)), pref);
+        assert_eq!(lazy(&tr, ms(4)), pref);
+        // ...for longer than the patience it is a failure: everyone flushes at once.
+        assert!(lazy(&tr, ms(6)).is_empty());
+        assert!(lazy(&tr, ms(60)).is_empty());
+        // Node 1 is back in step: laziness resumes, and the next lapse starts afresh.
         tr.ack(1, 0, 5);
-        assert_eq!(LocalVolume::lazy_members(&tr, 0, &members, &pref), pref);
+        assert_eq!(lazy(&tr, ms(61)), pref);
+        tr.allocate(0, true);
+        for n in [0, 2, 3, 4, 5] {
+            tr.ack(n, 0, 6);
+        }
+        assert_eq!(lazy(&tr, ms(62)), pref);
+        assert!(lazy(&tr, ms(67)).is_empty());
         // Nothing to choose from: nobody is lazy.
-        assert!(LocalVolume::lazy_members(&tr, 0, &members, &[]).is_empty());
+        assert!(lazy_members(&tr, &mut HashMap::new(), 0, &members, &[], t0, ms(5)).is_empty());
     }
 }
