@@ -106,8 +106,8 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
             }
             let rest = &self.text[self.pos..];
-            if rest.starts_with("/*") {
-                match rest[2..].find("*/") {
+            if let Some(body) = rest.strip_prefix("/*") {
+                match body.find("*/") {
                     Some(e) => self.pos += 2 + e + 2,
                     None => self.pos = b.len(),
                 }
@@ -269,7 +269,7 @@ impl<'a> Lexer<'a> {
 }
 
 fn hex(digits: &str) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..digits.len())
