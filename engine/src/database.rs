@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     /// Every instance of the cluster (information_schema.replica_host_status); None:
     /// this instance alone.
     pub(crate) cluster_view: RwLock<Option<ClusterView>>,
+    /// The only directory LOAD DATA may read server-side files from (MySQL's
+    /// `--secure-file-priv`); None: none may be read.
+    pub(crate) secure_file_priv: RwLock<Option<std::path::PathBuf>>,
 }
 
 impl Shared {
@@ -358,10 +361,25 @@ impl Database {
             replica: Some(o.state.clone()),
             applier: Mutex::new(None),
             cluster_view: RwLock::new(None),
+            secure_file_priv: RwLock::new(None),
         });
         let applier = crate::replica::start(o, Arc::downgrade(&shared))?;
         *shared.applier.lock() = Some(applier);
         Ok(Database { shared })
+    }
+
+    /// Allow `LOAD DATA INFILE` (without LOCAL) to read server-side files under `dir`
+    /// (MySQL's `--secure-file-priv`); None (the default) refuses every such file with
+    /// error 1290. Shown as `@@secure_file_priv`.
+    pub fn set_secure_file_priv(&self, dir: Option<std::path::PathBuf>) {
+        self.shared.globals.write().insert(
+            "secure_file_priv".into(),
+            match &dir {
+                Some(d) => Value::Str(format!("{}/", d.display()).replace("//", "/")),
+                None => Value::Null,
+            },
+        );
+        *self.shared.secure_file_priv.write() = dir;
     }
 
     /// Tell this instance how to list every instance of its cluster (for
@@ -414,6 +432,7 @@ impl Database {
             replica: None,
             applier: Mutex::new(None),
             cluster_view: RwLock::new(None),
+            secure_file_priv: RwLock::new(None),
         });
         let db = Database { shared };
         db.bootstrap()?;

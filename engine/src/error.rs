@@ -186,6 +186,10 @@ pub fn sqlstate(code: u16) -> &'static str {
         ER_NO_DB => "3D000",
         // ER_WARN_DATA_TRUNCATED keeps its warning class when strict mode raises it.
         1265 => "01000",
+        // LOAD DATA's ER_WARN_TOO_FEW_RECORDS / ER_WARN_TOO_MANY_RECORDS, likewise.
+        1261 | 1262 => "01000",
+        // ER_WARN_NULL_TO_NOTNULL.
+        1263 => "22004",
         ER_DUP_FIELDNAME => "42S21",
         ER_TABLE_EXISTS => "42S01",
         ER_BAD_TABLE | ER_NO_SUCH_TABLE | ER_UNKNOWN_TABLE => "42S02",
@@ -231,6 +235,8 @@ pub fn sqlstate(code: u16) -> &'static str {
         | ER_WRONG_FIELD_WITH_GROUP
         | ER_ILLEGAL_REFERENCE
         | 1248
+        // ER_WRONG_FIELD_TERMINATORS (LOAD DATA's ENCLOSED BY / ESCAPED BY)
+        | 1083
         // ER_WRONG_FK_DEF, ER_TRUNCATE_ILLEGAL_FK
         | 1239
         | 1701 => "42000",

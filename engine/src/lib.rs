@@ -44,6 +44,8 @@ pub use error::{Error, Result};
 pub use replica::{ClusterView, InstanceInfo, InstanceRole, ReplicaStatus};
 pub use result::{Column, ColumnType, QueryResult, Row};
 pub use session::{PreparedStatement, Session, SessionInfo, SessionStatus};
+pub use sql::load_data::{FsLocalInfile, LocalInfile};
+pub use sql::parse::split_statements;
 pub use value::Value;
 
 /// The version string the server reports (`SELECT VERSION()`, the handshake).

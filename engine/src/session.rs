@@ -20,6 +20,7 @@ use crate::error::{code, Error, Result};
 use crate::result::{Column, ColumnType, QueryResult, Row};
 use crate::sql::bind::{ident_names, Binder};
 use crate::sql::exec::Exec;
+use crate::sql::load_data::{self, LocalInfile};
 use crate::sql::parse;
 use crate::sql::session_state::{parse_isolation, SessState};
 use crate::sql::{accounts, ddl, dml, explain, show_stmt};
@@ -222,10 +223,48 @@ impl Session {
     /// Run every statement in `sql` (a multi-statement text), stopping after the first
     /// error. One result per statement run.
     pub fn execute_script(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
+        self.script(sql, None)
+    }
+
+    /// [`Self::execute`] for a client that is not this process: `LOAD DATA LOCAL` asks
+    /// `local` for the file (the server implements it over the wire). Plain `execute`
+    /// reads LOCAL files from this process's file system (the embedder is the client).
+    pub fn execute_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Result<QueryResult> {
+        let mut results = self.script(sql, Some(local));
+        match results.pop() {
+            Some(r) => r,
+            None => Err(Error::new(code::ER_EMPTY_QUERY, "Query was empty")),
+        }
+    }
+
+    /// [`Self::execute_script`] with LOAD DATA LOCAL's files asked of `local`.
+    pub fn execute_script_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Vec<Result<QueryResult>> {
+        self.script(sql, Some(local))
+    }
+
+    fn script(
+        &mut self,
+        sql: &str,
+        mut local: Option<&mut dyn LocalInfile>,
+    ) -> Vec<Result<QueryResult>> {
         let stmts = parse::split_statements(sql);
         let mut out = Vec::new();
         for s in stmts {
-            let r = self.run_text(&s, &[]);
+            // Reborrowed per statement (a trait object behind `&mut` needs the explicit
+            // reborrow to shorten its lifetime).
+            let l: Option<&mut dyn LocalInfile> = match local {
+                Some(ref mut l) => Some(&mut **l),
+                None => None,
+            };
+            let r = self.run_text(&s, &[], l);
             let failed = r.is_err();
             out.push(r);
             if failed {
@@ -263,6 +302,12 @@ impl Session {
             Err(e) => {
                 // Statements we parse ourselves (SHOW ..., CREATE USER ...) take no
                 // parameters; prepare them as text.
+                if is_load_data(&text) {
+                    return Err(Error::new(
+                        crate::sql::load_data::ER_UNSUPPORTED_PS,
+                        "This command is not supported in the prepared statement protocol yet",
+                    ));
+                }
                 if special_statement(&text) {
                     (
                         Statement::Flush {
@@ -322,7 +367,7 @@ impl Session {
         if matches!(stmt.inner.stmt, Statement::Flush { .. }) && special_statement(&stmt.inner.text)
         {
             let text = stmt.inner.text.clone();
-            return self.run_text(&text, &[]);
+            return self.run_text(&text, &[], None);
         }
         // COM_STMT_EXECUTE is a client statement: MySQL counts it in Questions.
         self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
@@ -610,7 +655,12 @@ impl Session {
         })
     }
 
-    fn run_text(&mut self, text: &str, params: &[Value]) -> Result<QueryResult> {
+    fn run_text(
+        &mut self,
+        text: &str,
+        params: &[Value],
+        local: Option<&mut dyn LocalInfile>,
+    ) -> Result<QueryResult> {
         self.db.shared.questions.fetch_add(1, Ordering::Relaxed);
         // Statements are recognized by their first words (SHOW, CREATE DATABASE, ...):
         // comments in front of them must not hide those.
@@ -640,7 +690,18 @@ impl Session {
         if special_statement(special) {
             let text = special;
             self.set_process("Query", Some(text));
-            let r = self.run_special(text);
+            let r = if is_load_data(text) {
+                self.kill_query.store(false, Ordering::SeqCst);
+                let r = self.run_load_data(text, local);
+                if let Err(e) = &r {
+                    self.state
+                        .warnings
+                        .push(("Error".into(), e.code, e.message.clone()));
+                }
+                r
+            } else {
+                self.run_special(text)
+            };
             self.set_process("Sleep", None);
             return r;
         }
@@ -1178,10 +1239,7 @@ impl Session {
         writes: bool,
     ) -> Result<QueryResult> {
         let shared = self.db.shared.clone();
-        let autocommit_stmt = self.txn.is_none() && self.state.autocommit && !self.explicit;
-        self.ensure_txn();
-        let mut txn = self.txn.take().expect("ensured");
-        txn.begin_statement(&shared.mgr);
+        let (mut txn, autocommit_stmt) = self.begin_stmt();
         let cat = shared.catalog_for(&mut txn);
         let result = {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
@@ -1259,6 +1317,31 @@ impl Session {
             }
             r
         };
+        self.finish_stmt(txn, autocommit_stmt, writes, result)
+    }
+
+    /// Start a statement: the session's transaction (begun if there is none) taken out
+    /// for the statement, and whether the statement is its own autocommit transaction.
+    fn begin_stmt(&mut self) -> (Txn, bool) {
+        let autocommit_stmt = self.txn.is_none() && self.state.autocommit && !self.explicit;
+        self.ensure_txn();
+        let mut txn = self.txn.take().expect("ensured");
+        txn.begin_statement(&self.db.shared.mgr);
+        (txn, autocommit_stmt)
+    }
+
+    /// End a statement begun by [`Self::begin_stmt`]: on success keep its writes (commit
+    /// them when it was an autocommit statement that writes); on failure undo only the
+    /// statement's writes (the whole transaction for a deadlock victim or an autocommit
+    /// statement). `found`: rows a SELECT returned (FOUND_ROWS).
+    fn finish_stmt(
+        &mut self,
+        mut txn: Txn,
+        autocommit_stmt: bool,
+        writes: bool,
+        result: Result<(QueryResult, Option<usize>)>,
+    ) -> Result<QueryResult> {
+        let shared = self.db.shared.clone();
         match result {
             Ok((r, found)) => {
                 if let Some(n) = found {
@@ -1486,6 +1569,81 @@ impl Session {
         self.state.warnings.push(("Note".into(), code, msg));
     }
 
+    /// LOAD DATA [LOCAL] INFILE (`sql::load_data`). The table and the privileges are
+    /// checked before anything is read (MySQL opens the table before it asks the client
+    /// for the file); the rows are inserted in the statement's transaction like INSERT's.
+    fn run_load_data(
+        &mut self,
+        text: &str,
+        local: Option<&mut dyn LocalInfile>,
+    ) -> Result<QueryResult> {
+        let stmt = load_data::grammar::parse(text)?;
+        let shared = self.db.shared.clone();
+        if shared.read_only {
+            return Err(read_only_error());
+        }
+        let db = stmt
+            .db
+            .clone()
+            .or_else(|| self.state.current_db.clone())
+            .ok_or_else(Error::no_db)?;
+        {
+            let cat = shared.catalog();
+            let b = Binder::new(&cat, Some(db.clone()), text);
+            dml::target_table(&b, &db, &stmt.table, "LOAD")?;
+        }
+        self.check_priv("INSERT", &db, &stmt.table)?;
+        if stmt.on_dup == load_data::grammar::OnDuplicate::Replace {
+            self.check_priv("DELETE", &db, &stmt.table)?;
+        }
+        let mut fs = load_data::FsLocalInfile;
+        let mut input: Box<dyn std::io::Read + '_> = if stmt.local {
+            let local: &mut dyn LocalInfile = match local {
+                Some(l) => l,
+                None => &mut fs,
+            };
+            if !local.enabled() {
+                return Err(Error::new(
+                    load_data::ER_LOAD_INFILE_CAPABILITY_DISABLED,
+                    "The used command is not allowed because the MariaDB server or client has disabled the local infile capability",
+                ));
+            }
+            local
+                .open(&stmt.file)
+                .map_err(|e| load_data::file_not_found(&stmt.file, &e))?
+        } else {
+            // FILE is a global privilege; MySQL answers its absence with 1045.
+            if !accounts::allowed(&shared, &self.state.user, &self.state.host, "FILE", "*", "") {
+                return Err(Error::new(
+                    code::ER_ACCESS_DENIED,
+                    format!(
+                        "Access denied for user '{}'@'{}' (using password: YES)",
+                        self.state.user, self.state.host
+                    ),
+                ));
+            }
+            let dir = shared.secure_file_priv.read().clone();
+            Box::new(load_data::open_server_file(dir.as_deref(), &stmt.file)?)
+        };
+        let _cluster = crate::replica::enter(&shared);
+        let (mut txn, autocommit_stmt) = self.begin_stmt();
+        let cat = shared.catalog_for(&mut txn);
+        let result = {
+            let mut ex = Exec::new(&shared, &mut txn, &mut self.state, &[]);
+            ex.interrupted = Some(self.kill_query.clone());
+            let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
+            let r = dml::target_table(&b, &db, &stmt.table, "LOAD")
+                .and_then(|t| load_data::load(&mut ex, &mut b, &stmt, &t, &mut *input));
+            let warnings = std::mem::take(&mut ex.fnctx.warnings);
+            drop(ex);
+            for (c, m) in warnings {
+                self.state.warnings.push(("Warning".into(), c, m));
+            }
+            r.map(|r| (r, None))
+        };
+        self.finish_stmt(txn, autocommit_stmt, true, result)
+    }
+
     fn run_special(&mut self, text: &str) -> Result<QueryResult> {
         let shared = self.db.shared.clone();
         let low = lower_words(text);
@@ -1557,18 +1715,13 @@ impl Session {
             ));
             return Ok(QueryResult::ok(0));
         }
-        if low.starts_with("load data") || low.starts_with("load xml") {
-            // Not a syntax error: the statement is MySQL's, its file transfer is not built
-            // yet (mysqlimport gets this error and stops with nothing half-loaded).
-            return Err(Error::unsupported(if low.starts_with("load xml") {
-                "LOAD XML"
-            } else {
-                "LOAD DATA"
-            }));
+        if low.starts_with("load xml") {
+            // Not a syntax error: the statement is MySQL's, its XML reader is not built.
+            return Err(Error::unsupported("LOAD XML"));
         }
         if low.starts_with("do ") {
             let q = format!("SELECT {}", &text.trim_start()[3..]);
-            self.run_text(&q, &[])?;
+            self.run_text(&q, &[], None)?;
             return Ok(QueryResult::ok(0));
         }
         if low.starts_with("set character set") || low.starts_with("set charset") {
@@ -1740,6 +1893,11 @@ fn lower_words(text: &str) -> String {
         out.push_str(&w.to_ascii_lowercase());
     }
     out
+}
+
+/// `LOAD DATA ...` (LOAD XML stays unsupported: it goes to `run_special`).
+fn is_load_data(text: &str) -> bool {
+    lower_words(text).starts_with("load data")
 }
 
 /// Statements parsed by us rather than sqlparser.

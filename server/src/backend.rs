@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use borealis_engine::{
-    Column, Database, Error, PreparedStatement, QueryResult, Result, Session, SessionInfo,
-    SessionStatus, UserAccount, Value,
+    Column, Database, Error, LocalInfile, PreparedStatement, QueryResult, Result, Session,
+    SessionInfo, SessionStatus, UserAccount, Value,
 };
 
 /// A prepared statement as the protocol reports it in the COM_STMT_PREPARE reply.
@@ -34,6 +34,24 @@ pub trait BackendSession: Send {
     fn execute(&mut self, sql: &str) -> Result<QueryResult>;
     /// A multi-statement text: one result per statement run, stopping after an error.
     fn execute_script(&mut self, sql: &str) -> Vec<Result<QueryResult>>;
+    /// [`Self::execute`] where LOAD DATA LOCAL asks `local` (the client) for its file.
+    fn execute_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Result<QueryResult> {
+        let _ = local;
+        self.execute(sql)
+    }
+    /// [`Self::execute_script`] where LOAD DATA LOCAL asks `local` for its file.
+    fn execute_script_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Vec<Result<QueryResult>> {
+        let _ = local;
+        self.execute_script(sql)
+    }
     fn prepare(&mut self, sql: &str) -> Result<PreparedInfo>;
     fn execute_prepared(&mut self, handle: u64, params: &[Value]) -> Result<QueryResult>;
     fn close_prepared(&mut self, handle: u64);
@@ -76,6 +94,22 @@ impl BackendSession for EngineSession {
 
     fn execute_script(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
         self.session.execute_script(sql)
+    }
+
+    fn execute_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Result<QueryResult> {
+        self.session.execute_with_local(sql, local)
+    }
+
+    fn execute_script_with_local(
+        &mut self,
+        sql: &str,
+        local: &mut dyn LocalInfile,
+    ) -> Vec<Result<QueryResult>> {
+        self.session.execute_script_with_local(sql, local)
     }
 
     fn prepare(&mut self, sql: &str) -> Result<PreparedInfo> {

@@ -140,6 +140,10 @@ struct ServeArgs {
     /// Refuse clients that do not use TLS.
     #[arg(long)]
     require_secure_transport: bool,
+    /// The only directory `LOAD DATA INFILE` (without LOCAL) may read files from; without
+    /// it server-side files are refused (error 1290), as MySQL's NULL secure_file_priv.
+    #[arg(long)]
+    secure_file_priv: Option<PathBuf>,
     /// Read replicas to run in this process on the same volume (at most 15), served
     /// behind the reader endpoint.
     #[arg(long, default_value_t = 0)]
@@ -302,6 +306,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         Database::open(&args.datadir)
     }
     .map_err(|e| format!("opening the database: {e}"))?;
+
+    if let Some(dir) = &args.secure_file_priv {
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| format!("--secure-file-priv {}: {e}", dir.display()))?;
+        db.set_secure_file_priv(Some(dir));
+    }
 
     let (password, generated) = match args.root_password.clone() {
         Some(p) => (p, false),

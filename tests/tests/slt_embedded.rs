@@ -75,6 +75,7 @@ impl Backend for EmbeddedBackend {
 
     fn prepare(&mut self, db: &str) -> Result<Self::Make, String> {
         let database = Database::open_in_memory().map_err(|e| e.to_string())?;
+        database.set_secure_file_priv(Some(slt_common::load_data_dir()));
         let mut setup = database.session();
         setup
             .execute(&format!("CREATE DATABASE `{db}`"))

@@ -23,6 +23,11 @@ fn slt_server() {
     }
     // One in-memory server for the whole run; each file gets its own scratch database.
     let server = borealis_server::TestServer::start_in_memory();
+    // Server-side LOAD DATA files: the golden files write theirs under `$__TEST_DIR__`.
+    server
+        .database()
+        .expect("an engine behind the test server")
+        .set_secure_file_priv(Some(slt_common::load_data_dir()));
     let mut backend =
         MysqlBackend::new(&server.url(), &["server"]).unwrap_or_else(|e| panic!("{e}"));
     slt_common::run_all(&mut backend);

@@ -483,7 +483,9 @@ pub(crate) fn div_zero_is_error(ex: &Exec<'_>) -> bool {
         })
 }
 
-fn implicit_default(col: &crate::catalog::ColumnDef) -> Value {
+/// The value MySQL stores for a NOT NULL column without a default when a statement gives
+/// it nothing usable (non-strict INSERT, LOAD DATA's missing or NULL fields).
+pub(crate) fn implicit_default(col: &crate::catalog::ColumnDef) -> Value {
     use crate::catalog::SqlType as T;
     match &col.ty {
         t if t.is_integer() || *t == T::Year => Value::Int(0),
@@ -758,6 +760,32 @@ pub fn insert(ex: &mut Exec<'_>, b: &mut Binder<'_>, ins: &ast::Insert) -> Resul
     })
 }
 
+/// Insert one completed row with INSERT's row semantics (BEFORE/AFTER INSERT triggers
+/// around `Exec::insert_row`) for statements without ON DUPLICATE KEY UPDATE: LOAD DATA
+/// goes through here, so its rows meet the same checks, keys and triggers as INSERT's.
+pub(crate) fn insert_one(
+    ex: &mut Exec<'_>,
+    cat: &crate::catalog::Catalog,
+    t: &Arc<TableDef>,
+    mut row: Vec<Value>,
+    conflict: Conflict,
+) -> Result<Inserted> {
+    let has_triggers = !cat.triggers_on(&t.db, &t.name).is_empty();
+    if has_triggers {
+        trigger::fire(ex, cat, t, Before, Ev::Insert, None, Some(&mut row))?;
+    }
+    let mut after_row = has_triggers.then(|| row.clone());
+    let mut keep =
+        |_: &mut Exec<'_>, old: &[Value], _: &[Value]| -> Result<Vec<Value>> { Ok(old.to_vec()) };
+    let outcome = ex.insert_row(t, row, conflict, &mut keep)?;
+    if matches!(outcome, Inserted::New | Inserted::Replaced(_)) {
+        if let Some(r) = after_row.as_mut() {
+            trigger::fire(ex, cat, t, After, Ev::Insert, None, Some(r))?;
+        }
+    }
+    Ok(outcome)
+}
+
 /// VALUES(col) inside ON DUPLICATE KEY UPDATE refers to the new row: rewrite it to a
 /// reference that the binder resolves to the second half of the (old ++ new) row.
 fn rewrite_values_fn(
@@ -821,7 +849,7 @@ fn rewrite_values_fn(
     e
 }
 
-fn assignment_column(t: &ast::AssignmentTarget) -> Result<String> {
+pub(crate) fn assignment_column(t: &ast::AssignmentTarget) -> Result<String> {
     match t {
         ast::AssignmentTarget::ColumnName(n) => {
             Ok(ident_names(n).last().cloned().unwrap_or_default())
@@ -830,7 +858,12 @@ fn assignment_column(t: &ast::AssignmentTarget) -> Result<String> {
     }
 }
 
-fn target_table(b: &Binder<'_>, db: &str, name: &str, what: &str) -> Result<Arc<TableDef>> {
+pub(crate) fn target_table(
+    b: &Binder<'_>,
+    db: &str,
+    name: &str,
+    what: &str,
+) -> Result<Arc<TableDef>> {
     if let Some(t) = b.catalog.table(db, name) {
         return Ok(t.clone());
     }

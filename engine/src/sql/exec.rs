@@ -89,7 +89,7 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn check_interrupt(&self) -> Result<()> {
+    pub(crate) fn check_interrupt(&self) -> Result<()> {
         if let Some(f) = &self.interrupted {
             if f.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Error::new(

@@ -22,6 +22,7 @@ mod join_differential;
 #[cfg(test)]
 mod join_many_tests;
 pub mod joinplan;
+pub mod load_data;
 pub mod multi_dml;
 pub mod optimize;
 pub mod parse;

@@ -43,6 +43,7 @@ pub fn default_sysvars() -> BTreeMap<String, Value> {
         ("innodb_read_only", i(0)),
         ("interactive_timeout", i(28800)),
         ("license", s("Apache-2.0")),
+        ("local_infile", i(1)),
         ("lower_case_table_names", i(1)),
         ("max_allowed_packet", i(67108864)),
         ("max_connections", i(151)),
@@ -56,6 +57,8 @@ pub fn default_sysvars() -> BTreeMap<String, Value> {
         ("query_cache_size", i(0)),
         ("query_cache_type", s("OFF")),
         ("read_only", i(0)),
+        // NULL: server-side LOAD DATA files are refused (Database::set_secure_file_priv).
+        ("secure_file_priv", Value::Null),
         ("socket", s("")),
         ("sql_auto_is_null", i(0)),
         ("sql_mode", s(DEFAULT_SQL_MODE)),

@@ -17,6 +17,7 @@ use tracing::{debug, info};
 
 use super::auth;
 use super::binary::{self, ExecuteError, ParamType};
+use super::local_infile::WireInfile;
 use super::messages::{self as msg, ClientHello};
 use super::packet::{PacketError, PacketIo};
 use crate::backend::BackendSession;
@@ -622,8 +623,34 @@ impl Conn {
         if let Some((id, query_only)) = parse_kill(sql) {
             return self.kill(id, query_only);
         }
+        let local_files = self.caps.contains(CapabilityFlags::CLIENT_LOCAL_FILES);
         if self.caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS) {
-            let results = self.session().execute_script(sql);
+            if may_load_local(sql) {
+                // The client must see each statement's result before a later statement
+                // asks it for a file: run them one by one, replying as they finish.
+                let stmts = borealis_engine::split_statements(sql);
+                let n = stmts.len();
+                for (i, stmt) in stmts.iter().enumerate() {
+                    match self.execute_local(stmt, local_files)? {
+                        Ok(r) => self.send_result(r, i + 1 < n, false)?,
+                        Err(e) => {
+                            self.send_error(&e)?;
+                            break;
+                        }
+                    }
+                }
+                if n == 0 {
+                    self.send_error(&Error::new(code::ER_EMPTY_QUERY, "Query was empty"))?;
+                }
+                return Ok(());
+            }
+            let mut wire = WireInfile::new(&mut self.io, local_files);
+            let session = self
+                .session
+                .as_deref_mut()
+                .expect("a session is opened before the command phase");
+            let results = session.execute_script_with_local(sql, &mut wire);
+            wire.finish()?;
             let n = results.len();
             for (i, r) in results.into_iter().enumerate() {
                 match r {
@@ -638,12 +665,29 @@ impl Conn {
                 self.send_error(&Error::new(code::ER_EMPTY_QUERY, "Query was empty"))?;
             }
         } else {
-            match self.session().execute(sql) {
+            match self.execute_local(sql, local_files)? {
                 Ok(r) => self.send_result(r, false, false)?,
                 Err(e) => self.send_error(&e)?,
             }
         }
         Ok(())
+    }
+
+    /// Run `sql` with LOAD DATA LOCAL's file asked of this connection's client; the
+    /// transfer is finished (drained) before the caller replies.
+    fn execute_local(
+        &mut self,
+        sql: &str,
+        local_files: bool,
+    ) -> Result<borealis_engine::Result<QueryResult>, Close> {
+        let mut wire = WireInfile::new(&mut self.io, local_files);
+        let session = self
+            .session
+            .as_deref_mut()
+            .expect("a session is opened before the command phase");
+        let r = session.execute_with_local(sql, &mut wire);
+        wire.finish()?;
+        Ok(r)
     }
 
     fn kill(&mut self, target: u32, query_only: bool) -> Result<(), Close> {
@@ -806,6 +850,13 @@ impl Conn {
         }
         self.stmts.clear();
     }
+}
+
+/// Whether a multi-statement text may hold LOAD DATA LOCAL (then its statements run one
+/// at a time); a cheap test that never misses one.
+fn may_load_local(sql: &str) -> bool {
+    let low = sql.to_ascii_lowercase();
+    low.contains("local") && low.contains("infile")
 }
 
 fn unknown_stmt(id: u32, what: &str) -> Error {

@@ -21,8 +21,9 @@ pub const DEFAULT_COLLATION: u8 = 45;
 
 /// The capabilities the server offers. CLIENT_LONG_PASSWORD doubles as CLIENT_MYSQL: with
 /// it set, libmariadb treats the peer as MySQL and stays on the standard protocol.
-/// Not offered: COMPRESS, LOCAL_FILES (no LOAD DATA LOCAL), SESSION_TRACK (no session
-/// state in OK packets), and MariaDB's extended capabilities.
+/// LOCAL_FILES is offered: LOAD DATA LOCAL asks the client for its file (`conn.rs`,
+/// `WireInfile`) when the client set it too. Not offered: COMPRESS, SESSION_TRACK (no
+/// session state in OK packets), and MariaDB's extended capabilities.
 pub fn server_capabilities(tls: bool) -> CapabilityFlags {
     let mut caps = CapabilityFlags::CLIENT_LONG_PASSWORD
         | CapabilityFlags::CLIENT_FOUND_ROWS
@@ -31,6 +32,7 @@ pub fn server_capabilities(tls: bool) -> CapabilityFlags {
         | CapabilityFlags::CLIENT_PROTOCOL_41
         | CapabilityFlags::CLIENT_INTERACTIVE
         | CapabilityFlags::CLIENT_IGNORE_SIGPIPE
+        | CapabilityFlags::CLIENT_LOCAL_FILES
         | CapabilityFlags::CLIENT_TRANSACTIONS
         | CapabilityFlags::CLIENT_SECURE_CONNECTION
         | CapabilityFlags::CLIENT_MULTI_STATEMENTS

@@ -12,6 +12,13 @@
 //! shown as `@`. The crate's default comparison collapses whitespace, so tests that care
 //! about spaces wrap values, e.g. `CONCAT('[', c, ']')`.
 //!
+//! Files for LOAD DATA: a golden file turns on sqllogictest's substitution
+//! (`control substitution on`) and writes its input with `system ok` commands under
+//! `$__TEST_DIR__`, the runner's temporary directory (removed after the file). The
+//! runners let server-side LOAD DATA read from the system temporary directory
+//! ([`load_data_dir`], as `--secure-file-priv`); LOCAL files are read by the embedded
+//! engine itself, or sent by the wire runner's client.
+//!
 //! Environment:
 //! * `SLT_FILTER=substr` runs only the files whose path (relative to `tests/slt/`)
 //!   contains `substr`.
@@ -84,6 +91,13 @@ pub fn scratch_db_name(rel: &str) -> String {
         .collect();
     name.truncate(64);
     name
+}
+
+/// The directory server-side LOAD DATA may read (the backends' `secure_file_priv`):
+/// where sqllogictest creates `$__TEST_DIR__`.
+pub fn load_data_dir() -> PathBuf {
+    let tmp = std::env::temp_dir();
+    tmp.canonicalize().unwrap_or(tmp)
 }
 
 /// The root of the golden files.

@@ -172,7 +172,18 @@ impl Backend for MysqlBackend {
             .and_then(|_| admin.query_drop(format!("CREATE DATABASE `{db}`")))
             .map_err(|e| e.to_string())?;
         let opts = Opts::from_url(&self.url).map_err(|e| e.to_string())?;
-        let opts: Opts = OptsBuilder::from_opts(opts).db_name(Some(db)).into();
+        // LOAD DATA LOCAL: send the named file from this machine's file system, as the
+        // mysql CLI does (golden files create theirs under `$__TEST_DIR__`).
+        let local = mysql::LocalInfileHandler::new(|name, out| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let mut f = std::fs::File::open(name)?;
+            std::io::copy(&mut f, out)?;
+            Ok(())
+        });
+        let opts: Opts = OptsBuilder::from_opts(opts)
+            .db_name(Some(db))
+            .local_infile_handler(Some(local))
+            .into();
         Ok(Box::new(move || {
             std::future::ready(
                 Conn::new(opts.clone())
