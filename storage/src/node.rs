@@ -79,9 +79,8 @@ pub struct AppendMsg {
 /// Appends of one PG made but not yet flushed (lazy messages).
 struct Deferred {
     seg: Arc<Segment>,
-    /// Group-commit ticket and the SCL that is durable once it is flushed.
+    /// The group-commit ticket to flush up to.
     seq: u64,
-    scl: Lsn,
     sinks: Vec<Arc<dyn AckSink>>,
 }
 
@@ -358,15 +357,14 @@ impl Node {
                 if epoch >= s.status().epoch {
                     s.set_limits(vdl, floor);
                 }
-                let (seq, scl) = s.append_deferred(Some(epoch), &truncs, recs, vdl)?;
-                Ok((s, seq, scl))
+                let (seq, _) = s.append_deferred(Some(epoch), &truncs, recs, vdl)?;
+                Ok((s, seq))
             });
             match r {
-                Ok((seg, seq, scl)) => {
+                Ok((seg, seq)) => {
                     let d = deferred.entry(pg).or_insert_with(|| Deferred {
                         seg: seg.clone(),
                         seq,
-                        scl,
                         sinks: Vec::new(),
                     });
                     if !Arc::ptr_eq(&d.seg, &seg) {
@@ -375,12 +373,10 @@ impl Node {
                         *d = Deferred {
                             seg,
                             seq,
-                            scl,
                             sinks: Vec::new(),
                         };
                     }
                     d.seq = d.seq.max(seq);
-                    d.scl = d.scl.max(scl);
                     for m in cur {
                         if !d.sinks.iter().any(|s| Arc::ptr_eq(s, &m.sink)) {
                             d.sinks.push(m.sink);
@@ -405,7 +401,9 @@ impl Node {
     /// Flush every deferred append (one fsync per segment) and acknowledge it.
     fn flush_deferred(&self, deferred: &mut HashMap<u64, Deferred>) {
         for (pg, d) in deferred.drain() {
-            let r = d.seg.flush_to(d.seq).map(|()| d.scl);
+            // The flushed SCL as the segment reports it now, not `d.scl`: a recovery may
+            // have truncated (voided) records since they were appended.
+            let r = d.seg.flush_to(d.seq).map(|()| d.seg.status().scl);
             for s in &d.sinks {
                 let r = match &r {
                     Ok(l) => Ok(*l),
