@@ -899,7 +899,13 @@ impl Volume for LocalVolume {
         let floor = Self::read_floor(&st);
         let pref = self.lazy_preference(&mut st, &members);
         // Sent under the lock so every replica receives records in LSN order.
-        let patience = self.cfg.lazy_replicas.unwrap_or_default();
+        // A member lagging longer than a lazy interval, or than the writer waits before
+        // resending to it, is failing.
+        let patience = self
+            .cfg
+            .lazy_replicas
+            .unwrap_or_default()
+            .min(self.cfg.resend_after);
         for (pg, recs) in by_pg {
             let WState { tr, behind, .. } = &mut *st;
             let lazy = lazy_members(tr, behind, pg, &members, &pref, now, patience);

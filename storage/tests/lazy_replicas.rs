@@ -159,7 +159,9 @@ fn commits_wait_for_four_flushes_and_survive_a_failed_quorum_member() {
         }
     }
     // A quorum member fails: commits go on (the writer resends to the lazy pair asking
-    // for a flush, then has every member flush at once while node 0 lags).
+    // for a flush; once node 0 has lagged longer than the writer waits before resending,
+    // every member flushes at once, so the lazy pair ends up holding nothing unflushed:
+    // with its 600 s interval and no gossip, nothing else would make it flush).
     v.cluster().unwrap().node(0).unwrap().crash();
     for i in 0..30 {
         c.commit(&*v, vec![write(i % 8, i, 3), write(8 + i % 8, i, 4)])
