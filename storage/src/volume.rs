@@ -77,7 +77,7 @@ pub struct VolumeConfig {
     /// [`crate::net::membership`]); for a new volume the book must name exactly six.
     pub nodes: Option<AddrBook>,
     /// In-process nodes only: the replicas outside the preferred write quorum (one
-    /// per AZ beyond the first four, see `LocalVolume::lazy_members`) may hold appends
+    /// per AZ beyond the first four, see `lazy_order`) may hold appends
     /// this long before one fsync makes them durable, instead of flushing each one.
     /// Commits still wait for four fsync'd copies; this only stops the two others
     /// from spending a flush on every commit. None: every replica flushes every append.
