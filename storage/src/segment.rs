@@ -450,37 +450,35 @@ impl Segment {
         recs: impl IntoIterator<Item = R>,
         vdl_hint: Lsn,
     ) -> Result<(u64, Lsn)> {
-        {
-            let mut st = self.st.lock();
-            Self::check_ok(&st)?;
-            let e = match epoch {
-                Some(e) if e < st.epoch => {
-                    return Err(Error::Fenced {
-                        ours: e,
-                        theirs: st.epoch,
-                    })
-                }
-                Some(e) => e,
-                None => st.epoch,
-            };
-            self.learn(&mut st, e, truncs)?;
-            if epoch.is_some() {
-                st.vdl_hint = st.vdl_hint.max(vdl_hint);
+        let mut st = self.st.lock();
+        Self::check_ok(&st)?;
+        let e = match epoch {
+            Some(e) if e < st.epoch => {
+                return Err(Error::Fenced {
+                    ours: e,
+                    theirs: st.epoch,
+                })
             }
-            let recs: Vec<Arc<Record>> = recs.into_iter().map(Into::into).collect();
-            let mut bytes = Vec::with_capacity(recs.iter().map(|r| r.encoded_len()).sum());
-            for r in recs {
-                self.insert(&mut st, r, Some(&mut bytes))?;
-            }
-            st.log_bytes += bytes.len() as u64;
-            let mut c = self.commit.lock();
-            if !bytes.is_empty() {
-                c.pending.extend_from_slice(&bytes);
-            }
-            c.enqueued += 1;
-            c.queued_scl = st.scl;
-            Ok((c.enqueued, st.scl))
+            Some(e) => e,
+            None => st.epoch,
+        };
+        self.learn(&mut st, e, truncs)?;
+        if epoch.is_some() {
+            st.vdl_hint = st.vdl_hint.max(vdl_hint);
         }
+        let recs: Vec<Arc<Record>> = recs.into_iter().map(Into::into).collect();
+        let mut bytes = Vec::with_capacity(recs.iter().map(|r| r.encoded_len()).sum());
+        for r in recs {
+            self.insert(&mut st, r, Some(&mut bytes))?;
+        }
+        st.log_bytes += bytes.len() as u64;
+        let mut c = self.commit.lock();
+        if !bytes.is_empty() {
+            c.pending.extend_from_slice(&bytes);
+        }
+        c.enqueued += 1;
+        c.queued_scl = st.scl;
+        Ok((c.enqueued, st.scl))
     }
 
     /// Make everything queued up to ticket `seq` durable (one flush covers every ticket
