@@ -45,7 +45,7 @@ pub use replica::{ClusterView, InstanceInfo, InstanceRole, ReplicaStatus};
 pub use result::{Column, ColumnType, QueryResult, Row};
 pub use session::{PreparedStatement, Session, SessionInfo, SessionStatus};
 pub use sql::load_data::{FsLocalInfile, LocalInfile};
-pub use sql::parse::split_statements;
+pub use sql::parse::{split_statements, unescape_byte};
 pub use value::Value;
 
 /// The version string the server reports (`SELECT VERSION()`, the handshake).

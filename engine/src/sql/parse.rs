@@ -17,6 +17,20 @@ const RECURSION_LIMIT: usize = 256;
 /// Our server version as MySQL's versioned comments compare it.
 const VERSION_ID: u32 = 80036;
 
+/// The byte MySQL's backslash escape `\c` stands for in a string literal (and in LOAD
+/// DATA fields): `\0 \b \n \r \t \Z` are control bytes, any other `c` is itself.
+pub fn unescape_byte(c: u8) -> u8 {
+    match c {
+        b'0' => 0,
+        b'b' => 8,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'Z' => 26,
+        c => c,
+    }
+}
+
 /// Split a multi-statement text into statements (quotes and comments respected).
 /// Empty statements are dropped.
 pub fn split_statements(sql: &str) -> Vec<String> {

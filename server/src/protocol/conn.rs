@@ -855,8 +855,13 @@ impl Conn {
 /// Whether a multi-statement text may hold LOAD DATA LOCAL (then its statements run one
 /// at a time); a cheap test that never misses one.
 fn may_load_local(sql: &str) -> bool {
-    let low = sql.to_ascii_lowercase();
-    low.contains("local") && low.contains("infile")
+    // Runs on every multi-statement query: no lowered copy of the text.
+    let has = |word: &[u8]| {
+        sql.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    has(b"local") && has(b"infile")
 }
 
 fn unknown_stmt(id: u32, what: &str) -> Error {
@@ -902,6 +907,16 @@ pub(crate) fn kill_denied(id: u32) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn may_load_local_never_misses_the_words_in_any_case() {
+        assert!(may_load_local(
+            "select 1; LOAD DATA LOCAL INFILE 'f' INTO TABLE t"
+        ));
+        assert!(may_load_local("load data Local InFile 'f' into table t"));
+        assert!(!may_load_local("SELECT 1; SELECT 'local'"));
+        assert!(!may_load_local(""));
+    }
 
     #[test]
     fn kill_statements() {

@@ -30,15 +30,7 @@ fn unescape(body: &[u8], quote: u8) -> Vec<u8> {
                 // \% and \_ keep their backslash (LIKE patterns), as MySQL does.
                 out.push(b'\\');
             }
-            out.push(match e {
-                b'0' => 0,
-                b'b' => 8,
-                b'n' => b'\n',
-                b'r' => b'\r',
-                b't' => b'\t',
-                b'Z' => 26,
-                other => other,
-            });
+            out.push(borealis_engine::unescape_byte(e));
             i += 2;
         } else if c == quote && body.get(i + 1) == Some(&quote) {
             out.push(quote);

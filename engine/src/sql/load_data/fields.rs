@@ -60,18 +60,6 @@ fn starts(data: &[u8], at: usize, pat: &[u8], eof: bool) -> Match {
     }
 }
 
-fn unescape(c: u8) -> u8 {
-    match c {
-        b'0' => 0,
-        b'b' => 8,
-        b'n' => b'\n',
-        b'r' => b'\r',
-        b't' => b'\t',
-        b'Z' => 26,
-        c => c,
-    }
-}
-
 /// Parse one record at the start of `data`. `eof`: no bytes follow `data`.
 fn parse_record(fmt: &Format, data: &[u8], eof: bool) -> Step {
     let mut i = 0;
@@ -120,7 +108,11 @@ fn parse_record(fmt: &Format, data: &[u8], eof: bool) -> Step {
                 if e == b'N' && value.is_empty() {
                     escaped_null = true;
                 }
-                value.push(if e == b'N' { b'N' } else { unescape(e) });
+                value.push(if e == b'N' {
+                    b'N'
+                } else {
+                    crate::sql::parse::unescape_byte(e)
+                });
                 j += 2;
                 continue;
             }
