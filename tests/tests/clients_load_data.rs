@@ -125,43 +125,33 @@ fn mysqlimport_and_secure_file_priv() {
         "CREATE DATABASE d; CREATE TABLE d.fruit (id INT PRIMARY KEY, name VARCHAR(20))",
     );
     assert!(ok, "{err}");
-    let out = tool::client_command("mysqlimport", port, &pw)
-        .args([
-            "--local",
-            "--fields-terminated-by=,",
-            "--fields-optionally-enclosed-by=\"",
-        ])
-        .args(["--ignore-lines=1", "d"])
-        .arg(files.join("fruit.csv"))
-        .output()
-        .expect("run mysqlimport");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // mysqlimport of fruit.csv (a header line, CSV quoting) with `mode`; its report line.
+    let import = |mode: &str| {
+        let out = tool::client_command("mysqlimport", port, &pw)
+            .args([
+                mode,
+                "--fields-terminated-by=,",
+                "--fields-optionally-enclosed-by=\"",
+            ])
+            .args(["--ignore-lines=1", "d"])
+            .arg(files.join("fruit.csv"))
+            .output()
+            .expect("run mysqlimport");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let stdout = import("--local");
     assert!(
         stdout.contains("d.fruit: Records: 2  Deleted: 0  Skipped: 0  Warnings: 0"),
         "{stdout}"
     );
     // Without --local the server reads the file itself: allowed under --secure-file-priv.
-    let out = tool::client_command("mysqlimport", port, &pw)
-        .args([
-            "--replace",
-            "--fields-terminated-by=,",
-            "--fields-optionally-enclosed-by=\"",
-        ])
-        .args(["--ignore-lines=1", "d"])
-        .arg(files.join("fruit.csv"))
-        .output()
-        .expect("run mysqlimport");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = import("--replace");
     assert!(
         stdout.contains("d.fruit: Records: 2  Deleted: 2  Skipped: 0  Warnings: 0"),
         "{stdout}"
