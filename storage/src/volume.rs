@@ -185,13 +185,13 @@ fn lazy_order(members: &[NodeId], az_of: impl Fn(NodeId) -> Option<u8>) -> Vec<N
     order.split_off(WRITE_QUORUM.min(order.len()))
 }
 
-/// The members of `pg` allowed to flush lazily for the next append: the preferred lazy
-/// ones, unless a member expected to flush at once has been below the PG's quorum
+/// Whether the preferred lazy members of `pg` may flush lazily for the next append: no
+/// once a member expected to flush at once has been below the PG's quorum
 /// point (the fourth highest SCL) for longer than `patience` (down, partitioned or
 /// slow): then every member flushes at once, so commits do not wait for a lazy interval
 /// each until it is back. A moment below is normal (a lazy replica's flush can overtake
 /// a member whose ack is on its way), hence the patience. `behind` remembers since when.
-fn lazy_members(
+fn laziness_allowed(
     tr: &Tracker,
     behind: &mut HashMap<(u64, NodeId), Instant>,
     pg: u64,
@@ -199,14 +199,14 @@ fn lazy_members(
     pref: &[NodeId],
     now: Instant,
     patience: Duration,
-) -> Vec<NodeId> {
+) -> bool {
     if pref.is_empty() {
-        return Vec::new();
+        return false;
     }
     let mut scls: Vec<Lsn> = members.iter().map(|&m| tr.scl(pg, m)).collect();
     scls.sort_unstable_by(|a, b| b.cmp(a));
     let Some(&floor) = scls.get(WRITE_QUORUM - 1) else {
-        return Vec::new();
+        return false;
     };
     let mut degraded = false;
     for &m in members.iter().filter(|m| !pref.contains(m)) {
@@ -217,11 +217,7 @@ fn lazy_members(
             degraded |= now.duration_since(since) >= patience;
         }
     }
-    if degraded {
-        Vec::new()
-    } else {
-        pref.to_vec()
-    }
+    !degraded
 }
 
 /// The PG of a page, or `VolumeFull` if the page lies beyond the cap of `max_pages`.
@@ -258,7 +254,7 @@ struct WState {
     lazy_for: Vec<NodeId>,
     lazy_pref: Vec<NodeId>,
     /// Since when a member expected to flush at once has been below its PG's quorum
-    /// point (see [`lazy_members`]).
+    /// point (see [`laziness_allowed`]).
     behind: HashMap<(u64, NodeId), Instant>,
 }
 
@@ -908,9 +904,10 @@ impl Volume for LocalVolume {
             .min(self.cfg.resend_after);
         for (pg, recs) in by_pg {
             let WState { tr, behind, .. } = &mut *st;
-            let lazy = lazy_members(tr, behind, pg, &members, &pref, now, patience);
+            let lazy_ok = laziness_allowed(tr, behind, pg, &members, &pref, now, patience);
             for &m in &members {
-                self.send(m, pg, recs.clone(), vdl, floor, !lazy.contains(&m));
+                let sync = !(lazy_ok && pref.contains(&m));
+                self.send(m, pg, recs.clone(), vdl, floor, sync);
             }
         }
         if !log.is_empty() {
@@ -1056,14 +1053,14 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut lazy = |tr: &Tracker, at: Duration| {
-            lazy_members(tr, &mut behind, 0, &members, &pref, t0 + at, ms(5))
+            laziness_allowed(tr, &mut behind, 0, &members, &pref, t0 + at, ms(5))
         };
         // Fresh PG: nobody acked anything, nothing lags.
-        assert_eq!(lazy(&tr, ms(0)), pref);
+        assert!(lazy(&tr, ms(0)));
         for n in [0, 1, 2, 4] {
             tr.ack(n, 0, 3);
         }
-        assert_eq!(lazy(&tr, ms(0)), pref);
+        assert!(lazy(&tr, ms(0)));
         // The lazy ones catch up; node 1 falls behind them: for a moment that is an ack
         // on its way...
         for _ in 0..2 {
@@ -1072,21 +1069,29 @@ mod tests {
         for n in [0, 2, 3, 4, 5] {
             tr.ack(n, 0, 5);
         }
-        assert_eq!(lazy(&tr, ms(1)), pref);
-        assert_eq!(lazy(&tr, ms(4)), pref);
+        assert!(lazy(&tr, ms(1)));
+        assert!(lazy(&tr, ms(4)));
         // ...for longer than the patience it is a failure: everyone flushes at once.
-        assert!(lazy(&tr, ms(6)).is_empty());
-        assert!(lazy(&tr, ms(60)).is_empty());
+        assert!(!lazy(&tr, ms(6)));
+        assert!(!lazy(&tr, ms(60)));
         // Node 1 is back in step: laziness resumes, and the next lapse starts afresh.
         tr.ack(1, 0, 5);
-        assert_eq!(lazy(&tr, ms(61)), pref);
+        assert!(lazy(&tr, ms(61)));
         tr.allocate(0, true);
         for n in [0, 2, 3, 4, 5] {
             tr.ack(n, 0, 6);
         }
-        assert_eq!(lazy(&tr, ms(62)), pref);
-        assert!(lazy(&tr, ms(67)).is_empty());
+        assert!(lazy(&tr, ms(62)));
+        assert!(!lazy(&tr, ms(67)));
         // Nothing to choose from: nobody is lazy.
-        assert!(lazy_members(&tr, &mut HashMap::new(), 0, &members, &[], t0, ms(5)).is_empty());
+        assert!(!laziness_allowed(
+            &tr,
+            &mut HashMap::new(),
+            0,
+            &members,
+            &[],
+            t0,
+            ms(5)
+        ));
     }
 }
