@@ -198,6 +198,9 @@ pub struct Splitter<R> {
     buf: Vec<u8>,
     pos: usize,
     eof: bool,
+    /// Longest record buffered before giving up: a file with no line terminator must not
+    /// take the server's memory. A row this long could not be stored anyway.
+    max_record: usize,
 }
 
 impl<R: Read> Splitter<R> {
@@ -208,6 +211,7 @@ impl<R: Read> Splitter<R> {
             buf: Vec::new(),
             pos: 0,
             eof: false,
+            max_record: crate::btree::MAX_VALUE_LEN,
         }
     }
 
@@ -216,6 +220,15 @@ impl<R: Read> Splitter<R> {
     fn fill(&mut self) -> io::Result<()> {
         self.buf.drain(..self.pos);
         self.pos = 0;
+        if self.buf.len() > self.max_record {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a line of the file is longer than {} bytes",
+                    self.max_record
+                ),
+            ));
+        }
         let want = CHUNK.max(self.buf.len());
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
@@ -354,6 +367,24 @@ mod tests {
             split(&crlf, b"\"a\",1\r\n\"b\",2\r\n"),
             vec![vec![f("a"), f("1")], vec![f("b"), f("2")]]
         );
+    }
+
+    #[test]
+    fn a_record_longer_than_the_limit_is_an_error_not_a_buffer() {
+        let line = vec![b'x'; 300_000];
+        let mut s = Splitter::new(&line[..], Format::default());
+        s.max_record = 100_000;
+        let e = s.next_record().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            s.buf.len() <= 2 * 100_000 + CHUNK,
+            "buffered {}",
+            s.buf.len()
+        );
+        // Under the limit the same line is one record.
+        let mut s = Splitter::new(&line[..], Format::default());
+        s.max_record = 1_000_000;
+        assert_eq!(s.next_record().unwrap(), Some(vec![Some(line.clone())]));
     }
 
     #[test]
