@@ -713,22 +713,32 @@ impl<'a> Exec<'a> {
                 lo,
                 hi,
                 covering,
+                recheck,
             } => {
-                let (lo_b, hi_b) =
-                    match self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())? {
-                        KeyRange::Range(a, b, _) => (a, b),
-                        KeyRange::Empty => return Ok(out),
-                        KeyRange::Unusable => {
-                            return self.scan_table(
-                                table,
-                                &whole_index(*index, *covering),
-                                reverse,
-                                limit,
-                                filter,
-                                read,
-                            )
-                        }
-                    };
+                let bounds = self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())?;
+                let exact = matches!(bounds, KeyRange::Range(_, _, true));
+                let with_recheck;
+                let filter = match self.with_recheck(recheck.as_deref(), exact, filter) {
+                    Some(f) => {
+                        with_recheck = f;
+                        Some(&with_recheck)
+                    }
+                    None => filter,
+                };
+                let (lo_b, hi_b) = match bounds {
+                    KeyRange::Range(a, b, _) => (a, b),
+                    KeyRange::Empty => return Ok(out),
+                    KeyRange::Unusable => {
+                        return self.scan_table(
+                            table,
+                            &whole_index(*index, *covering),
+                            reverse,
+                            limit,
+                            filter,
+                            read,
+                        )
+                    }
+                };
                 let span = (as_bound(&lo_b), as_bound(&hi_b));
                 self.scan_span(
                     table, *index, *covering, span, reverse, limit, filter, &mut out, read,
@@ -753,18 +763,14 @@ impl<'a> Exec<'a> {
                         KeyRange::Unusable => unusable = true,
                     }
                 }
-                // The OR the ranges stand for is evaluated per row unless the spans are
-                // exactly its rows.
                 let with_recheck;
-                let filter = match (recheck, exact && !unusable) {
-                    (Some(r), false) => {
-                        with_recheck = match filter {
-                            Some(f) => Expr::And(r.clone(), Box::new(f.clone())),
-                            None => r.as_ref().clone(),
-                        };
+                let filter = match self.with_recheck(recheck.as_deref(), exact && !unusable, filter)
+                {
+                    Some(f) => {
+                        with_recheck = f;
                         Some(&with_recheck)
                     }
-                    _ => filter,
+                    None => filter,
                 };
                 if unusable {
                     return self.scan_table(table, &Access::Full, reverse, limit, filter, read);
@@ -938,6 +944,26 @@ impl<'a> Exec<'a> {
             Some(b) => Ok(Some(decode_row(&b)?)),
             None => Ok(None),
         }
+    }
+
+    /// The filter a range scan applies when its access carries the predicate its
+    /// bounds were made from (`recheck`): None (keep `filter`) when the bounds are
+    /// exactly that predicate's rows (`exact`) and the read does not lock; a locking
+    /// read re-reads each row's latest version, which the predicate must then pass.
+    fn with_recheck(
+        &self,
+        recheck: Option<&Expr>,
+        exact: bool,
+        filter: Option<&Expr>,
+    ) -> Option<Expr> {
+        let r = recheck?;
+        if exact && self.lock_rows.is_none() {
+            return None;
+        }
+        Some(match filter {
+            Some(f) => Expr::And(Box::new(r.clone()), Box::new(f.clone())),
+            None => r.clone(),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1604,6 +1630,7 @@ fn whole_index(index: Option<usize>, covering: bool) -> Access {
             lo: None,
             hi: None,
             covering,
+            recheck: None,
         },
     }
 }

@@ -380,13 +380,17 @@ fn collect(p: &Plan, out: &mut Vec<Line>, joined: &[usize]) {
 
 /// A scan whose access carries its own predicate (see `Access::Ranges::recheck`).
 fn has_recheck(p: &Plan) -> bool {
+    matches!(p, Plan::Scan { access, .. } if access_recheck(access))
+}
+
+fn access_recheck(access: &Access) -> bool {
     matches!(
-        p,
-        Plan::Scan {
-            access: Access::Ranges {
-                recheck: Some(_),
-                ..
-            },
+        access,
+        Access::Ranges {
+            recheck: Some(_),
+            ..
+        } | Access::Range {
+            recheck: Some(_),
             ..
         }
     )
@@ -427,11 +431,8 @@ fn tree(p: &Plan, depth: usize, out: &mut String) {
                     key_name(table, *index)
                 ),
             };
-            // An OR of ranges that answers its predicate still shows it, as MySQL does.
-            if let Access::Ranges {
-                recheck: Some(_), ..
-            } = access
-            {
+            // A range that answers its predicate still shows it, as MySQL does.
+            if access_recheck(access) {
                 line("Filter", out);
                 out.push_str("    ");
             }

@@ -914,6 +914,10 @@ fn push_filters(plan: Plan, mut filters: Vec<Expr>) -> Plan {
                 if let Access::Ranges { recheck, .. } = &mut access {
                     *recheck = Some(Box::new(filters.remove(i)));
                 }
+            } else if let Some(i) = exact_range(&table, &access, &filters) {
+                if let Access::Range { recheck, .. } = &mut access {
+                    *recheck = Some(Box::new(filters.remove(i)));
+                }
             }
             let scan = Plan::Scan {
                 table,
@@ -949,6 +953,55 @@ fn exact_or(table: &TableDef, access: &Access, filters: &[Expr]) -> Option<usize
     filters
         .iter()
         .position(|e| or_of_ranges(table, e).is_some())
+}
+
+/// When `access` is a range on an integer key column made from one conjunct alone
+/// (`id BETWEEN ? AND ?`, `id > ?`, `k <= ?`): that conjunct's position, which the
+/// access can then answer without evaluating it per row (see `Access::Range::recheck`).
+/// Equalities stay in the filter, where ORDER BY planning looks for fixed columns; so
+/// does a conjunct sharing its column with another one (`id > 1 AND id < 9`), and a
+/// range over more than the first key column.
+fn exact_range(table: &TableDef, access: &Access, filters: &[Expr]) -> Option<usize> {
+    let Access::Range { lo, hi, .. } = access else {
+        return None;
+    };
+    let one = |b: &Option<KeyBound>| b.as_ref().is_none_or(|b| b.exprs.len() == 1);
+    if (lo.is_none() && hi.is_none()) || !one(lo) || !one(hi) {
+        return None;
+    }
+    let col = key_column(table, access)?;
+    if !table.columns[col].ty.is_integer() {
+        return None;
+    }
+    let mut found = None;
+    for (i, e) in filters.iter().enumerate() {
+        if !constrains(table, e, col) {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        let (c, l, h) = disjunct_range(table, e)?;
+        let eq = matches!(e, Expr::Cmp(CmpOp::Eq, ..));
+        if c != col || eq || l.is_some() != lo.is_some() || h.is_some() != hi.is_some() {
+            return None;
+        }
+        found = Some(i);
+    }
+    found
+}
+
+/// Whether `choose_access` could take bounds on column `col` from conjunct `e`.
+fn constrains(table: &TableDef, e: &Expr, col: usize) -> bool {
+    match e {
+        Expr::Cmp(_, a, b) => {
+            keyed_column(table, a) == Some(col) || keyed_column(table, b) == Some(col)
+        }
+        Expr::Between { expr, .. } | Expr::InList { expr, .. } => {
+            keyed_column(table, expr) == Some(col)
+        }
+        _ => false,
+    }
 }
 
 /// The first key column of the index (or clustered key) an access path reads.
@@ -1051,6 +1104,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                     lo: Some(kb.clone()),
                     hi: Some(kb),
                     covering: false,
+                    recheck: None,
                 },
                 if unique { 100 } else { 80 },
             ));
@@ -1090,6 +1144,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                         lo,
                         hi,
                         covering: false,
+                        recheck: None,
                     },
                     50 + eqs.len() as u32 * 10,
                 ));
@@ -1118,6 +1173,7 @@ pub fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
                     lo: Some(kb.clone()),
                     hi: Some(kb),
                     covering: false,
+                    recheck: None,
                 },
                 40 + eqs.len() as u32 * 10,
             ));
@@ -1576,18 +1632,45 @@ mod tests {
         b.bind_query(&q).unwrap().plan
     }
 
-    /// (the OR-of-ranges scan has its predicate in `recheck`, a Filter remains above it)
+    /// (the range scan has its predicate in `recheck`, a Filter remains above it)
     fn shape(p: &Plan) -> (bool, bool) {
         let (mut recheck, mut filter) = (false, false);
         p.visit(&mut |x| match x {
             Plan::Filter(..) => filter = true,
             Plan::Scan {
-                access: Access::Ranges { recheck: r, .. },
+                access: Access::Ranges { recheck: r, .. } | Access::Range { recheck: r, .. },
                 ..
             } => recheck = r.is_some(),
             _ => {}
         });
         (recheck, filter)
+    }
+
+    #[test]
+    fn a_single_integer_range_moves_into_the_access() {
+        for sql in [
+            "SELECT s FROM t WHERE id BETWEEN 3 AND 9",
+            "SELECT s FROM t WHERE id > 3",
+            "SELECT s FROM t WHERE k <= 3",
+        ] {
+            let p = plan(sql);
+            assert_eq!(shape(&p), (true, false), "{sql}: {p:?}");
+        }
+        // Another conjunct stays a filter.
+        let p = plan("SELECT s FROM t WHERE id BETWEEN 3 AND 9 AND s <> 'x'");
+        assert_eq!(shape(&p), (true, true), "{p:?}");
+        for sql in [
+            // Equalities stay, for ORDER BY planning.
+            "SELECT s FROM t WHERE k = 3",
+            // Two conjuncts on the key column.
+            "SELECT s FROM t WHERE id > 3 AND id < 9",
+            "SELECT s FROM t WHERE id BETWEEN 3 AND 9 AND id <> 5",
+            // Strings have collations.
+            "SELECT id FROM t WHERE s BETWEEN 'a' AND 'b'",
+        ] {
+            let p = plan(sql);
+            assert_eq!(shape(&p), (false, true), "{sql}: {p:?}");
+        }
     }
 
     #[test]

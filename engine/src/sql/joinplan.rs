@@ -358,6 +358,7 @@ mod tests {
             lo: kb(10),
             hi: kb(29),
             covering: false,
+            recheck: None,
         };
         assert_eq!(access_rows(&t, &a), 20.0);
         let p = Access::Range {
@@ -365,6 +366,7 @@ mod tests {
             lo: kb(7),
             hi: kb(7),
             covering: false,
+            recheck: None,
         };
         assert_eq!(access_rows(&t, &p), 1.0);
     }

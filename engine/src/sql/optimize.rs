@@ -156,6 +156,7 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
                     lo: None,
                     hi: None,
                     covering: false,
+                    recheck: None,
                 }
             } else {
                 let mut needed = Vec::new();
@@ -174,6 +175,7 @@ fn try_sort_by_index(input: &Plan, keys: &[(Expr, bool)], stop: Option<Expr>) ->
                     lo: None,
                     hi: None,
                     covering: false,
+                    recheck: None,
                 }
             }
         }
@@ -298,9 +300,13 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
         needed.extend(col_refs(f));
     }
     if let Plan::Scan {
-        access: Access::Ranges {
-            recheck: Some(r), ..
-        },
+        access:
+            Access::Ranges {
+                recheck: Some(r), ..
+            }
+            | Access::Range {
+                recheck: Some(r), ..
+            },
         ..
     } = &scan
     {
@@ -333,12 +339,14 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             index: None,
             lo,
             hi,
+            recheck,
             ..
         } => Access::Range {
             index: None,
             lo,
             hi,
             covering: pk_only,
+            recheck,
         },
         Access::Points {
             index: None, keys, ..
@@ -351,12 +359,14 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
             index: Some(i),
             lo,
             hi,
+            recheck,
             ..
         } => Access::Range {
             index: Some(i),
             lo,
             hi,
             covering: coverable(&table, i, &needed),
+            recheck,
         },
         Access::Points {
             index: Some(i),
@@ -388,12 +398,14 @@ fn cover_scan(base: Plan, mut needed: Vec<usize>, ordered: bool) -> Plan {
                     lo: None,
                     hi: None,
                     covering: true,
+                    recheck: None,
                 },
                 None if pk_only => Access::Range {
                     index: None,
                     lo: None,
                     hi: None,
                     covering: true,
+                    recheck: None,
                 },
                 None => Access::Full,
             }

@@ -242,6 +242,12 @@ pub enum Access {
         /// from the index entries without visiting the clustered tree. (On the
         /// clustered key: only primary key columns are read; the read is the same.)
         covering: bool,
+        /// The one conjunct the bounds were made from (`id BETWEEN ? AND ?`, `k = ?`,
+        /// `id >= ?`), when the planner took it out of the scan's filter: as for
+        /// `Ranges::recheck`, the range answers it alone when every bound evaluates to
+        /// an integer the (integer) key column encodes unchanged and the read does not
+        /// lock; otherwise the scan evaluates it on each row.
+        recheck: Option<Box<Expr>>,
     },
     /// An OR of ranges on the first column of the clustered key or an index
     /// (`k BETWEEN a AND b OR k BETWEEN c AND d ...`): each (lo, hi) as in `Range`. At
@@ -517,10 +523,13 @@ impl Plan {
                 exprs.extend(limit.as_deref());
                 match access {
                     Access::Full => {}
-                    Access::Range { lo, hi, .. } => {
+                    Access::Range {
+                        lo, hi, recheck, ..
+                    } => {
                         for b in lo.iter().chain(hi.iter()) {
                             exprs.extend(b.exprs.iter());
                         }
+                        exprs.extend(recheck.as_deref());
                     }
                     Access::Points { keys, .. } => exprs.extend(keys.iter().flatten()),
                     Access::Ranges {
