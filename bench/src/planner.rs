@@ -36,6 +36,10 @@ pub struct PlannerArgs {
     pub iterations: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Time only the sysbench statements whose names contain this (e.g. `sum_range`,
+    /// `update`), to profile one of them.
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 /// Latency summary of one measured item, in microseconds.
@@ -196,7 +200,8 @@ fn time_statements(
 ) -> Result<Vec<Timing>, String> {
     let size = args.table_size.max(100);
     let mut out = Vec::new();
-    for (name, sql) in STATEMENTS {
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
+    for (name, sql) in STATEMENTS.iter().filter(|(n, _)| wanted(n)) {
         let st = s
             .prepare(sql)
             .map_err(|e| format!("prepare {sql}: {}", e.message))?;
@@ -217,6 +222,9 @@ fn time_statements(
         out.push(summarize(name, ns));
     }
     // delete + insert of one row, as oltp_write_only's pair.
+    if !wanted("delete_insert") {
+        return Ok(out);
+    }
     let del = s
         .prepare("DELETE FROM sbtest1 WHERE id = ?")
         .map_err(|e| e.message)?;
@@ -317,6 +325,7 @@ mod tests {
             table_size: 100,
             iterations: 3,
             seed: 1,
+            only: None,
         };
         let mut rng = Rng::new(1);
         load_sbtest(&mut s, 100, &mut rng).expect("load");

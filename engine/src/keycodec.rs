@@ -92,6 +92,11 @@ fn push_f64(out: &mut Vec<u8>, d: f64) {
 
 fn push_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(b.len() + 2);
+    if !b.contains(&0) {
+        out.extend_from_slice(b);
+        out.extend_from_slice(&[0x00, 0x00]);
+        return;
+    }
     // Runs between zero bytes are copied whole; each zero becomes 00 FF.
     let mut runs = b.split(|&c| c == 0);
     if let Some(first) = runs.next() {

@@ -5,6 +5,7 @@
 //! into scans). Subqueries that do not refer to the enclosing row run once per
 //! statement; correlated ones run per outer row with that row pushed on `outer`.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -622,7 +623,7 @@ impl<'a> Exec<'a> {
             Plan::Distinct(input) => {
                 let rows = self.run(input)?;
                 let colls = collations::output(input);
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::with_capacity(rows.len());
                 Ok(rows
                     .into_iter()
                     .filter(|r| seen.insert(group_key_in(r, &colls)))
@@ -1460,19 +1461,52 @@ impl<'a> Exec<'a> {
             })
             .collect();
         if let Some(cols) = cols.filter(|c| rows.iter().all(|r| c.iter().all(|&i| i < r.len()))) {
-            let mut rows = rows;
-            rows.sort_by(|a, b| {
-                for (n, (&i, (_, desc))) in cols.iter().zip(keys).enumerate() {
-                    let coll = colls.get(n).copied().unwrap_or_default();
-                    let o = sort_cmp_in(&a[i], &b[i], coll);
-                    let o = if *desc { o.reverse() } else { o };
-                    if o != Ordering::Equal {
-                        return o;
-                    }
+            let coll = |n: usize| colls.get(n).copied().unwrap_or_default();
+            // A string's collation weight is computed once per row, not per comparison:
+            // memcmp of weights orders as the collation does (`Collation::weight`).
+            let width = cols.len();
+            let mut weights: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(rows.len() * width);
+            for r in &rows {
+                for (n, &i) in cols.iter().enumerate() {
+                    weights.push(match &r[i] {
+                        Value::Str(s) => Some(coll(n).weight(s)),
+                        _ => None,
+                    });
                 }
-                Ordering::Equal
-            });
-            return Ok(rows);
+            }
+            let mut order: Vec<usize>;
+            if width == 1 && weights.iter().all(Option::is_some) {
+                // One string key on every row (ORDER BY c): sort the weights themselves.
+                let mut ws: Vec<(&[u8], usize)> = weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| (w.as_deref().unwrap_or_default(), i))
+                    .collect();
+                if keys[0].1 {
+                    ws.sort_by(|a, b| b.0.cmp(a.0));
+                } else {
+                    ws.sort_by(|a, b| a.0.cmp(b.0));
+                }
+                order = ws.into_iter().map(|(_, i)| i).collect();
+            } else {
+                order = (0..rows.len()).collect();
+                order.sort_by(|&a, &b| {
+                    for (n, (&i, (_, desc))) in cols.iter().zip(keys).enumerate() {
+                        let o = match (&weights[a * width + n], &weights[b * width + n]) {
+                            (Some(x), Some(y)) => x.cmp(y),
+                            _ => sort_cmp_in(&rows[a][i], &rows[b][i], coll(n)),
+                        };
+                        let o = if *desc { o.reverse() } else { o };
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    Ordering::Equal
+                });
+            }
+            drop(weights);
+            let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+            return Ok(order.into_iter().filter_map(|i| slots[i].take()).collect());
         }
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
@@ -1497,6 +1531,22 @@ impl<'a> Exec<'a> {
     }
 
     // ---------------------------------------------------------------- aggregation
+
+    /// Feed row `r` to the states of one group, one per aggregate.
+    fn add_to_states(&mut self, aggs: &[AggCall], states: &mut [AggState], r: &Row) -> Result<()> {
+        for (a, state) in aggs.iter().zip(states.iter_mut()) {
+            let mut args = Vec::with_capacity(a.args.len());
+            for e in &a.args {
+                args.push(self.eval(e, r)?);
+            }
+            let mut order = Vec::new();
+            for (e, _) in &a.order {
+                order.push(self.eval(e, r)?);
+            }
+            state.add(a, args, order);
+        }
+        Ok(())
+    }
 
     fn aggregate(
         &mut self,
@@ -1532,6 +1582,18 @@ impl<'a> Exec<'a> {
         let mut out_levels: Vec<Groups> = Vec::new();
         for &lvl in &levels {
             groups.clear();
+            if lvl == 0 {
+                // One group of every row (no GROUP BY, or the grand total of a ROLLUP):
+                // no keys to build. Over no rows it still gives one row (COUNT = 0,
+                // SUM = NULL).
+                let mut states = new_states();
+                for (_, r) in &gvals_rows {
+                    self.add_to_states(aggs, &mut states, r)?;
+                }
+                groups.insert(Vec::new(), (vec![Value::Null; group_by.len()], states));
+                out_levels.push(std::mem::take(&mut groups));
+                continue;
+            }
             for (gv, r) in &gvals_rows {
                 let key = sort_key(&gv[..lvl]);
                 let entry = groups.entry(key).or_insert_with(|| {
@@ -1539,24 +1601,7 @@ impl<'a> Exec<'a> {
                     vals.extend(std::iter::repeat_n(Value::Null, group_by.len() - lvl));
                     (vals, new_states())
                 });
-                for (i, a) in aggs.iter().enumerate() {
-                    let mut args = Vec::with_capacity(a.args.len());
-                    for e in &a.args {
-                        args.push(self.eval(e, r)?);
-                    }
-                    let mut order = Vec::new();
-                    for (e, _) in &a.order {
-                        order.push(self.eval(e, r)?);
-                    }
-                    entry.1[i].add(a, args, order);
-                }
-            }
-            if groups.is_empty() && lvl == 0 {
-                // Aggregates over no rows still produce one row (COUNT = 0, SUM = NULL).
-                groups.insert(
-                    Vec::new(),
-                    (vec![Value::Null; group_by.len()], new_states()),
-                );
+                self.add_to_states(aggs, &mut entry.1, r)?;
             }
             out_levels.push(std::mem::take(&mut groups));
         }
