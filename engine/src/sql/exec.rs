@@ -623,7 +623,7 @@ impl<'a> Exec<'a> {
             Plan::Distinct(input) => {
                 let rows = self.run(input)?;
                 let colls = collations::output(input);
-                let mut seen = HashSet::with_capacity(rows.len());
+                let mut seen = KeySet::with_capacity_and_hasher(rows.len(), Default::default());
                 Ok(rows
                     .into_iter()
                     .filter(|r| seen.insert(group_key_in(r, &colls)))
@@ -655,7 +655,7 @@ impl<'a> Exec<'a> {
                 let mut all = self.run(anchor)?;
                 let colls = collations::output(anchor);
                 let group_key = |r: &Row| group_key_in(r, &colls);
-                let mut seen: HashSet<Vec<u8>> = HashSet::new();
+                let mut seen = KeySet::default();
                 if *distinct {
                     all.retain(|r| seen.insert(group_key(r)));
                 }
@@ -1259,7 +1259,7 @@ impl<'a> Exec<'a> {
                 .iter()
                 .map(|(l, r)| operands_collation(l, r))
                 .collect();
-            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            let mut table: KeyMap<Vec<usize>> = KeyMap::default();
             for (i, r) in right.iter().enumerate() {
                 let mut key = Vec::new();
                 let mut null = false;
@@ -1684,6 +1684,12 @@ fn keys_len(keys: &[Vec<Expr>]) -> usize {
     keys.first().map(|k| k.len()).unwrap_or(0)
 }
 
+/// Sets and maps keyed by encoded values (DISTINCT, set operations, hash joins): keys
+/// are hashed with foldhash, several times faster than SipHash on the long keys strings
+/// make, and still seeded per process.
+type KeySet = HashSet<Vec<u8>, foldhash::fast::RandomState>;
+type KeyMap<V> = HashMap<Vec<u8>, V, foldhash::fast::RandomState>;
+
 /// A key interval (start, end) of a range scan.
 type Span = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
@@ -1929,7 +1935,7 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -
             let mut out = l;
             out.extend(r);
             if !all {
-                let mut seen = HashSet::new();
+                let mut seen = KeySet::default();
                 out.retain(|row| seen.insert(group_key(row)));
             }
             out
@@ -1940,7 +1946,7 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -
                 m
             });
             let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
-            let mut seen = HashSet::new();
+            let mut seen = KeySet::default();
             l.into_iter()
                 .filter(|row| {
                     let k = group_key(row);
@@ -1964,7 +1970,7 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -
                 *m.entry(group_key(row)).or_insert(0) += 1;
                 m
             });
-            let mut seen = HashSet::new();
+            let mut seen = KeySet::default();
             l.into_iter()
                 .filter(|row| {
                     let k = group_key(row);
@@ -2015,7 +2021,7 @@ pub enum AggState {
         m2: f64,
     },
     /// Argument tuples seen (keyed under the collation), and the aggregate of the rest.
-    Distinct(HashSet<Vec<u8>>, Box<AggState>, Vec<Collation>),
+    Distinct(KeySet, Box<AggState>, Vec<Collation>),
 }
 
 /// The collations an aggregation compares with: of each GROUP BY expression and of
@@ -2071,7 +2077,7 @@ impl AggState {
             }
         };
         if a.distinct {
-            AggState::Distinct(HashSet::new(), Box::new(base), colls)
+            AggState::Distinct(KeySet::default(), Box::new(base), colls)
         } else {
             base
         }
