@@ -986,6 +986,14 @@ impl<'a> Exec<'a> {
         if self.lock_rows.is_none() {
             // Rows are decoded straight from the page (no copy of the stored bytes);
             // the key is kept only when the caller wants it.
+            if filter.is_none() && !self.want_keys {
+                // Nothing to test or append: rows go straight to the output.
+                mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |_k, v| {
+                    out.push(decode_row_cols(v, read)?);
+                    Ok(limit.is_none_or(|l| out.len() < l))
+                })?;
+                return Ok(());
+            }
             let want_keys = self.want_keys;
             let mut rows: Vec<(Row, Vec<u8>)> = Vec::new();
             mgr.scan(self.txn, tree, lo, hi, reverse, locking, &mut |k, v| {
