@@ -718,14 +718,8 @@ impl<'a> Exec<'a> {
             } => {
                 let bounds = self.range_bounds(table, *index, lo.as_ref(), hi.as_ref())?;
                 let exact = matches!(bounds, KeyRange::Range(_, _, true));
-                let with_recheck;
-                let filter = match self.with_recheck(recheck.as_deref(), exact, filter) {
-                    Some(f) => {
-                        with_recheck = f;
-                        Some(&with_recheck)
-                    }
-                    None => filter,
-                };
+                let with_recheck = self.with_recheck(recheck.as_deref(), exact, filter);
+                let filter = with_recheck.as_ref().or(filter);
                 let (lo_b, hi_b) = match bounds {
                     KeyRange::Range(a, b, _) => (a, b),
                     KeyRange::Empty => return Ok(out),
@@ -764,15 +758,9 @@ impl<'a> Exec<'a> {
                         KeyRange::Unusable => unusable = true,
                     }
                 }
-                let with_recheck;
-                let filter = match self.with_recheck(recheck.as_deref(), exact && !unusable, filter)
-                {
-                    Some(f) => {
-                        with_recheck = f;
-                        Some(&with_recheck)
-                    }
-                    None => filter,
-                };
+                let with_recheck =
+                    self.with_recheck(recheck.as_deref(), exact && !unusable, filter);
+                let filter = with_recheck.as_ref().or(filter);
                 if unusable {
                     return self.scan_table(table, &Access::Full, reverse, limit, filter, read);
                 }
@@ -1481,6 +1469,22 @@ impl<'a> Exec<'a> {
                         _ => None,
                     });
                 }
+            }
+            if weights.iter().all(Option::is_none) {
+                // No string keys: nothing to precompute, sort the rows in place.
+                drop(weights);
+                let mut rows = rows;
+                rows.sort_by(|a, b| {
+                    for (n, (&i, (_, desc))) in cols.iter().zip(keys).enumerate() {
+                        let o = sort_cmp_in(&a[i], &b[i], coll(n));
+                        let o = if *desc { o.reverse() } else { o };
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    Ordering::Equal
+                });
+                return Ok(rows);
             }
             let mut order: Vec<usize>;
             if width == 1 && weights.iter().all(Option::is_some) {
