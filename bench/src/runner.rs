@@ -199,24 +199,27 @@ pub fn run(target: &dyn Target, cfg: &RunConfig) -> Result<RunResult> {
                             st.writes += w;
                             st.other += o;
                         }
-                        let Some(e) = failed else { break true };
+                        let Some(e) = failed else { break Some(true) };
                         // Best effort: the connection may already be out of its transaction.
                         let _ = conn.rollback();
                         if record {
                             st.sample(&e);
                         }
-                        if e.retryable
-                            && tries < MAX_RETRIES_PER_EVENT
-                            && !stop.load(Ordering::Relaxed)
-                        {
+                        if e.retryable && tries < MAX_RETRIES_PER_EVENT {
+                            if stop.load(Ordering::Relaxed) {
+                                // The run ended while the event waited to be retried: it
+                                // neither completed nor failed.
+                                break None;
+                            }
                             tries += 1;
                             if record {
                                 st.retries += 1;
                             }
                             continue;
                         }
-                        break false;
+                        break Some(false);
                     };
+                    let Some(ok) = ok else { break };
                     if !record {
                         continue;
                     }

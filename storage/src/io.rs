@@ -56,6 +56,11 @@ pub trait Backend: Send + Sync {
     fn open_segment(&self, pg: u64, slots: u64) -> Result<Arc<dyn SegmentFiles>>;
     /// Protection groups that have files here.
     fn list_segments(&self) -> Result<Vec<u64>>;
+    /// Whether `sync_log` waits for the device. When it does not (memory, or fsync
+    /// off), an append costs only CPU and the writer makes it on its own thread.
+    fn flushes(&self) -> bool {
+        true
+    }
 }
 
 fn check_slot(idx: u64, slots: u64) -> Result<()> {
@@ -93,6 +98,10 @@ impl DirBackend {
 impl Backend for DirBackend {
     fn open_segment(&self, pg: u64, slots: u64) -> Result<Arc<dyn SegmentFiles>> {
         Ok(Arc::new(DirFiles::open(&self.dir, pg, slots, self.fsync)?))
+    }
+
+    fn flushes(&self) -> bool {
+        self.fsync
     }
 
     fn list_segments(&self) -> Result<Vec<u64>> {
@@ -369,6 +378,10 @@ impl Backend for MemBackend {
             })
             .clone();
         Ok(f)
+    }
+
+    fn flushes(&self) -> bool {
+        false
     }
 
     fn list_segments(&self) -> Result<Vec<u64>> {

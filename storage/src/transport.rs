@@ -20,6 +20,23 @@ pub trait Transport: Send + Sync {
     /// Queue an append; the node acknowledges through `m.sink` (or not at all).
     fn append(&self, node: NodeId, m: AppendMsg);
 
+    /// Whether appends to `node` are made by the writer's own threads (an in-process
+    /// node that needs no device flush: in memory, or fsync off). For such a node the
+    /// writer queues appends and makes them with [`Transport::append_inline`] when a
+    /// thread needs them durable, batching every queued one.
+    fn inline(&self, _node: NodeId) -> bool {
+        false
+    }
+
+    /// Make an append on the caller's thread and return the replica's SCL (or its
+    /// error) instead of acknowledging through `m.sink`; None if the node is unreachable
+    /// (the append is lost, as on a network) or turned out to need a flush (then it was
+    /// queued as [`Transport::append`] does).
+    fn append_inline(&self, node: NodeId, m: AppendMsg) -> Option<Result<Lsn>> {
+        self.append(node, m);
+        None
+    }
+
     /// Page `page` of `pg` as of `at`, from a replica whose SCL is at least `need`.
     fn read_page(&self, node: NodeId, pg: u64, page: PageNo, at: Lsn, need: Lsn)
         -> Result<PageBuf>;

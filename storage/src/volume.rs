@@ -82,6 +82,12 @@ pub struct VolumeConfig {
     /// Commits still wait for four fsync'd copies; this only stops the two others
     /// from spending a flush on every commit. None: every replica flushes every append.
     pub lazy_replicas: Option<Duration>,
+    /// In-process nodes that need no device flush (in memory, or fsync off): the
+    /// writer's own threads make their appends, queued and batched until a thread waits
+    /// for durability, instead of waking each node's request thread per append (most of
+    /// such a commit's cost). False: every append goes through the request threads, as
+    /// it does when nodes fsync.
+    pub inline_appends: bool,
 }
 
 impl Default for VolumeConfig {
@@ -100,6 +106,7 @@ impl Default for VolumeConfig {
             resend_after: Duration::from_millis(200),
             nodes: None,
             lazy_replicas: Some(DEFAULT_LAZY_FLUSH),
+            inline_appends: true,
         }
     }
 }
@@ -258,6 +265,14 @@ struct WState {
     behind: HashMap<(u64, NodeId), Instant>,
 }
 
+/// Inline appends not made yet, in the order they were sent (LSN order per replica).
+#[derive(Default)]
+struct InlineQueue {
+    queue: Vec<(NodeId, AppendMsg)>,
+    /// A thread is making them (see [`LocalVolume::drain_inline`]).
+    draining: bool,
+}
+
 /// Poll rounds between membership checks over TCP (about 1.3 s at the default tick).
 const MEMBERSHIP_ROUNDS: u64 = 8;
 
@@ -277,6 +292,9 @@ pub struct LocalVolume {
     truncs: Arc<Vec<Trunc>>,
     st: Mutex<WState>,
     changed: Condvar,
+    /// Appends waiting for a writer thread to make them (see [`LocalVolume::send`]).
+    /// Locked after `st` when both are held, never the other way.
+    inline: Mutex<InlineQueue>,
     acks: Arc<dyn AckSink>,
     stop: Arc<AtomicBool>,
     ticker: Mutex<Option<JoinHandle<()>>>,
@@ -374,6 +392,7 @@ impl LocalVolume {
                 behind: HashMap::new(),
             }),
             changed: Condvar::new(),
+            inline: Mutex::new(InlineQueue::default()),
             acks: Arc::new(Acks(me.clone())),
             stop: stop.clone(),
             ticker: Mutex::new(None),
@@ -438,6 +457,7 @@ impl LocalVolume {
     /// Stop the ticker and, if nothing else holds the cluster, its nodes. Pending
     /// waiters fail with `Error::Closed`.
     pub fn close(&self) {
+        self.drain_inline();
         {
             let mut st = self.st.lock();
             st.closed = true;
@@ -467,8 +487,13 @@ impl LocalVolume {
 
     fn on_ack(&self, node: NodeId, pg: u64, res: Result<Lsn>) {
         let mut st = self.st.lock();
+        self.on_reply(&mut st, node, pg, res);
+    }
+
+    /// A replica's answer to an append, acknowledged later or made inline.
+    fn on_reply(&self, st: &mut WState, node: NodeId, pg: u64, res: Result<Lsn>) {
         match res {
-            Ok(scl) => self.note_scl(&mut st, node, pg, scl),
+            Ok(scl) => self.note_scl(st, node, pg, scl),
             Err(Error::Fenced { theirs, .. }) if theirs > self.epoch => {
                 tracing::warn!(epoch = self.epoch, theirs, "writer fenced");
                 st.fenced = Some(theirs);
@@ -501,6 +526,8 @@ impl LocalVolume {
 
     /// Background duties; see the module doc.
     fn tick(&self, poll: bool) {
+        // Appends queued for inline replicas that no thread waited for.
+        self.drain_inline();
         let (members, pgs, vdl, floor) = {
             let mut st = self.st.lock();
             if st.closed || st.fenced.is_some() {
@@ -601,6 +628,10 @@ impl LocalVolume {
         }
     }
 
+    /// Send records to one replica. A replica whose appends the writer's threads make
+    /// (see [`Transport::inline`]) gets them queued, in LSN order, until a thread needs
+    /// them durable ([`LocalVolume::drain_inline`]).
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
         node: NodeId,
@@ -610,19 +641,87 @@ impl LocalVolume {
         floor: Option<Lsn>,
         sync: bool,
     ) {
-        self.net.append(
-            node,
-            AppendMsg {
-                pg,
-                epoch: self.epoch,
-                truncs: self.truncs.clone(),
-                recs,
-                vdl,
-                floor,
-                sink: self.acks.clone(),
-                sync,
-            },
-        );
+        let m = AppendMsg {
+            pg,
+            epoch: self.epoch,
+            truncs: self.truncs.clone(),
+            recs,
+            vdl,
+            floor,
+            sink: self.acks.clone(),
+            sync,
+        };
+        if self.cfg.inline_appends && self.net.inline(node) {
+            self.inline.lock().queue.push((node, m));
+        } else {
+            self.net.append(node, m);
+        }
+    }
+
+    /// Make every queued inline append, on this thread, one segment append per replica
+    /// and PG, and note the SCLs; unless another thread is at it (it drains until the
+    /// queue is empty, so it covers what this thread queued). Called without `st`.
+    fn drain_inline(&self) {
+        let mut q = self.inline.lock();
+        if q.draining || q.queue.is_empty() {
+            return;
+        }
+        q.draining = true;
+        drop(q);
+        // Clears `draining` if a segment panics, so waiters are not left behind a
+        // drainer that is gone; disarmed when the loop clears it itself.
+        struct Draining<'a>(&'a Mutex<InlineQueue>, bool);
+        impl Drop for Draining<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.lock().draining = false;
+                }
+            }
+        }
+        let mut guard = Draining(&self.inline, true);
+        loop {
+            let batch = {
+                let mut q = self.inline.lock();
+                let b = std::mem::take(&mut q.queue);
+                if b.is_empty() {
+                    // Under the same lock as the emptiness seen: whoever queues next
+                    // finds no drainer and drains itself.
+                    q.draining = false;
+                    guard.1 = false;
+                }
+                b
+            };
+            if batch.is_empty() {
+                break;
+            }
+            let mut groups: Vec<(NodeId, AppendMsg)> = Vec::new();
+            let mut at: HashMap<(NodeId, u64), usize> = HashMap::new();
+            for (node, m) in batch {
+                match at.get(&(node, m.pg)) {
+                    Some(&i) => {
+                        let g = &mut groups[i].1;
+                        g.recs.extend(m.recs);
+                        g.vdl = g.vdl.max(m.vdl);
+                        g.floor = m.floor;
+                    }
+                    None => {
+                        at.insert((node, m.pg), groups.len());
+                        groups.push((node, m));
+                    }
+                }
+            }
+            let mut replies = Vec::with_capacity(groups.len());
+            for (node, m) in groups {
+                let pg = m.pg;
+                if let Some(r) = self.net.append_inline(node, m) {
+                    replies.push((node, pg, r));
+                }
+            }
+            let mut st = self.st.lock();
+            for (node, pg, r) in replies {
+                self.on_reply(&mut st, node, pg, r);
+            }
+        }
     }
 
     /// The members that may flush lazily while the others form the write quorum: the
@@ -854,6 +953,11 @@ impl Volume for LocalVolume {
             if st.tr.in_flight() + n <= self.cfg.lal.max(n) {
                 break;
             }
+            // Room comes from acks: make the queued inline appends first.
+            if !self.inline.lock().queue.is_empty() {
+                parking_lot::MutexGuard::unlocked(&mut st, || self.drain_inline());
+                continue;
+            }
             match deadline {
                 Some(d) => {
                     if self.changed.wait_until(&mut st, d).timed_out() {
@@ -918,6 +1022,7 @@ impl Volume for LocalVolume {
     }
 
     fn wait_durable(&self, lsn: Lsn) -> Result<()> {
+        self.drain_inline();
         let deadline = self.deadline();
         let mut st = self.st.lock();
         loop {

@@ -141,6 +141,8 @@ fn flushed(v: &LocalVolume, n: NodeId, pg: u64) -> Lsn {
 fn commits_wait_for_four_flushes_and_survive_a_failed_quorum_member() {
     let mut cfg = small(None);
     cfg.lazy_replicas = Some(Duration::from_secs(600));
+    // The lazy protocol is the request threads' (inline appends never hold anything).
+    cfg.inline_appends = false;
     let v = LocalVolume::open(cfg).unwrap();
     isolate_lazy_pair(&v);
     let mut c = Checker::new();
@@ -189,7 +191,9 @@ fn commits_wait_for_four_flushes_and_survive_a_failed_quorum_member() {
 #[test]
 fn lazy_replicas_catch_up_by_themselves() {
     // The default interval: every member ends up holding every commit durably.
-    let v = LocalVolume::open(small(None)).unwrap();
+    let mut cfg = small(None);
+    cfg.inline_appends = false;
+    let v = LocalVolume::open(cfg).unwrap();
     let mut c = Checker::new();
     for i in 0..50 {
         c.commit(&*v, vec![write(i % 24, i, 5)]).unwrap();

@@ -64,7 +64,14 @@ fn seed() -> u64 {
 
 #[test]
 fn random_fault_schedule() {
-    run(seed(), None, 40);
+    run(seed(), None, 40, true);
+}
+
+/// The same with every append going through the nodes' request threads (as when they
+/// fsync) rather than made inline by the writer's threads.
+#[test]
+fn random_fault_schedule_through_request_threads() {
+    run(seed(), None, 40, false);
 }
 
 /// The same on disk (nodes crash and reopen their files), without byte corruption:
@@ -72,12 +79,13 @@ fn random_fault_schedule() {
 #[test]
 fn random_fault_schedule_on_disk() {
     let d = tempfile::tempdir().unwrap();
-    run(seed(), Some(d.path()), 15);
+    run(seed(), Some(d.path()), 15, true);
 }
 
-fn run(seed: u64, dir: Option<&std::path::Path>, steps: usize) {
+fn run(seed: u64, dir: Option<&std::path::Path>, steps: usize, inline: bool) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let cfg = small(dir);
+    let mut cfg = small(dir);
+    cfg.inline_appends = inline;
     let mut v = LocalVolume::open(cfg.clone()).unwrap();
     let cl: Arc<Cluster> = v.cluster().unwrap().clone();
     let mut c = Checker::new();
