@@ -119,7 +119,8 @@ pub struct Node {
     wake: AtomicBool,
     request_thread: std::sync::OnceLock<std::thread::Thread>,
     stop: AtomicBool,
-    inbox: Sender<AppendMsg>,
+    /// Taken (dropped) by shutdown, which ends the request thread's wait at once.
+    inbox: RwLock<Option<Sender<AppendMsg>>>,
     peers: Weak<dyn PeerSet>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Background passes completed (tests wait on progress).
@@ -152,7 +153,7 @@ impl Node {
             wake: AtomicBool::new(false),
             request_thread: std::sync::OnceLock::new(),
             stop: AtomicBool::new(false),
-            inbox: tx,
+            inbox: RwLock::new(Some(tx)),
             peers,
             threads: Mutex::new(Vec::new()),
             passes: AtomicU64::new(0),
@@ -291,7 +292,7 @@ impl Node {
                 None => match rx.recv_timeout(Duration::from_millis(10)) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Disconnected) => break,
                 },
             };
             // Batch everything queued: one group commit per segment.
@@ -432,7 +433,9 @@ impl Node {
         if sync {
             self.wake.store(true, Ordering::SeqCst);
         }
-        let _ = self.inbox.send(m);
+        if let Some(tx) = &*self.inbox.read() {
+            let _ = tx.send(m);
+        }
         if sync && self.holding.load(Ordering::SeqCst) {
             self.unpark_request_thread();
         }
@@ -474,7 +477,11 @@ impl Node {
     fn background_loop(self: Arc<Self>) {
         let mut last_scrub = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            std::thread::sleep(self.opts.tick);
+            // Woken early only by shutdown (an early pass would be harmless anyway).
+            std::thread::park_timeout(self.opts.tick);
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
             if !self.is_up() {
                 continue;
             }
@@ -622,8 +629,24 @@ impl Node {
 
     /// Stop the threads (at shutdown).
     pub fn shutdown(&self) {
+        self.begin_shutdown();
+        self.join_threads();
+    }
+
+    /// Tell both threads to stop, waking them from any wait (so that stopping many
+    /// nodes takes one wake-up, not one tick per node).
+    fn begin_shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.unpark_request_thread();
+        // The request thread's receive ends with Disconnected.
+        self.inbox.write().take();
+        for h in self.threads.lock().iter() {
+            // The background thread sleeps with park_timeout.
+            h.thread().unpark();
+        }
+    }
+
+    fn join_threads(&self) {
         let hs: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
         for h in hs {
             // The last handle on a volume may be dropped on one of our own threads (an
@@ -872,8 +895,12 @@ impl Net {
 
     /// Stop all node threads.
     pub fn shutdown(&self) {
-        for n in self.all() {
-            n.shutdown();
+        let all = self.all();
+        for n in &all {
+            n.begin_shutdown();
+        }
+        for n in &all {
+            n.join_threads();
         }
         self.nodes.write().clear();
     }

@@ -404,7 +404,11 @@ impl LocalVolume {
             .spawn(move || {
                 let mut round = 0u64;
                 while !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(period);
+                    // `close` unparks it to end the wait at once.
+                    std::thread::park_timeout(period);
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
                     round += 1;
                     match weak.upgrade() {
                         Some(v) => v.tick(round.is_multiple_of(8)),
@@ -466,6 +470,7 @@ impl LocalVolume {
         self.changed.notify_all();
         self.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.ticker.lock().take() {
+            h.thread().unpark();
             if h.thread().id() != std::thread::current().id() {
                 let _ = h.join();
             }
