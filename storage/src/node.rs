@@ -451,6 +451,17 @@ impl Node {
     /// append, flush), and return the SCL it would acknowledge. For nodes that need no
     /// device flush: the work is a few memory copies, cheaper than waking a thread.
     pub fn append_now(&self, m: AppendMsg) -> Result<Lsn> {
+        let crashes = self.crashes.load(Ordering::SeqCst);
+        let scl = self.append_now_inner(m)?;
+        // A crash meanwhile may have discarded the segment appended to (a restarted
+        // node reopens its files without it): such an SCL must not count for a quorum.
+        if !self.is_up() || self.crashes.load(Ordering::SeqCst) != crashes {
+            return Err(Error::Unavailable(format!("node {} crashed", self.id)));
+        }
+        Ok(scl)
+    }
+
+    fn append_now_inner(&self, m: AppendMsg) -> Result<Lsn> {
         let complete = m
             .recs
             .iter()
