@@ -636,7 +636,6 @@ impl LocalVolume {
     /// Send records to one replica. A replica whose appends the writer's threads make
     /// (see [`Transport::inline`]) gets them queued, in LSN order, until a thread needs
     /// them durable ([`LocalVolume::drain_inline`]).
-    #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
         node: NodeId,
@@ -1138,6 +1137,53 @@ impl Volume for Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_write(page: PageNo) -> Vec<PageWrite> {
+        let mut payload = Vec::new();
+        crate::redo::push_write(&mut payload, 0, &[7; 8]);
+        vec![PageWrite { page, payload }]
+    }
+
+    #[test]
+    fn inline_appends_wait_for_a_thread_that_needs_them_durable() {
+        let mut cfg = VolumeConfig::in_memory();
+        // A ticker slow enough not to drain the queue under the test.
+        cfg.tick = Duration::from_secs(3600);
+        let v = LocalVolume::open(cfg).unwrap();
+        let lsn = v.append_mtr(one_write(1)).unwrap();
+        // Queued for all six in-memory replicas, not yet made: nothing is durable.
+        assert_eq!(v.inline.lock().queue.len(), 6);
+        assert!(v.durable_lsn() < lsn);
+        // The waiting thread makes them itself.
+        v.wait_durable(lsn).unwrap();
+        assert!(v.durable_lsn() >= lsn);
+        assert!(v.inline.lock().queue.is_empty());
+        assert!(!v.inline.lock().draining);
+        v.close();
+    }
+
+    #[test]
+    fn appends_nobody_waits_for_become_durable_by_the_ticker() {
+        let v = LocalVolume::open(VolumeConfig::in_memory()).unwrap();
+        let lsn = v.append_mtr(one_write(2)).unwrap();
+        let until = Instant::now() + Duration::from_secs(20);
+        while v.durable_lsn() < lsn {
+            assert!(Instant::now() < until, "the ticker never drained the queue");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        v.close();
+    }
+
+    #[test]
+    fn without_inline_appends_the_request_threads_make_them() {
+        let mut cfg = VolumeConfig::in_memory();
+        cfg.inline_appends = false;
+        let v = LocalVolume::open(cfg).unwrap();
+        let lsn = v.append_mtr(one_write(3)).unwrap();
+        assert!(v.inline.lock().queue.is_empty());
+        v.wait_durable(lsn).unwrap();
+        v.close();
+    }
 
     #[test]
     fn lazy_order_keeps_four_members_across_every_az() {
