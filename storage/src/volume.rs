@@ -957,8 +957,13 @@ impl Volume for LocalVolume {
             if st.tr.in_flight() + n <= self.cfg.lal.max(n) {
                 break;
             }
-            // Room comes from acks: make the queued inline appends first.
-            if !self.inline.lock().queue.is_empty() {
+            // Room comes from acks: make the queued inline appends first (unless another
+            // thread is at it: it notifies `changed` as the VCL moves).
+            let queued = {
+                let q = self.inline.lock();
+                !q.queue.is_empty() && !q.draining
+            };
+            if queued {
                 parking_lot::MutexGuard::unlocked(&mut st, || self.drain_inline());
                 continue;
             }
@@ -1159,6 +1164,22 @@ mod tests {
         assert!(v.durable_lsn() >= lsn);
         assert!(v.inline.lock().queue.is_empty());
         assert!(!v.inline.lock().draining);
+        v.close();
+    }
+
+    #[test]
+    fn the_lsn_allocation_limit_makes_queued_inline_appends_itself() {
+        let mut cfg = VolumeConfig::in_memory();
+        cfg.tick = Duration::from_secs(3600);
+        cfg.lal = 4;
+        // Were nobody to drain, the fifth append would wait this long and fail.
+        cfg.write_timeout = Some(Duration::from_secs(5));
+        let v = LocalVolume::open(cfg).unwrap();
+        let mut last = 0;
+        for i in 0..20 {
+            last = v.append_mtr(one_write(i % 4)).unwrap();
+        }
+        v.wait_durable(last).unwrap();
         v.close();
     }
 
