@@ -970,7 +970,8 @@ impl Transport for Net {
     }
 
     fn inline(&self, node: NodeId) -> bool {
-        self.node(node).is_some_and(|n| !n.flushes())
+        // No Arc clone: the node's count is shared with every writer thread.
+        self.nodes.read().get(&node).is_some_and(|n| !n.flushes())
     }
 
     fn append_inline(&self, node: NodeId, m: AppendMsg) -> Option<Result<Lsn>> {
