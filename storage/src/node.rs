@@ -7,6 +7,10 @@
 //! fill gaps (records, or a whole snapshot when a peer already folded them into pages),
 //! rebuilds damaged replicas and scrubs.
 //!
+//! A node whose backend needs no device flush (memory, or fsync off) can instead be
+//! appended to on the caller's thread ([`Node::append_now`]); the writer's volume does
+//! that, batched, rather than waking the request thread per append.
+//!
 //! [`Net`] is the in-process transport: it delivers a call only if the target node is
 //! up and the link is not cut (partitions), so tests can stop, crash, restart and
 //! isolate nodes. Reads and control calls are synchronous; appends are queued.
