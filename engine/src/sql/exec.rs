@@ -1461,18 +1461,11 @@ impl<'a> Exec<'a> {
             // A string's collation weight is computed once per row, not per comparison:
             // memcmp of weights orders as the collation does (`Collation::weight`).
             let width = cols.len();
-            let mut weights: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(rows.len() * width);
-            for r in &rows {
-                for (n, &i) in cols.iter().enumerate() {
-                    weights.push(match &r[i] {
-                        Value::Str(s) => Some(coll(n).weight(s)),
-                        _ => None,
-                    });
-                }
-            }
-            if weights.iter().all(Option::is_none) {
+            let any_string = rows
+                .iter()
+                .any(|r| cols.iter().any(|&i| matches!(r[i], Value::Str(_))));
+            if !any_string {
                 // No string keys: nothing to precompute, sort the rows in place.
-                drop(weights);
                 let mut rows = rows;
                 rows.sort_by(|a, b| {
                     for (n, (&i, (_, desc))) in cols.iter().zip(keys).enumerate() {
@@ -1485,6 +1478,15 @@ impl<'a> Exec<'a> {
                     Ordering::Equal
                 });
                 return Ok(rows);
+            }
+            let mut weights: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(rows.len() * width);
+            for r in &rows {
+                for (n, &i) in cols.iter().enumerate() {
+                    weights.push(match &r[i] {
+                        Value::Str(s) => Some(coll(n).weight(s)),
+                        _ => None,
+                    });
+                }
             }
             let mut order: Vec<usize>;
             if width == 1 && weights.iter().all(Option::is_some) {
@@ -1953,11 +1955,11 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -
             out
         }
         SetOp::Intersect => {
-            let rk: HashMap<Vec<u8>, usize> = r.iter().fold(HashMap::new(), |mut m, row| {
+            let rk: KeyMap<usize> = r.iter().fold(KeyMap::default(), |mut m, row| {
                 *m.entry(group_key(row)).or_insert(0) += 1;
                 m
             });
-            let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
+            let mut used: KeyMap<usize> = KeyMap::default();
             let mut seen = KeySet::default();
             l.into_iter()
                 .filter(|row| {
@@ -1978,7 +1980,7 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>, colls: &[Collation]) -
                 .collect()
         }
         SetOp::Except => {
-            let mut rk: HashMap<Vec<u8>, usize> = r.iter().fold(HashMap::new(), |mut m, row| {
+            let mut rk: KeyMap<usize> = r.iter().fold(KeyMap::default(), |mut m, row| {
                 *m.entry(group_key(row)).or_insert(0) += 1;
                 m
             });
