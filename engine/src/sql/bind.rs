@@ -614,7 +614,9 @@ impl<'a> Binder<'a> {
             acc += l.len();
         }
         let Some(start) = off else { return fallback };
-        let want = fallback.chars().filter(|c| !c.is_whitespace()).count();
+        // Prepared statements print their markers numbered ("?1"); the source has "?".
+        let printed = unnumber_placeholders(&fallback);
+        let want = printed.chars().filter(|c| !c.is_whitespace()).count();
         let mut seen = 0usize;
         let mut end = start;
         for (i, c) in self.sql[start..].char_indices() {
@@ -637,7 +639,7 @@ impl<'a> Binder<'a> {
                 .collect::<String>()
                 .to_lowercase()
         };
-        if norm(t) == norm(&fallback) {
+        if norm(t) == norm(&printed) {
             t.to_string()
         } else {
             fallback
@@ -3356,6 +3358,20 @@ fn merge_collations(
     }))
 }
 
+/// `?12` -> `?`: the printed form of a numbered parameter marker as it was written.
+fn unnumber_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_marker = false;
+    for c in s.chars() {
+        if after_marker && c.is_ascii_digit() {
+            continue;
+        }
+        after_marker = c == '?';
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Database, Session};
@@ -3376,6 +3392,24 @@ mod tests {
             s.execute(sql).expect(sql);
         }
         (db, s)
+    }
+
+    #[test]
+    fn prepared_expression_columns_are_named_as_written() {
+        let (_db, mut s) = session();
+        let names = |s: &mut Session, sql: &str| match s.execute(sql).expect(sql) {
+            crate::QueryResult::Rows { columns, .. } => {
+                columns.into_iter().map(|c| c.name).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        s.execute("SET @a = 1, @b = 2").expect("set");
+        s.execute("PREPARE p FROM 'SELECT ? + ?,  v*? FROM t WHERE id = ?'")
+            .expect("prepare");
+        assert_eq!(
+            names(&mut s, "EXECUTE p USING @a, @b, @a, @a"),
+            ["? + ?", "v*?"]
+        );
     }
 
     #[test]
