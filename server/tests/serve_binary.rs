@@ -148,3 +148,62 @@ fn root_password_persists_across_restarts() {
     let url = format!("mysql://root:kept@127.0.0.1:{}/", s.port);
     mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).expect("the password persists");
 }
+
+/// Two servers on one data directory would append to the same segment logs and each
+/// overwrite what the other wrote: the second is refused at startup and the first goes on
+/// serving; once the first dies (`kill -9`), the kernel drops its lock and a new server
+/// starts on the directory with every committed row.
+#[test]
+fn a_second_server_on_the_same_datadir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let d = datadir.to_str().unwrap();
+    let mut first = serve(&["--datadir", d, "--root-password", "pw"]);
+    let url = |port: u16| format!("mysql://root:pw@127.0.0.1:{port}/");
+    let mut c = mysql::Conn::new(mysql::Opts::from_url(&url(first.port)).unwrap()).unwrap();
+    c.query_drop("CREATE DATABASE d").unwrap();
+    c.query_drop("CREATE TABLE d.t (id INT PRIMARY KEY)")
+        .unwrap();
+    c.query_drop("INSERT INTO d.t VALUES (1), (2)").unwrap();
+
+    let mut second = Command::new(env!("CARGO_BIN_EXE_borealis"))
+        .args(["serve", "--port", "0", "--datadir", d])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a second borealis serve");
+    let status = (0..600)
+        .find_map(|_| {
+            let st = second.try_wait().expect("wait");
+            if st.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            st
+        })
+        .unwrap_or_else(|| {
+            let _ = second.kill();
+            panic!("a second server on the same datadir kept running");
+        });
+    let mut err = String::new();
+    second
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "the second server fails: {err}");
+    assert!(err.contains("in use"), "says why: {err}");
+
+    // The first one never noticed.
+    c.query_drop("INSERT INTO d.t VALUES (3)").unwrap();
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM d.t").unwrap();
+    assert_eq!(n, Some(3));
+    drop(c);
+
+    first.child.kill().expect("kill -9 the first server");
+    first.child.wait().unwrap();
+    let third = serve(&["--datadir", d]);
+    let mut c = mysql::Conn::new(mysql::Opts::from_url(&url(third.port)).unwrap()).unwrap();
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM d.t").unwrap();
+    assert_eq!(n, Some(3), "every committed row after kill -9 and restart");
+}

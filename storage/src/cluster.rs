@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::io::{Backend, DirBackend, MemBackend};
+use crate::io::{Backend, DirBackend, DirLock, MemBackend};
 use crate::node::{Net, Node, NodeOptions};
 use crate::quorum::{NodeId, REPLICAS};
 use crate::segment::SegmentOptions;
@@ -107,6 +107,9 @@ pub struct Cluster {
     wrap: Option<BackendWrapper>,
     mem: Mutex<HashMap<NodeId, Arc<MemBackend>>>,
     membership: Mutex<Membership>,
+    /// The directory's lock, held while the cluster is open (released on drop, or by the
+    /// kernel when the process dies).
+    _lock: Option<DirLock>,
 }
 
 impl Cluster {
@@ -120,15 +123,13 @@ impl Cluster {
         opts: ClusterOptions,
         wrap: Option<BackendWrapper>,
     ) -> Result<Arc<Cluster>> {
+        let lock = opts.dir.as_deref().map(DirLock::acquire).transpose()?;
         let membership = match &opts.dir {
-            Some(d) => {
-                std::fs::create_dir_all(d)?;
-                match std::fs::read_to_string(d.join("cluster.meta")) {
-                    Ok(s) => Some(Membership::decode(&s)?),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Some(d) => match std::fs::read_to_string(d.join("cluster.meta")) {
+                Ok(s) => Some(Membership::decode(&s)?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
             None => None,
         };
         let fresh = membership.is_none();
@@ -143,6 +144,7 @@ impl Cluster {
             wrap,
             mem: Mutex::new(HashMap::new()),
             membership: Mutex::new(membership.clone()),
+            _lock: lock,
         });
         if fresh {
             c.persist(&membership)?;

@@ -25,6 +25,9 @@ pub enum Error {
     Unavailable(String),
     #[error("volume is closed")]
     Closed,
+    /// Another process (or another open volume in this one) holds the directory's lock.
+    #[error("{0} is in use by another Borealis process (its LOCK file is held)")]
+    InUse(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -125,6 +125,32 @@ impl Backend for DirBackend {
     }
 }
 
+/// An exclusive lock on a data directory (`<dir>/LOCK`), so two processes never open the
+/// same files: both would append to the same logs and each would overwrite what the other
+/// wrote. The lock is advisory (`flock`), held until drop and released by the kernel when
+/// the process dies, so a `kill -9` leaves nothing to clean up.
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Create `dir` if needed and lock it; [`Error::InUse`] if someone holds the lock.
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("LOCK");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse(dir.display().to_string())),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)?.sync_all()?;
     Ok(())
@@ -641,6 +667,20 @@ mod tests {
         let mut hdr = [0u8; SLOT_HEADER];
         f.read_slot_header(7, &mut hdr).unwrap();
         assert_eq!(hdr, [9u8; SLOT_HEADER]);
+    }
+
+    #[test]
+    fn a_locked_directory_is_refused_until_released() {
+        let d = tempfile::tempdir().unwrap();
+        let first = DirLock::acquire(d.path()).unwrap();
+        match DirLock::acquire(d.path()) {
+            Err(Error::InUse(p)) => assert_eq!(p, d.path().display().to_string()),
+            other => panic!("expected InUse, got {:?}", other.map(|_| ())),
+        }
+        drop(first);
+        DirLock::acquire(d.path()).expect("free again once released");
+        // A directory that does not exist yet is created.
+        DirLock::acquire(&d.path().join("new/sub")).unwrap();
     }
 
     #[test]

@@ -140,6 +140,27 @@ fn crash_writer_mid_stream_and_recover() {
     c.verify(&*v, pages());
 }
 
+/// One volume directory, one open volume: a second open (another process, or this one)
+/// is refused rather than appending to the same logs; it opens once the first is closed.
+#[test]
+fn a_volume_directory_opens_once() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = Checker::new();
+    let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+    load(&v, &mut c, 10, 7);
+    match LocalVolume::open(small(Some(d.path()))) {
+        Err(borealis_storage::Error::InUse(_)) => {}
+        other => panic!("expected InUse, got {:?}", other.map(|_| ())),
+    }
+    // The refused open disturbed nothing.
+    load(&v, &mut c, 10, 8);
+    c.verify(&*v, pages());
+    drop(v);
+    let v = LocalVolume::open(small(Some(d.path()))).unwrap();
+    c.recovered(v.durable_lsn());
+    c.verify(&*v, pages());
+}
+
 #[test]
 fn corrupt_page_file_and_log_file_heal() {
     let d = tempfile::tempdir().unwrap();

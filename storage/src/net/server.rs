@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use super::client::{AddrBook, TcpPeers};
 use super::membership::{Joiner, MemberStore, Membership, NodeView};
 use super::wire::*;
-use crate::io::DirBackend;
+use crate::io::{DirBackend, DirLock};
 use crate::node::{AckSink, AppendMsg, Node, NodeOptions};
 use crate::quorum::NodeId;
 use crate::segment::SegmentOptions;
@@ -54,6 +54,8 @@ pub struct RunningNode {
     /// The volume membership this node stores.
     pub members: Arc<MemberStore>,
     _peers: Arc<dyn PeerSet>,
+    /// The node directory's lock: a second process on the same `--dir` is refused.
+    _lock: DirLock,
 }
 
 /// What a connection serves.
@@ -96,6 +98,7 @@ impl RunningNode {
 
 /// Start a storage node and serve it (returns once listening).
 pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
+    let lock = DirLock::acquire(&cfg.dir)?;
     let listener = TcpListener::bind(cfg.listen)?;
     let addr = listener.local_addr()?;
     cfg.peers.publish(cfg.id, addr)?;
@@ -148,6 +151,7 @@ pub fn run(cfg: StorageNodeConfig) -> Result<RunningNode> {
         accept,
         members,
         _peers: peers,
+        _lock: lock,
     })
 }
 

@@ -149,6 +149,9 @@ impl Enc {
             Error::InvalidInput(m) => self.u8(8).str(m),
             Error::Closed => self.u8(9),
             Error::Io(e) => self.u8(10).str(&e.to_string()),
+            // Only raised when opening a directory, never in a reply; sent as what it
+            // means to a peer.
+            e @ Error::InUse(_) => self.u8(3).str(&e.to_string()),
         }
     }
     pub fn snapshot(&mut self, s: &Snapshot) -> Result<&mut Self> {
