@@ -111,11 +111,12 @@ fn plan_is_cacheable(p: &crate::sql::plan::Plan) -> bool {
 
 /// One client's session. Not shared between threads; create one per connection.
 pub struct Session {
-    plan_cache: HashMap<String, CachedPlan>,
+    /// Keyed by statement text, hashed with foldhash: looked up on every execution.
+    plan_cache: HashMap<String, CachedPlan, foldhash::fast::RandomState>,
     /// Statement texts whose table privileges were checked, and against what: a hit with
     /// the same catalog (accounts and grants live in it), current database and privilege
     /// skips walking the syntax tree again (prepared statements re-run the same text).
-    priv_checked: HashMap<String, PrivChecked>,
+    priv_checked: HashMap<String, PrivChecked, foldhash::fast::RandomState>,
     db: Database,
     info: SessionInfo,
     pub(crate) state: SessState,
@@ -184,8 +185,8 @@ impl Session {
             process,
             database_changed: false,
             sql_prepared: HashMap::new(),
-            plan_cache: HashMap::new(),
-            priv_checked: HashMap::new(),
+            plan_cache: HashMap::default(),
+            priv_checked: HashMap::default(),
         };
         if let Some(d) = &info.database {
             let _ = s.use_database(d);
@@ -1244,11 +1245,16 @@ impl Session {
         let result = {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
-            let mut b = Binder::new(&cat, ex.sess.current_db.clone(), text);
-            b.only_full_group_by = ex.sess.only_full_group_by();
-            b.sessions = Some(&shared.sessions);
+            let only_full_group_by = ex.sess.only_full_group_by();
             let next_autoinc = |t: &crate::catalog::TableDef| shared.peek_autoinc(t).ok().flatten();
-            b.next_autoinc = Some(&next_autoinc);
+            // Built only when something is bound: a cached query plan needs none.
+            let binder = |db: Option<String>| {
+                let mut b = Binder::new(&cat, db, text);
+                b.only_full_group_by = only_full_group_by;
+                b.sessions = Some(&shared.sessions);
+                b.next_autoinc = Some(&next_autoinc);
+                b
+            };
             let r = match st {
                 Statement::Query(q) => {
                     let lock = q
@@ -1265,12 +1271,12 @@ impl Session {
                         .filter(|c| {
                             Arc::ptr_eq(&c.catalog, &cat)
                                 && c.db == ex.sess.current_db
-                                && c.only_full_group_by == b.only_full_group_by
+                                && c.only_full_group_by == only_full_group_by
                         })
                         .map(|c| c.query.clone());
                     let bq = match cached {
                         Some(q) => Ok(q),
-                        None => b.bind_query(q).map(|bq| {
+                        None => binder(ex.sess.current_db.clone()).bind_query(q).map(|bq| {
                             let bq = Arc::new(bq);
                             if plan_is_cacheable(&bq.plan) {
                                 if self.plan_cache.len() >= PLAN_CACHE_SIZE {
@@ -1281,7 +1287,7 @@ impl Session {
                                     CachedPlan {
                                         catalog: cat.clone(),
                                         db: ex.sess.current_db.clone(),
-                                        only_full_group_by: b.only_full_group_by,
+                                        only_full_group_by,
                                         query: bq.clone(),
                                     },
                                 );
@@ -1305,9 +1311,18 @@ impl Session {
                         Err(e) => Err(e),
                     }
                 }
-                Statement::Insert(i) => dml::insert(&mut ex, &mut b, i).map(|r| (r, None)),
-                Statement::Update(u) => dml::update(&mut ex, &mut b, u).map(|r| (r, None)),
-                Statement::Delete(d) => dml::delete(&mut ex, &mut b, d).map(|r| (r, None)),
+                Statement::Insert(i) => {
+                    let mut b = binder(ex.sess.current_db.clone());
+                    dml::insert(&mut ex, &mut b, i).map(|r| (r, None))
+                }
+                Statement::Update(u) => {
+                    let mut b = binder(ex.sess.current_db.clone());
+                    dml::update(&mut ex, &mut b, u).map(|r| (r, None))
+                }
+                Statement::Delete(d) => {
+                    let mut b = binder(ex.sess.current_db.clone());
+                    dml::delete(&mut ex, &mut b, d).map(|r| (r, None))
+                }
                 _ => Err(Error::internal("not a query")),
             };
             let warnings = std::mem::take(&mut ex.fnctx.warnings);

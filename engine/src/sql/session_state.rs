@@ -141,11 +141,42 @@ pub struct SessState {
     pub isolation: Isolation,
     pub next_isolation: Option<Isolation>,
     pub read_only_instance: bool,
+    /// What the session's sql_mode turns on, read from `vars` when it is set (checked on
+    /// every statement, so not re-parsed from the string each time).
+    mode: SqlModeFlags,
+}
+
+/// The sql_mode flags statements consult.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SqlModeFlags {
+    strict: bool,
+    only_full_group_by: bool,
+}
+
+impl SqlModeFlags {
+    fn of(vars: &BTreeMap<String, Value>) -> SqlModeFlags {
+        match vars.get("sql_mode") {
+            Some(Value::Str(m)) => {
+                let has = |flag: &str| m.split(',').any(|f| f.trim().eq_ignore_ascii_case(flag));
+                SqlModeFlags {
+                    strict: has("STRICT_TRANS_TABLES")
+                        || has("STRICT_ALL_TABLES")
+                        || has("TRADITIONAL"),
+                    only_full_group_by: has("ONLY_FULL_GROUP_BY"),
+                }
+            }
+            _ => SqlModeFlags {
+                strict: true,
+                only_full_group_by: true,
+            },
+        }
+    }
 }
 
 impl SessState {
     pub fn new(globals: std::sync::Arc<parking_lot::RwLock<BTreeMap<String, Value>>>) -> SessState {
         let vars = globals.read().clone();
+        let mode = SqlModeFlags::of(&vars);
         SessState {
             connection_id: 0,
             user: "root".into(),
@@ -163,30 +194,19 @@ impl SessState {
             isolation: Isolation::RepeatableRead,
             next_isolation: None,
             read_only_instance: false,
+            mode,
         }
     }
 
     pub fn strict(&self) -> bool {
-        match self.vars.get("sql_mode") {
-            Some(Value::Str(m)) => {
-                let m = m.to_ascii_uppercase();
-                m.contains("STRICT_TRANS_TABLES")
-                    || m.contains("STRICT_ALL_TABLES")
-                    || m.contains("TRADITIONAL")
-            }
-            _ => true,
-        }
+        debug_assert_eq!(self.mode, SqlModeFlags::of(&self.vars));
+        self.mode.strict
     }
 
     /// sql_mode has ONLY_FULL_GROUP_BY (MySQL 8's default; the variable is stored upper
     /// case).
     pub fn only_full_group_by(&self) -> bool {
-        match self.vars.get("sql_mode") {
-            Some(Value::Str(m)) => m
-                .split(',')
-                .any(|f| f.trim().eq_ignore_ascii_case("ONLY_FULL_GROUP_BY")),
-            _ => true,
-        }
+        self.mode.only_full_group_by
     }
 
     pub fn var_i64(&self, name: &str) -> i64 {
@@ -302,7 +322,11 @@ impl SessState {
                 self.vars.insert("transaction_isolation".into(), v.clone());
                 self.vars.insert("tx_isolation".into(), v);
             } else {
+                let mode = name == "sql_mode";
                 self.vars.insert(name, v);
+                if mode {
+                    self.mode = SqlModeFlags::of(&self.vars);
+                }
             }
         }
         Ok(())
