@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use memmap2::MmapMut;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::{Error, Result, PAGE_SIZE};
 
@@ -129,25 +129,65 @@ impl Backend for DirBackend {
 /// same files: both would append to the same logs and each would overwrite what the other
 /// wrote. The lock is advisory (`flock`), held until drop and released by the kernel when
 /// the process dies, so a `kill -9` leaves nothing to clean up.
+///
+/// Within one process the directories held are also kept in a registry. A volume's last
+/// reference can be dropped on one of its own threads (the ticker holds a reference while
+/// it ticks), so its files may still be closing when the thread that dropped its handle
+/// opens the directory again; that open waits for the release (up to [`IN_PROCESS_WAIT`])
+/// instead of failing. Another process holding the lock is reported at once.
 pub struct DirLock {
-    _file: File,
+    file: Option<File>,
+    key: PathBuf,
 }
+
+/// How long an open waits for a directory held elsewhere in this process.
+pub const IN_PROCESS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+static HELD: std::sync::LazyLock<(Mutex<std::collections::HashSet<PathBuf>>, Condvar)> =
+    std::sync::LazyLock::new(Default::default);
 
 impl DirLock {
     /// Create `dir` if needed and lock it; [`Error::InUse`] if someone holds the lock.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("LOCK");
+        let key = dir.canonicalize()?;
+        let in_use = || Error::InUse(dir.display().to_string());
+        {
+            let (held, released) = &*HELD;
+            let deadline = std::time::Instant::now() + IN_PROCESS_WAIT;
+            let mut g = held.lock();
+            while g.contains(&key) {
+                if released.wait_until(&mut g, deadline).timed_out() && g.contains(&key) {
+                    return Err(in_use());
+                }
+            }
+            g.insert(key.clone());
+        }
+        // From here on, drop takes the registry entry back out.
+        let mut lock = DirLock { file: None, key };
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)?;
+            .open(dir.join("LOCK"))?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse(dir.display().to_string())),
+            Ok(()) => {
+                lock.file = Some(file);
+                Ok(lock)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(in_use()),
             Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
         }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Close (and so unlock) the file before a waiter can try it.
+        drop(self.file.take());
+        let (held, released) = &*HELD;
+        held.lock().remove(&self.key);
+        released.notify_all();
     }
 }
 
@@ -673,14 +713,44 @@ mod tests {
     fn a_locked_directory_is_refused_until_released() {
         let d = tempfile::tempdir().unwrap();
         let first = DirLock::acquire(d.path()).unwrap();
+        // Held in this process: the second open waits IN_PROCESS_WAIT, then gives up.
+        let t = std::time::Instant::now();
         match DirLock::acquire(d.path()) {
             Err(Error::InUse(p)) => assert_eq!(p, d.path().display().to_string()),
             other => panic!("expected InUse, got {:?}", other.map(|_| ())),
         }
+        assert!(t.elapsed() >= IN_PROCESS_WAIT);
+        // The flock itself refuses a second holder (what another process meets, at once).
+        let other = OpenOptions::new()
+            .write(true)
+            .open(d.path().join("LOCK"))
+            .unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
         drop(first);
+        other
+            .try_lock()
+            .expect("the flock is released with the lock");
+        drop(other);
         DirLock::acquire(d.path()).expect("free again once released");
         // A directory that does not exist yet is created.
         DirLock::acquire(&d.path().join("new/sub")).unwrap();
+    }
+
+    /// A handle dropped on another thread (as a volume's last reference can be, on its
+    /// ticker) while this one reopens: the open waits for the release, it does not fail.
+    #[test]
+    fn an_open_waits_for_a_release_in_progress_in_this_process() {
+        let d = tempfile::tempdir().unwrap();
+        let first = DirLock::acquire(d.path()).unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(first);
+        });
+        DirLock::acquire(d.path()).expect("acquired once the other thread let go");
+        t.join().unwrap();
     }
 
     #[test]
