@@ -47,6 +47,7 @@ pub mod code {
     pub const ER_WRONG_ARGUMENTS_FN: u16 = 1582;
     pub const ER_INCORRECT_GLOBAL_LOCAL_VAR: u16 = 1238;
     pub const ER_WRONG_VALUE_FOR_VAR: u16 = 1231;
+    pub const ER_GLOBAL_VARIABLE: u16 = 1229;
     pub const ER_UNKNOWN_TABLE: u16 = 1109;
     pub const ER_FUNCTION_NOT_DEFINED: u16 = 1305;
     pub const ER_SP_DOES_NOT_EXIST: u16 = 1305;

@@ -245,3 +245,59 @@ fn questions_count_text_and_prepared_statements() {
     // Two executes, one text statement, and the SHOW itself; the prepare is not counted.
     assert_eq!(questions(&mut s), before + 4);
 }
+
+/// SET GLOBAL changes the default of sessions that start later, not the session that ran
+/// it (MySQL's scopes): a client that turns global autocommit off keeps committing its
+/// own statements. Variables with no session scope are read from the global value, and
+/// setting one per session is refused with ER_GLOBAL_VARIABLE.
+#[test]
+fn global_and_session_variable_scopes() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("CREATE DATABASE d").unwrap();
+    a.execute("CREATE TABLE d.t (id INT PRIMARY KEY)").unwrap();
+    a.execute("SET GLOBAL autocommit = 0").unwrap();
+    a.execute("SET GLOBAL sql_mode = ''").unwrap();
+    a.execute("SET GLOBAL transaction_isolation = 'READ-COMMITTED'")
+        .unwrap();
+    assert_eq!(
+        rows(
+            &mut a,
+            "SELECT @@autocommit, @@global.autocommit, @@sql_mode = '', @@global.sql_mode, \
+             @@transaction_isolation"
+        ),
+        vec![vec!["1", "0", "0", "", "REPEATABLE-READ"]]
+    );
+    // Still autocommit: the row is visible to another session without a COMMIT.
+    a.execute("INSERT INTO d.t VALUES (1)").unwrap();
+    let mut b = db.session();
+    assert_eq!(rows(&mut b, "SELECT COUNT(*) FROM d.t"), vec![vec!["1"]]);
+    // A session started after SET GLOBAL takes the new defaults.
+    assert_eq!(
+        rows(
+            &mut b,
+            "SELECT @@autocommit, @@sql_mode, @@transaction_isolation, @@tx_isolation"
+        ),
+        vec![vec!["0", "", "READ-COMMITTED", "READ-COMMITTED"]]
+    );
+    b.execute("INSERT INTO d.t VALUES (2)").unwrap();
+    assert_eq!(
+        rows(&mut a, "SELECT COUNT(*) FROM d.t"),
+        vec![vec!["1"]],
+        "b's insert waits for its COMMIT"
+    );
+    b.execute("COMMIT").unwrap();
+    assert_eq!(rows(&mut a, "SELECT COUNT(*) FROM d.t"), vec![vec!["2"]]);
+
+    // Global-only: every session sees SET GLOBAL at once; SET SESSION is an error.
+    a.execute("SET GLOBAL max_connections = 200").unwrap();
+    assert_eq!(rows(&mut b, "SELECT @@max_connections"), vec![vec!["200"]]);
+    assert_eq!(
+        rows(&mut b, "SHOW VARIABLES LIKE 'max_connections'"),
+        vec![vec!["max_connections", "200"]]
+    );
+    let e = b.execute("SET max_connections = 10").unwrap_err();
+    assert_eq!(e.code, 1229, "{}", e.message);
+    let e = b.execute("SET SESSION max_connections = 10").unwrap_err();
+    assert_eq!(e.code, 1229);
+}

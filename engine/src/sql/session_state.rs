@@ -117,6 +117,50 @@ pub fn default_sysvars() -> BTreeMap<String, Value> {
     m
 }
 
+/// Variables with no session scope (MySQL 8): `SET SESSION` of one is an error, and
+/// `SET GLOBAL` changes what every session reads.
+const GLOBAL_ONLY: &[&str] = &[
+    "basedir",
+    "character_set_system",
+    "datadir",
+    "default_authentication_plugin",
+    "event_scheduler",
+    "have_ssl",
+    "hostname",
+    "init_connect",
+    "innodb_buffer_pool_size",
+    "innodb_flush_log_at_trx_commit",
+    "innodb_read_only",
+    "license",
+    "local_infile",
+    "log_bin",
+    "lower_case_table_names",
+    "max_connections",
+    "open_files_limit",
+    "performance_schema",
+    "port",
+    "protocol_version",
+    "query_cache_size",
+    "read_only",
+    "require_secure_transport",
+    "secure_file_priv",
+    "server_id",
+    "skip_name_resolve",
+    "socket",
+    "system_time_zone",
+    "table_open_cache",
+    "thread_cache_size",
+    "tmpdir",
+    "version",
+    "version_comment",
+    "version_compile_machine",
+    "version_compile_os",
+];
+
+pub(crate) fn is_global_only(name: &str) -> bool {
+    GLOBAL_ONLY.contains(&name)
+}
+
 /// Variables whose value is per-session only (reading @@global of them is an error
 /// in MySQL; we answer with the session default).
 fn is_known(name: &str, globals: &BTreeMap<String, Value>) -> bool {
@@ -177,6 +221,13 @@ impl SessState {
     pub fn new(globals: std::sync::Arc<parking_lot::RwLock<BTreeMap<String, Value>>>) -> SessState {
         let vars = globals.read().clone();
         let mode = SqlModeFlags::of(&vars);
+        // A new session starts from the global defaults (SET GLOBAL changes them).
+        let autocommit = vars.get("autocommit").and_then(Value::to_i64) != Some(0);
+        let isolation = vars
+            .get("transaction_isolation")
+            .and_then(Value::to_text)
+            .and_then(|t| parse_isolation(&t))
+            .unwrap_or(Isolation::RepeatableRead);
         SessState {
             connection_id: 0,
             user: "root".into(),
@@ -190,8 +241,8 @@ impl SessState {
             row_count: -1,
             found_rows: 0,
             warnings: Vec::new(),
-            autocommit: true,
-            isolation: Isolation::RepeatableRead,
+            autocommit,
+            isolation,
             next_isolation: None,
             read_only_instance: false,
             mode,
@@ -244,7 +295,7 @@ impl SessState {
                 format!("Unknown system variable '{name}'"),
             ));
         }
-        if global {
+        if global || is_global_only(name) {
             Ok(g.get(name).cloned().unwrap_or(Value::Null))
         } else {
             Ok(self
@@ -311,22 +362,37 @@ impl SessState {
             }
             _ => v,
         };
+        let isolation = name == "transaction_isolation" || name == "tx_isolation";
+        if global {
+            // The default of sessions that start from now on; this session keeps its own
+            // value unless the variable has no session scope.
+            let mut g = self.globals.write();
+            if isolation {
+                g.insert("transaction_isolation".into(), v.clone());
+                g.insert("tx_isolation".into(), v.clone());
+            } else {
+                g.insert(name.clone(), v.clone());
+            }
+            if !is_global_only(&name) {
+                return Ok(());
+            }
+        } else if is_global_only(&name) {
+            return Err(Error::new(
+                code::ER_GLOBAL_VARIABLE,
+                format!("Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL"),
+            ));
+        }
         if name == "autocommit" {
             self.autocommit = v.to_i64() == Some(1);
         }
-        if global {
-            self.globals.write().insert(name.clone(), v.clone());
-        }
-        if !global || name != "autocommit" {
-            if name == "transaction_isolation" || name == "tx_isolation" {
-                self.vars.insert("transaction_isolation".into(), v.clone());
-                self.vars.insert("tx_isolation".into(), v);
-            } else {
-                let mode = name == "sql_mode";
-                self.vars.insert(name, v);
-                if mode {
-                    self.mode = SqlModeFlags::of(&self.vars);
-                }
+        if isolation {
+            self.vars.insert("transaction_isolation".into(), v.clone());
+            self.vars.insert("tx_isolation".into(), v);
+        } else {
+            let mode = name == "sql_mode";
+            self.vars.insert(name, v);
+            if mode {
+                self.mode = SqlModeFlags::of(&self.vars);
             }
         }
         Ok(())

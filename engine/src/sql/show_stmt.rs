@@ -377,7 +377,9 @@ pub fn show(sh: &Shared, sess: &mut Session, text: &str) -> Result<QueryResult> 
         } else {
             let mut m = sh.globals.read().clone();
             for (k, v) in &st.vars {
-                m.insert(k.clone(), v.clone());
+                if !crate::sql::session_state::is_global_only(k) {
+                    m.insert(k.clone(), v.clone());
+                }
             }
             m.insert(
                 "autocommit".into(),
