@@ -2,8 +2,8 @@
 //! in-memory implementation underneath.
 //!
 //! A segment replica owns three "files" ([`SegmentFiles`]): an append-only log, a page
-//! file of fixed-size slots (sparse, memory-mapped with memmap2 on disk), and a small
-//! metadata blob replaced atomically. A [`Backend`] is one storage node's collection of
+//! file of fixed-size slots (sparse on disk, read and written with pread/pwrite), and a
+//! small metadata blob replaced atomically. A [`Backend`] is one storage node's collection of
 //! segment files (a directory, or memory).
 //!
 //! Invariants: `append_log` bytes are durable after `sync_log` returns Ok; `replace_log`
@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
-use memmap2::MmapMut;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::{Error, Result, PAGE_SIZE};
 
@@ -45,6 +44,14 @@ pub trait SegmentFiles: Send + Sync {
     fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()>;
     /// Read only a slot header (scans of the sparse file stay cheap).
     fn read_slot_header(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER]) -> Result<()>;
+    /// The headers of slots `from..from + out.len()` (a scan over every slot reads them
+    /// in chunks, not one call per slot).
+    fn read_slot_headers(&self, from: u64, out: &mut [[u8; SLOT_HEADER]]) -> Result<()> {
+        for (i, h) in out.iter_mut().enumerate() {
+            self.read_slot_header(from + i as u64, h)?;
+        }
+        Ok(())
+    }
     fn sync_pages(&self) -> Result<()>;
     fn read_meta(&self) -> Result<Option<Vec<u8>>>;
     fn write_meta(&self, bytes: &[u8]) -> Result<()>;
@@ -61,6 +68,16 @@ pub trait Backend: Send + Sync {
     fn flushes(&self) -> bool {
         true
     }
+}
+
+fn check_page(page: &[u8]) -> Result<()> {
+    if page.len() != PAGE_SIZE {
+        return Err(Error::InvalidInput(format!(
+            "page buffer of {} bytes, not {PAGE_SIZE}",
+            page.len()
+        )));
+    }
+    Ok(())
 }
 
 fn check_slot(idx: u64, slots: u64) -> Result<()> {
@@ -233,7 +250,12 @@ struct DirFiles {
     log_path: PathBuf,
     meta_path: PathBuf,
     log: Mutex<LogFile>,
-    pages: Mutex<MmapMut>,
+    /// The page file. Read through a shared guard and written through an exclusive one,
+    /// so a slot read never sees half of a slot write (header and image are two
+    /// writes). Not memory-mapped: a mapping would count every touched page of all six
+    /// replicas in the process's RSS and take 10 GiB of address space per segment,
+    /// more than a 128 TiB volume's thousands of segments times six can have.
+    pages: RwLock<File>,
     /// Bytes of slot headers at the start of the page file, rounded up to a page so
     /// images stay page-aligned.
     header_region: usize,
@@ -265,11 +287,6 @@ impl DirFiles {
             // Sparse: only written slots take disk space.
             pf.set_len(len)?;
         }
-        // SAFETY: the page file is private to this segment replica: only this process
-        // opens it, through this one mapping, and all access goes through the Mutex
-        // below. Another process modifying it while mapped would be a bug outside our
-        // control (tests damage files only while the node is stopped).
-        let map = unsafe { MmapMut::map_mut(&pf)? };
         if fsync {
             sync_dir(dir)?;
         }
@@ -281,15 +298,15 @@ impl DirFiles {
                 end: log_len,
                 cap: log_len,
             }),
-            pages: Mutex::new(map),
+            pages: RwLock::new(pf),
             header_region,
             slots,
             fsync,
         })
     }
 
-    fn page_off(&self, idx: u64) -> usize {
-        self.header_region + idx as usize * PAGE_SIZE
+    fn page_off(&self, idx: u64) -> u64 {
+        self.header_region as u64 + idx * PAGE_SIZE as u64
     }
 }
 
@@ -357,36 +374,53 @@ impl SegmentFiles for DirFiles {
     }
 
     fn read_slot(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER], page: &mut [u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
         check_slot(idx, self.slots)?;
-        let m = self.pages.lock();
-        let h = idx as usize * SLOT_HEADER;
-        hdr.copy_from_slice(&m[h..h + SLOT_HEADER]);
-        let p = self.page_off(idx);
-        page.copy_from_slice(&m[p..p + PAGE_SIZE]);
+        check_page(page)?;
+        let f = self.pages.read();
+        f.read_exact_at(hdr, idx * SLOT_HEADER as u64)?;
+        f.read_exact_at(page, self.page_off(idx))?;
         Ok(())
     }
 
     fn read_slot_header(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
         check_slot(idx, self.slots)?;
-        let m = self.pages.lock();
-        let h = idx as usize * SLOT_HEADER;
-        hdr.copy_from_slice(&m[h..h + SLOT_HEADER]);
+        self.pages
+            .read()
+            .read_exact_at(hdr, idx * SLOT_HEADER as u64)?;
+        Ok(())
+    }
+
+    fn read_slot_headers(&self, from: u64, out: &mut [[u8; SLOT_HEADER]]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        if out.is_empty() {
+            return Ok(());
+        }
+        check_slot(from + out.len() as u64 - 1, self.slots)?;
+        let mut buf = vec![0u8; out.len() * SLOT_HEADER];
+        self.pages
+            .read()
+            .read_exact_at(&mut buf, from * SLOT_HEADER as u64)?;
+        for (h, b) in out.iter_mut().zip(buf.chunks_exact(SLOT_HEADER)) {
+            h.copy_from_slice(b);
+        }
         Ok(())
     }
 
     fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
         check_slot(idx, self.slots)?;
-        let mut m = self.pages.lock();
-        let p = self.page_off(idx);
-        m[p..p + PAGE_SIZE].copy_from_slice(page);
-        let h = idx as usize * SLOT_HEADER;
-        m[h..h + SLOT_HEADER].copy_from_slice(hdr);
+        check_page(page)?;
+        let f = self.pages.write();
+        f.write_all_at(page, self.page_off(idx))?;
+        f.write_all_at(hdr, idx * SLOT_HEADER as u64)?;
         Ok(())
     }
 
     fn sync_pages(&self) -> Result<()> {
         if self.fsync {
-            self.pages.lock().flush()?;
+            self.pages.read().sync_data()?;
         }
         Ok(())
     }
@@ -489,6 +523,7 @@ impl SegmentFiles for MemFiles {
     }
     fn read_slot(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER], page: &mut [u8]) -> Result<()> {
         check_slot(idx, self.slots)?;
+        check_page(page)?;
         match self.pages.lock().get(&idx) {
             Some((h, p)) => {
                 hdr.copy_from_slice(h);
@@ -511,6 +546,7 @@ impl SegmentFiles for MemFiles {
     }
     fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()> {
         check_slot(idx, self.slots)?;
+        check_page(page)?;
         self.pages.lock().insert(idx, (*hdr, page.to_vec()));
         Ok(())
     }
@@ -682,8 +718,20 @@ mod tests {
         f.write_slot(7, &h, &p).unwrap();
         f.sync_pages().unwrap();
         f.read_slot(7, &mut hdr, &mut page).unwrap();
-        assert_eq!((hdr, page), (h, p));
+        assert_eq!((hdr, &page), (h, &p));
         assert!(f.read_slot_header(8, &mut hdr).is_err());
+        // Headers in one batch read as they do one by one; a batch past the end fails.
+        f.write_slot(2, &[4u8; SLOT_HEADER], &p).unwrap();
+        let mut hdrs = [[1u8; SLOT_HEADER]; 7];
+        f.read_slot_headers(1, &mut hdrs).unwrap();
+        for (i, got) in (1..).zip(hdrs) {
+            f.read_slot_header(i, &mut hdr).unwrap();
+            assert_eq!(got, hdr, "slot {i}");
+        }
+        assert_eq!((hdrs[1], hdrs[6]), ([4u8; SLOT_HEADER], h));
+        assert!(f.read_slot_headers(2, &mut hdrs).is_err());
+        f.read_slot_headers(8, &mut []).unwrap();
+        assert!(f.read_slot(1, &mut hdr, &mut page[..100]).is_err());
         assert_eq!(f.read_meta().unwrap(), None);
         f.write_meta(b"m").unwrap();
         assert_eq!(f.read_meta().unwrap().unwrap(), b"m");

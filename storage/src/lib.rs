@@ -14,7 +14,7 @@
 //!
 //! Code map (bottom up):
 //! - [`record`]: the redo record codec (magic, version, back-link, crc32c);
-//! - [`io`]: segment file I/O behind traits (directory + memmap2, memory, faults);
+//! - [`io`]: segment file I/O behind traits (directory, memory, faults);
 //! - [`segment`]: one replica of one protection group: group-commit log, page slots,
 //!   exact as-of reads, materialization, compaction, scrub, snapshot/rebuild;
 //! - [`quorum`]: the writer's pure quorum state machine (VCL, VDL, SCLs, read routing,

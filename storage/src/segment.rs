@@ -39,6 +39,8 @@ pub const PIN_TTL: Duration = Duration::from_secs(60);
 const SLOT_MAGIC: u8 = b'S';
 /// Records per [`Segment::materialize`] call of a background pass.
 const MATERIALIZE_CHUNK: usize = 4096;
+/// Slot headers read at a time by scans over every slot (64 KiB).
+const HEADER_CHUNK: u64 = 4096;
 
 /// A truncation decided by a recovering writer: records of an older epoch with an LSN
 /// above `vdl` are void.
@@ -908,16 +910,23 @@ impl Segment {
         st.pin_deadline = Instant::now() + PIN_TTL;
         let mut pages = Vec::new();
         let mut idx = from;
+        let mut hdrs = Vec::new();
         while idx < self.slots && pages.len() < max.max(1) {
-            let mut hdr = [0u8; SLOT_HEADER];
-            if let Err(e) = self.files.read_slot_header(idx, &mut hdr) {
+            let n = (self.slots - idx).min(HEADER_CHUNK);
+            hdrs.resize(n as usize, [0u8; SLOT_HEADER]);
+            if let Err(e) = self.files.read_slot_headers(idx, &mut hdrs) {
                 return Self::fail(&mut st, e);
             }
-            if hdr.iter().any(|&b| b != 0) {
-                let (lsn, img) = self.read_slot(&mut st, idx)?;
-                pages.push((idx, lsn, img.to_vec()));
+            for hdr in &hdrs {
+                if pages.len() >= max.max(1) {
+                    break;
+                }
+                if hdr.iter().any(|&b| b != 0) {
+                    let (lsn, img) = self.read_slot(&mut st, idx)?;
+                    pages.push((idx, lsn, img.to_vec()));
+                }
+                idx += 1;
             }
-            idx += 1;
         }
         Ok((pages, idx))
     }
@@ -960,25 +969,31 @@ impl Segment {
         let mut theirs: HashMap<u64, (Lsn, Vec<u8>)> =
             pages.into_iter().map(|(i, l, p)| (i, (l, p))).collect();
         let zero = vec![0u8; PAGE_SIZE];
-        for idx in from..to {
-            let res = match theirs.remove(&idx) {
-                Some((lsn, img)) if img.len() == PAGE_SIZE => {
-                    self.files.write_slot(idx, &slot_header(lsn, &img), &img)
-                }
-                Some(_) => return Err(Error::Corrupted("snapshot page of wrong size".into())),
-                None => {
-                    let mut hdr = [0u8; SLOT_HEADER];
-                    self.files.read_slot_header(idx, &mut hdr).and_then(|()| {
-                        match hdr.iter().all(|&b| b == 0) {
-                            true => Ok(()),
-                            false => self.files.write_slot(idx, &[0; SLOT_HEADER], &zero),
-                        }
-                    })
-                }
-            };
-            if let Err(e) = res {
+        let mut hdrs = Vec::new();
+        let mut chunk = from;
+        while chunk < to {
+            let n = (to - chunk).min(HEADER_CHUNK);
+            hdrs.resize(n as usize, [0u8; SLOT_HEADER]);
+            if let Err(e) = self.files.read_slot_headers(chunk, &mut hdrs) {
                 return Self::fail(&mut st, e);
             }
+            for (idx, hdr) in (chunk..).zip(&hdrs) {
+                let res = match theirs.remove(&idx) {
+                    Some((lsn, img)) if img.len() == PAGE_SIZE => {
+                        self.files.write_slot(idx, &slot_header(lsn, &img), &img)
+                    }
+                    Some(_) => return Err(Error::Corrupted("snapshot page of wrong size".into())),
+                    // A slot written here but not in the snapshot is cleared.
+                    None if hdr.iter().any(|&b| b != 0) => {
+                        self.files.write_slot(idx, &[0; SLOT_HEADER], &zero)
+                    }
+                    None => Ok(()),
+                };
+                if let Err(e) = res {
+                    return Self::fail(&mut st, e);
+                }
+            }
+            chunk += n;
         }
         if !theirs.is_empty() {
             return Err(Error::Corrupted("snapshot page outside its chunk".into()));
@@ -1032,20 +1047,26 @@ impl Segment {
         let mut st = self.st.lock();
         Self::check_ok(&st)?;
         let mut rep = ScrubReport::default();
-        for idx in 0..self.slots {
-            let mut hdr = [0u8; SLOT_HEADER];
-            if let Err(e) = self.files.read_slot_header(idx, &mut hdr) {
+        let mut hdrs = Vec::new();
+        let mut chunk = 0;
+        while chunk < self.slots {
+            let n = (self.slots - chunk).min(HEADER_CHUNK);
+            hdrs.resize(n as usize, [0u8; SLOT_HEADER]);
+            if let Err(e) = self.files.read_slot_headers(chunk, &mut hdrs) {
                 return Self::fail(&mut st, e);
             }
-            if hdr.iter().all(|&b| b == 0) {
-                continue;
+            for (idx, hdr) in (chunk..).zip(&hdrs) {
+                if hdr.iter().all(|&b| b == 0) {
+                    continue;
+                }
+                rep.pages_checked += 1;
+                match self.read_slot(&mut st, idx) {
+                    Ok(_) => {}
+                    Err(Error::Corrupted(_)) => rep.bad_pages += 1,
+                    Err(e) => return Err(e),
+                }
             }
-            rep.pages_checked += 1;
-            match self.read_slot(&mut st, idx) {
-                Ok(_) => {}
-                Err(Error::Corrupted(_)) => rep.bad_pages += 1,
-                Err(e) => return Err(e),
-            }
+            chunk += n;
         }
         // Flush queued appends so the file should hold every record in memory.
         {
@@ -1377,6 +1398,62 @@ mod tests {
         assert!(s.append(Some(1), &[], vec![r.clone()], 0).is_err());
         assert!(s.failed());
         assert!(s.read_page(0, 1).is_err());
+    }
+
+    #[test]
+    fn scans_over_every_slot_of_a_large_page_file_find_pages_in_every_chunk() {
+        use crate::io::DirBackend;
+        // More slots than one header chunk, with pages in the first, second and third.
+        let slots = 2 * HEADER_CHUNK + 16;
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let opened = |d: &tempfile::TempDir| {
+            let b = DirBackend::new(d.path(), true).unwrap();
+            let seg = Segment::open(
+                2,
+                2 * SLOTS,
+                b.open_segment(2, slots).unwrap(),
+                SegmentOptions::default(),
+            )
+            .unwrap();
+            (b, seg)
+        };
+        let (_b1, s1) = opened(&dirs[0]);
+        let (_b2, s2) = opened(&dirs[1]);
+        let used = [0, HEADER_CHUNK + 3, slots - 1];
+        let all: Vec<Record> = (1..=30)
+            .map(|lsn| rec(lsn, lsn - 1, used[lsn as usize % 3], lsn as u8))
+            .collect();
+        for s in [&s1, &s2] {
+            s.append(Some(1), &[], all.clone(), 30).unwrap();
+            s.set_limits(30, Some(30));
+            while s.materialize(100).unwrap() > 0 {}
+            s.checkpoint(true).unwrap();
+            let rep = s.scrub().unwrap();
+            assert_eq!((rep.pages_checked, rep.bad_pages), (3, 0));
+        }
+        // Damage the last slot's image of replica 1 on disk: scrub finds it.
+        {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(DirBackend::path(dirs[0].path(), 2, "pages"))
+                .unwrap();
+            let header_region = (slots as usize * SLOT_HEADER).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+            let at = header_region as u64 + (slots - 1) * PAGE_SIZE as u64 + 50;
+            f.write_all_at(&[0xEE], at).unwrap();
+        }
+        let rep = s1.scrub().unwrap();
+        assert_eq!((rep.pages_checked, rep.bad_pages), (3, 1));
+        // A snapshot of the healthy replica carries all three pages and heals it.
+        let snap = s2.snapshot().unwrap();
+        s1.install(snap).unwrap();
+        assert!(!s1.status().damaged);
+        for p in used {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s1.read_page(page, 30).unwrap(), model(&all, page, 30));
+        }
+        let rep = s1.scrub().unwrap();
+        assert_eq!((rep.pages_checked, rep.bad_pages), (3, 0));
     }
 
     #[test]

@@ -97,9 +97,18 @@ fn too_long_key(len: usize) -> Error {
 
 /// Load a value, following its overflow chain.
 fn load_value<S: PageSource + ?Sized>(src: &S, v: ValueRef<'_>) -> Result<Vec<u8>> {
+    Ok(value_bytes(src, v)?.into_owned())
+}
+
+/// A value's bytes: borrowed from the page when stored inline (a scan hands most rows
+/// to its callback this way, without a copy), read from the overflow chain otherwise.
+fn value_bytes<'a, S: PageSource + ?Sized>(
+    src: &S,
+    v: ValueRef<'a>,
+) -> Result<std::borrow::Cow<'a, [u8]>> {
     match v {
-        ValueRef::Inline(b) => Ok(b.to_vec()),
-        ValueRef::Overflow { len, first } => overflow::read(src, first, len),
+        ValueRef::Inline(b) => Ok(std::borrow::Cow::Borrowed(b)),
+        ValueRef::Overflow { len, first } => Ok(overflow::read(src, first, len)?.into()),
     }
 }
 
@@ -645,7 +654,7 @@ impl BTree {
                     if !below_upper(k) {
                         return Ok(());
                     }
-                    let v = load_value(src, v)?;
+                    let v = value_bytes(src, v)?;
                     if !f(k, &v)? {
                         return Ok(());
                     }
@@ -662,7 +671,7 @@ impl BTree {
                     if !above_lower(k) {
                         return Ok(());
                     }
-                    let v = load_value(src, v)?;
+                    let v = value_bytes(src, v)?;
                     if !f(k, &v)? {
                         return Ok(());
                     }
