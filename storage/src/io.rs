@@ -3,8 +3,8 @@
 //!
 //! A segment replica owns three "files" ([`SegmentFiles`]): an append-only log, a page
 //! file of fixed-size slots (sparse on disk, read and written with pread/pwrite), and a
-//! small metadata blob replaced atomically. A [`Backend`] is one storage node's collection of
-//! segment files (a directory, or memory).
+//! small metadata blob replaced atomically. A [`Backend`] is one storage node's
+//! collection of segment files (a directory, or memory).
 //!
 //! Invariants: `append_log` bytes are durable after `sync_log` returns Ok; `replace_log`
 //! and `write_meta` are atomic and durable (temp file + rename + fsync); page slots are

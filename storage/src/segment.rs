@@ -407,7 +407,7 @@ impl Segment {
             .collect();
         for lsn in &void {
             if let Some(r) = st.recs.remove(lsn) {
-                st.held_bytes -= r.payload.len();
+                st.held_bytes = st.held_bytes.saturating_sub(r.payload.len());
                 if let Some(m) = st.per_page.get_mut(&r.page) {
                     m.remove(lsn);
                 }
@@ -670,10 +670,10 @@ impl Segment {
     /// Materialize if the backlog calls for it: more than
     /// [`SegmentOptions::materialize_backlog`] records or
     /// [`SegmentOptions::materialize_backlog_bytes`] of payload held unapplied, or some
-    /// held for longer than [`SegmentOptions::materialize_every`]. Deferring lets one slot write
-    /// absorb many records of a hot page (a slot write is a 16 KiB read, two crc32c
-    /// passes and a 16 KiB write, per replica); reads meanwhile apply the held records,
-    /// as they always do. Returns how many records were applied.
+    /// held for longer than [`SegmentOptions::materialize_every`]. Deferring lets one
+    /// slot write absorb many records of a hot page (a slot write is a 16 KiB read, two
+    /// crc32c passes and a 16 KiB write, per replica); reads meanwhile apply the held
+    /// records, as they always do. Returns how many records were applied.
     pub fn materialize_due(&self) -> Result<usize> {
         let backlog = {
             let st = self.st.lock();
@@ -761,7 +761,7 @@ impl Segment {
         let mut st = self.st.lock();
         for r in &batch {
             if st.recs.remove(&r.lsn).is_some() {
-                st.held_bytes -= r.payload.len();
+                st.held_bytes = st.held_bytes.saturating_sub(r.payload.len());
             }
             if let Some(m) = st.per_page.get_mut(&r.page) {
                 m.remove(&r.lsn);
