@@ -301,3 +301,72 @@ fn global_and_session_variable_scopes() {
     let e = b.execute("SET SESSION max_connections = 10").unwrap_err();
     assert_eq!(e.code, 1229);
 }
+
+#[test]
+fn index_changes_keep_the_rows_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        // No primary key: rows live under hidden row ids, which an index change must
+        // keep (the indexes point at them).
+        s.execute("CREATE DATABASE d; USE d; CREATE TABLE t (a INT, b VARCHAR(10), KEY ka (a))")
+            .unwrap();
+        for i in 0..300 {
+            s.query(
+                "INSERT INTO t VALUES (?, ?)",
+                &[Value::Int(i % 100), Value::from(format!("b{}", i % 150))],
+            )
+            .unwrap();
+        }
+        s.execute("DELETE FROM t WHERE a = 7").unwrap();
+        // A unique index over duplicates is refused and changes nothing.
+        let e = s.execute("CREATE UNIQUE INDEX ub ON t (b)").unwrap_err();
+        assert_eq!(e.code, 1062, "{e}");
+        assert!(e.message.contains("for key 't.ub'"), "{e}");
+        assert_eq!(rows(&mut s, "SHOW INDEX FROM t").len(), 1);
+        s.execute("CREATE INDEX kb ON t (b)").unwrap();
+        // (a, b) pairs are all distinct: a unique index is built, then enforced.
+        s.execute("CREATE UNIQUE INDEX uab ON t (a, b)").unwrap();
+        let e = s.execute("INSERT INTO t VALUES (5, 'b5')").unwrap_err();
+        assert_eq!(e.code, 1062, "{e}");
+        s.execute("DROP INDEX ka ON t").unwrap();
+        // Writes after the change maintain the new index.
+        s.execute("INSERT INTO t VALUES (1000, 'b5')").unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    s.execute("USE d").unwrap();
+    assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM t"), vec![vec!["298"]]);
+    let mut names: Vec<String> = rows(&mut s, "SHOW INDEX FROM t")
+        .into_iter()
+        .map(|r| r[2].clone())
+        .collect();
+    names.dedup();
+    assert_eq!(names, vec!["kb", "uab"]);
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT b FROM t FORCE INDEX (uab) WHERE a = 55 ORDER BY b"
+        ),
+        vec![vec!["b105"], vec!["b5"], vec!["b55"]]
+    );
+    // Through the new index (b5 is rows 5 and 155, plus the one inserted after).
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT a FROM t FORCE INDEX (kb) WHERE b = 'b5' ORDER BY a"
+        ),
+        vec![vec!["5"], vec!["55"], vec!["1000"]]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT COUNT(*) FROM t FORCE INDEX (kb) WHERE b >= 'b1'"
+        ),
+        rows(
+            &mut s,
+            "SELECT COUNT(*) FROM t IGNORE INDEX (kb) WHERE b >= 'b1'"
+        )
+    );
+}

@@ -1031,6 +1031,117 @@ fn rebuild(
     })
 }
 
+/// Give `old` the index set `pending` (as `new`), touching only index trees: the rows
+/// stay where they are, indexes kept by name, columns and uniqueness keep their trees,
+/// dropped ones lose theirs, and each added one is filled from one scan of the committed
+/// rows. Only the new indexes' entries are held in memory, not the rows, and only their
+/// pages are written.
+fn change_index_trees(
+    sh: &Shared,
+    old: &TableDef,
+    mut new: TableDef,
+    pending: Vec<PendingIndex>,
+) -> Result<()> {
+    let same =
+        |ix: &IndexDef, p: &PendingIndex| ix.name == p.0 && ix.columns == p.1 && ix.unique == p.2;
+    let kept = |p: &PendingIndex| old.indexes.iter().find(|ix| same(ix, p)).map(|ix| ix.root);
+    let added: Vec<usize> = (0..pending.len())
+        .filter(|&i| kept(&pending[i]).is_none())
+        .collect();
+    // Entries (index key + primary key -> primary key) of each added index.
+    let mut entries: Vec<Vec<(Vec<u8>, Vec<u8>)>> = vec![Vec::new(); added.len()];
+    if !added.is_empty() {
+        let mut read = vec![false; old.columns.len()];
+        for &i in &added {
+            for &c in &pending[i].1 {
+                if let Some(r) = read.get_mut(c) {
+                    *r = true;
+                }
+            }
+        }
+        let mut seen: Vec<std::collections::HashSet<Vec<u8>>> =
+            vec![Default::default(); added.len()];
+        let mut dup = None;
+        sh.store().scan(
+            old.root,
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            false,
+            &mut |pk, v| {
+                let row = crate::row::decode_row_cols(v, Some(&read))?;
+                let col = |c: usize| row.get(c).unwrap_or(&Value::Null);
+                for (n, &i) in added.iter().enumerate() {
+                    let (name, cols, unique) = &pending[i];
+                    let mut k = Vec::new();
+                    let mut null = false;
+                    for &c in cols {
+                        null |= col(c).is_null();
+                        encode_value(&mut k, col(c), old.columns[c].collation());
+                    }
+                    if *unique && !null && !seen[n].insert(k.clone()) {
+                        let val = cols
+                            .iter()
+                            .map(|&c| col(c).to_text().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join("-");
+                        dup = Some(Error::new(
+                            code::ER_DUP_ENTRY,
+                            format!("Duplicate entry '{val}' for key '{}.{name}'", old.name),
+                        ));
+                        return Ok(false);
+                    }
+                    k.extend_from_slice(pk);
+                    entries[n].push((k, pk.to_vec()));
+                }
+                Ok(true)
+            },
+        )?;
+        if let Some(e) = dup {
+            return Err(e);
+        }
+        // In key order, each insert lands after the previous one: pages fill left to
+        // right instead of splitting all over the tree.
+        for e in &mut entries {
+            e.sort_unstable();
+        }
+    }
+    sh.ddl(|cat, w| {
+        for ix in &old.indexes {
+            if !pending.iter().any(|p| same(ix, p)) {
+                w.drop_tree(ix.root)?;
+            }
+        }
+        new.indexes.clear();
+        for (i, p) in pending.iter().enumerate() {
+            let root = match kept(p) {
+                Some(root) => root,
+                None => {
+                    let root = w.create_tree()?;
+                    let n = added.iter().position(|&a| a == i).unwrap_or_default();
+                    for (k, v) in &entries[n] {
+                        w.put(root, k, v)?;
+                    }
+                    root
+                }
+            };
+            new.indexes.push(IndexDef {
+                name: p.0.clone(),
+                columns: p.1.clone(),
+                unique: p.2,
+                root,
+            });
+        }
+        w.put(
+            sh.system_tree(),
+            &keys::table(&new.db, &new.name),
+            &to_record(&new),
+        )?;
+        cat.tables
+            .insert((lc(&new.db), lc(&new.name)), Arc::new(new.clone()));
+        Ok(())
+    })
+}
+
 /// All committed rows of a table.
 pub(crate) fn read_rows(sh: &Shared, t: &TableDef) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
@@ -1083,10 +1194,9 @@ fn alter_indexes(
         .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
         .collect();
     f(&mut pending)?;
-    let rows = read_rows(sh, t)?;
     let mut nt = (**t).clone();
     cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
-    rebuild(sh, t, nt, pending, rows, &[])?;
+    change_index_trees(sh, t, nt, pending)?;
     Ok(QueryResult::Ok {
         affected_rows: 0,
         last_insert_id: 0,
