@@ -833,6 +833,32 @@ fn install_table(
     })
 }
 
+/// The key of `row` in an index on `cols` (before the primary-key suffix), and whether
+/// one of its columns is NULL (a unique index lets such keys repeat).
+fn index_key(t: &TableDef, cols: &[usize], row: &[Value]) -> (Vec<u8>, bool) {
+    let mut k = Vec::new();
+    let mut null = false;
+    for &c in cols {
+        let v = row.get(c).unwrap_or(&Value::Null);
+        null |= v.is_null();
+        encode_value(&mut k, v, t.columns[c].collation());
+    }
+    (k, null)
+}
+
+/// ER_DUP_ENTRY for `row` meeting another row with the same key in index `index`.
+fn duplicate_entry(t: &TableDef, index: &str, cols: &[usize], row: &[Value]) -> Error {
+    let val = cols
+        .iter()
+        .map(|&c| row.get(c).and_then(Value::to_text).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("-");
+    Error::new(
+        code::ER_DUP_ENTRY,
+        format!("Duplicate entry '{val}' for key '{}.{index}'", t.name),
+    )
+}
+
 /// Write rows and their index entries into fresh trees, checking uniqueness.
 fn load_rows(
     w: &mut dyn TreeWrite,
@@ -855,35 +881,12 @@ fn load_rows(
             }
         }
         if w.put(t.root, &key, &encode_row(row))?.is_some() {
-            let val = t
-                .primary
-                .iter()
-                .map(|&c| row[c].to_text().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join("-");
-            return Err(Error::new(
-                code::ER_DUP_ENTRY,
-                format!("Duplicate entry '{val}' for key '{}.PRIMARY'", t.name),
-            ));
+            return Err(duplicate_entry(t, "PRIMARY", &t.primary, row));
         }
         for (ix, def) in t.indexes.iter().enumerate() {
-            let mut k = Vec::new();
-            let mut null = false;
-            for &c in &def.columns {
-                null |= row[c].is_null();
-                encode_value(&mut k, &row[c], t.columns[c].collation());
-            }
+            let (mut k, null) = index_key(t, &def.columns, row);
             if def.unique && !null && seen_unique[ix].insert(k.clone(), ()).is_some() {
-                let val = def
-                    .columns
-                    .iter()
-                    .map(|&c| row[c].to_text().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("-");
-                return Err(Error::new(
-                    code::ER_DUP_ENTRY,
-                    format!("Duplicate entry '{val}' for key '{}.{}'", t.name, def.name),
-                ));
+                return Err(duplicate_entry(t, &def.name, &def.columns, row));
             }
             k.extend_from_slice(&key);
             w.put(def.root, &k, &key)?;
@@ -1061,7 +1064,6 @@ fn change_index_trees(
         }
         let mut seen: Vec<std::collections::HashSet<Vec<u8>>> =
             vec![Default::default(); added.len()];
-        let mut dup = None;
         sh.store().scan(
             old.root,
             std::ops::Bound::Unbounded,
@@ -1069,26 +1071,11 @@ fn change_index_trees(
             false,
             &mut |pk, v| {
                 let row = crate::row::decode_row_cols(v, Some(&read))?;
-                let col = |c: usize| row.get(c).unwrap_or(&Value::Null);
                 for (n, &i) in added.iter().enumerate() {
                     let (name, cols, unique) = &pending[i];
-                    let mut k = Vec::new();
-                    let mut null = false;
-                    for &c in cols {
-                        null |= col(c).is_null();
-                        encode_value(&mut k, col(c), old.columns[c].collation());
-                    }
+                    let (mut k, null) = index_key(old, cols, &row);
                     if *unique && !null && !seen[n].insert(k.clone()) {
-                        let val = cols
-                            .iter()
-                            .map(|&c| col(c).to_text().unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join("-");
-                        dup = Some(Error::new(
-                            code::ER_DUP_ENTRY,
-                            format!("Duplicate entry '{val}' for key '{}.{name}'", old.name),
-                        ));
-                        return Ok(false);
+                        return Err(duplicate_entry(old, name, cols, &row));
                     }
                     k.extend_from_slice(pk);
                     entries[n].push((k, pk.to_vec()));
@@ -1096,9 +1083,6 @@ fn change_index_trees(
                 Ok(true)
             },
         )?;
-        if let Some(e) = dup {
-            return Err(e);
-        }
         // In key order, each insert lands after the previous one: pages fill left to
         // right instead of splitting all over the tree.
         for e in &mut entries {
@@ -1112,13 +1096,14 @@ fn change_index_trees(
             }
         }
         new.indexes.clear();
-        for (i, p) in pending.iter().enumerate() {
+        // `added` lists, in order, exactly the pending indexes with no tree to keep.
+        let mut built = entries.iter();
+        for p in &pending {
             let root = match kept(p) {
                 Some(root) => root,
                 None => {
                     let root = w.create_tree()?;
-                    let n = added.iter().position(|&a| a == i).unwrap_or_default();
-                    for (k, v) in &entries[n] {
+                    for (k, v) in built.next().into_iter().flatten() {
                         w.put(root, k, v)?;
                     }
                     root
