@@ -37,8 +37,12 @@ const META_MAGIC: [u8; 4] = *b"BRSM";
 /// peer copying it (a peer that died mid-copy must not pin us forever).
 pub const PIN_TTL: Duration = Duration::from_secs(60);
 const SLOT_MAGIC: u8 = b'S';
-/// Records per [`Segment::materialize`] call of a background pass.
+/// Records taken or dropped per hold of the state lock while materializing, so appends
+/// and reads never wait long behind a pass.
 const MATERIALIZE_CHUNK: usize = 4096;
+/// Records one background pass applies at most (a pass over a very long backlog, held
+/// back by a reader's floor, say, still ends and lets the node's other work run).
+const MATERIALIZE_PASS: usize = 256 << 10;
 /// Slot headers read at a time by scans over every slot (64 KiB).
 const HEADER_CHUNK: u64 = 4096;
 
@@ -686,16 +690,10 @@ impl Segment {
             }
             n
         };
-        // At most the backlog seen now: under a steady stream of appends the pass must
-        // end, so the node's other background work (compaction, gossip, scrub) runs.
-        let mut total = 0;
-        while total < backlog {
-            let n = self.materialize(MATERIALIZE_CHUNK.min(backlog - total))?;
-            total += n;
-            if n == 0 {
-                break;
-            }
-        }
+        // At most the backlog seen now (and one pass's worth): under a steady stream of
+        // appends the pass must end, so the node's other background work (compaction,
+        // gossip, scrub) runs.
+        let total = self.materialize(backlog.min(MATERIALIZE_PASS))?;
         self.st.lock().last_materialized = Instant::now();
         Ok(total)
     }
@@ -710,25 +708,34 @@ impl Segment {
     /// materializers out.
     pub fn materialize(&self, budget: usize) -> Result<usize> {
         let _only = self.mat.lock();
-        let batch: Vec<Arc<Record>> = {
+        let target = {
             let st = self.st.lock();
             Self::check_ok(&st)?;
             if st.damaged || (st.pins > 0 && Instant::now() < st.pin_deadline) {
                 return Ok(0);
             }
-            let target = st
-                .scl
+            st.scl
                 .min(st.vdl_hint)
                 .min(st.read_floor.unwrap_or(Lsn::MAX))
-                .min(st.follower_floor.unwrap_or(Lsn::MAX));
-            // A prefix of the chain, grouped by page below: each slot is read, verified
-            // and written once per pass however many of its records are applied.
-            st.recs
-                .range(..=target)
-                .take(budget)
-                .map(|(_, r)| r.clone())
-                .collect()
+                .min(st.follower_floor.unwrap_or(Lsn::MAX))
         };
+        // A prefix of the chain, taken a chunk per lock hold and grouped by page below:
+        // each slot is read, verified and written once per pass however many of its
+        // records are applied (taking the prefix in separately written chunks wrote a
+        // hot page once per chunk). Records up to `target` are never truncated, and new
+        // appends land above it, so the prefix is the same whichever chunk sees it.
+        let mut batch: Vec<Arc<Record>> = Vec::new();
+        let mut from = 0;
+        while batch.len() < budget {
+            let st = self.st.lock();
+            let before = batch.len();
+            let take = MATERIALIZE_CHUNK.min(budget - before);
+            batch.extend(st.recs.range(from..=target).take(take).map(|(_, r)| r.clone()));
+            match batch.last() {
+                Some(r) if batch.len() == before + take => from = r.lsn + 1,
+                _ => break,
+            }
+        }
         let Some(last) = batch.last().map(|r| r.lsn) else {
             return Ok(0);
         };
@@ -759,7 +766,11 @@ impl Segment {
             }
         }
         let mut st = self.st.lock();
-        for r in &batch {
+        for (i, r) in batch.iter().enumerate() {
+            if i > 0 && i % MATERIALIZE_CHUNK == 0 {
+                // Let waiting appends and reads in between chunks.
+                MutexGuard::bump(&mut st);
+            }
             if st.recs.remove(&r.lsn).is_some() {
                 st.held_bytes = st.held_bytes.saturating_sub(r.payload.len());
             }
@@ -1287,6 +1298,85 @@ mod tests {
         s.append(Some(1), &[], vec![rec(7, 6, 1, 7)], 7).unwrap();
         s.set_limits(7, None);
         assert_eq!(s.materialize_due().unwrap(), 0);
+    }
+
+    /// Counts slot writes per slot; everything else goes to the wrapped files.
+    struct CountingFiles {
+        inner: Arc<dyn SegmentFiles>,
+        writes: Mutex<BTreeMap<u64, usize>>,
+    }
+
+    impl SegmentFiles for CountingFiles {
+        fn slots(&self) -> u64 {
+            self.inner.slots()
+        }
+        fn read_log(&self) -> Result<Vec<u8>> {
+            self.inner.read_log()
+        }
+        fn append_log(&self, bytes: &[u8]) -> Result<()> {
+            self.inner.append_log(bytes)
+        }
+        fn sync_log(&self) -> Result<()> {
+            self.inner.sync_log()
+        }
+        fn replace_log(&self, bytes: &[u8]) -> Result<()> {
+            self.inner.replace_log(bytes)
+        }
+        fn read_slot(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER], page: &mut [u8]) -> Result<()> {
+            self.inner.read_slot(idx, hdr, page)
+        }
+        fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()> {
+            *self.writes.lock().entry(idx).or_default() += 1;
+            self.inner.write_slot(idx, hdr, page)
+        }
+        fn read_slot_header(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER]) -> Result<()> {
+            self.inner.read_slot_header(idx, hdr)
+        }
+        fn sync_pages(&self) -> Result<()> {
+            self.inner.sync_pages()
+        }
+        fn read_meta(&self) -> Result<Option<Vec<u8>>> {
+            self.inner.read_meta()
+        }
+        fn write_meta(&self, bytes: &[u8]) -> Result<()> {
+            self.inner.write_meta(bytes)
+        }
+    }
+
+    #[test]
+    fn a_pass_writes_each_page_once_however_many_chunks_its_records_span() {
+        let b = MemBackend::new();
+        let files = Arc::new(CountingFiles {
+            inner: b.open_segment(2, SLOTS).unwrap(),
+            writes: Mutex::new(BTreeMap::new()),
+        });
+        let s = Segment::open(
+            2,
+            2 * SLOTS,
+            files.clone(),
+            SegmentOptions {
+                materialize_backlog: 10,
+                materialize_every: Duration::from_secs(3600),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // Three chunks' worth of records cycling over five pages.
+        let n = (3 * MATERIALIZE_CHUNK) as Lsn;
+        let all: Vec<Record> = (1..=n).map(|l| rec(l, l - 1, l % 5, l as u8)).collect();
+        for part in all.chunks(1000) {
+            let last = part[part.len() - 1].lsn;
+            s.append(Some(1), &[], part.to_vec(), last).unwrap();
+        }
+        s.set_limits(n, None);
+        assert_eq!(s.materialize_due().unwrap(), n as usize);
+        let writes = files.writes.lock().clone();
+        assert_eq!(writes, (0..5).map(|p| (p, 1)).collect::<BTreeMap<_, _>>());
+        for p in 0..5 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, n).unwrap(), model(&all, page, n));
+        }
+        assert_eq!(s.status().applied, n);
     }
 
     #[test]
