@@ -730,7 +730,12 @@ impl Segment {
             let st = self.st.lock();
             let before = batch.len();
             let take = MATERIALIZE_CHUNK.min(budget - before);
-            batch.extend(st.recs.range(from..=target).take(take).map(|(_, r)| r.clone()));
+            batch.extend(
+                st.recs
+                    .range(from..=target)
+                    .take(take)
+                    .map(|(_, r)| r.clone()),
+            );
             match batch.last() {
                 Some(r) if batch.len() == before + take => from = r.lsn + 1,
                 _ => break,
