@@ -549,8 +549,21 @@ impl<'a> Exec<'a> {
             Plan::Project(input, exprs) => {
                 let rows = self.run(input)?;
                 let moves = movable_columns(exprs);
+                let all_moved = moves.iter().all(Option::is_some);
+                let mut scratch: Vec<Value> = Vec::with_capacity(exprs.len());
                 let mut out = Vec::with_capacity(rows.len());
                 for mut r in rows {
+                    if all_moved && moves.iter().flatten().all(|&i| i < r.len()) {
+                        // Only column references: rearrange the row in its own buffer
+                        // rather than allocating an output row per input row.
+                        for &i in moves.iter().flatten() {
+                            scratch.push(std::mem::replace(&mut r[i], Value::Null));
+                        }
+                        r.clear();
+                        r.append(&mut scratch);
+                        out.push(r);
+                        continue;
+                    }
                     let mut o = Vec::with_capacity(exprs.len());
                     for (e, m) in exprs.iter().zip(&moves) {
                         match m {

@@ -255,6 +255,12 @@ fn read_time(p: &mut ParseBuf<'_>) -> Result<Time, ExecuteError> {
 /// One row of a binary result set, each value encoded as its column's type.
 pub fn binary_row(columns: &[Column], values: &[Value]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(8 + values.len() * 9);
+    put_binary_row(&mut buf, columns, values);
+    buf
+}
+
+/// Append [`binary_row`]'s payload to `buf`.
+pub fn put_binary_row(buf: &mut Vec<u8>, columns: &[Column], values: &[Value]) {
     buf.push(0x00);
     let bitmap_start = buf.len();
     buf.resize(bitmap_start + (columns.len() + 9) / 8, 0);
@@ -264,9 +270,8 @@ pub fn binary_row(columns: &[Column], values: &[Value]) -> Vec<u8> {
             buf[bitmap_start + bit / 8] |= 1 << (bit % 8);
             continue;
         }
-        write_value(&mut buf, c, v);
+        write_value(buf, c, v);
     }
-    buf
 }
 
 fn write_value(buf: &mut Vec<u8>, c: &Column, v: &Value) {

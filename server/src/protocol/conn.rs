@@ -601,12 +601,13 @@ impl Conn {
                     self.io.write_packet(&msg::eof_packet(st, w))?;
                 }
                 for row in &rows {
-                    let p = if binary_rows {
-                        binary::binary_row(&columns, row)
+                    if binary_rows {
+                        self.io
+                            .write_packet_with(|b| binary::put_binary_row(b, &columns, row))?;
                     } else {
-                        msg::text_row(&columns, row)
-                    };
-                    self.io.write_packet(&p)?;
+                        self.io
+                            .write_packet_with(|b| msg::put_text_row(b, &columns, row))?;
+                    }
                 }
                 if self.deprecate_eof() {
                     self.io.write_packet(&msg::ok_packet(0xFE, 0, 0, st, w, ""))

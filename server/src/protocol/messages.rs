@@ -322,8 +322,14 @@ pub fn bit_bytes(v: &borealis_engine::Value, bits: u32) -> Option<Vec<u8>> {
 }
 
 /// One row of a text result set.
-pub fn text_row(columns: &[borealis_engine::Column], values: &[borealis_engine::Value]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(values.len() * 8);
+/// Append one row of a text result set to `buf`: each value as its text, length-encoded,
+/// NULL as 0xFB.
+pub fn put_text_row(
+    buf: &mut Vec<u8>,
+    columns: &[borealis_engine::Column],
+    values: &[borealis_engine::Value],
+) {
+    use borealis_engine::Value;
     for (i, v) in values.iter().enumerate() {
         if columns
             .get(i)
@@ -335,13 +341,24 @@ pub fn text_row(columns: &[borealis_engine::Column], values: &[borealis_engine::
             }
         }
         match v {
-            borealis_engine::Value::Null => buf.push(0xFB),
-            borealis_engine::Value::Str(s) => buf.put_lenenc_str(s.as_bytes()),
-            borealis_engine::Value::Bytes(b) => buf.put_lenenc_str(b),
+            Value::Null => buf.push(0xFB),
+            Value::Str(s) => buf.put_lenenc_str(s.as_bytes()),
+            Value::Bytes(b) => buf.put_lenenc_str(b),
+            Value::Int(n) => put_lenenc_display(buf, n),
+            Value::UInt(n) => put_lenenc_display(buf, n),
             other => buf.put_lenenc_str(other.to_string().as_bytes()),
         }
     }
-    buf
+}
+
+/// A length-encoded string of `v`'s decimal text, formatted without a heap buffer (an
+/// integer's text is at most 20 bytes, so its length prefix is one byte).
+fn put_lenenc_display(buf: &mut Vec<u8>, v: &impl std::fmt::Display) {
+    use std::io::Write;
+    let at = buf.len();
+    buf.push(0);
+    write!(buf, "{v}").expect("writing to a Vec cannot fail");
+    buf[at] = (buf.len() - at - 1) as u8;
 }
 
 /// COM_STMT_PREPARE's first reply packet.
@@ -477,6 +494,29 @@ mod tests {
         assert_eq!(mc.character_set(), 63);
         assert_eq!(mc.column_type() as u8, 3);
         assert_eq!(mc.flags().bits(), 1 | 32);
+    }
+
+    #[test]
+    fn text_rows_write_integers_as_their_decimal_text() {
+        use borealis_engine::{Column, Value};
+        let cols: Vec<Column> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|&n| Column::computed(n, ColumnType::LongLong))
+            .collect();
+        let values = [
+            Value::Int(-5),
+            Value::UInt(u64::MAX),
+            Value::Null,
+            Value::Str("ab".into()),
+            Value::Int(i64::MIN),
+        ];
+        let mut buf = vec![0xAA];
+        put_text_row(&mut buf, &cols, &values);
+        let mut want = vec![0xAA, 2, b'-', b'5', 20];
+        want.extend_from_slice(b"18446744073709551615");
+        want.extend_from_slice(&[0xFB, 2, b'a', b'b', 20]);
+        want.extend_from_slice(b"-9223372036854775808");
+        assert_eq!(buf, want);
     }
 
     #[test]

@@ -37,9 +37,11 @@ pub struct PacketIo<S> {
     stream: S,
     seq: u8,
     out: Vec<u8>,
-    /// Bytes read from the stream and not yet consumed: `inbuf[inpos..]`.
+    /// Bytes read from the stream and not yet consumed: `inbuf[inpos..inend]`. The
+    /// buffer keeps its length once grown, so refilling it zeroes nothing.
     inbuf: Vec<u8>,
     inpos: usize,
+    inend: usize,
     max_allowed_packet: usize,
 }
 
@@ -51,6 +53,7 @@ impl<S: Read + Write> PacketIo<S> {
             out: Vec::with_capacity(16 * 1024),
             inbuf: Vec::new(),
             inpos: 0,
+            inend: 0,
             max_allowed_packet,
         }
     }
@@ -68,6 +71,7 @@ impl<S: Read + Write> PacketIo<S> {
     /// same read as its SSL request).
     pub fn into_inner(mut self) -> io::Result<(S, u8, Vec<u8>)> {
         self.flush()?;
+        self.inbuf.truncate(self.inend);
         let rest = self.inbuf.split_off(self.inpos);
         Ok((self.stream, self.seq, rest))
     }
@@ -95,29 +99,27 @@ impl<S: Read + Write> PacketIo<S> {
     /// Fill `dst` from the buffer, reading the stream in chunks when it runs dry.
     fn read_exact_buffered(&mut self, mut dst: &mut [u8]) -> io::Result<()> {
         while !dst.is_empty() {
-            if self.inpos == self.inbuf.len() {
+            if self.inpos == self.inend {
                 if dst.len() >= READ_CHUNK {
                     // Large payloads go straight into place.
                     return self.stream.read_exact(dst);
                 }
                 self.inbuf.resize(READ_CHUNK, 0);
                 self.inpos = 0;
+                self.inend = 0;
                 let n = loop {
                     match self.stream.read(&mut self.inbuf) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            self.inbuf.clear();
-                            return Err(e);
-                        }
+                        Err(e) => return Err(e),
                     }
                 };
-                self.inbuf.truncate(n);
+                self.inend = n;
                 if n == 0 {
                     return Err(io::ErrorKind::UnexpectedEof.into());
                 }
             }
-            let n = dst.len().min(self.inbuf.len() - self.inpos);
+            let n = dst.len().min(self.inend - self.inpos);
             dst[..n].copy_from_slice(&self.inbuf[self.inpos..self.inpos + n]);
             self.inpos += n;
             dst = &mut dst[n..];
@@ -178,6 +180,28 @@ impl<S: Read + Write> PacketIo<S> {
                 break;
             }
         }
+        if self.out.len() >= FLUSH_THRESHOLD {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Queue one packet whose payload `fill` appends to the output buffer in place (a
+    /// result row, say, without a buffer of its own); sent on [`flush`](Self::flush).
+    pub fn write_packet_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        let start = self.out.len();
+        self.out.extend_from_slice(&[0; 4]);
+        fill(&mut self.out);
+        let n = self.out.len() - start - 4;
+        if n >= MAX_CHUNK {
+            // Too long for one packet: frame it the splitting way (rare, so it may copy).
+            let payload = self.out.split_off(start + 4);
+            self.out.truncate(start);
+            return self.write_packet(&payload);
+        }
+        let len = (n as u32).to_le_bytes();
+        self.out[start..start + 4].copy_from_slice(&[len[0], len[1], len[2], self.seq]);
+        self.seq = self.seq.wrapping_add(1);
         if self.out.len() >= FLUSH_THRESHOLD {
             self.flush()?;
         }
@@ -277,6 +301,73 @@ mod tests {
             assert!(back == payload);
             assert_eq!(r.seq(), chunks as u8);
         }
+    }
+
+    #[test]
+    fn packets_filled_in_place_frame_like_copied_ones() {
+        let sizes = [0, 5, MAX_CHUNK - 1, MAX_CHUNK, MAX_CHUNK + 10, 2 * MAX_CHUNK];
+        for size in sizes {
+            let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let mut copied = io_with(vec![], 64 << 20);
+            let mut filled = io_with(vec![], 64 << 20);
+            for w in [&mut copied, &mut filled] {
+                w.write_packet(b"before").unwrap();
+            }
+            copied.write_packet(&payload).unwrap();
+            filled
+                .write_packet_with(|b| b.extend_from_slice(&payload))
+                .unwrap();
+            for w in [&mut copied, &mut filled] {
+                w.write_packet(b"after").unwrap();
+                w.flush().unwrap();
+            }
+            assert!(copied.get_ref().output == filled.get_ref().output, "size {size}");
+            assert_eq!(copied.seq(), filled.seq());
+            let mut r = io_with(filled.get_ref().output.clone(), 64 << 20);
+            assert_eq!(r.read_packet().unwrap(), b"before");
+            assert!(r.read_packet().unwrap() == payload);
+            assert_eq!(r.read_packet().unwrap(), b"after");
+        }
+    }
+
+    #[test]
+    fn a_reused_read_buffer_never_hands_back_stale_bytes() {
+        // Many short packets, each read refilling the buffer over a longer old fill.
+        let mut w = io_with(vec![], 1 << 20);
+        w.write_packet(&vec![9u8; READ_CHUNK - 100]).unwrap();
+        for i in 0..50u8 {
+            w.write_packet(&[i; 3]).unwrap();
+        }
+        w.flush().unwrap();
+        let input = w.get_ref().output.clone();
+        // A stream that returns at most 7 bytes per read, so every refill is short.
+        struct Trickle(Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(7);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        impl Write for Trickle {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut whole = io_with(input.clone(), 1 << 20);
+        let mut r = PacketIo::new(Trickle(Cursor::new(input)), 1 << 20);
+        for p in [&mut whole.read_packet().unwrap(), &mut r.read_packet().unwrap()] {
+            assert_eq!(p, &vec![9u8; READ_CHUNK - 100]);
+        }
+        for i in 0..50u8 {
+            assert_eq!(whole.read_packet().unwrap(), [i; 3]);
+            assert_eq!(r.read_packet().unwrap(), [i; 3]);
+        }
+        assert!(matches!(r.read_packet(), Err(PacketError::Closed)));
+        let (_, _, rest) = whole.into_inner().unwrap();
+        assert!(rest.is_empty());
     }
 
     #[test]
