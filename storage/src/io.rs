@@ -39,7 +39,8 @@ pub trait SegmentFiles: Send + Sync {
     fn sync_log(&self) -> Result<()>;
     /// Atomically replace the whole log (compaction, truncation, repair).
     fn replace_log(&self, bytes: &[u8]) -> Result<()>;
-    /// Slot `idx`: its 16-byte header and its page image.
+    /// Slot `idx`: its 16-byte header and its page image. On success every byte of both
+    /// buffers is written (zeros for a slot never written), so callers may reuse them.
     fn read_slot(&self, idx: u64, hdr: &mut [u8; SLOT_HEADER], page: &mut [u8]) -> Result<()>;
     fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()>;
     /// Read only a slot header (scans of the sparse file stay cheap).

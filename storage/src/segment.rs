@@ -625,10 +625,16 @@ impl Segment {
     /// Read and verify slot `idx` without touching the state: Err(io) for an I/O
     /// failure, Ok(Err(crc)) for a slot that fails its check.
     fn load_slot(&self, idx: u64) -> Result<Result<(Lsn, PageBuf)>> {
-        let mut hdr = [0u8; SLOT_HEADER];
         let mut page = zero_page();
+        Ok(self.load_slot_into(idx, &mut page)?.map(|lsn| (lsn, page)))
+    }
+
+    /// [`load_slot`](Self::load_slot) into a caller's buffer (a materialization pass
+    /// reuses one for every page it writes); returns the slot's LSN.
+    fn load_slot_into(&self, idx: u64, page: &mut PageBuf) -> Result<Result<Lsn>> {
+        let mut hdr = [0u8; SLOT_HEADER];
         self.files.read_slot(idx, &mut hdr, &mut page[..])?;
-        Ok(check_slot(&hdr, &page[..]).map(|lsn| (lsn, page)))
+        Ok(check_slot(&hdr, &page[..]))
     }
 
     fn read_slot(&self, st: &mut State, idx: u64) -> Result<(Lsn, PageBuf)> {
@@ -748,9 +754,10 @@ impl Segment {
         for r in &batch {
             by_page.entry(r.page).or_default().push(r);
         }
+        let mut img = zero_page();
         for (page, recs) in &by_page {
             let idx = page - self.first_page;
-            let (lsn, mut img) = match self.load_slot(idx) {
+            let lsn = match self.load_slot_into(idx, &mut img) {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) => {
                     self.st.lock().damaged = true;
