@@ -305,7 +305,14 @@ mod tests {
 
     #[test]
     fn packets_filled_in_place_frame_like_copied_ones() {
-        let sizes = [0, 5, MAX_CHUNK - 1, MAX_CHUNK, MAX_CHUNK + 10, 2 * MAX_CHUNK];
+        let sizes = [
+            0,
+            5,
+            MAX_CHUNK - 1,
+            MAX_CHUNK,
+            MAX_CHUNK + 10,
+            2 * MAX_CHUNK,
+        ];
         for size in sizes {
             let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
             let mut copied = io_with(vec![], 64 << 20);
@@ -321,7 +328,10 @@ mod tests {
                 w.write_packet(b"after").unwrap();
                 w.flush().unwrap();
             }
-            assert!(copied.get_ref().output == filled.get_ref().output, "size {size}");
+            assert!(
+                copied.get_ref().output == filled.get_ref().output,
+                "size {size}"
+            );
             assert_eq!(copied.seq(), filled.seq());
             let mut r = io_with(filled.get_ref().output.clone(), 64 << 20);
             assert_eq!(r.read_packet().unwrap(), b"before");
@@ -358,7 +368,10 @@ mod tests {
         }
         let mut whole = io_with(input.clone(), 1 << 20);
         let mut r = PacketIo::new(Trickle(Cursor::new(input)), 1 << 20);
-        for p in [&mut whole.read_packet().unwrap(), &mut r.read_packet().unwrap()] {
+        for p in [
+            &mut whole.read_packet().unwrap(),
+            &mut r.read_packet().unwrap(),
+        ] {
             assert_eq!(p, &vec![9u8; READ_CHUNK - 100]);
         }
         for i in 0..50u8 {
