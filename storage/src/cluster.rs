@@ -30,6 +30,7 @@ pub struct ClusterOptions {
     pub fsync: bool,
     pub pages_per_pg: u64,
     pub log_compact_bytes: u64,
+    pub materialize_every: Duration,
     pub tick: Duration,
     pub scrub_every: Option<Duration>,
     /// See [`crate::node::NodeOptions::lazy_flush`].
@@ -163,6 +164,7 @@ impl Cluster {
             pages_per_pg: self.opts.pages_per_pg,
             seg: SegmentOptions {
                 log_compact_bytes: self.opts.log_compact_bytes,
+                materialize_every: self.opts.materialize_every,
                 ..Default::default()
             },
             tick: self.opts.tick,

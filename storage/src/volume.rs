@@ -70,6 +70,9 @@ pub struct VolumeConfig {
     pub scrub_every: Option<Duration>,
     /// A replica compacts its log past this size.
     pub log_compact_bytes: u64,
+    /// In-process nodes: a replica materializes held records at least this often (see
+    /// [`crate::segment::SegmentOptions::materialize_every`]).
+    pub materialize_every: Duration,
     /// Resend records a replica has not acked after this long.
     pub resend_after: Duration,
     /// Storage nodes in other processes (TCP); None: start six in-process nodes.
@@ -103,6 +106,7 @@ impl Default for VolumeConfig {
             tick: Duration::from_millis(10),
             scrub_every: Some(Duration::from_secs(300)),
             log_compact_bytes: 64 << 20,
+            materialize_every: crate::segment::SegmentOptions::default().materialize_every,
             resend_after: Duration::from_millis(200),
             nodes: None,
             lazy_replicas: Some(DEFAULT_LAZY_FLUSH),
@@ -164,6 +168,7 @@ impl VolumeConfig {
             fsync: self.fsync,
             pages_per_pg: self.pages_per_pg(),
             log_compact_bytes: self.log_compact_bytes,
+            materialize_every: self.materialize_every,
             tick: self.tick,
             scrub_every: self.scrub_every,
             lazy_flush: self.lazy_replicas.unwrap_or(DEFAULT_LAZY_FLUSH),
