@@ -21,7 +21,8 @@ pub fn small(dir: Option<&std::path::Path>) -> VolumeConfig {
     c.write_timeout = Some(Duration::from_secs(20));
     c.open_timeout = Duration::from_secs(20);
     c.log_compact_bytes = 16 << 10;
-    // The fault tests wait for pages to be materialized with few records written.
+    // The fault tests wait for pages to be materialized with few records written: by
+    // the period, whatever the default becomes.
     c.materialize_every = Duration::from_secs(5);
     c
 }
