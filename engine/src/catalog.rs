@@ -551,6 +551,20 @@ pub fn lc(s: &str) -> String {
 }
 
 impl Catalog {
+    /// Write table `t`'s catalog record into a DDL's batch `w` (the system tree is
+    /// `system`) and make `t` this catalog's definition of its name. The record and the
+    /// in-memory definition only ever change together.
+    pub fn save_table(
+        &mut self,
+        w: &mut dyn crate::store::TreeWrite,
+        system: crate::store::TreeId,
+        t: TableDef,
+    ) -> Result<()> {
+        w.put(system, &keys::table(&t.db, &t.name), &to_record(&t))?;
+        self.tables.insert((lc(&t.db), lc(&t.name)), Arc::new(t));
+        Ok(())
+    }
+
     pub fn db_exists(&self, db: &str) -> bool {
         self.dbs.contains_key(&lc(db))
     }

@@ -379,15 +379,7 @@ pub fn retarget(
         }
         let mut nc = (*c).clone();
         retarget_keys(&mut nc, old, new, col_renames);
-        w.put(
-            sh.system_tree(),
-            &crate::catalog::keys::table(&nc.db, &nc.name),
-            &crate::catalog::to_record(&nc),
-        )?;
-        cat.tables.insert(
-            (nc.db.to_lowercase(), nc.name.to_lowercase()),
-            std::sync::Arc::new(nc),
-        );
+        cat.save_table(w, sh.system_tree(), nc)?;
     }
     Ok(())
 }
@@ -910,15 +902,7 @@ pub fn alter_check(sh: &Shared, current_db: Option<&str>, op: &AlterCheck) -> Re
         }
     }
     sh.ddl(|cat, w| {
-        w.put(
-            sh.system_tree(),
-            &catalog::keys::table(&nt.db, &nt.name),
-            &catalog::to_record(&nt),
-        )?;
-        cat.tables.insert(
-            (nt.db.to_lowercase(), nt.name.to_lowercase()),
-            std::sync::Arc::new(nt.clone()),
-        );
+        cat.save_table(w, sh.system_tree(), nt.clone())?;
         Ok(())
     })
 }

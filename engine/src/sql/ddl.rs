@@ -812,13 +812,7 @@ fn install_table(
             });
         }
         load_rows(w, &t, &coerced, 0)?;
-        w.put(
-            sh.system_tree(),
-            &keys::table(&t.db, &t.name),
-            &to_record(&t),
-        )?;
-        cat.tables
-            .insert((lc(&t.db), lc(&t.name)), Arc::new(t.clone()));
+        cat.save_table(w, sh.system_tree(), t.clone())?;
         Ok(())
     })?;
     sh.forget_counters(t.id);
@@ -1023,13 +1017,7 @@ fn rebuild(
         }
         w.delete(sh.system_tree(), &keys::table(&old.db, &old.name))?;
         cat.tables.remove(&(lc(&old.db), lc(&old.name)));
-        w.put(
-            sh.system_tree(),
-            &keys::table(&new.db, &new.name),
-            &to_record(&new),
-        )?;
-        cat.tables
-            .insert((lc(&new.db), lc(&new.name)), Arc::new(new.clone()));
+        cat.save_table(w, sh.system_tree(), new.clone())?;
         Ok(())
     })
 }
@@ -1116,13 +1104,7 @@ fn change_index_trees(
                 root,
             });
         }
-        w.put(
-            sh.system_tree(),
-            &keys::table(&new.db, &new.name),
-            &to_record(&new),
-        )?;
-        cat.tables
-            .insert((lc(&new.db), lc(&new.name)), Arc::new(new.clone()));
+        cat.save_table(w, sh.system_tree(), new.clone())?;
         Ok(())
     })
 }
@@ -1253,8 +1235,7 @@ pub fn rename_tables(
             cdl::retarget_keys(&mut nt, (odb, oname), (ndb, nname), &[]);
             w.delete(sh.system_tree(), &keys::table(odb, oname))?;
             cat.tables.remove(&(lc(odb), lc(oname)));
-            w.put(sh.system_tree(), &keys::table(ndb, nname), &to_record(&nt))?;
-            cat.tables.insert((lc(ndb), lc(nname)), Arc::new(nt));
+            cat.save_table(w, sh.system_tree(), nt)?;
         }
         Ok(QueryResult::ok(0))
     })
