@@ -804,13 +804,17 @@ impl Conn {
             st.types = Some(t);
         }
         let handle = st.handle;
-        let declared = st.columns.clone();
         // A cursor (flags & CURSOR_TYPE_READ_ONLY) is not opened: the whole result set is
         // sent at once without SERVER_STATUS_CURSOR_EXISTS, which clients accept.
         match self.session().execute_prepared(handle, &req.params) {
             Ok(QueryResult::Rows { columns, rows }) => {
+                // The columns declared at prepare time stand in only for a result that
+                // names none: no copy of them on every execution.
                 let columns = if columns.is_empty() {
-                    declared
+                    self.stmts
+                        .get(&id)
+                        .map(|st| st.columns.clone())
+                        .unwrap_or_default()
                 } else {
                     columns
                 };
