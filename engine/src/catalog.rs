@@ -544,6 +544,10 @@ pub struct Catalog {
     /// (user, host lower)
     pub users: BTreeMap<(String, String), UserDef>,
     pub next_table_id: u64,
+    /// Bumped by each DDL on the writer; in memory only (a loaded catalog starts at 0).
+    /// Statements note the version they bind against; DDL fences the trees of the tables
+    /// it changes with its version (`TxnManager::fence`).
+    pub version: u64,
 }
 
 pub fn lc(s: &str) -> String {
@@ -551,6 +555,27 @@ pub fn lc(s: &str) -> String {
 }
 
 impl Catalog {
+    /// Trees (clustered and secondary) of the tables whose definitions differ between
+    /// `old` and `new` (a DDL replaces the `Arc` of each table it changes), in either.
+    pub fn changed_trees(old: &Catalog, new: &Catalog) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut add = |t: &TableDef| {
+            out.push(t.root);
+            out.extend(t.indexes.iter().map(|i| i.root));
+        };
+        for (k, t) in &old.tables {
+            if !new.tables.get(k).is_some_and(|n| Arc::ptr_eq(n, t)) {
+                add(t);
+            }
+        }
+        for (k, t) in &new.tables {
+            if !old.tables.get(k).is_some_and(|o| Arc::ptr_eq(o, t)) {
+                add(t);
+            }
+        }
+        out
+    }
+
     /// Write table `t`'s catalog record into a DDL's batch `w` (the system tree is
     /// `system`) and make `t` this catalog's definition of its name. The record and the
     /// in-memory definition only ever change together.

@@ -1,6 +1,7 @@
 //! The database handle: owns the store, the transaction manager, the catalog snapshot,
 //! global variables, AUTO_INCREMENT counters and the session registry.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use borealis_storage::{LocalVolume, Volume, VolumeConfig};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, ReentrantMutex, ReentrantMutexGuard, RwLock};
 
 use crate::catalog::{self, Catalog, TableDef};
 use crate::error::{Error, Result};
@@ -74,10 +75,50 @@ pub struct ProcessInfo {
 /// sessions do not meet on the map's lock; readers lock the map, then each entry.
 pub type Sessions = Mutex<HashMap<u32, Arc<Mutex<ProcessInfo>>>>;
 
+/// How long a DDL waits for open transactions to end (MySQL's metadata lock wait gives
+/// the same error, 1205, after `lock_wait_timeout`).
+const DDL_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(50);
+
+/// A DDL running on this thread: `ddl_lock` held (reentrant; the count is the nesting)
+/// and the schema gate closed until the outermost scope ends.
+struct DdlScope<'a> {
+    shared: &'a Shared,
+    guard: ReentrantMutexGuard<'a, RefCell<u32>>,
+}
+
+impl Drop for DdlScope<'_> {
+    fn drop(&mut self) {
+        let mut depth = self.guard.borrow_mut();
+        *depth -= 1;
+        if *depth == 0 {
+            self.shared.mgr.schema_gate().open();
+        }
+    }
+}
+
+/// DDL held off and a table fenced while a DDL reads its rows ([`Shared::ddl_fence`]).
+pub(crate) struct DdlFence<'a> {
+    shared: &'a Shared,
+    version: u64,
+    _scope: DdlScope<'a>,
+}
+
+impl Drop for DdlFence<'_> {
+    fn drop(&mut self) {
+        // The DDL failed before publishing its catalog: its fences would refuse every
+        // commit to the table until the next DDL.
+        if self.shared.catalog().version < self.version {
+            self.shared.mgr.unfence(self.version);
+        }
+    }
+}
+
 pub(crate) struct Shared {
     pub mgr: TxnManager,
     catalog: RwLock<Arc<Catalog>>,
-    ddl_lock: Mutex<()>,
+    /// Serializes DDL. Reentrant: a DDL that fenced its table before reading its rows
+    /// (`ddl_fence`) still holds it when it applies its batch (`ddl`).
+    ddl_lock: ReentrantMutex<RefCell<u32>>,
     pub globals: Arc<RwLock<BTreeMap<String, Value>>>,
     autoinc: Mutex<HashMap<u64, u64>>,
     rowids: Mutex<HashMap<u64, u64>>,
@@ -111,11 +152,19 @@ impl Shared {
     /// The catalog a statement in `txn` binds against. On a replica this takes the
     /// statement's snapshot now and returns the schema as of that snapshot, so names
     /// and the data read always agree; on the writer it is the current catalog.
-    pub fn catalog_for(&self, txn: &mut Txn) -> Arc<Catalog> {
-        match &self.replica {
+    ///
+    /// On the writer the transaction first passes the schema gate (waiting out a DDL in
+    /// progress), so the catalog it gets stays current until it ends.
+    pub fn catalog_for(&self, txn: &mut Txn) -> Result<Arc<Catalog>> {
+        let cat = match &self.replica {
             Some(r) => r.catalog_at(self.mgr.ensure_snapshot(txn)),
-            None => self.catalog(),
-        }
+            None => {
+                self.mgr.enter_schema(txn)?;
+                self.catalog()
+            }
+        };
+        txn.note_schema(cat.version);
+        Ok(cat)
     }
 
     pub fn store(&self) -> &Store {
@@ -135,19 +184,63 @@ impl Shared {
         if self.read_only {
             return Err(read_only_error());
         }
-        let _g = self.ddl_lock.lock();
-        let mut cat = (*self.catalog()).clone();
+        let _scope = self.ddl_scope()?;
+        let old = self.catalog();
+        let mut cat = (*old).clone();
+        cat.version = old.version + 1;
         let mut f = Some(f);
         let mut out = None;
-        self.mgr.apply_ddl(&mut |w| {
+        let applied = self.mgr.apply_ddl(&mut |w| {
             let f = f
                 .take()
                 .ok_or_else(|| Error::internal("DDL batch retried"))?;
             out = Some(f(&mut cat, w)?);
+            // Under the commit lock: commits bound against `old` that write a changed
+            // table fail from here on (their index entries follow the old definition).
+            self.mgr
+                .fence_in_commit(&Catalog::changed_trees(&old, &cat), cat.version);
             Ok(())
-        })?;
+        });
+        if let Err(e) = applied {
+            self.mgr.unfence(cat.version);
+            return Err(e);
+        }
         *self.catalog.write() = Arc::new(cat);
         out.ok_or_else(|| Error::internal("DDL produced no result"))
+    }
+
+    /// Hold DDL off (the guard) and fence `tables` at the version the next DDL
+    /// publishes, before a DDL reads their rows: a commit that finished is in what it
+    /// reads, and a later commit bound against the current catalog fails (1412) instead
+    /// of adding rows the read missed. The fences go if no DDL publishes that version.
+    pub fn ddl_fence(&self, tables: &[&TableDef]) -> Result<DdlFence<'_>> {
+        let scope = self.ddl_scope()?;
+        let version = self.catalog().version + 1;
+        let trees: Vec<TreeId> = tables
+            .iter()
+            .flat_map(|t| std::iter::once(t.root).chain(t.indexes.iter().map(|i| i.root)))
+            .collect();
+        self.mgr.fence(&trees, version);
+        Ok(DdlFence {
+            shared: self,
+            version,
+            _scope: scope,
+        })
+    }
+
+    /// Start (or, on the thread already running one, join) a DDL: DDL serialized, the
+    /// schema gate closed and every transaction that passed it ended.
+    fn ddl_scope(&self) -> Result<DdlScope<'_>> {
+        let guard = self.ddl_lock.lock();
+        let depth = *guard.borrow();
+        if depth == 0 {
+            self.mgr.schema_gate().close(DDL_LOCK_WAIT)?;
+        }
+        *guard.borrow_mut() = depth + 1;
+        Ok(DdlScope {
+            shared: self,
+            guard,
+        })
     }
 
     /// Evaluate a row-independent expression (DEFAULT values).
@@ -349,7 +442,7 @@ impl Database {
         let shared = Arc::new(Shared {
             mgr: TxnManager::new_replica(o.store.clone()),
             catalog: RwLock::new(Arc::new(o.catalog.clone())),
-            ddl_lock: Mutex::new(()),
+            ddl_lock: ReentrantMutex::new(RefCell::new(0)),
             globals: Arc::new(RwLock::new(default_sysvars())),
             autoinc: Mutex::new(HashMap::new()),
             rowids: Mutex::new(HashMap::new()),
@@ -420,7 +513,7 @@ impl Database {
         let shared = Arc::new(Shared {
             mgr: TxnManager::new(store),
             catalog: RwLock::new(Arc::new(cat)),
-            ddl_lock: Mutex::new(()),
+            ddl_lock: ReentrantMutex::new(RefCell::new(0)),
             globals: Arc::new(RwLock::new(default_sysvars())),
             autoinc: Mutex::new(HashMap::new()),
             rowids: Mutex::new(HashMap::new()),

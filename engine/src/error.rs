@@ -38,6 +38,7 @@ pub mod code {
     pub const ER_TOO_BIG_ROWSIZE: u16 = 1118;
     pub const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
     pub const ER_LOCK_DEADLOCK: u16 = 1213;
+    pub const ER_TABLE_DEF_CHANGED: u16 = 1412;
     pub const ER_WRONG_ARGUMENTS: u16 = 1210;
     pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
     pub const ER_SUBQUERY_NO_1_ROW: u16 = 1242;

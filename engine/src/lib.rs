@@ -30,6 +30,7 @@ pub mod pager;
 pub mod replica;
 pub mod result;
 pub mod row;
+pub mod schema_gate;
 pub mod session;
 pub(crate) mod sql;
 pub mod store;

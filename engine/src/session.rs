@@ -1241,7 +1241,10 @@ impl Session {
     ) -> Result<QueryResult> {
         let shared = self.db.shared.clone();
         let (mut txn, autocommit_stmt) = self.begin_stmt();
-        let cat = shared.catalog_for(&mut txn);
+        let cat = match shared.catalog_for(&mut txn) {
+            Ok(cat) => cat,
+            Err(e) => return self.finish_stmt(txn, autocommit_stmt, writes, Err(e)),
+        };
         let result = {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, params);
             ex.interrupted = Some(self.kill_query.clone());
@@ -1642,7 +1645,10 @@ impl Session {
         };
         let _cluster = crate::replica::enter(&shared);
         let (mut txn, autocommit_stmt) = self.begin_stmt();
-        let cat = shared.catalog_for(&mut txn);
+        let cat = match shared.catalog_for(&mut txn) {
+            Ok(cat) => cat,
+            Err(e) => return self.finish_stmt(txn, autocommit_stmt, true, Err(e)),
+        };
         let result = {
             let mut ex = Exec::new(&shared, &mut txn, &mut self.state, &[]);
             ex.interrupted = Some(self.kill_query.clone());

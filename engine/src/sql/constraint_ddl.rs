@@ -887,6 +887,8 @@ pub fn alter_check(sh: &Shared, current_db: Option<&str>, op: &AlterCheck) -> Re
             format!("Check constraint '{}' is not found in the table.", op.name),
         ));
     };
+    // Held until the ALTER below is published (see `Shared::ddl_fence`).
+    let mut _fence = None;
     match op.enforce {
         None => {
             nt.checks.remove(pos);
@@ -895,6 +897,7 @@ pub fn alter_check(sh: &Shared, current_db: Option<&str>, op: &AlterCheck) -> Re
             if e && !nt.checks[pos].enforced {
                 let mut c = nt.checks[pos].clone();
                 c.enforced = true;
+                _fence = Some(sh.ddl_fence(&[&*t])?);
                 let rows = crate::sql::ddl::read_rows(sh, &t)?;
                 crate::sql::check::validate_rows(sh, &nt, &c, &rows)?;
             }

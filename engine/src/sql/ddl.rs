@@ -1041,6 +1041,9 @@ fn change_index_trees(
         .collect();
     // Entries (index key + primary key -> primary key) of each added index.
     let mut entries: Vec<Vec<(Vec<u8>, Vec<u8>)>> = vec![Vec::new(); added.len()];
+    // Held until the batch below is published: a commit to the table either is in the
+    // scan or fails (1412), so no row is missing from the new indexes.
+    let _fence = sh.ddl_fence(&[old])?;
     if !added.is_empty() {
         let mut read = vec![false; old.columns.len()];
         for &i in &added {
@@ -1640,6 +1643,17 @@ fn alter_table_ops(
         },
     )?;
     cdl::drop_superseded_fk_indexes(&mut nt, &mut pending);
+    // The rows, and the parents that added foreign keys check them against, are read
+    // under a fence held until the rebuilt table is published: a commit to any of them
+    // either is in what is read here or fails (1412).
+    let parents: Vec<Arc<TableDef>> = added
+        .0
+        .iter()
+        .filter_map(|f| cat.table(&f.ref_db, &f.ref_table).cloned())
+        .collect();
+    let mut fenced: Vec<&TableDef> = vec![t];
+    fenced.extend(parents.iter().map(|p| &**p));
+    let _fence = sh.ddl_fence(&fenced)?;
     let old_rows = read_rows(sh, t)?;
     let mut rows = Vec::with_capacity(old_rows.len());
     let strict = true;
