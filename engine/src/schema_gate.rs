@@ -16,8 +16,8 @@
 //! MySQL's metadata lock waits do.
 //!
 //! Unlike MySQL's per-table metadata locks this gate is one for the whole instance: a DDL
-//! on any table waits for every open transaction. DDL is rare next to DML, and the gate
-//! is one mutex round trip per transaction, not per statement.
+//! on any table waits for every open transaction. DDL is rare next to DML, and passing
+//! an open gate is a few atomic operations per transaction, not per statement.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,8 +28,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{code, Error, Result};
 
-/// Every transaction passes the gate, so passing an open gate touches only two atomics
-/// (no mutex shared by all sessions). `closed` and `open` are SeqCst on both sides: an
+/// Every transaction passes the gate, so passing an open gate touches only `closed`,
+/// `open` and the gate's reference count (no mutex shared by all sessions). `closed` and `open` are SeqCst on both sides: an
 /// entering transaction either sees the gate closed or is counted by the closing DDL.
 #[derive(Default)]
 pub struct SchemaGate {

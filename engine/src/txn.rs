@@ -300,9 +300,15 @@ impl TxnManager {
         }
     }
 
-    /// Drop the fences of catalog `version`, a DDL that did not happen.
+    /// Take back the fences of catalog `version`, a DDL that did not happen: they drop
+    /// to the version before it, the current one (a tree an earlier DDL fenced stays
+    /// fenced at least as far as that DDL; its exact version is not kept).
     pub fn unfence(&self, version: u64) {
-        self.fences.lock().retain(|_, v| *v != version);
+        for v in self.fences.lock().values_mut() {
+            if *v == version {
+                *v = version.saturating_sub(1);
+            }
+        }
     }
 
     /// 1412 if the write set touches a tree fenced after the catalog its statements
@@ -822,9 +828,17 @@ mod tests {
         mgr.write(&mut internal, tree, b"k3".to_vec(), Some(b"v".to_vec()));
         mgr.commit(&mut internal).unwrap();
 
-        // A DDL that did not happen takes its fences back.
+        // A DDL that did not happen takes its fences back, down to the current version:
+        // what the earlier DDL fenced stays fenced.
         mgr.fence(&[tree], 5);
         mgr.unfence(5);
+        let mut stale = begin();
+        stale.note_schema(3);
+        mgr.write(&mut stale, tree, b"k5".to_vec(), Some(b"v".to_vec()));
+        assert_eq!(
+            mgr.commit(&mut stale).unwrap_err().code,
+            code::ER_TABLE_DEF_CHANGED
+        );
         let mut later = begin();
         later.note_schema(4);
         mgr.write(&mut later, tree, b"k4".to_vec(), Some(b"v".to_vec()));
