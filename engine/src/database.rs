@@ -213,9 +213,22 @@ impl Shared {
     /// publishes, before a DDL reads their rows: a commit that finished is in what it
     /// reads, and a later commit bound against the current catalog fails (1412) instead
     /// of adding rows the read missed. The fences go if no DDL publishes that version.
+    ///
+    /// `tables` are the definitions the caller planned with: if another DDL changed one
+    /// of them before this one got its turn, this fails with 1412 (the caller would
+    /// otherwise write a definition that undoes the other's change).
     pub fn ddl_fence(&self, tables: &[&TableDef]) -> Result<DdlFence<'_>> {
         let scope = self.ddl_scope()?;
-        let version = self.catalog().version + 1;
+        let cat = self.catalog();
+        for t in tables {
+            if cat.table(&t.db, &t.name).is_none_or(|cur| **cur != **t) {
+                return Err(Error::new(
+                    crate::error::code::ER_TABLE_DEF_CHANGED,
+                    "Table definition has changed, please retry transaction",
+                ));
+            }
+        }
+        let version = cat.version + 1;
         let trees: Vec<TreeId> = tables
             .iter()
             .flat_map(|t| std::iter::once(t.root).chain(t.indexes.iter().map(|i| i.root)))

@@ -192,3 +192,60 @@ fn ddl_under_concurrent_writes_loses_no_row_and_builds_complete_indexes() {
         "index ik differs from the table"
     );
 }
+
+/// Two sessions change the indexes of one table at once, each only its own index. A
+/// DDL planned against a definition another DDL replaced meanwhile must not publish it
+/// (that would silently drop the other's index): it fails with 1412 and is retried. An
+/// index whose CREATE returned OK is there until its own session drops it.
+#[test]
+fn concurrent_ddl_on_one_table_never_undoes_another() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "CREATE DATABASE d; USE d; CREATE TABLE t (id BIGINT PRIMARY KEY, a BIGINT, b BIGINT)",
+    )
+    .unwrap();
+    for i in 0..300 {
+        s.query(
+            "INSERT INTO t VALUES (?, ?, ?)",
+            &[Value::Int(i), Value::Int(i % 17), Value::Int(i % 23)],
+        )
+        .unwrap();
+    }
+    let threads: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|col| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut s = db.session();
+                s.execute("USE d").unwrap();
+                let mut retried = 0;
+                for _ in 0..15 {
+                    for stmt in [
+                        format!("CREATE INDEX i{col} ON t ({col})"),
+                        format!("DROP INDEX i{col} ON t"),
+                    ] {
+                        loop {
+                            match s.execute(&stmt) {
+                                Ok(_) => break,
+                                Err(e) if e.code == 1412 => retried += 1,
+                                Err(e) => panic!("{stmt}: {e}"),
+                            }
+                        }
+                        let shown = s.execute("SHOW INDEX FROM t").unwrap();
+                        let has = format!("{:?}", shown.rows()).contains(&format!("i{col}"));
+                        assert_eq!(
+                            has,
+                            stmt.starts_with("CREATE"),
+                            "after `{stmt}` returned OK, SHOW INDEX says {:?}",
+                            shown.rows()
+                        );
+                    }
+                }
+                retried
+            })
+        })
+        .collect();
+    let retried: i32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    println!("DDLs retried after 1412: {retried}");
+}
