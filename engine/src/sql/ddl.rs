@@ -958,6 +958,8 @@ pub fn truncate(sh: &Shared, b: &Binder<'_>, name: &ast::ObjectName) -> Result<Q
         .iter()
         .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
         .collect();
+    // `t` was read before this DDL's turn: refused (1412) if another DDL replaced it.
+    let _fence = sh.ddl_fence(&[&*t])?;
     rebuild(sh, &t, nt, pending, Vec::new(), &[])?;
     sh.forget_counters(t.id);
     Ok(QueryResult::ok(0))
