@@ -13,7 +13,7 @@
 //! after its catalog is published. Transactions already in keep running their
 //! statements, so a DDL never waits on a transaction that waits on it. Both waits are
 //! bounded: the transaction's lock wait timeout, the DDL's; either gives 1205, as
-//! MySQL's metadata lock waits do.
+//! MySQL's metadata lock waits do. KILL QUERY ends a transaction's wait with 1317.
 //!
 //! Unlike MySQL's per-table metadata locks this gate is one for the whole instance: a DDL
 //! on any table waits for every open transaction. DDL is rare next to DML, and passing
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{code, Error, Result};
+use crate::txn::INTERRUPT_POLL;
 
 /// Every transaction passes the gate, so passing an open gate touches only `closed`,
 /// `open` and the gate's reference count (no mutex shared by all sessions). `closed` and `open` are SeqCst on both sides: an
@@ -61,8 +62,13 @@ fn timed_out() -> Error {
 
 impl SchemaGate {
     /// Pass the gate, waiting (at most `timeout`) while a DDL runs on another thread. The
-    /// DDL's own thread passes: a DDL may run statements of its own.
-    pub fn enter(self: &Arc<Self>, timeout: Duration) -> Result<Ticket> {
+    /// DDL's own thread passes: a DDL may run statements of its own. A wait ends with
+    /// 1317 once `interrupt` is set (KILL QUERY), looked at every `INTERRUPT_POLL`.
+    pub fn enter(
+        self: &Arc<Self>,
+        timeout: Duration,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<Ticket> {
         let mut deadline = None;
         loop {
             if !self.closed.load(Ordering::SeqCst) {
@@ -81,9 +87,15 @@ impl SchemaGate {
                 return Ok(Ticket { gate: self.clone() });
             }
             while self.closed.load(Ordering::SeqCst) {
-                if self.cv.wait_until(&mut by, deadline).timed_out()
-                    && self.closed.load(Ordering::SeqCst)
-                {
+                let until = deadline.min(Instant::now() + INTERRUPT_POLL);
+                let woke_late = self.cv.wait_until(&mut by, until).timed_out();
+                if interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                    return Err(Error::new(
+                        code::ER_QUERY_INTERRUPTED,
+                        "Query execution was interrupted",
+                    ));
+                }
+                if woke_late && Instant::now() >= deadline && self.closed.load(Ordering::SeqCst) {
                     return Err(timed_out());
                 }
             }
@@ -136,7 +148,7 @@ mod tests {
     #[test]
     fn a_ddl_waits_for_open_transactions_and_holds_new_ones() {
         let gate = Arc::new(SchemaGate::default());
-        let t1 = gate.enter(Duration::from_secs(5)).unwrap();
+        let t1 = gate.enter(Duration::from_secs(5), None).unwrap();
         let g = gate.clone();
         let ddl = std::thread::spawn(move || {
             g.close(Duration::from_secs(5)).unwrap();
@@ -150,7 +162,7 @@ mod tests {
             std::thread::yield_now();
         }
         let g = gate.clone();
-        let t2 = std::thread::spawn(move || g.enter(Duration::from_secs(5)).map(|_| ()));
+        let t2 = std::thread::spawn(move || g.enter(Duration::from_secs(5), None).map(|_| ()));
         std::thread::sleep(Duration::from_millis(20));
         assert!(!t2.is_finished(), "a new transaction passed a closed gate");
         drop(t1);
@@ -161,21 +173,21 @@ mod tests {
     #[test]
     fn waits_time_out_with_1205_and_leave_the_gate_usable() {
         let gate = Arc::new(SchemaGate::default());
-        let t1 = gate.enter(Duration::from_secs(1)).unwrap();
+        let t1 = gate.enter(Duration::from_secs(1), None).unwrap();
         let e = gate.close(Duration::from_millis(20)).unwrap_err();
         assert_eq!(e.code, code::ER_LOCK_WAIT_TIMEOUT);
         // The failed DDL reopened the gate.
-        drop(gate.enter(Duration::from_millis(20)).unwrap());
+        drop(gate.enter(Duration::from_millis(20), None).unwrap());
         drop(t1);
         gate.close(Duration::from_millis(200)).unwrap();
         let g = gate.clone();
-        let e = std::thread::spawn(move || g.enter(Duration::from_millis(20)).map(|_| ()))
+        let e = std::thread::spawn(move || g.enter(Duration::from_millis(20), None).map(|_| ()))
             .join()
             .unwrap()
             .unwrap_err();
         assert_eq!(e.code, code::ER_LOCK_WAIT_TIMEOUT);
         // The DDL's own thread passes its closed gate.
-        drop(gate.enter(Duration::from_millis(20)).unwrap());
+        drop(gate.enter(Duration::from_millis(20), None).unwrap());
         gate.open();
     }
 }

@@ -594,7 +594,8 @@ impl Session {
             let iso = self.isolation_for_new();
             let timeout =
                 Duration::from_secs(self.state.var_i64("innodb_lock_wait_timeout").max(0) as u64);
-            let t = self.db.shared.mgr.begin(iso, timeout);
+            let mut t = self.db.shared.mgr.begin(iso, timeout);
+            t.interrupt = Some(self.kill_query.clone());
             self.txn = Some(t);
         }
         self.txn.as_mut().expect("just set")

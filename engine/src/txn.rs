@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,19 @@ pub struct Txn {
     schema_floor: u64,
     /// Its pass through the schema gate, from its first statement to its end.
     ticket: Option<Ticket>,
+    /// Set by `KILL QUERY` on the session running this transaction: a lock wait or a
+    /// wait at the schema gate ends with 1317 (within [`INTERRUPT_POLL`]).
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// How often a waiting transaction looks at its interrupt flag.
+pub const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+fn interrupted_error() -> Error {
+    Error::new(
+        code::ER_QUERY_INTERRUPTED,
+        "Query execution was interrupted",
+    )
 }
 
 impl Txn {
@@ -270,6 +283,7 @@ impl TxnManager {
             lock_wait_timeout,
             schema_floor: u64::MAX,
             ticket: None,
+            interrupt: None,
         }
     }
 
@@ -277,7 +291,10 @@ impl TxnManager {
     /// waits while a DDL runs, at most the transaction's lock wait timeout (1205).
     pub fn enter_schema(&self, txn: &mut Txn) -> Result<()> {
         if txn.ticket.is_none() {
-            txn.ticket = Some(self.gate.enter(txn.lock_wait_timeout)?);
+            let ticket = self
+                .gate
+                .enter(txn.lock_wait_timeout, txn.interrupt.as_deref())?;
+            txn.ticket = Some(ticket);
         }
         Ok(())
     }
@@ -670,7 +687,18 @@ impl TxnManager {
                 ));
             }
             lt.waits_for.insert(txn.id, holders);
-            if self.lock_cv.wait_until(&mut lt, deadline).timed_out() {
+            // Wake up now and then to look at the interrupt flag (KILL QUERY).
+            let until = deadline.min(Instant::now() + INTERRUPT_POLL);
+            let woke_late = self.lock_cv.wait_until(&mut lt, until).timed_out();
+            if txn
+                .interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst))
+            {
+                lt.waits_for.remove(&txn.id);
+                return Err(interrupted_error());
+            }
+            if woke_late && Instant::now() >= deadline {
                 lt.waits_for.remove(&txn.id);
                 return Err(Error::new(
                     code::ER_LOCK_WAIT_TIMEOUT,
