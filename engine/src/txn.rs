@@ -478,11 +478,12 @@ impl TxnManager {
     ///
     /// The versions of the range are looked up first and the tree is streamed to `f`
     /// with them merged in, as long as no commit records versions meanwhile (the
-    /// `recorded` counter, checked after each tree entry is read). A commit newer than
-    /// the snapshot records a key's prior value before it changes the key in the tree,
-    /// so while the counter stands still, every entry read is covered by the versions
-    /// looked up. Once it moves, the scan goes on through [`Self::chunk_scan`], which
-    /// produces the same rows (the snapshot's), skipping those already handed to `f`.
+    /// `recorded` counter, checked after each tree entry is read and once more after the
+    /// last). A commit newer than the snapshot records a key's prior value before it
+    /// changes the key in the tree, so while the counter stands still, every entry read
+    /// (and every key missing between them) is covered by the versions looked up. Once
+    /// it moves, the scan goes on through [`Self::chunk_scan`], which produces the same
+    /// rows (the snapshot's), skipping those already handed to `f`.
     #[allow(clippy::too_many_arguments)]
     fn snapshot_scan(
         &self,
@@ -497,6 +498,10 @@ impl TxnManager {
         let gen = self.recorded.load(Ordering::Acquire);
         let mut ov = self.versions_in(tree, lo, hi, s);
         ov.extend(own_writes(txn, tree, lo, hi));
+        #[cfg(test)]
+        if let Some(hook) = BEFORE_TREE_READ.with(|h| h.borrow_mut().take()) {
+            hook();
+        }
         let mut merge = Overrides::new(ov, reverse);
         let mut moved = false;
         // Rows handed to `f`: a fallback skips that many, since a snapshot's rows are
@@ -517,7 +522,9 @@ impl TxnManager {
                 }
                 merge.emit(k, v, &mut counted)
             })?;
-            if !moved {
+            // Once more after the tree's last entry: a commit may have recorded and then
+            // deleted keys past it, which only the versions' prior values can show.
+            if !moved && (merge.stopped || self.recorded.load(Ordering::Acquire) == gen) {
                 return merge.finish(&mut counted);
             }
         }
@@ -1022,6 +1029,14 @@ impl Overrides {
 #[cfg(test)]
 static CHUNK_FALLBACKS: AtomicU64 = AtomicU64::new(0);
 
+#[cfg(test)]
+thread_local! {
+    /// Run once by this thread's next snapshot scan, between its version lookup and its
+    /// tree read (tests put a commit there).
+    static BEFORE_TREE_READ: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match b {
         Bound::Included(x) => Bound::Included(x.as_slice()),
@@ -1290,6 +1305,43 @@ mod tests {
             assert_eq!(got, want, "reverse={reverse}");
             assert!(CHUNK_FALLBACKS.load(Ordering::Relaxed) > before);
         }
+    }
+
+    #[test]
+    fn keys_deleted_between_the_version_lookup_and_the_tree_read_are_still_seen() {
+        // Every snapshot row of the range is deleted after the scan looked up versions
+        // and before it reads the tree: the tree shows nothing, so no entry's check can
+        // notice; only the check after the last entry sends the scan to the versions.
+        let mgr = Arc::new(TxnManager::new(Arc::new(Store::model())));
+        let tree = mgr.store.system_tree();
+        let (mut reader, expect) = reader_over_changes(&mgr, tree);
+        let (lo, hi) = (key(100), key(110));
+        let range = (
+            Bound::Included(lo.as_slice()),
+            Bound::Included(hi.as_slice()),
+        );
+        let want: Vec<(Vec<u8>, Vec<u8>)> = expect
+            .range::<[u8], _>(range)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(want.len(), 6);
+        let m = mgr.clone();
+        let doomed: Vec<Vec<u8>> = want.iter().map(|(k, _)| k.clone()).collect();
+        BEFORE_TREE_READ.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                let mut w = m.begin(Isolation::RepeatableRead, Duration::from_secs(1));
+                for k in doomed {
+                    m.write(&mut w, tree, k, None);
+                }
+                m.commit(&mut w).unwrap();
+            }))
+        });
+        let got = scan_all(&mgr, &mut reader, tree, range.0, range.1, false);
+        assert!(
+            BEFORE_TREE_READ.with(|h| h.borrow().is_none()),
+            "the hook ran"
+        );
+        assert_eq!(got, want);
     }
 
     #[test]
