@@ -518,7 +518,9 @@ impl TxnManager {
                     return Ok(false);
                 }
                 if merge.is_empty() {
-                    return counted(k, v);
+                    let go_on = counted(k, v)?;
+                    merge.stopped |= !go_on;
+                    return Ok(go_on);
                 }
                 merge.emit(k, v, &mut counted)
             })?;
@@ -1305,6 +1307,24 @@ mod tests {
             assert_eq!(got, want, "reverse={reverse}");
             assert!(CHUNK_FALLBACKS.load(Ordering::Relaxed) > before);
         }
+
+        // A scan whose callback says stop is over, even if a commit recorded meanwhile
+        // (here with nothing to merge: a fresh snapshot and no writes of its own).
+        let mut fresh = mgr.begin(Isolation::RepeatableRead, Duration::from_secs(1));
+        let mut calls = 0;
+        let (lo, hi) = (Bound::Unbounded, Bound::Unbounded);
+        mgr.scan(&mut fresh, tree, lo, hi, false, false, &mut |_, _| {
+            calls += 1;
+            if calls == 10 {
+                let mut w = mgr.begin(Isolation::RepeatableRead, Duration::from_secs(1));
+                mgr.write(&mut w, tree, key(5000), Some(b"late".to_vec()));
+                mgr.commit(&mut w).unwrap();
+                return Ok(false);
+            }
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(calls, 10);
     }
 
     #[test]
