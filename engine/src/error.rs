@@ -130,6 +130,14 @@ impl Error {
         )
     }
 
+    /// 1317: KILL QUERY stopped the statement (while it ran or while it waited).
+    pub fn interrupted() -> Self {
+        Error::new(
+            code::ER_QUERY_INTERRUPTED,
+            "Query execution was interrupted",
+        )
+    }
+
     pub fn internal(what: impl fmt::Display) -> Self {
         Error::new(code::ER_INTERNAL, format!("Internal error: {what}"))
     }

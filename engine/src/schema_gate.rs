@@ -90,10 +90,7 @@ impl SchemaGate {
                 let until = deadline.min(Instant::now() + INTERRUPT_POLL);
                 let woke_late = self.cv.wait_until(&mut by, until).timed_out();
                 if interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
-                    return Err(Error::new(
-                        code::ER_QUERY_INTERRUPTED,
-                        "Query execution was interrupted",
-                    ));
+                    return Err(Error::interrupted());
                 }
                 if woke_late && Instant::now() >= deadline && self.closed.load(Ordering::SeqCst) {
                     return Err(timed_out());

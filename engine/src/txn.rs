@@ -99,13 +99,6 @@ pub struct Txn {
 /// How often a waiting transaction looks at its interrupt flag.
 pub const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 
-fn interrupted_error() -> Error {
-    Error::new(
-        code::ER_QUERY_INTERRUPTED,
-        "Query execution was interrupted",
-    )
-}
-
 impl Txn {
     /// A statement of this transaction binds against catalog `version`.
     pub fn note_schema(&mut self, version: u64) {
@@ -467,10 +460,7 @@ impl TxnManager {
         }
         self.store
             .scan(tree, lo, hi, reverse, &mut |k, v| merge.emit(k, v, f))?;
-        if !merge.stopped {
-            merge.finish(f)?;
-        }
-        Ok(())
+        merge.finish(f)
     }
 
     /// A snapshot scan, without holding the version lock while the tree is read or `f`
@@ -705,7 +695,7 @@ impl TxnManager {
                 .is_some_and(|f| f.load(Ordering::SeqCst))
             {
                 lt.waits_for.remove(&txn.id);
-                return Err(interrupted_error());
+                return Err(Error::interrupted());
             }
             if woke_late && Instant::now() >= deadline {
                 lt.waits_for.remove(&txn.id);

@@ -93,10 +93,7 @@ impl<'a> Exec<'a> {
     pub(crate) fn check_interrupt(&self) -> Result<()> {
         if let Some(f) = &self.interrupted {
             if f.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(Error::new(
-                    code::ER_QUERY_INTERRUPTED,
-                    "Query execution was interrupted",
-                ));
+                return Err(Error::interrupted());
             }
         }
         Ok(())
