@@ -243,11 +243,32 @@ impl Shared {
 
     /// Start (or, on the thread already running one, join) a DDL: DDL serialized, the
     /// schema gate closed and every transaction that passed it ended.
+    ///
+    /// Both waits (for a DDL running on another thread, then for open transactions) are
+    /// bounded by `DDL_LOCK_WAIT` (1205) and end with 1317 on KILL QUERY.
     fn ddl_scope(&self) -> Result<DdlScope<'_>> {
-        let guard = self.ddl_lock.lock();
+        use std::sync::atomic::Ordering;
+        let interrupt = crate::schema_gate::interrupt_flag();
+        let killed = || interrupt.as_ref().is_some_and(|f| f.load(Ordering::SeqCst));
+        let deadline = std::time::Instant::now() + DDL_LOCK_WAIT;
+        let guard = loop {
+            if let Some(g) = self.ddl_lock.try_lock_for(crate::txn::INTERRUPT_POLL) {
+                break g;
+            }
+            if killed() {
+                return Err(Error::interrupted());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    crate::error::code::ER_LOCK_WAIT_TIMEOUT,
+                    "Lock wait timeout exceeded; try restarting transaction",
+                ));
+            }
+        };
         let depth = *guard.borrow();
         if depth == 0 {
-            self.mgr.schema_gate().close(DDL_LOCK_WAIT)?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            self.mgr.schema_gate().close(left, interrupt.as_deref())?;
         }
         *guard.borrow_mut() = depth + 1;
         Ok(DdlScope {

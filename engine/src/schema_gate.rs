@@ -13,12 +13,15 @@
 //! after its catalog is published. Transactions already in keep running their
 //! statements, so a DDL never waits on a transaction that waits on it. Both waits are
 //! bounded: the transaction's lock wait timeout, the DDL's; either gives 1205, as
-//! MySQL's metadata lock waits do. KILL QUERY ends a transaction's wait with 1317.
+//! MySQL's metadata lock waits do. KILL QUERY ends either wait with 1317: a transaction
+//! passes its flag to [`SchemaGate::enter`]; a DDL, called deep in the executor where no
+//! session handle reaches, finds its statement's flag through [`interrupt_flag`].
 //!
 //! Unlike MySQL's per-table metadata locks this gate is one for the whole instance: a DDL
 //! on any table waits for every open transaction. DDL is rare next to DML, and passing
 //! an open gate is a few atomic operations per transaction, not per statement.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
@@ -51,6 +54,30 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         self.gate.release();
     }
+}
+
+thread_local! {
+    /// The KILL QUERY flag of the statement this thread runs (see [`interrupt_flag`]).
+    static STATEMENT_INTERRUPT: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Marks `flag` as the running statement's KILL QUERY flag on this thread until dropped.
+pub(crate) struct StatementInterrupt(Option<Arc<AtomicBool>>);
+
+pub(crate) fn statement_interrupt(flag: Arc<AtomicBool>) -> StatementInterrupt {
+    StatementInterrupt(STATEMENT_INTERRUPT.with(|c| c.replace(Some(flag))))
+}
+
+impl Drop for StatementInterrupt {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        STATEMENT_INTERRUPT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// The KILL QUERY flag of the statement this thread runs, if a session set one.
+pub(crate) fn interrupt_flag() -> Option<Arc<AtomicBool>> {
+    STATEMENT_INTERRUPT.with(|c| c.borrow().clone())
 }
 
 fn timed_out() -> Error {
@@ -109,22 +136,31 @@ impl SchemaGate {
     }
 
     /// Close the gate for a DDL on this thread and wait (at most `timeout`) until every
-    /// transaction that passed it has ended. On a timeout the gate is open again.
-    /// DDLs are serialized by the caller.
-    pub fn close(&self, timeout: Duration) -> Result<()> {
+    /// transaction that passed it has ended; 1317 once `interrupt` is set (KILL QUERY),
+    /// looked at every `INTERRUPT_POLL`. On a timeout or an interrupt the gate is open
+    /// again. DDLs are serialized by the caller.
+    pub fn close(&self, timeout: Duration, interrupt: Option<&AtomicBool>) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut by = self.closed_by.lock();
         *by = Some(std::thread::current().id());
         self.closed.store(true, Ordering::SeqCst);
         while self.open.load(Ordering::SeqCst) > 0 {
-            if self.cv.wait_until(&mut by, deadline).timed_out()
-                && self.open.load(Ordering::SeqCst) > 0
-            {
-                *by = None;
-                self.closed.store(false, Ordering::SeqCst);
-                self.cv.notify_all();
-                return Err(timed_out());
+            let until = deadline.min(Instant::now() + INTERRUPT_POLL);
+            self.cv.wait_until(&mut by, until);
+            if self.open.load(Ordering::SeqCst) == 0 {
+                break;
             }
+            let err = if interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                Error::interrupted()
+            } else if Instant::now() >= deadline {
+                timed_out()
+            } else {
+                continue;
+            };
+            *by = None;
+            self.closed.store(false, Ordering::SeqCst);
+            self.cv.notify_all();
+            return Err(err);
         }
         Ok(())
     }
@@ -148,7 +184,7 @@ mod tests {
         let t1 = gate.enter(Duration::from_secs(5), None).unwrap();
         let g = gate.clone();
         let ddl = std::thread::spawn(move || {
-            g.close(Duration::from_secs(5)).unwrap();
+            g.close(Duration::from_secs(5), None).unwrap();
             // Alone: no ticket is out while the gate is closed.
             assert_eq!(g.open.load(Ordering::SeqCst), 0);
             std::thread::sleep(Duration::from_millis(30));
@@ -171,12 +207,12 @@ mod tests {
     fn waits_time_out_with_1205_and_leave_the_gate_usable() {
         let gate = Arc::new(SchemaGate::default());
         let t1 = gate.enter(Duration::from_secs(1), None).unwrap();
-        let e = gate.close(Duration::from_millis(20)).unwrap_err();
+        let e = gate.close(Duration::from_millis(20), None).unwrap_err();
         assert_eq!(e.code, code::ER_LOCK_WAIT_TIMEOUT);
         // The failed DDL reopened the gate.
         drop(gate.enter(Duration::from_millis(20), None).unwrap());
         drop(t1);
-        gate.close(Duration::from_millis(200)).unwrap();
+        gate.close(Duration::from_millis(200), None).unwrap();
         let g = gate.clone();
         let e = std::thread::spawn(move || g.enter(Duration::from_millis(20), None).map(|_| ()))
             .join()

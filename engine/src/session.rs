@@ -743,6 +743,7 @@ impl Session {
         self.kill_query.store(false, Ordering::SeqCst);
         self.set_process("Query", Some(text));
         let _cluster = crate::replica::enter(&self.db.shared);
+        let _kill = crate::schema_gate::statement_interrupt(self.kill_query.clone());
         let r = self.dispatch(st, text, params);
         self.set_process("Sleep", None);
         if let Err(e) = &r {

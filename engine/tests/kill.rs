@@ -1,5 +1,6 @@
-//! KILL QUERY ends a statement that waits: for a row lock another transaction holds, or
-//! at the schema gate while a DDL waits for open transactions. The mysql client sends
+//! KILL QUERY ends a statement that waits: for a row lock another transaction holds, at
+//! the schema gate while a DDL waits for open transactions, or a DDL's own wait (for open
+//! transactions, or for another DDL). The mysql client sends
 //! KILL QUERY when its user presses Ctrl-C, so without this a lock wait could only be
 //! sat out (innodb_lock_wait_timeout, 50 s by default). The waiting session stays
 //! usable and its transaction open, as after a lock wait timeout.
@@ -114,4 +115,70 @@ fn kill_query_ends_a_wait_at_the_schema_gate() {
     ddl.join().unwrap();
     let r = c.execute("SELECT id, w FROM t").unwrap();
     assert_eq!(r.rows().len(), 1);
+}
+
+#[test]
+fn kill_query_ends_a_ddl_waiting_for_an_open_transaction() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    exec(&mut a, "CREATE DATABASE k");
+    exec(&mut a, "USE k");
+    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+    exec(&mut a, "INSERT INTO t VALUES (1, 0)");
+    exec(&mut a, "BEGIN");
+    exec(&mut a, "SELECT * FROM t");
+
+    let mut d = db.session();
+    exec(&mut d, "USE k");
+    let id = d.connection_id();
+    let (rx, h) = run_waiting(d, "ALTER TABLE t ADD COLUMN w INT");
+    kill_and_expect_1317(&db, id, &rx);
+    let mut d = h.join().unwrap();
+
+    // The gate is open again: other sessions start transactions at once, A's goes on,
+    // and the table is unchanged.
+    let mut c = db.session();
+    exec(&mut c, "USE k");
+    exec(&mut c, "INSERT INTO t VALUES (2, 0)");
+    exec(&mut a, "UPDATE t SET v = 5 WHERE id = 1");
+    exec(&mut a, "COMMIT");
+    let r = c.execute("SELECT * FROM t ORDER BY id").unwrap();
+    assert_eq!(r.columns().len(), 2, "the killed ALTER added no column");
+    assert_eq!(r.rows().len(), 2);
+    // The killed session can run the DDL once nothing holds it up.
+    exec(&mut d, "ALTER TABLE t ADD COLUMN w INT");
+    assert_eq!(c.execute("SELECT * FROM t").unwrap().columns().len(), 3);
+}
+
+#[test]
+fn kill_query_ends_a_ddl_waiting_for_another_ddl() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    exec(&mut a, "CREATE DATABASE k");
+    exec(&mut a, "USE k");
+    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+    exec(&mut a, "CREATE TABLE u (id INT PRIMARY KEY)");
+    exec(&mut a, "BEGIN");
+    exec(&mut a, "SELECT * FROM t");
+
+    // The first DDL holds the DDL lock while it waits for A.
+    let mut d1 = db.session();
+    exec(&mut d1, "USE k");
+    let (rx1, h1) = run_waiting(d1, "ALTER TABLE t ADD COLUMN w INT");
+    assert!(rx1.recv_timeout(Duration::from_millis(300)).is_err());
+
+    // The second waits behind it until killed.
+    let mut d2 = db.session();
+    exec(&mut d2, "USE k");
+    let id = d2.connection_id();
+    let (rx2, h2) = run_waiting(d2, "ALTER TABLE u ADD COLUMN x INT");
+    kill_and_expect_1317(&db, id, &rx2);
+    h2.join().unwrap();
+
+    exec(&mut a, "COMMIT");
+    let (code, _) = rx1.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(code, 0);
+    h1.join().unwrap();
+    assert_eq!(a.execute("SELECT * FROM t").unwrap().columns().len(), 3);
+    assert_eq!(a.execute("SELECT * FROM u").unwrap().columns().len(), 1);
 }
