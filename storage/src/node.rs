@@ -778,7 +778,7 @@ impl Node {
     }
 
     /// Recovery: the applied point of the replica of `pg` and its records above it.
-    pub fn recovery_records(&self, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+    pub fn recovery_records(&self, pg: u64) -> Result<(Lsn, Vec<Arc<Record>>)> {
         let s = self
             .segment(pg)
             .ok_or_else(|| Error::Unavailable(format!("node {} lacks pg {pg}", self.id)))?;
@@ -796,7 +796,7 @@ impl Node {
         pg: u64,
         epoch: u64,
         truncs: &[Trunc],
-        recs: Vec<Record>,
+        recs: Vec<Arc<Record>>,
         vdl: Lsn,
     ) -> Result<Lsn> {
         let complete = recs.first().is_some_and(|r| r.prev_lsn == 0);
@@ -1023,7 +1023,7 @@ impl Transport for Net {
         self.reach(WRITER, node)?.adopt(pg, epoch, truncs, create)
     }
 
-    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Arc<Record>>)> {
         self.reach(WRITER, node)?.recovery_records(pg)
     }
 
@@ -1037,7 +1037,7 @@ impl Transport for Net {
         pg: u64,
         epoch: u64,
         truncs: &[Trunc],
-        recs: Vec<Record>,
+        recs: Vec<Arc<Record>>,
         vdl: Lsn,
     ) -> Result<Lsn> {
         self.reach(WRITER, node)?

@@ -17,6 +17,7 @@
 //! depends on the records above D0, not on the size of the log.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::quorum::{NodeId, READ_QUORUM, WRITE_QUORUM};
@@ -98,8 +99,8 @@ fn try_recover(net: &dyn Transport, members: &[NodeId]) -> Result<Recovered> {
 
     // 2. Applied points and unapplied records.
     let mut d0 = 0;
-    let mut union: HashMap<u64, BTreeMap<Lsn, Record>> = HashMap::new();
-    let mut views: Vec<(u64, Lsn, Vec<Record>)> = Vec::new();
+    let mut union: HashMap<u64, BTreeMap<Lsn, Arc<Record>>> = HashMap::new();
+    let mut views: Vec<(u64, Lsn, Vec<Arc<Record>>)> = Vec::new();
     for &pg in &pgs {
         let mut got = 0;
         for (n, _) in &responders[&pg] {
@@ -156,7 +157,7 @@ fn try_recover(net: &dyn Transport, members: &[NodeId]) -> Result<Recovered> {
     let mut tails = HashMap::new();
     let mut scls = HashMap::new();
     for &pg in &pgs {
-        let keep: Vec<Record> = union
+        let keep: Vec<Arc<Record>> = union
             .get(&pg)
             .map(|u| u.range(..=vdl).map(|(_, r)| r.clone()).collect())
             .unwrap_or_default();

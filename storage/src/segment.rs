@@ -884,12 +884,9 @@ impl Segment {
     }
 
     /// Recovery view, taken atomically: the applied point and every record above it.
-    pub fn unapplied(&self) -> (Lsn, Vec<Record>) {
+    pub fn unapplied(&self) -> (Lsn, Vec<Arc<Record>>) {
         let st = self.st.lock();
-        (
-            st.applied,
-            st.recs.values().map(|r| (**r).clone()).collect(),
-        )
+        (st.applied, st.recs.values().cloned().collect())
     }
 
     /// The highest LSN <= `v` of a record of this PG held here (0: none).

@@ -66,7 +66,9 @@ pub trait Transport: Send + Sync {
     ) -> Result<(SegStatus, Vec<Trunc>)>;
 
     /// Recovery: the replica's applied point and every record above it, atomically.
-    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)>;
+    /// Shared, not copied, in process: recovery holds every replica's unapplied log at
+    /// once, up to a compaction threshold's worth of records each.
+    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Arc<Record>>)>;
 
     /// Recovery: the highest record LSN <= `v` the replica holds.
     fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn>;
@@ -78,7 +80,7 @@ pub trait Transport: Send + Sync {
         pg: u64,
         epoch: u64,
         truncs: &[Trunc],
-        recs: Vec<Record>,
+        recs: Vec<Arc<Record>>,
         vdl: Lsn,
     ) -> Result<Lsn>;
 }

@@ -585,13 +585,14 @@ impl Transport for TcpTransport {
         Ok((d.status()?, d.truncs()?))
     }
 
-    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Record>)> {
+    fn recovery_records(&self, node: NodeId, pg: u64) -> Result<(Lsn, Vec<Arc<Record>>)> {
         let b = self
             .node(node)
             .sync
             .call(REQ_RECOVERY_RECORDS, &Enc::new().u64(pg).0)?;
         let mut d = Dec::new(&b);
-        Ok((d.u64()?, d.records()?))
+        let applied = d.u64()?;
+        Ok((applied, d.records()?.into_iter().map(Arc::new).collect()))
     }
 
     fn tail(&self, node: NodeId, pg: u64, v: Lsn) -> Result<Lsn> {
@@ -608,12 +609,12 @@ impl Transport for TcpTransport {
         pg: u64,
         epoch: u64,
         truncs: &[Trunc],
-        recs: Vec<Record>,
+        recs: Vec<Arc<Record>>,
         vdl: Lsn,
     ) -> Result<Lsn> {
         let mut e = Enc::new();
         e.u64(pg).u64(epoch).truncs(truncs).u64(vdl);
-        e.records(&recs)?;
+        e.records(recs.iter().map(|r| &**r))?;
         let b = self.node(node).sync.call(REQ_APPEND_SYNC, &e.0)?;
         Dec::new(&b).u64()
     }

@@ -285,7 +285,7 @@ fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
             let pg = d.u64()?;
             d.end()?;
             let (applied, recs) = node.recovery_records(pg)?;
-            e.u64(applied).records(&recs)?;
+            e.u64(applied).records(recs.iter().map(|r| &**r))?;
         }
         REQ_TAIL => {
             let (pg, v) = (d.u64()?, d.u64()?);
@@ -294,7 +294,7 @@ fn handle(node: &Node, kind: u8, d: &mut Dec) -> Result<Vec<u8>> {
         }
         REQ_APPEND_SYNC => {
             let (pg, epoch, truncs, vdl) = (d.u64()?, d.u64()?, d.truncs()?, d.u64()?);
-            let recs = d.records()?;
+            let recs = d.records()?.into_iter().map(Arc::new).collect();
             d.end()?;
             e.u64(node.append_sync(pg, epoch, &truncs, recs, vdl)?);
         }
