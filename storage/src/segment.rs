@@ -269,6 +269,58 @@ fn check_slot(hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<Lsn> {
     Ok(lsn)
 }
 
+/// The end of the chain of `recs` (sorted by LSN) above `applied` that the slots
+/// already hold: a materialization pass applies a prefix of the chain (every record up to
+/// its target, contiguous from the applied point) and writes each page's slot with the
+/// LSN of the last record it applied. So a record whose page slot carries its LSN or a
+/// later one was applied, and the prefix of the chain made only of such records was
+/// folded before the replica stopped. It ends at the first record whose slot does not
+/// show it (a pass cut short by a crash may have written some of its slots and not
+/// others: records after that point stay, and re-applying one a slot already holds is
+/// skipped by its LSN). Only headers are read; a torn slot is caught by its checksum when
+/// it is next read, as it would be without this.
+fn folded_prefix(
+    files: &dyn SegmentFiles,
+    first_page: PageNo,
+    applied: Lsn,
+    truncs: &[Trunc],
+    recs: &[Record],
+) -> Result<Lsn> {
+    let mut folded = applied;
+    let mut slot_lsns: HashMap<PageNo, Lsn> = HashMap::new();
+    let mut hdr = [0u8; SLOT_HEADER];
+    for r in recs {
+        if r.lsn <= folded {
+            continue;
+        }
+        if r.prev_lsn != folded
+            || !valid(truncs, r.epoch, r.lsn)
+            || r.page < first_page
+            || r.page - first_page >= files.slots()
+        {
+            break;
+        }
+        let slot = match slot_lsns.get(&r.page) {
+            Some(&l) => l,
+            None => {
+                files.read_slot_header(r.page - first_page, &mut hdr)?;
+                let l = if hdr[12] == FORMAT_VERSION && hdr[13] == SLOT_MAGIC {
+                    u64::from_le_bytes(hdr[0..8].try_into().expect("8 bytes"))
+                } else {
+                    0
+                };
+                slot_lsns.insert(r.page, l);
+                l
+            }
+        };
+        if r.lsn > slot {
+            break;
+        }
+        folded = r.lsn;
+    }
+    Ok(folded)
+}
+
 impl Segment {
     /// Open (or create) the replica of `pg`, whose pages are
     /// `first_page .. first_page + files.slots()`. Recovers from a torn log tail.
@@ -283,7 +335,7 @@ impl Segment {
             None => (0, 0, Vec::new()),
         };
         let log = files.read_log()?;
-        let (recs, end) = record::decode_all(&log);
+        let (mut recs, end) = record::decode_all(&log);
         if log[end..].iter().all(|&b| b == 0) {
             // Preallocated room after the last record (or nothing).
             files.set_log_end(end as u64);
@@ -294,6 +346,12 @@ impl Segment {
             tracing::warn!(pg, end, len = log.len(), "segment log tail dropped");
             files.replace_log(&log[..end])?;
         }
+        // The log keeps records back to the last checkpoint, most of them folded into
+        // slots by later passes; the applied point those passes reached lived only in
+        // memory. Find it again instead of holding (and re-applying) a compaction
+        // threshold's worth of records after every restart.
+        recs.sort_by_key(|r| r.lsn);
+        let folded = folded_prefix(files.as_ref(), first_page, applied, &truncs, &recs)?;
         let seg = Segment {
             pg,
             first_page,
@@ -303,13 +361,15 @@ impl Segment {
             st: Mutex::new(State {
                 epoch,
                 truncs,
-                applied,
+                applied: folded,
+                // The meta still says `applied`: the next checkpoint syncs the slots
+                // before it records the folded point.
                 meta_applied: applied,
-                scl: applied,
+                scl: folded,
                 recs: BTreeMap::new(),
                 held_bytes: 0,
                 per_page: HashMap::new(),
-                vdl_hint: applied,
+                vdl_hint: folded,
                 read_floor: None,
                 follower_floor: None,
                 pins: 0,
@@ -1312,10 +1372,91 @@ mod tests {
         assert_eq!(s.materialize_due().unwrap(), 0);
     }
 
-    /// Counts slot writes per slot; everything else goes to the wrapped files.
+    #[test]
+    fn a_reopened_replica_holds_only_the_records_its_slots_lack() {
+        let b = MemBackend::new();
+        let s = open(&b);
+        let mut all = Vec::new();
+        for lsn in 1..=40 {
+            all.push(rec(lsn, lsn - 1, lsn % 4, lsn as u8));
+        }
+        s.append(Some(1), &[], all.clone(), 40).unwrap();
+        // Materialized up to 30, never checkpointed (the meta still says 0): as after
+        // a crash between checkpoints.
+        s.set_limits(40, Some(30));
+        while s.materialize(1000).unwrap() > 0 {}
+        assert_eq!(s.status().applied, 30);
+        drop(s);
+
+        let s = open(&b);
+        let st = s.status();
+        assert_eq!((st.applied, st.scl), (30, 40));
+        assert_eq!(
+            s.st.lock().recs.keys().copied().collect::<Vec<_>>(),
+            (31..=40).collect::<Vec<_>>(),
+            "only the records past the folded point are held"
+        );
+        for at in 30..=40 {
+            for p in 0..4 {
+                let page = 2 * SLOTS + p;
+                assert_eq!(s.read_page(page, at).unwrap(), model(&all, page, at));
+            }
+        }
+        // The folded point is checkpointed like any other.
+        assert!(s.checkpoint(true).unwrap());
+        drop(s);
+        let s = open(&b);
+        assert_eq!(s.status().applied, 30);
+        for p in 0..4 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, 40).unwrap(), model(&all, page, 40));
+        }
+    }
+
+    #[test]
+    fn a_pass_cut_short_folds_only_up_to_the_first_record_a_slot_lacks() {
+        let b = MemBackend::new();
+        let files = Arc::new(CountingFiles {
+            inner: b.open_segment(2, SLOTS).unwrap(),
+            writes: Mutex::new(BTreeMap::new()),
+            fail_slot: Some(2),
+        });
+        let s = Segment::open(2, 2 * SLOTS, files, SegmentOptions::default()).unwrap();
+        let mut all = Vec::new();
+        for lsn in 1..=12 {
+            all.push(rec(lsn, lsn - 1, lsn % 4, lsn as u8));
+        }
+        s.append(Some(1), &[], all.clone(), 12).unwrap();
+        s.set_limits(12, None);
+        // The pass writes pages 0 and 1 (up to LSNs 12 and 9), then fails on page 2.
+        assert!(s.materialize(1000).is_err());
+        drop(s);
+
+        let s = open(&b);
+        // LSN 1 (page 1) is in its slot; LSN 2 (page 2) is not: the chain folds to 1,
+        // and page 0's records stay held although its slot has them all.
+        let st = s.status();
+        assert_eq!((st.applied, st.scl), (1, 12));
+        assert_eq!(s.st.lock().recs.len(), 11);
+        for p in 0..4 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, 12).unwrap(), model(&all, page, 12));
+        }
+        s.set_limits(12, None);
+        while s.materialize(1000).unwrap() > 0 {}
+        assert_eq!(s.status().applied, 12);
+        for p in 0..4 {
+            let page = 2 * SLOTS + p;
+            assert_eq!(s.read_page(page, 12).unwrap(), model(&all, page, 12));
+        }
+    }
+
+    /// Counts slot writes per slot, and fails those to slot `fail_slot`; everything else
+    /// goes to the wrapped files.
     struct CountingFiles {
         inner: Arc<dyn SegmentFiles>,
         writes: Mutex<BTreeMap<u64, usize>>,
+        fail_slot: Option<u64>,
     }
 
     impl SegmentFiles for CountingFiles {
@@ -1338,6 +1479,11 @@ mod tests {
             self.inner.read_slot(idx, hdr, page)
         }
         fn write_slot(&self, idx: u64, hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<()> {
+            if self.fail_slot == Some(idx) {
+                return Err(Error::Io(std::io::Error::other(
+                    "injected slot write fault",
+                )));
+            }
             *self.writes.lock().entry(idx).or_default() += 1;
             self.inner.write_slot(idx, hdr, page)
         }
@@ -1361,6 +1507,7 @@ mod tests {
         let files = Arc::new(CountingFiles {
             inner: b.open_segment(2, SLOTS).unwrap(),
             writes: Mutex::new(BTreeMap::new()),
+            fail_slot: None,
         });
         let s = Segment::open(
             2,
