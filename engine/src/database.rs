@@ -259,10 +259,7 @@ impl Shared {
                 return Err(Error::interrupted());
             }
             if std::time::Instant::now() >= deadline {
-                return Err(Error::new(
-                    crate::error::code::ER_LOCK_WAIT_TIMEOUT,
-                    "Lock wait timeout exceeded; try restarting transaction",
-                ));
+                return Err(Error::lock_wait_timeout());
             }
         };
         let depth = *guard.borrow();

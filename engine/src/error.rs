@@ -130,6 +130,14 @@ impl Error {
         )
     }
 
+    /// 1205: a wait for a lock (row lock, schema gate, DDL lock) ran out of time.
+    pub fn lock_wait_timeout() -> Self {
+        Error::new(
+            code::ER_LOCK_WAIT_TIMEOUT,
+            "Lock wait timeout exceeded; try restarting transaction",
+        )
+    }
+
     /// 1317: KILL QUERY stopped the statement (while it ran or while it waited).
     pub fn interrupted() -> Self {
         Error::new(

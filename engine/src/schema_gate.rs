@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::{code, Error, Result};
+use crate::error::{Error, Result};
 use crate::txn::INTERRUPT_POLL;
 
 /// Every transaction passes the gate, so passing an open gate touches only `closed`,
@@ -80,13 +80,6 @@ pub(crate) fn interrupt_flag() -> Option<Arc<AtomicBool>> {
     STATEMENT_INTERRUPT.with(|c| c.borrow().clone())
 }
 
-fn timed_out() -> Error {
-    Error::new(
-        code::ER_LOCK_WAIT_TIMEOUT,
-        "Lock wait timeout exceeded; try restarting transaction",
-    )
-}
-
 impl SchemaGate {
     /// Pass the gate, waiting (at most `timeout`) while a DDL runs on another thread. The
     /// DDL's own thread passes: a DDL may run statements of its own. A wait ends with
@@ -120,7 +113,7 @@ impl SchemaGate {
                     return Err(Error::interrupted());
                 }
                 if woke_late && Instant::now() >= deadline && self.closed.load(Ordering::SeqCst) {
-                    return Err(timed_out());
+                    return Err(Error::lock_wait_timeout());
                 }
             }
         }
@@ -153,7 +146,7 @@ impl SchemaGate {
             let err = if interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
                 Error::interrupted()
             } else if Instant::now() >= deadline {
-                timed_out()
+                Error::lock_wait_timeout()
             } else {
                 continue;
             };
@@ -177,6 +170,7 @@ impl SchemaGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn a_ddl_waits_for_open_transactions_and_holds_new_ones() {

@@ -699,10 +699,7 @@ impl TxnManager {
             }
             if woke_late && Instant::now() >= deadline {
                 lt.waits_for.remove(&txn.id);
-                return Err(Error::new(
-                    code::ER_LOCK_WAIT_TIMEOUT,
-                    "Lock wait timeout exceeded; try restarting transaction",
-                ));
+                return Err(Error::lock_wait_timeout());
             }
         }
     }
