@@ -3,6 +3,9 @@
 //! acknowledged durable over a pipe; the parent SIGKILLs it at a seeded random point,
 //! reopens the volume and checks that every acknowledged MTR is there and nothing above
 //! the recovered VDL is visible. Several rounds, each recovering the previous crash.
+//! A second variant materializes every few milliseconds and never compacts the log, so
+//! each kill lands between or inside materialization passes and the reopened replicas
+//! fold what their slots already hold (`Segment::open`).
 
 mod common;
 
@@ -14,6 +17,8 @@ use borealis_storage::{redo, zero_page, Lsn, PageBuf, PageWrite, Volume, PAGE_SI
 use rand::{Rng, SeedableRng};
 
 const CHILD_ENV: &str = "BOREALIS_KILL9_DIR";
+/// Set (to anything) in the child of the materializing variant.
+const MAT_ENV: &str = "BOREALIS_KILL9_MATERIALIZE";
 const PAGES: u64 = 40;
 
 /// MTR `i`: 1..=3 records, deterministic content.
@@ -53,14 +58,19 @@ fn expected(n_mtrs: u64, page: u64) -> PageBuf {
     img
 }
 
-fn config(dir: &std::path::Path) -> borealis_storage::VolumeConfig {
+fn config(dir: &std::path::Path, materialize: bool) -> borealis_storage::VolumeConfig {
     let mut c = common::small(Some(dir));
     c.fsync = true;
+    if materialize {
+        c.materialize_every = std::time::Duration::from_millis(2);
+        c.log_compact_bytes = 1 << 30;
+    }
     c
 }
 
 fn child(dir: &str) {
-    let v = LocalVolume::open(config(dir.as_ref())).unwrap();
+    let materialize = std::env::var(MAT_ENV).is_ok();
+    let v = LocalVolume::open(config(dir.as_ref(), materialize)).unwrap();
     let mut i = mtrs_up_to(v.durable_lsn()).expect("recovered VDL is an MTR end");
     let mut out = std::io::stdout().lock();
     writeln!(out, "open {}", v.durable_lsn()).unwrap();
@@ -84,29 +94,45 @@ fn kill9_writer_loses_no_acknowledged_commit() {
         child(&dir);
         return;
     }
+    kill_rounds("kill9_writer_loses_no_acknowledged_commit", false, 3..30);
+}
+
+#[test]
+fn kill9_between_materialization_passes_loses_no_acknowledged_commit() {
+    if let Ok(dir) = std::env::var(CHILD_ENV) {
+        child(&dir);
+        return;
+    }
+    kill_rounds(
+        "kill9_between_materialization_passes_loses_no_acknowledged_commit",
+        true,
+        20..300,
+    );
+}
+
+/// Three rounds of: run the child writer (this test, re-executed), SIGKILL it after a
+/// seeded number of acknowledged batches, reopen and check every acknowledged MTR.
+fn kill_rounds(test: &str, materialize: bool, acks: std::ops::Range<u64>) {
     let seed: u64 = std::env::var("BOREALIS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    println!("kill9 seed {seed} (replay: BOREALIS_SEED={seed})");
+    println!("{test} seed {seed} (replay: BOREALIS_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let d = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut acked: Lsn = 0;
     for round in 0..3 {
-        let mut ch = Command::new(&exe)
-            .args([
-                "--exact",
-                "kill9_writer_loses_no_acknowledged_commit",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, d.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let kill_after = rng.gen_range(3..30);
+            .stderr(Stdio::null());
+        if materialize {
+            cmd.env(MAT_ENV, "1");
+        }
+        let mut ch = cmd.spawn().unwrap();
+        let kill_after = rng.gen_range(acks.clone());
         let mut lines = BufReader::new(ch.stdout.take().unwrap()).lines();
         let mut n = 0;
         while n < kill_after {
@@ -120,7 +146,7 @@ fn kill9_writer_loses_no_acknowledged_commit() {
         }
         ch.kill().unwrap(); // SIGKILL
         ch.wait().unwrap();
-        let v = LocalVolume::open(config(d.path())).unwrap();
+        let v = LocalVolume::open(config(d.path(), materialize)).unwrap();
         let vdl = v.durable_lsn();
         println!("round {round}: acked {acked}, recovered vdl {vdl}");
         assert!(vdl >= acked, "acknowledged commit lost (seed {seed})");
