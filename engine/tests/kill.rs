@@ -15,6 +15,20 @@ fn exec(s: &mut Session, sql: &str) {
     s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// A database with `k.t (id INT PRIMARY KEY, v INT)` holding `rows`, and a session
+/// using `k`.
+fn setup(rows: &str) -> (Database, Session) {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    exec(&mut a, "CREATE DATABASE k");
+    exec(&mut a, "USE k");
+    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+    if !rows.is_empty() {
+        exec(&mut a, &format!("INSERT INTO t VALUES {rows}"));
+    }
+    (db, a)
+}
+
 /// Run `sql` on `s` in a thread; the thread sends the statement's error code (0: ok)
 /// and how long it took, then hands the session back.
 fn run_waiting(
@@ -50,12 +64,7 @@ fn kill_and_expect_1317(db: &Database, id: u32, rx: &mpsc::Receiver<(u16, Durati
 
 #[test]
 fn kill_query_ends_a_row_lock_wait() {
-    let db = Database::open_in_memory().unwrap();
-    let mut a = db.session();
-    exec(&mut a, "CREATE DATABASE k");
-    exec(&mut a, "USE k");
-    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
-    exec(&mut a, "INSERT INTO t VALUES (1, 0), (2, 0)");
+    let (db, mut a) = setup("(1, 0), (2, 0)");
     exec(&mut a, "BEGIN");
     exec(&mut a, "UPDATE t SET v = 1 WHERE id = 1");
 
@@ -85,12 +94,7 @@ fn kill_query_ends_a_row_lock_wait() {
 
 #[test]
 fn kill_query_ends_a_wait_at_the_schema_gate() {
-    let db = Database::open_in_memory().unwrap();
-    let mut a = db.session();
-    exec(&mut a, "CREATE DATABASE k");
-    exec(&mut a, "USE k");
-    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
-    exec(&mut a, "INSERT INTO t VALUES (1, 0)");
+    let (db, mut a) = setup("(1, 0)");
     // An open transaction holds the gate open; the DDL closes it and waits for it.
     exec(&mut a, "BEGIN");
     exec(&mut a, "SELECT * FROM t");
@@ -119,12 +123,7 @@ fn kill_query_ends_a_wait_at_the_schema_gate() {
 
 #[test]
 fn kill_query_ends_a_ddl_waiting_for_an_open_transaction() {
-    let db = Database::open_in_memory().unwrap();
-    let mut a = db.session();
-    exec(&mut a, "CREATE DATABASE k");
-    exec(&mut a, "USE k");
-    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
-    exec(&mut a, "INSERT INTO t VALUES (1, 0)");
+    let (db, mut a) = setup("(1, 0)");
     exec(&mut a, "BEGIN");
     exec(&mut a, "SELECT * FROM t");
 
@@ -152,11 +151,7 @@ fn kill_query_ends_a_ddl_waiting_for_an_open_transaction() {
 
 #[test]
 fn kill_query_ends_a_ddl_waiting_for_another_ddl() {
-    let db = Database::open_in_memory().unwrap();
-    let mut a = db.session();
-    exec(&mut a, "CREATE DATABASE k");
-    exec(&mut a, "USE k");
-    exec(&mut a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+    let (db, mut a) = setup("");
     exec(&mut a, "CREATE TABLE u (id INT PRIMARY KEY)");
     exec(&mut a, "BEGIN");
     exec(&mut a, "SELECT * FROM t");

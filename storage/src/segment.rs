@@ -249,6 +249,12 @@ fn slot_header(lsn: Lsn, page: &[u8]) -> [u8; SLOT_HEADER] {
     h
 }
 
+/// The LSN a well-formed slot header carries (its image unchecked); None otherwise.
+fn header_lsn(hdr: &[u8; SLOT_HEADER]) -> Option<Lsn> {
+    (hdr[12] == FORMAT_VERSION && hdr[13] == SLOT_MAGIC && hdr[14] == 0 && hdr[15] == 0)
+        .then(|| u64::from_le_bytes(hdr[0..8].try_into().expect("8 bytes")))
+}
+
 /// Verify a slot; returns its LSN (0: never written, image must be zeros).
 fn check_slot(hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<Lsn> {
     if hdr.iter().all(|&b| b == 0) {
@@ -257,10 +263,9 @@ fn check_slot(hdr: &[u8; SLOT_HEADER], page: &[u8]) -> Result<Lsn> {
         }
         return Ok(0);
     }
-    if hdr[12] != FORMAT_VERSION || hdr[13] != SLOT_MAGIC || hdr[14] != 0 || hdr[15] != 0 {
+    let Some(lsn) = header_lsn(hdr) else {
         return Err(Error::Corrupted("bad page slot header".into()));
-    }
-    let lsn = u64::from_le_bytes(hdr[0..8].try_into().expect("8 bytes"));
+    };
     if slot_header(lsn, page) != *hdr {
         return Err(Error::Corrupted(format!(
             "page slot crc32c mismatch (lsn {lsn})"
@@ -304,11 +309,7 @@ fn folded_prefix(
             Some(&l) => l,
             None => {
                 files.read_slot_header(r.page - first_page, &mut hdr)?;
-                let l = if hdr[12] == FORMAT_VERSION && hdr[13] == SLOT_MAGIC {
-                    u64::from_le_bytes(hdr[0..8].try_into().expect("8 bytes"))
-                } else {
-                    0
-                };
+                let l = header_lsn(&hdr).unwrap_or(0);
                 slot_lsns.insert(r.page, l);
                 l
             }
@@ -1372,6 +1373,18 @@ mod tests {
         assert_eq!(s.materialize_due().unwrap(), 0);
     }
 
+    /// Every one of the first `pages` pages reads at `at` as the model says.
+    fn assert_pages(s: &Segment, all: &[Record], pages: u64, at: Lsn) {
+        for p in 0..pages {
+            let page = 2 * SLOTS + p;
+            assert_eq!(
+                s.read_page(page, at).unwrap(),
+                model(all, page, at),
+                "page {p} at {at}"
+            );
+        }
+    }
+
     #[test]
     fn a_reopened_replica_holds_only_the_records_its_slots_lack() {
         let b = MemBackend::new();
@@ -1397,20 +1410,14 @@ mod tests {
             "only the records past the folded point are held"
         );
         for at in 30..=40 {
-            for p in 0..4 {
-                let page = 2 * SLOTS + p;
-                assert_eq!(s.read_page(page, at).unwrap(), model(&all, page, at));
-            }
+            assert_pages(&s, &all, 4, at);
         }
         // The folded point is checkpointed like any other.
         assert!(s.checkpoint(true).unwrap());
         drop(s);
         let s = open(&b);
         assert_eq!(s.status().applied, 30);
-        for p in 0..4 {
-            let page = 2 * SLOTS + p;
-            assert_eq!(s.read_page(page, 40).unwrap(), model(&all, page, 40));
-        }
+        assert_pages(&s, &all, 4, 40);
     }
 
     #[test]
@@ -1438,17 +1445,11 @@ mod tests {
         let st = s.status();
         assert_eq!((st.applied, st.scl), (1, 12));
         assert_eq!(s.st.lock().recs.len(), 11);
-        for p in 0..4 {
-            let page = 2 * SLOTS + p;
-            assert_eq!(s.read_page(page, 12).unwrap(), model(&all, page, 12));
-        }
+        assert_pages(&s, &all, 4, 12);
         s.set_limits(12, None);
         while s.materialize(1000).unwrap() > 0 {}
         assert_eq!(s.status().applied, 12);
-        for p in 0..4 {
-            let page = 2 * SLOTS + p;
-            assert_eq!(s.read_page(page, 12).unwrap(), model(&all, page, 12));
-        }
+        assert_pages(&s, &all, 4, 12);
     }
 
     /// Counts slot writes per slot, and fails those to slot `fail_slot`; everything else
