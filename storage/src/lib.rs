@@ -14,7 +14,8 @@
 //!
 //! Code map (bottom up):
 //! - [`record`]: the redo record codec (magic, version, back-link, crc32c);
-//! - [`io`]: segment file I/O behind traits (directory, memory, faults);
+//! - [`io`]: segment file I/O behind traits (directory, memory, faults); [`flush`]: how
+//!   a log append reaches stable storage on the file system at hand;
 //! - [`segment`]: one replica of one protection group: group-commit log, page slots,
 //!   exact as-of reads, materialization, compaction, scrub, snapshot/rebuild;
 //! - [`quorum`]: the writer's pure quorum state machine (VCL, VDL, SCLs, read routing,
@@ -29,6 +30,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod flush;
 pub mod io;
 pub mod mem;
 pub mod net;
