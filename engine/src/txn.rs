@@ -760,6 +760,16 @@ impl TxnManager {
         extra: &mut dyn FnMut(&mut dyn TreeWrite) -> Result<()>,
     ) -> Result<()> {
         let writes = std::mem::take(&mut txn.writes);
+        // The values the writes replace. Every key written is under this transaction's
+        // exclusive row lock (`write`'s contract), so no other commit can change it
+        // before this one: the tree holds now what it will hold under the commit lock,
+        // and the descents are made before taking it, which keeps the lock short (a
+        // holder preempted on a busy machine stalls every other commit). A DDL that
+        // replaced a tree meanwhile is caught by `check_fences` below.
+        let mut olds: Vec<Option<Vec<u8>>> = Vec::with_capacity(writes.len());
+        for (tree, key) in writes.keys() {
+            olds.push(self.store.get(*tree, key)?);
+        }
         let (seq, lsn) = {
             // A panic under the lock leaves `last` as it was (it is written last).
             let mut last = self
@@ -768,16 +778,11 @@ impl TxnManager {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.check_fences(txn.schema_floor, &writes)?;
             let seq = *last + 1;
-            // Old versions are recorded before the new ones can be seen (commits are
-            // serialized here, so what is read now is what the writes replace). A
-            // snapshot older than `seq` that meets a recorded old version while the
-            // tree still holds it reads the same bytes either way; so the version lock
-            // is held only to record, not across the tree writes and the log append,
-            // and readers are not stalled behind a commit.
-            let mut olds: Vec<Option<Vec<u8>>> = Vec::with_capacity(writes.len());
-            for (tree, key) in writes.keys() {
-                olds.push(self.store.get(*tree, key)?);
-            }
+            // Old versions are recorded before the new ones can be seen. A snapshot
+            // older than `seq` that meets a recorded old version while the tree still
+            // holds it reads the same bytes either way; so the version lock is held
+            // only to record, not across the tree writes and the log append, and
+            // readers are not stalled behind a commit.
             {
                 let mut v = self.versions.write();
                 for ((tree, key), old) in writes.keys().zip(&olds) {
