@@ -106,7 +106,7 @@ impl DirBackend {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         let log_sync = if fsync {
-            LogSync::for_dir(&dir)?
+            LogSync::for_dir(&dir)
         } else {
             LogSync::Fdatasync
         };
