@@ -20,11 +20,12 @@ pub trait Transport: Send + Sync {
     /// Queue an append; the node acknowledges through `m.sink` (or not at all).
     fn append(&self, node: NodeId, m: AppendMsg);
 
-    /// Whether appends to `node` are made by the writer's own threads (an in-process
-    /// node that needs no device flush: in memory, or fsync off). For such a node the
-    /// writer queues appends and makes them with [`Transport::append_inline`] when a
-    /// thread needs them durable, batching every queued one.
-    fn inline(&self, _node: NodeId) -> bool {
+    /// Whether `node` is in this process. The writer queues appends to such a node and
+    /// hands them over with [`Transport::append_inline`] when a thread needs them
+    /// durable, batching every queued one: a node that needs no device flush has them
+    /// made right there, one that flushes gets them in its inbox, after the commit lock
+    /// (so a woken request thread does not preempt the lock's holder).
+    fn local(&self, _node: NodeId) -> bool {
         false
     }
 

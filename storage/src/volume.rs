@@ -85,11 +85,13 @@ pub struct VolumeConfig {
     /// Commits still wait for four fsync'd copies; this only stops the two others
     /// from spending a flush on every commit. None: every replica flushes every append.
     pub lazy_replicas: Option<Duration>,
-    /// In-process nodes that need no device flush (in memory, or fsync off): the
-    /// writer's own threads make their appends, queued and batched until a thread waits
-    /// for durability, instead of waking each node's request thread per append (most of
-    /// such a commit's cost). False: every append goes through the request threads, as
-    /// it does when nodes fsync.
+    /// In-process nodes: appends are queued in the writer and handed over, batched,
+    /// when a thread waits for durability (or the LSN allocation limit, or the ticker).
+    /// Nodes that need no device flush (in memory, or fsync off) have them made by that
+    /// thread instead of waking each node's request thread per append (most of such a
+    /// commit's cost); nodes that fsync get them in their inboxes then, so the commit
+    /// lock (held while an MTR is appended) is never held across the wake-ups. False:
+    /// every append goes to the request threads as it is made.
     pub inline_appends: bool,
 }
 
@@ -660,7 +662,7 @@ impl LocalVolume {
             sink: self.acks.clone(),
             sync,
         };
-        if self.cfg.inline_appends && self.net.inline(node) {
+        if self.cfg.inline_appends && self.net.local(node) {
             self.inline.lock().queue.push((node, m));
         } else {
             self.net.append(node, m);
@@ -712,6 +714,8 @@ impl LocalVolume {
                         g.recs.extend(m.recs);
                         g.vdl = g.vdl.max(m.vdl);
                         g.floor = m.floor;
+                        // A sync append among lazy ones must not wait a lazy interval.
+                        g.sync |= m.sync;
                     }
                     None => {
                         at.insert((node, m.pg), groups.len());
@@ -1165,6 +1169,28 @@ mod tests {
         assert_eq!(v.inline.lock().queue.len(), 6);
         assert!(v.durable_lsn() < lsn);
         // The waiting thread makes them itself.
+        v.wait_durable(lsn).unwrap();
+        assert!(v.durable_lsn() >= lsn);
+        assert!(v.inline.lock().queue.is_empty());
+        assert!(!v.inline.lock().draining);
+        v.close();
+    }
+
+    /// Nodes that fsync get their appends after the fact too (not from inside
+    /// `append_mtr`, which runs under the engine's commit lock): queued, then put in
+    /// their inboxes by the thread that waits, and made durable by their request threads.
+    #[test]
+    fn appends_to_flushing_nodes_are_handed_over_by_the_waiting_thread() {
+        let d = tempfile::tempdir().unwrap();
+        let mut cfg = VolumeConfig::on_disk(d.path());
+        cfg.fsync = true;
+        cfg.tick = Duration::from_secs(3600);
+        let v = LocalVolume::open(cfg).unwrap();
+        let first = v.append_mtr(one_write(1)).unwrap();
+        let lsn = v.append_mtr(one_write(1)).unwrap();
+        // Both MTRs queued for all six replicas; no request thread has seen them.
+        assert_eq!(v.inline.lock().queue.len(), 12);
+        assert!(v.durable_lsn() < first);
         v.wait_durable(lsn).unwrap();
         assert!(v.durable_lsn() >= lsn);
         assert!(v.inline.lock().queue.is_empty());
