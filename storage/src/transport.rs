@@ -31,8 +31,8 @@ pub trait Transport: Send + Sync {
 
     /// Make an append on the caller's thread and return the replica's SCL (or its
     /// error) instead of acknowledging through `m.sink`; None if the node is unreachable
-    /// (the append is lost, as on a network) or turned out to need a flush (then it was
-    /// queued as [`Transport::append`] does).
+    /// (the append is lost, as on a network) or needs a device flush (then it was put
+    /// in its inbox as [`Transport::append`] does, and it acknowledges through `m.sink`).
     fn append_inline(&self, node: NodeId, m: AppendMsg) -> Option<Result<Lsn>> {
         self.append(node, m);
         None

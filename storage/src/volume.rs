@@ -1158,6 +1158,16 @@ mod tests {
         vec![PageWrite { page, payload }]
     }
 
+    /// Wait for `lsn` (this thread drains the queue) and check nothing is left queued
+    /// or marked as being drained; then close.
+    fn wait_and_check_drained(v: &LocalVolume, lsn: Lsn) {
+        v.wait_durable(lsn).unwrap();
+        assert!(v.durable_lsn() >= lsn);
+        assert!(v.inline.lock().queue.is_empty());
+        assert!(!v.inline.lock().draining);
+        v.close();
+    }
+
     #[test]
     fn inline_appends_wait_for_a_thread_that_needs_them_durable() {
         let mut cfg = VolumeConfig::in_memory();
@@ -1169,11 +1179,7 @@ mod tests {
         assert_eq!(v.inline.lock().queue.len(), 6);
         assert!(v.durable_lsn() < lsn);
         // The waiting thread makes them itself.
-        v.wait_durable(lsn).unwrap();
-        assert!(v.durable_lsn() >= lsn);
-        assert!(v.inline.lock().queue.is_empty());
-        assert!(!v.inline.lock().draining);
-        v.close();
+        wait_and_check_drained(&v, lsn);
     }
 
     /// Nodes that fsync get their appends after the fact too (not from inside
@@ -1191,11 +1197,7 @@ mod tests {
         // Both MTRs queued for all six replicas; no request thread has seen them.
         assert_eq!(v.inline.lock().queue.len(), 12);
         assert!(v.durable_lsn() < first);
-        v.wait_durable(lsn).unwrap();
-        assert!(v.durable_lsn() >= lsn);
-        assert!(v.inline.lock().queue.is_empty());
-        assert!(!v.inline.lock().draining);
-        v.close();
+        wait_and_check_drained(&v, lsn);
     }
 
     #[test]
