@@ -28,6 +28,7 @@ use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::Result;
@@ -84,6 +85,10 @@ impl LogSync {
 pub struct Anchor {
     file: File,
     path: PathBuf,
+    /// The file system's device: one anchor's flush serves every log on it.
+    dev: u64,
+    /// Flushes made (for tests and diagnostics).
+    flushes: AtomicU64,
 }
 
 impl Anchor {
@@ -105,14 +110,20 @@ impl Anchor {
         loop {
             if let Some(path) = whole_group(&files) {
                 let file = File::open(&path)?;
-                let group = file.metadata()?.ino().saturating_sub(1) / INODE_SPAN;
+                let meta = file.metadata()?;
+                let group = meta.ino().saturating_sub(1) / INODE_SPAN;
                 // The files outside the group only served to get there.
                 for (ino, p) in &files {
                     if ino.saturating_sub(1) / INODE_SPAN != group {
                         let _ = std::fs::remove_file(p);
                     }
                 }
-                return Ok(Some(Anchor { file, path }));
+                return Ok(Some(Anchor {
+                    file,
+                    path,
+                    dev: meta.dev(),
+                    flushes: AtomicU64::new(0),
+                }));
             }
             if files.len() >= MAX_ANCHOR_FILES {
                 return Ok(None);
@@ -127,10 +138,43 @@ impl Anchor {
         }
     }
 
+    /// An anchor at `path` (created if absent) without looking for a whole inode group:
+    /// its flushes may also write its inode block. For tests that need the range path
+    /// on whatever file system they run on.
+    #[cfg(test)]
+    pub fn at(path: &Path) -> Result<Anchor> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let dev = file.metadata()?.dev();
+        Ok(Anchor {
+            file,
+            path: path.to_path_buf(),
+            dev,
+            flushes: AtomicU64::new(0),
+        })
+    }
+
     /// Flush the device's volatile write cache (and nothing else: the file is clean).
+    /// Every write completed on this file system before the call is durable after it,
+    /// whichever file it was to: one flush serves all the logs that [`Anchor::device`]
+    /// says share it.
     pub fn flush(&self) -> Result<()> {
         self.file.sync_data()?;
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Successful flushes so far.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// The device of the file system the anchor is on (`st_dev`).
+    pub fn device(&self) -> u64 {
+        self.dev
     }
 
     /// The anchor file (for tests and diagnostics).
@@ -159,15 +203,30 @@ fn whole_group(files: &[(u64, PathBuf)]) -> Option<PathBuf> {
 /// Write `len` bytes of `file` from `from` back to the device and wait for them (no
 /// metadata, no cache flush).
 pub fn write_back(file: &File, from: u64, len: u64) -> Result<()> {
+    sync_range(
+        file,
+        from,
+        len,
+        libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+    )
+}
+
+/// Start writing `len` bytes of `file` from `from` back to the device, without waiting:
+/// a caller syncing several logs starts them all, so the device has them queued
+/// together, then waits for each with [`write_back`].
+pub fn start_write_back(file: &File, from: u64, len: u64) -> Result<()> {
+    sync_range(file, from, len, libc::SYNC_FILE_RANGE_WRITE)
+}
+
+fn sync_range(file: &File, from: u64, len: u64, flags: libc::c_uint) -> Result<()> {
     use std::os::fd::AsRawFd;
     let (Ok(from), Ok(len)) = (i64::try_from(from), i64::try_from(len)) else {
         return Err(crate::Error::InvalidInput(format!(
             "log range {from}+{len} beyond off_t"
         )));
     };
-    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-        | libc::SYNC_FILE_RANGE_WRITE
-        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
     // SAFETY: sync_file_range only reads its integer arguments; the descriptor is open
     // for the duration of the call because `file` is borrowed.
     let r = unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, flags) };
@@ -294,8 +353,10 @@ mod tests {
             .open(d.path().join("f"))
             .unwrap();
         f.write_all_at(b"hello", 4096).unwrap();
+        start_write_back(&f, 4096, 5).unwrap();
         write_back(&f, 4096, 5).unwrap();
         write_back(&f, 0, 0).unwrap();
         assert!(write_back(&f, u64::MAX, 1).is_err());
+        assert!(start_write_back(&f, u64::MAX, 1).is_err());
     }
 }

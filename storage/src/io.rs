@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::flush::{self, LogSync};
+use crate::flush::{self, Anchor, LogSync};
 use crate::{Error, Result, PAGE_SIZE};
 
 /// Bytes of one page slot's header in the page file (see docs/format.md).
@@ -38,6 +38,19 @@ pub trait SegmentFiles: Send + Sync {
     fn set_log_end(&self, _end: u64) {}
     fn append_log(&self, bytes: &[u8]) -> Result<()>;
     fn sync_log(&self) -> Result<()>;
+    /// Start writing the log's unsynced appends to the device without waiting: a caller
+    /// syncing several logs starts them all before it waits for any (see
+    /// [`SegmentFiles::sync_log_unflushed`]). Only a hint.
+    fn start_log_sync(&self) -> Result<()> {
+        Ok(())
+    }
+    /// [`SegmentFiles::sync_log`] but for the device cache flush, where one can be
+    /// shared: `Some(anchor)` means the appends are written back and become durable when
+    /// that anchor (or another on the same device, see [`Anchor::device`]) is flushed
+    /// after this returns; `None` means they are durable already.
+    fn sync_log_unflushed(&self) -> Result<Option<Arc<Anchor>>> {
+        self.sync_log().map(|()| None)
+    }
     /// Atomically replace the whole log (compaction, truncation, repair).
     fn replace_log(&self, bytes: &[u8]) -> Result<()>;
     /// Slot `idx`: its 16-byte header and its page image. On success every byte of both
@@ -69,6 +82,12 @@ pub trait Backend: Send + Sync {
     /// off), an append costs only CPU and the writer makes it on its own thread.
     fn flushes(&self) -> bool {
         true
+    }
+    /// Whether log syncs here end with a device flush that logs of other segments, and
+    /// of other backends on the same device, can share
+    /// ([`SegmentFiles::sync_log_unflushed`] returns an anchor).
+    fn flush_shareable(&self) -> bool {
+        false
     }
 }
 
@@ -117,6 +136,15 @@ impl DirBackend {
         })
     }
 
+    /// A backend whose logs sync the way given, whatever the file system (for tests of
+    /// the range path off ext4).
+    #[cfg(test)]
+    pub fn with_log_sync(dir: impl Into<PathBuf>, log_sync: LogSync) -> Result<Self> {
+        let mut b = Self::new(dir, true)?;
+        b.log_sync = log_sync;
+        Ok(b)
+    }
+
     /// Path of one of a segment's files (`ext` is "log", "pages" or "meta"); for tests
     /// that damage files.
     pub fn path(dir: &Path, pg: u64, ext: &str) -> PathBuf {
@@ -137,6 +165,10 @@ impl Backend for DirBackend {
 
     fn flushes(&self) -> bool {
         self.fsync
+    }
+
+    fn flush_shareable(&self) -> bool {
+        self.fsync && matches!(self.log_sync, LogSync::Range(_))
     }
 
     fn list_segments(&self) -> Result<Vec<u64>> {
@@ -383,8 +415,27 @@ impl SegmentFiles for DirFiles {
     }
 
     fn sync_log(&self) -> Result<()> {
+        if let Some(anchor) = self.sync_log_unflushed()? {
+            anchor.flush()?;
+        }
+        Ok(())
+    }
+
+    fn start_log_sync(&self) -> Result<()> {
         if !self.fsync {
             return Ok(());
+        }
+        let g = self.log.lock();
+        if matches!(self.log_sync, LogSync::Range(_)) && g.end <= g.durable_cap && g.end > g.synced
+        {
+            flush::start_write_back(&g.file, g.synced, g.end - g.synced)?;
+        }
+        Ok(())
+    }
+
+    fn sync_log_unflushed(&self) -> Result<Option<Arc<Anchor>>> {
+        if !self.fsync {
+            return Ok(None);
         }
         let mut g = self.log.lock();
         match &self.log_sync {
@@ -393,8 +444,11 @@ impl SegmentFiles for DirFiles {
                 if to > from {
                     flush::write_back(&g.file, from, to - from)?;
                 }
-                anchor.flush()?;
+                // Written back, durable at the caller's flush. Should that flush fail,
+                // the segment fails and these files are not synced again (a reopened
+                // segment starts with a full sync), so `synced` may move now.
                 g.synced = to;
+                Ok(Some(anchor.clone()))
             }
             _ => {
                 let (cap, end) = (g.cap, g.end);
@@ -402,9 +456,9 @@ impl SegmentFiles for DirFiles {
                 g.durable_cap = cap;
                 g.synced = end;
                 g.full_syncs += 1;
+                Ok(None)
             }
         }
-        Ok(())
     }
 
     fn replace_log(&self, bytes: &[u8]) -> Result<()> {

@@ -125,6 +125,10 @@ pub struct Node {
     stop: AtomicBool,
     /// Taken (dropped) by shutdown, which ends the request thread's wait at once.
     inbox: RwLock<Option<Sender<AppendMsg>>>,
+    /// Messages put in the inbox whose records are not in their segments yet: while
+    /// any are, appends made on callers' threads would overtake them (see
+    /// [`Net::append_inline_all`]).
+    queued: AtomicU64,
     peers: Weak<dyn PeerSet>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Background passes completed (tests wait on progress).
@@ -158,6 +162,7 @@ impl Node {
             request_thread: std::sync::OnceLock::new(),
             stop: AtomicBool::new(false),
             inbox: RwLock::new(Some(tx)),
+            queued: AtomicU64::new(0),
             peers,
             threads: Mutex::new(Vec::new()),
             passes: AtomicU64::new(0),
@@ -304,17 +309,20 @@ impl Node {
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
+            let taken = batch.len() as u64;
             let crashes = self.crashes.load(Ordering::SeqCst);
             if !self.is_up() || flush_at.is_some_and(|(_, c)| c != crashes) {
                 // A down node loses what was in flight to it, deferred appends included.
                 deferred.clear();
                 flush_at = None;
                 if !self.is_up() {
+                    self.queued.fetch_sub(taken, Ordering::SeqCst);
                     continue;
                 }
             }
             let flush_now = flush_at.is_some() || batch.iter().any(|m| m.sync);
             self.append_batch(batch, &mut deferred);
+            self.queued.fetch_sub(taken, Ordering::SeqCst);
             if flush_now {
                 self.flush_deferred(&mut deferred);
                 flush_at = None;
@@ -438,7 +446,10 @@ impl Node {
             self.wake.store(true, Ordering::SeqCst);
         }
         if let Some(tx) = &*self.inbox.read() {
-            let _ = tx.send(m);
+            self.queued.fetch_add(1, Ordering::SeqCst);
+            if tx.send(m).is_err() {
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+            }
         }
         if sync && self.holding.load(Ordering::SeqCst) {
             self.unpark_request_thread();
@@ -456,16 +467,25 @@ impl Node {
     /// device flush: the work is a few memory copies, cheaper than waking a thread.
     pub fn append_now(&self, m: AppendMsg) -> Result<Lsn> {
         let crashes = self.crashes.load(Ordering::SeqCst);
-        let scl = self.append_now_inner(m)?;
-        // A crash meanwhile may have discarded the segment appended to (a restarted
-        // node reopens its files without it): such an SCL must not count for a quorum.
+        let (s, seq) = self.append_unflushed(m)?;
+        s.flush_to(seq)?;
+        self.scl_since(crashes, &s)
+    }
+
+    /// The SCL to acknowledge for an append made on a caller's thread into `s`, which
+    /// began when the node had crashed `crashes` times. A crash meanwhile may have
+    /// discarded the segment (a restarted node reopens its files without it): such an
+    /// SCL must not count for a quorum.
+    fn scl_since(&self, crashes: u64, s: &Segment) -> Result<Lsn> {
         if !self.is_up() || self.crashes.load(Ordering::SeqCst) != crashes {
             return Err(Error::Unavailable(format!("node {} crashed", self.id)));
         }
-        Ok(scl)
+        Ok(s.status().scl)
     }
 
-    fn append_now_inner(&self, m: AppendMsg) -> Result<Lsn> {
+    /// The records of `m` in their segment, queued for its log but not flushed: the
+    /// segment and the group-commit ticket that makes them durable.
+    fn append_unflushed(&self, m: AppendMsg) -> Result<(Arc<Segment>, u64)> {
         let complete = m
             .recs
             .iter()
@@ -476,8 +496,15 @@ impl Node {
         if m.epoch >= s.status().epoch {
             s.set_limits(m.vdl, m.floor);
         }
-        s.append(Some(m.epoch), &m.truncs, m.recs, m.vdl)?;
-        Ok(s.status().scl)
+        let (seq, _) = s.append_deferred(Some(m.epoch), &m.truncs, m.recs, m.vdl)?;
+        Ok((s, seq))
+    }
+
+    /// Whether a sync append may be made here on the caller's thread with its device
+    /// flush shared ([`Net::append_inline_all`]): the node's log syncs end with a
+    /// shareable flush and nothing in its inbox would be overtaken.
+    fn shares_flush_now(&self) -> bool {
+        self.backend.flush_shareable() && self.queued.load(Ordering::SeqCst) == 0
     }
 
     fn unpark_request_thread(&self) {
@@ -988,6 +1015,42 @@ impl Transport for Net {
         Some(n.append_now(m))
     }
 
+    /// Sync appends to nodes whose log syncs end with a shareable device flush are made
+    /// here, together ([`Segment::flush_all`]: every log written and its write-back
+    /// started, then waited for, then one cache flush per device) instead of waking one
+    /// request thread per replica that each flush on their own. Lazy appends, and those
+    /// that would overtake a node's inbox, go to the inbox as before.
+    fn append_inline_all(&self, msgs: Vec<(NodeId, AppendMsg)>) -> Vec<(NodeId, u64, Result<Lsn>)> {
+        let mut out = Vec::new();
+        let mut staged = Vec::new();
+        let mut segs = Vec::new();
+        for (node, m) in msgs {
+            let Ok(n) = self.reach(WRITER, node) else {
+                continue; // lost, as on a network
+            };
+            let pg = m.pg;
+            if !n.flushes() {
+                out.push((node, pg, n.append_now(m)));
+            } else if !(m.sync && n.shares_flush_now()) {
+                n.enqueue(m);
+            } else {
+                let crashes = n.crashes.load(Ordering::SeqCst);
+                match n.append_unflushed(m) {
+                    Ok((s, seq)) => {
+                        staged.push((n, pg, crashes));
+                        segs.push((s, seq));
+                    }
+                    Err(e) => out.push((node, pg, Err(e))),
+                }
+            }
+        }
+        let flushed = Segment::flush_all(&segs);
+        for (((n, pg, crashes), (s, _)), r) in staged.into_iter().zip(&segs).zip(flushed) {
+            out.push((n.id, pg, r.and_then(|()| n.scl_since(crashes, s))));
+        }
+        out
+    }
+
     fn read_page(
         &self,
         node: NodeId,
@@ -1043,5 +1106,137 @@ impl Transport for Net {
     ) -> Result<Lsn> {
         self.reach(WRITER, node)?
             .append_sync(pg, epoch, truncs, recs, vdl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flush::{Anchor, LogSync};
+    use crate::io::DirBackend;
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<(NodeId, Result<Lsn>)>>);
+
+    impl AckSink for Sink {
+        fn ack(&self, node: NodeId, _pg: u64, res: Result<Lsn>) {
+            self.0.lock().push((node, res));
+        }
+    }
+
+    fn msg(lsn: Lsn, sync: bool, sink: &Arc<Sink>) -> AppendMsg {
+        let mut payload = Vec::new();
+        crate::redo::push_write(&mut payload, 0, &[lsn as u8]);
+        AppendMsg {
+            pg: 0,
+            epoch: 1,
+            truncs: Arc::new(Vec::new()),
+            recs: vec![Arc::new(Record {
+                lsn,
+                epoch: 1,
+                prev_lsn: lsn - 1,
+                pg: 0,
+                page: lsn % 8,
+                mtr_end: true,
+                payload,
+            })],
+            vdl: 0,
+            floor: None,
+            sink: sink.clone(),
+            sync,
+        }
+    }
+
+    /// Four nodes in one directory tree, each with its own anchor (one device), whose
+    /// lazy interval never ends.
+    fn range_nodes(d: &std::path::Path) -> (Arc<Net>, Vec<Arc<Node>>, Vec<Arc<Anchor>>) {
+        let net = Net::new();
+        let peers: Weak<dyn PeerSet> = Arc::downgrade(&(net.clone() as Arc<dyn PeerSet>));
+        let mut nodes = Vec::new();
+        let mut anchors = Vec::new();
+        for i in 0..4 {
+            let a = Arc::new(Anchor::at(&d.join(format!("anchor{i}"))).unwrap());
+            let b = DirBackend::with_log_sync(d.join(format!("n{i}")), LogSync::Range(a.clone()));
+            let opts = NodeOptions {
+                pages_per_pg: 8,
+                seg: SegmentOptions::default(),
+                tick: Duration::from_millis(5),
+                scrub_every: None,
+                lazy_flush: Duration::from_secs(600),
+            };
+            let n = Node::start(i, i as u8 % 3, Arc::new(b.unwrap()), opts, peers.clone()).unwrap();
+            net.add(n.clone());
+            nodes.push(n);
+            anchors.push(a);
+        }
+        (net, nodes, anchors)
+    }
+
+    fn sorted(mut r: Vec<(NodeId, u64, Result<Lsn>)>) -> Vec<(NodeId, Lsn)> {
+        r.sort_by_key(|(n, _, _)| *n);
+        r.into_iter().map(|(n, _, r)| (n, r.unwrap())).collect()
+    }
+
+    #[test]
+    fn sync_appends_to_nodes_sharing_a_device_are_made_together_on_the_callers_thread() {
+        let d = tempfile::tempdir().unwrap();
+        let (net, _nodes, anchors) = range_nodes(d.path());
+        let sink = Arc::new(Sink::default());
+        let all = |lsn: Lsn| {
+            (0..4)
+                .map(|i| (i, msg(lsn, true, &sink)))
+                .collect::<Vec<_>>()
+        };
+        // Made here, not by the request threads: every result comes back.
+        let r = net.append_inline_all(all(1));
+        assert_eq!(sorted(r), vec![(0, 1), (1, 1), (2, 1), (3, 1)]);
+        let flushes = || anchors.iter().map(|a| a.flushes()).sum::<u64>();
+        // The first syncs grew the logs (full fdatasyncs); now the range path: four logs,
+        // one cache flush.
+        let before = flushes();
+        let r = net.append_inline_all(all(2));
+        assert_eq!(sorted(r), vec![(0, 2), (1, 2), (2, 2), (3, 2)]);
+        assert_eq!(flushes() - before, 1);
+        assert!(
+            sink.0.lock().is_empty(),
+            "no acknowledgement went through a sink"
+        );
+        net.shutdown();
+    }
+
+    #[test]
+    fn lazy_appends_and_those_that_would_overtake_the_inbox_go_to_the_inbox() {
+        let d = tempfile::tempdir().unwrap();
+        let (net, nodes, _anchors) = range_nodes(d.path());
+        let sink = Arc::new(Sink::default());
+        // Lazy: held by node 0's request thread (its interval never ends), unacknowledged.
+        let r = net.append_inline_all(vec![(0, msg(1, false, &sink))]);
+        assert!(r.is_empty());
+        // Node 1 has a message in its inbox not yet appended (as if the request thread
+        // had not taken it yet): a sync append must not overtake it.
+        nodes[1].queued.fetch_add(1, Ordering::SeqCst);
+        let r = net.append_inline_all(vec![(1, msg(1, true, &sink))]);
+        assert!(r.is_empty());
+        let until = Instant::now() + Duration::from_secs(20);
+        while sink.0.lock().is_empty() {
+            assert!(
+                Instant::now() < until,
+                "the request thread never acknowledged"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(matches!(sink.0.lock()[..], [(1, Ok(1))]));
+        nodes[1].queued.fetch_sub(1, Ordering::SeqCst);
+        // Node 0 took its lazy message (its records are in the segment) but holds it.
+        while nodes[0].queued.load(Ordering::SeqCst) > 0 {
+            assert!(Instant::now() < until, "node 0 never took its message");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(
+            nodes[0].segment(0).unwrap().status().scl,
+            0,
+            "lazy: not flushed"
+        );
+        net.shutdown();
     }
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::flush::Anchor;
 use crate::io::{SegmentFiles, SLOT_HEADER};
 use crate::record::{self, Record};
 use crate::{redo, zero_page, Error, Lsn, PageBuf, PageNo, Result, FORMAT_VERSION, PAGE_SIZE};
@@ -156,6 +157,21 @@ struct State {
     damaged: bool,
     failed: Option<String>,
     last_materialized: Instant,
+}
+
+/// A caller's turn in a segment's group commit (see [`Segment::lead`]).
+enum Turn {
+    Done,
+    Busy,
+    Led(Lead),
+}
+
+/// A flush this caller leads: tickets up to `target` (SCL `target_scl`) become durable
+/// when it finishes. `wrote`: there were bytes to write (else nothing to sync).
+struct Lead {
+    target: u64,
+    target_scl: Lsn,
+    wrote: bool,
 }
 
 #[derive(Default)]
@@ -566,49 +582,175 @@ impl Segment {
     /// Make everything queued up to ticket `seq` durable (one flush covers every ticket
     /// queued before it started).
     pub fn flush_to(&self, seq: u64) -> Result<()> {
-        if let Err(e) = self.wait_commit(seq) {
-            let mut st = self.st.lock();
-            st.failed.get_or_insert_with(|| e.to_string());
-            return Err(e);
+        let r = self.group_commit(seq);
+        if let Err(e) = &r {
+            self.mark_failed(e);
         }
-        Ok(())
+        r
+    }
+
+    fn mark_failed(&self, e: &Error) {
+        let mut st = self.st.lock();
+        st.failed.get_or_insert_with(|| e.to_string());
     }
 
     /// Group commit: wait until batch `seq` is durable, leading a flush if nobody is.
-    fn wait_commit(&self, seq: u64) -> Result<()> {
+    fn group_commit(&self, seq: u64) -> Result<()> {
+        loop {
+            match self.lead(seq, true, false)? {
+                Turn::Done => return Ok(()),
+                // Not returned to a caller that waits; asking again waits.
+                Turn::Busy => continue,
+                Turn::Led(lead) => {
+                    let res = if lead.wrote {
+                        self.files
+                            .sync_log_unflushed()
+                            .and_then(|a| a.map_or(Ok(()), |a| a.flush()))
+                    } else {
+                        Ok(())
+                    };
+                    return self.finish(lead, res);
+                }
+            }
+        }
+    }
+
+    /// Take this caller's turn in the group commit of ticket `seq`: `Done` if it is
+    /// durable already; `Busy` if another thread leads a flush and `wait` is false (else
+    /// wait for it); otherwise lead: write every queued byte to the log (and, if
+    /// `start`, start its write-back) and return the lead, which the caller must pass to
+    /// [`Segment::finish`] once the bytes are synced. Its target covers `seq`.
+    fn lead(&self, seq: u64, wait: bool, start: bool) -> Result<Turn> {
         let mut c = self.commit.lock();
         loop {
             if let Some(e) = &c.err {
                 return Err(io_failed(e));
             }
             if c.done >= seq {
-                return Ok(());
+                return Ok(Turn::Done);
             }
             if c.leader {
+                if !wait {
+                    return Ok(Turn::Busy);
+                }
                 self.committed.wait(&mut c);
                 continue;
             }
             c.leader = true;
             let buf = std::mem::take(&mut c.pending);
-            let target = c.enqueued;
-            let target_scl = c.queued_scl;
-            let res = MutexGuard::unlocked(&mut c, || {
-                if buf.is_empty() {
-                    return Ok(());
+            let lead = Lead {
+                target: c.enqueued,
+                target_scl: c.queued_scl,
+                wrote: !buf.is_empty(),
+            };
+            drop(c);
+            if lead.wrote {
+                let w = self.files.append_log(&buf).and_then(|()| {
+                    if start {
+                        self.files.start_log_sync()
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = w {
+                    let msg = e.to_string();
+                    let _ = self.finish(lead, Err(e));
+                    return Err(io_failed(&msg));
                 }
-                self.files.append_log(&buf)?;
-                self.files.sync_log()
-            });
-            c.leader = false;
-            match res {
-                Ok(()) => {
-                    c.done = target;
-                    c.durable_scl = c.durable_scl.max(target_scl);
-                }
-                Err(e) => c.err = Some(e.to_string()),
             }
-            self.committed.notify_all();
+            return Ok(Turn::Led(lead));
         }
+    }
+
+    /// End a lead: its bytes are durable (`res` Ok) or the segment has failed.
+    fn finish(&self, lead: Lead, res: Result<()>) -> Result<()> {
+        let mut c = self.commit.lock();
+        c.leader = false;
+        let out = match res {
+            Ok(()) => {
+                c.done = lead.target;
+                c.durable_scl = c.durable_scl.max(lead.target_scl);
+                Ok(())
+            }
+            Err(e) => {
+                c.err = Some(e.to_string());
+                Err(e)
+            }
+        };
+        self.committed.notify_all();
+        out
+    }
+
+    /// [`Segment::flush_to`] for several segments at once, one result per item in
+    /// order: every log is written and its write-back started before any is waited for,
+    /// so the device has them queued together, and logs whose sync ends with a
+    /// shareable device flush (see [`SegmentFiles::sync_log_unflushed`]) share one flush
+    /// per device. A segment whose flush another thread leads is waited for last (waiting
+    /// while leading others could deadlock with a caller holding them the other way).
+    pub fn flush_all(items: &[(Arc<Segment>, u64)]) -> Vec<Result<()>> {
+        let mut out: Vec<Option<Result<()>>> = items.iter().map(|_| None).collect();
+        let mut leads = Vec::new();
+        let mut busy = Vec::new();
+        for (i, (s, seq)) in items.iter().enumerate() {
+            match s.lead(*seq, false, true) {
+                Ok(Turn::Done) => out[i] = Some(Ok(())),
+                Ok(Turn::Busy) => busy.push(i),
+                Ok(Turn::Led(l)) => leads.push((i, l)),
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+        // Wait for every write-back; then one flush per device, after all of them.
+        let mut synced = Vec::with_capacity(leads.len());
+        let mut devices: Vec<(u64, Arc<Anchor>)> = Vec::new();
+        for (i, lead) in leads {
+            let r = if lead.wrote {
+                items[i].0.files.sync_log_unflushed()
+            } else {
+                Ok(None)
+            };
+            let dev = match r {
+                Ok(Some(a)) => {
+                    let d = a.device();
+                    if !devices.iter().any(|(x, _)| *x == d) {
+                        devices.push((d, a));
+                    }
+                    Ok(Some(d))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            synced.push((i, lead, dev));
+        }
+        let flushed: Vec<(u64, std::result::Result<(), String>)> = devices
+            .iter()
+            .map(|(d, a)| (*d, a.flush().map_err(|e| e.to_string())))
+            .collect();
+        for (i, lead, dev) in synced {
+            let res = match dev {
+                Ok(None) => Ok(()),
+                Ok(Some(d)) => match flushed.iter().find(|(x, _)| *x == d) {
+                    Some((_, Ok(()))) => Ok(()),
+                    Some((_, Err(m))) => Err(io_failed(m)),
+                    None => Err(io_failed("no flush for the log's device")),
+                },
+                Err(e) => Err(e),
+            };
+            out[i] = Some(items[i].0.finish(lead, res));
+        }
+        for i in busy {
+            let (s, seq) = &items[i];
+            out[i] = Some(s.group_commit(*seq));
+        }
+        out.into_iter()
+            .zip(items)
+            .map(|(r, (s, _))| {
+                let r = r.unwrap_or(Ok(()));
+                if let Err(e) = &r {
+                    s.mark_failed(e);
+                }
+                r
+            })
+            .collect()
     }
 
     /// Rewrite the log as exactly the records in memory (called with `st` held, so no
@@ -1181,7 +1323,7 @@ impl Segment {
             c.enqueued += 1;
             c.enqueued
         };
-        self.wait_commit(seq)?;
+        self.group_commit(seq)?;
         let log = match self.files.read_log() {
             Ok(l) => l,
             Err(e) => return Self::fail(&mut st, e),
@@ -1865,5 +2007,171 @@ mod tests {
         // Peers fill the rest.
         s.append(None, &[], all.clone(), 0).unwrap();
         assert_eq!(s.status().scl, 10);
+    }
+
+    fn dir_segment(b: &dyn Backend) -> Arc<Segment> {
+        let files = b.open_segment(2, SLOTS).unwrap();
+        Arc::new(Segment::open(2, 2 * SLOTS, files, SegmentOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn flush_all_syncs_every_log_with_one_flush_per_device() {
+        use crate::flush::LogSync;
+        use crate::io::DirBackend;
+        let d = tempfile::tempdir().unwrap();
+        // Two nodes with their own anchors on one file system, one plain fdatasync node.
+        let anchors: Vec<Arc<Anchor>> = (0..2)
+            .map(|i| Arc::new(Anchor::at(&d.path().join(format!("a{i}"))).unwrap()))
+            .collect();
+        let backs = [
+            DirBackend::with_log_sync(d.path().join("n0"), LogSync::Range(anchors[0].clone())),
+            DirBackend::with_log_sync(d.path().join("n1"), LogSync::Range(anchors[1].clone())),
+            DirBackend::with_log_sync(d.path().join("n2"), LogSync::Fdatasync),
+        ]
+        .map(|b| b.unwrap());
+        let segs: Vec<Arc<Segment>> = backs.iter().map(|b| dir_segment(b)).collect();
+        // A log's first sync is a full fdatasync (it grows the file); later ones take
+        // the range path where configured.
+        for s in &segs {
+            s.append(Some(1), &[], [rec(1, 0, 0, 1)], 0).unwrap();
+        }
+        let flushes = || anchors.iter().map(|a| a.flushes()).sum::<u64>();
+        let before = flushes();
+        let mut items = Vec::new();
+        for s in &segs {
+            let (seq, _) = s
+                .append_deferred(Some(1), &[], [rec(2, 1, 1, 2), rec(3, 2, 0, 3)], 0)
+                .unwrap();
+            items.push((s.clone(), seq));
+            assert_eq!(s.status().scl, 1, "queued is not durable");
+        }
+        assert!(Segment::flush_all(&items).iter().all(|r| r.is_ok()));
+        for s in &segs {
+            assert_eq!(s.status().scl, 3);
+        }
+        assert_eq!(
+            flushes() - before,
+            1,
+            "two range logs on one device: one flush"
+        );
+        // Durable tickets need no more I/O.
+        assert!(Segment::flush_all(&items).iter().all(|r| r.is_ok()));
+        assert_eq!(flushes() - before, 1);
+        drop((items, segs));
+        for b in &backs {
+            let s = dir_segment(b);
+            assert_eq!(
+                s.records_after(0, 10).unwrap().len(),
+                3,
+                "synced to the file"
+            );
+        }
+    }
+
+    #[test]
+    fn flush_all_fails_only_the_segment_whose_log_failed() {
+        let faults = Faults::new();
+        let b = MemBackend::new();
+        let bad = Arc::new(
+            Segment::open(
+                2,
+                2 * SLOTS,
+                Arc::new(FaultyFiles {
+                    inner: b.open_segment(2, SLOTS).unwrap(),
+                    faults: faults.clone(),
+                }),
+                SegmentOptions::default(),
+            )
+            .unwrap(),
+        );
+        let good = dir_segment(&MemBackend::new());
+        let mut items = Vec::new();
+        for s in [&bad, &good] {
+            let (seq, _) = s
+                .append_deferred(Some(1), &[], [rec(1, 0, 0, 1)], 0)
+                .unwrap();
+            items.push((s.clone(), seq));
+        }
+        faults.failing.store(true, Ordering::SeqCst);
+        let r = Segment::flush_all(&items);
+        assert!(r[0].is_err());
+        assert!(r[1].is_ok());
+        assert!(bad.failed());
+        assert_eq!(
+            bad.status().scl,
+            0,
+            "nothing acknowledged from the failed log"
+        );
+        assert_eq!(good.status().scl, 1);
+        // The failed segment stays failed; waiters are not left behind a lead.
+        assert!(bad.flush_to(items[0].1).is_err());
+    }
+
+    /// Threads flushing overlapping sets of segments, in opposite orders, while others
+    /// append and flush one segment at a time: no deadlock, and every append is durable
+    /// once its caller's flush returns.
+    #[test]
+    fn concurrent_flush_all_and_group_commits_make_everything_durable() {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        println!("seed {seed}");
+        let segs: Vec<Arc<Segment>> = (0..3).map(|_| dir_segment(&MemBackend::new())).collect();
+        // Per segment: the next LSN and its predecessor, handed out under one lock so
+        // each segment's records form one chain (appended in any order).
+        let chains: Arc<Vec<Mutex<(Lsn, Lsn)>>> =
+            Arc::new((0..3).map(|_| Mutex::new((1, 0))).collect());
+        let hs: Vec<_> = (0..6u64)
+            .map(|t| {
+                let segs = segs.clone();
+                let chains = chains.clone();
+                std::thread::spawn(move || {
+                    let mut x = seed ^ (t + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    for _ in 0..300 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let mut items = Vec::new();
+                        for k in 0..3 {
+                            if (x >> k) & 1 == 0 && k != (x % 3) as usize {
+                                continue;
+                            }
+                            let (lsn, prev) = {
+                                let mut c = chains[k].lock();
+                                let v = *c;
+                                *c = (v.0 + 1, v.0);
+                                v
+                            };
+                            let (seq, _) = segs[k]
+                                .append_deferred(Some(1), &[], [rec(lsn, prev, lsn % SLOTS, 1)], 0)
+                                .unwrap();
+                            items.push((segs[k].clone(), seq));
+                        }
+                        if t % 2 == 1 {
+                            items.reverse();
+                        }
+                        if t < 4 {
+                            assert!(Segment::flush_all(&items).iter().all(|r| r.is_ok()));
+                        } else {
+                            for (s, seq) in &items {
+                                s.flush_to(*seq).unwrap();
+                            }
+                        }
+                        for (s, seq) in &items {
+                            assert!(s.commit.lock().done >= *seq, "seed {seed}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        for (k, s) in segs.iter().enumerate() {
+            let last = chains[k].lock().1;
+            assert_eq!(s.status().scl, last, "seed {seed}");
+            assert!(!s.commit.lock().leader);
+        }
     }
 }

@@ -38,6 +38,19 @@ pub trait Transport: Send + Sync {
         None
     }
 
+    /// [`Transport::append_inline`] for a batch (at most one message per node and PG, in
+    /// the order sent): the results of the appends made on the caller's thread, with
+    /// their node and PG. A transport may make them together, e.g. with one device flush
+    /// for replicas on the same device.
+    fn append_inline_all(&self, msgs: Vec<(NodeId, AppendMsg)>) -> Vec<(NodeId, u64, Result<Lsn>)> {
+        msgs.into_iter()
+            .filter_map(|(node, m)| {
+                let pg = m.pg;
+                self.append_inline(node, m).map(|r| (node, pg, r))
+            })
+            .collect()
+    }
+
     /// Page `page` of `pg` as of `at`, from a replica whose SCL is at least `need`.
     fn read_page(&self, node: NodeId, pg: u64, page: PageNo, at: Lsn, need: Lsn)
         -> Result<PageBuf>;

@@ -670,71 +670,75 @@ impl LocalVolume {
     }
 
     /// Make every queued inline append, on this thread, one segment append per replica
-    /// and PG, and note the SCLs; unless another thread is at it (it drains until the
-    /// queue is empty, so it covers what this thread queued). Called without `st`.
+    /// and PG (sync appends to replicas that flush made together, see
+    /// [`Transport::append_inline_all`]), and note the SCLs; unless another thread is at
+    /// it. One round: what is queued meanwhile is left to the next waiter, whom the round
+    /// wakes (so no thread keeps draining for the others while its own commit is done).
+    /// Called without `st`.
     fn drain_inline(&self) {
-        let mut q = self.inline.lock();
-        if q.draining || q.queue.is_empty() {
-            return;
-        }
-        q.draining = true;
-        drop(q);
-        // Clears `draining` if a segment panics, so waiters are not left behind a
-        // drainer that is gone; disarmed when the loop clears it itself.
-        struct Draining<'a>(&'a Mutex<InlineQueue>, bool);
+        let batch = {
+            let mut q = self.inline.lock();
+            if q.draining || q.queue.is_empty() {
+                return;
+            }
+            q.draining = true;
+            std::mem::take(&mut q.queue)
+        };
+        // Clears `draining` even if a segment panics, so waiters are not left behind a
+        // drainer that is gone, and hands the turn on: a waiter whose appends were
+        // queued after this round began finds them queued and no drainer (it checks
+        // both under `st`, and the wake-up comes under `st` after `draining` is clear).
+        struct Draining<'a>(&'a LocalVolume);
         impl Drop for Draining<'_> {
             fn drop(&mut self) {
-                if self.1 {
-                    self.0.lock().draining = false;
+                self.0.end_drain_round();
+            }
+        }
+        let _turn = Draining(self);
+        let mut groups: Vec<(NodeId, AppendMsg)> = Vec::new();
+        let mut at: HashMap<(NodeId, u64), usize> = HashMap::new();
+        for (node, m) in batch {
+            match at.get(&(node, m.pg)) {
+                Some(&i) => {
+                    let g = &mut groups[i].1;
+                    g.recs.extend(m.recs);
+                    g.vdl = g.vdl.max(m.vdl);
+                    g.floor = m.floor;
+                    // A sync append among lazy ones must not wait a lazy interval.
+                    g.sync |= m.sync;
+                }
+                None => {
+                    at.insert((node, m.pg), groups.len());
+                    groups.push((node, m));
                 }
             }
         }
-        let mut guard = Draining(&self.inline, true);
-        loop {
-            let batch = {
-                let mut q = self.inline.lock();
-                let b = std::mem::take(&mut q.queue);
-                if b.is_empty() {
-                    // Under the same lock as the emptiness seen: whoever queues next
-                    // finds no drainer and drains itself.
-                    q.draining = false;
-                    guard.1 = false;
-                }
-                b
-            };
-            if batch.is_empty() {
-                break;
-            }
-            let mut groups: Vec<(NodeId, AppendMsg)> = Vec::new();
-            let mut at: HashMap<(NodeId, u64), usize> = HashMap::new();
-            for (node, m) in batch {
-                match at.get(&(node, m.pg)) {
-                    Some(&i) => {
-                        let g = &mut groups[i].1;
-                        g.recs.extend(m.recs);
-                        g.vdl = g.vdl.max(m.vdl);
-                        g.floor = m.floor;
-                        // A sync append among lazy ones must not wait a lazy interval.
-                        g.sync |= m.sync;
-                    }
-                    None => {
-                        at.insert((node, m.pg), groups.len());
-                        groups.push((node, m));
-                    }
-                }
-            }
-            let mut replies = Vec::with_capacity(groups.len());
-            for (node, m) in groups {
-                let pg = m.pg;
-                if let Some(r) = self.net.append_inline(node, m) {
-                    replies.push((node, pg, r));
-                }
-            }
-            let mut st = self.st.lock();
-            for (node, pg, r) in replies {
-                self.on_reply(&mut st, node, pg, r);
-            }
+        let replies = self.net.append_inline_all(groups);
+        let mut st = self.st.lock();
+        for (node, pg, r) in replies {
+            self.on_reply(&mut st, node, pg, r);
         }
+    }
+
+    /// The drainer is done: clear `draining` and, if more is queued, wake the waiters so
+    /// one of them drains it (under `st`, so none checks and then misses the wake-up).
+    fn end_drain_round(&self) {
+        let _st = self.st.lock();
+        let more = {
+            let mut q = self.inline.lock();
+            q.draining = false;
+            !q.queue.is_empty()
+        };
+        if more {
+            self.changed.notify_all();
+        }
+    }
+
+    /// Whether a thread waiting under `st` should drain the inline queue itself: there
+    /// is something queued and nobody draining.
+    fn drain_due(&self) -> bool {
+        let q = self.inline.lock();
+        !q.queue.is_empty() && !q.draining
     }
 
     /// The members that may flush lazily while the others form the write quorum: the
@@ -967,12 +971,9 @@ impl Volume for LocalVolume {
                 break;
             }
             // Room comes from acks: make the queued inline appends first (unless another
-            // thread is at it: it notifies `changed` as the VCL moves).
-            let queued = {
-                let q = self.inline.lock();
-                !q.queue.is_empty() && !q.draining
-            };
-            if queued {
+            // thread is at it: it notifies `changed` as the VCL moves, and when it is
+            // done with its round while more is queued).
+            if self.drain_due() {
                 parking_lot::MutexGuard::unlocked(&mut st, || self.drain_inline());
                 continue;
             }
@@ -1052,6 +1053,11 @@ impl Volume for LocalVolume {
                 return Err(Error::InvalidInput(format!(
                     "lsn {lsn} was never allocated"
                 )));
+            }
+            // Our appends may have been queued after the drainer took its round.
+            if self.drain_due() {
+                parking_lot::MutexGuard::unlocked(&mut st, || self.drain_inline());
+                continue;
             }
             match deadline {
                 Some(d) => {
@@ -1183,8 +1189,9 @@ mod tests {
     }
 
     /// Nodes that fsync get their appends after the fact too (not from inside
-    /// `append_mtr`, which runs under the engine's commit lock): queued, then put in
-    /// their inboxes by the thread that waits, and made durable by their request threads.
+    /// `append_mtr`, which runs under the engine's commit lock): queued, then made by the
+    /// thread that waits (sync appends to nodes whose device flush can be shared) or put
+    /// in the nodes' inboxes for their request threads.
     #[test]
     fn appends_to_flushing_nodes_are_handed_over_by_the_waiting_thread() {
         let d = tempfile::tempdir().unwrap();
@@ -1197,6 +1204,36 @@ mod tests {
         // Both MTRs queued for all six replicas; no request thread has seen them.
         assert_eq!(v.inline.lock().queue.len(), 12);
         assert!(v.durable_lsn() < first);
+        wait_and_check_drained(&v, lsn);
+    }
+
+    /// A drainer makes one round; appends queued meanwhile are drained by a thread that
+    /// waits for them, woken when the round ends.
+    #[test]
+    fn a_waiter_drains_what_was_queued_after_the_drainers_round_began() {
+        let mut cfg = VolumeConfig::in_memory();
+        cfg.tick = Duration::from_secs(3600);
+        let v = Arc::new(LocalVolume::open(cfg).unwrap());
+        let lsn = v.append_mtr(one_write(1)).unwrap();
+        // Another thread's round is under way (it took the queue before this append).
+        v.inline.lock().draining = true;
+        let (tx, rx) = crossbeam::channel::bounded(1);
+        let w = {
+            let v = v.clone();
+            std::thread::spawn(move || tx.send(v.wait_durable(lsn)).unwrap())
+        };
+        assert!(
+            rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "nothing drains while the round is under way"
+        );
+        assert!(v.durable_lsn() < lsn);
+        v.end_drain_round();
+        let r = rx.recv_timeout(Duration::from_secs(20));
+        assert!(
+            matches!(r, Ok(Ok(()))),
+            "the waiter was not handed the turn"
+        );
+        w.join().unwrap();
         wait_and_check_drained(&v, lsn);
     }
 
