@@ -15,6 +15,11 @@
 //! and size a full `fdatasync` already made durable (the log is preallocated with
 //! zeros), and falls back to `fdatasync` for everything else.
 //!
+//! A cache flush makes durable every write the device completed before it, whichever
+//! file it was for; so logs of several segments (and nodes) on one device that were all
+//! written back can share one flush ([`Anchor::device`] tells which share;
+//! `segment::Segment::flush_all` does it).
+//!
 //! Invariants:
 //! - `Range` is chosen only on ext4 with no journal (where the gain was measured and
 //!   where the flush-on-clean-file behaviour was checked); any other file system, a
