@@ -871,10 +871,7 @@ mod tests {
     #[test]
     fn range_syncs_only_overwrite_what_a_full_sync_made_durable() {
         let d = tempfile::tempdir().unwrap();
-        let Some(anchor) = crate::flush::Anchor::place(d.path()).unwrap() else {
-            eprintln!("no anchor group on this file system; nothing to check");
-            return;
-        };
+        let anchor = crate::flush::Anchor::place(d.path()).unwrap();
         let sync = LogSync::Range(Arc::new(anchor));
         let f = DirFiles::open(d.path(), 0, 4, true, sync.clone()).unwrap();
         let full = |f: &DirFiles| f.log.lock().full_syncs;
