@@ -3,7 +3,8 @@
 //! Foreground work is only [`Segment::append`]: records go into an in-memory index and
 //! into the log file; concurrent appenders share one write+fsync (group commit: the
 //! first waiter becomes the leader and flushes everything queued, the others wait for
-//! it). Background work (driven by the node): [`Segment::materialize`] applies log
+//! it). [`Segment::flush_all`] leads the group commits of several segments at once, so
+//! their logs share one device flush where the files allow it. Background work (driven by the node): [`Segment::materialize`] applies log
 //! records in chain order to page slots, [`Segment::checkpoint`] compacts the log,
 //! [`Segment::scrub`] re-verifies crc32c of pages and log.
 //!
