@@ -13,7 +13,11 @@
 //! durable only when reading them back needs no metadata, so the caller
 //! (`io::DirFiles`) uses it only for appends that overwrite log bytes whose allocation
 //! and size a full `fdatasync` already made durable (the log is preallocated with
-//! zeros), and falls back to `fdatasync` for everything else.
+//! zeros), and falls back to `fdatasync` for everything else. With a journal (ordered
+//! or writeback data mode) `fdatasync` of such an overwrite skips the inode already, but
+//! the range path still lets several logs share one flush (below); checked on a
+//! journaled ext4 (a loop mount here): 500 rounds of append, range write-back and
+//! anchor `fdatasync` issued 504 data writes and 503 cache flushes, no journal write.
 //!
 //! A cache flush makes durable every write the device completed before it, whichever
 //! file it was for; so logs of several segments (and nodes) on one device that were all
@@ -21,9 +25,12 @@
 //! `segment::Segment::flush_all` does it).
 //!
 //! Invariants:
-//! - `Range` is chosen only on ext4 with no journal (where the gain was measured and
-//!   where the flush-on-clean-file behaviour was checked); any other file system, a
-//!   missing `/proc`, or `BOREALIS_LOG_SYNC=fdatasync` gives `Fdatasync`.
+//! - `Range` is chosen only on ext4 (where the flush-on-clean-file behaviour was checked,
+//!   with and without a journal) when file data is not journaled: `data=journal`, or the
+//!   journal-data attribute on the node's directory, gives `Fdatasync` (journaled data
+//!   reaches its place only through a journal commit, which a write-back does not
+//!   force), as do any other file system, a missing `/proc`, and
+//!   `BOREALIS_LOG_SYNC=fdatasync`.
 //! - Where it can, the anchor owns a whole inode-table block: every inode number in its
 //!   aligned group of [`INODE_SPAN`] belongs to a file of the anchor directory, none of
 //!   which is ever written, so the anchor's `fdatasync` finds its inode block clean and
@@ -70,7 +77,7 @@ impl LogSync {
         if std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "fdatasync") {
             return LogSync::Fdatasync;
         }
-        if !ext4_without_journal(dir) {
+        if !range_syncs_safe(dir) {
             return LogSync::Fdatasync;
         }
         match Anchor::place(dir) {
@@ -269,8 +276,10 @@ fn sync_range(file: &File, from: u64, len: u64, flags: libc::c_uint) -> Result<(
     Ok(())
 }
 
-/// Whether `dir` is on ext4 mounted without a journal. Unknown counts as no.
-fn ext4_without_journal(dir: &Path) -> bool {
+/// Whether logs in `dir` may take the range path: ext4 (whose `fsync` of a clean file
+/// still issues the cache flush, with or without a journal) where file data is not
+/// journaled. Unknown counts as no.
+fn range_syncs_safe(dir: &Path) -> bool {
     if !is_ext4(dir) {
         return false;
     }
@@ -285,19 +294,38 @@ fn ext4_without_journal(dir: &Path) -> bool {
     let Some(name) = link.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    // ext4 lists each mounted device under /proc/fs/ext4; jbd2 lists each journal as
-    // `<device>-<journal inode>`. Seeing the first proves the name is right.
-    if !Path::new("/proc/fs/ext4").join(name).exists() {
+    // ext4 lists each mounted device under /proc/fs/ext4, with its mount options.
+    let Ok(options) =
+        std::fs::read_to_string(Path::new("/proc/fs/ext4").join(name).join("options"))
+    else {
         return false;
-    }
-    let Ok(journals) = std::fs::read_dir("/proc/fs/jbd2") else {
-        // No jbd2 entry at all: no journaled file system is mounted.
-        return Path::new("/proc/fs").exists();
     };
-    let prefix = format!("{name}-");
-    !journals
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    options_allow_range(&options) && !journals_data(dir)
+}
+
+/// Whether ext4 mount options (one per line, as `/proc/fs/ext4/<dev>/options` lists
+/// them) leave file data out of the journal: with `data=journal` appended bytes reach
+/// their place only through a journal commit, which a range write-back does not force.
+fn options_allow_range(options: &str) -> bool {
+    !options.lines().any(|o| o.trim() == "data=journal")
+}
+
+/// ext4's per-inode "journal data" attribute (`chattr +j`), inherited by new files.
+const JOURNAL_DATA_FL: libc::c_uint = 0x0000_4000;
+
+/// Whether files created in `dir` would have their data journaled (`chattr +j` on the
+/// directory). Unknown counts as yes.
+fn journals_data(dir: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(d) = File::open(dir) else {
+        return true;
+    };
+    let mut flags: libc::c_uint = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one unsigned int (the kernel's type for it, whatever
+    // the request's encoded size) through the pointer, which points at a live, writable
+    // c_uint; the descriptor is open while `d` lives.
+    let r = unsafe { libc::ioctl(d.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    r != 0 || flags & JOURNAL_DATA_FL != 0
 }
 
 fn is_ext4(dir: &Path) -> bool {
@@ -366,6 +394,23 @@ mod tests {
         let again = Anchor::place(d.path()).unwrap();
         assert_eq!(again.path(), ad.join("a000"));
         assert_eq!(inos_in(&ad).len(), 1, "no files made or left behind");
+    }
+
+    #[test]
+    fn journaled_file_data_keeps_fdatasync() {
+        let ordered = "rw\nbarrier\ndelalloc\ndata=ordered\ncommit=5\n";
+        let no_journal = "rw\nbarrier\ndelalloc\nnojournal_checksum\n";
+        let journal = "rw\nbarrier\ndata=journal\ncommit=5\n";
+        assert!(options_allow_range(ordered));
+        assert!(options_allow_range(no_journal));
+        assert!(!options_allow_range(journal));
+        // An ordinary directory here does not journal its files' data (and where the
+        // attribute cannot be read, that counts as journaling it).
+        let d = tempfile::tempdir().unwrap();
+        if is_ext4(d.path()) {
+            assert!(!journals_data(d.path()));
+        }
+        assert!(journals_data(&d.path().join("missing")));
     }
 
     #[test]
