@@ -6,7 +6,9 @@
 //! small metadata blob replaced atomically. A [`Backend`] is one storage node's
 //! collection of segment files (a directory, or memory).
 //!
-//! Invariants: `append_log` bytes are durable after `sync_log` returns Ok; `replace_log`
+//! Invariants: `append_log` bytes are durable after `sync_log` returns Ok, or after
+//! `sync_log_unflushed` returns `Ok(None)`, or `Ok(Some(anchor))` and an anchor on the
+//! same device has been flushed since; `replace_log`
 //! and `write_meta` are atomic and durable (temp file + rename + fsync); page slots are
 //! durable after `sync_pages`. After any error the caller must treat the segment as
 //! failed until reopened (an fsync error loses track of what is on disk).
