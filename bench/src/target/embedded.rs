@@ -83,7 +83,10 @@ impl Target for EmbeddedTarget {
             durability: match (&self.dir, self.fsync) {
                 (None, _) => "in memory (no disk)".into(),
                 // What was asked of the engine; the engine decides how it honours it.
-                (Some(_), true) => "DatabaseOptions.fsync=true (fsync on commit)".into(),
+                (Some(d), true) => format!(
+                    "DatabaseOptions.fsync=true (fsync on commit); segment logs: {}",
+                    borealis_storage::flush::describe_for(d)
+                ),
                 (Some(_), false) => "DatabaseOptions.fsync=false".into(),
             },
         }
