@@ -131,7 +131,7 @@ pub struct Anchor {
 impl Anchor {
     /// Find, or create, in `dir`/[`ANCHOR_DIR`] a file that owns a whole aligned group of
     /// [`INODE_SPAN`] inode numbers (see the module invariants). When none turns up
-    /// within [`MAX_ANCHOR_FILES`] files (a file system whose free inodes are scattered),
+    /// within `MAX_ANCHOR_FILES` files (a file system whose free inodes are scattered),
     /// the file with the lowest inode number serves alone: it shares its inode block, which
     /// a flush may then have to write now and then (measured on this project's VM: none
     /// did, 2.0 block requests per synced append either way), far cheaper than an

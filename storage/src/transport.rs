@@ -21,10 +21,10 @@ pub trait Transport: Send + Sync {
     fn append(&self, node: NodeId, m: AppendMsg);
 
     /// Whether `node` is in this process. The writer queues appends to such a node and
-    /// hands them over with [`Transport::append_inline`] when a thread needs them
-    /// durable, batching every queued one: a node that needs no device flush has them
-    /// made right there, one that flushes gets them in its inbox, after the commit lock
-    /// (so a woken request thread does not preempt the lock's holder).
+    /// hands them over with [`Transport::append_inline_all`] when a thread needs them
+    /// durable, batching every queued one, after the commit lock: a node that needs no
+    /// device flush has them made right there, as do nodes whose sync appends can share
+    /// one device flush (made together); the others get them in their inboxes.
     fn local(&self, _node: NodeId) -> bool {
         false
     }

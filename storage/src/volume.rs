@@ -641,7 +641,7 @@ impl LocalVolume {
     }
 
     /// Send records to one replica. A replica whose appends the writer's threads make
-    /// (see [`Transport::inline`]) gets them queued, in LSN order, until a thread needs
+    /// (see [`Transport::local`]) gets them queued, in LSN order, until a thread needs
     /// them durable ([`LocalVolume::drain_inline`]).
     fn send(
         &self,
