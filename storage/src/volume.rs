@@ -688,13 +688,16 @@ impl LocalVolume {
         // drainer that is gone, and hands the turn on: a waiter whose appends were
         // queued after this round began finds them queued and no drainer (it checks
         // both under `st`, and the wake-up comes under `st` after `draining` is clear).
-        struct Draining<'a>(&'a LocalVolume);
+        struct Draining<'a>(Option<&'a LocalVolume>);
         impl Drop for Draining<'_> {
             fn drop(&mut self) {
-                self.0.end_drain_round();
+                if let Some(v) = self.0 {
+                    let st = v.st.lock();
+                    v.end_drain_round(&st);
+                }
             }
         }
-        let _turn = Draining(self);
+        let mut turn = Draining(Some(self));
         let mut groups: Vec<(NodeId, AppendMsg)> = Vec::new();
         let mut at: HashMap<(NodeId, u64), usize> = HashMap::new();
         for (node, m) in batch {
@@ -718,12 +721,16 @@ impl LocalVolume {
         for (node, pg, r) in replies {
             self.on_reply(&mut st, node, pg, r);
         }
+        // The round ends under the same hold of `st` (one lock round trip per commit
+        // group, not two); the guard only covers an unwinding drainer.
+        turn.0 = None;
+        self.end_drain_round(&st);
     }
 
     /// The drainer is done: clear `draining` and, if more is queued, wake the waiters so
-    /// one of them drains it (under `st`, so none checks and then misses the wake-up).
-    fn end_drain_round(&self) {
-        let _st = self.st.lock();
+    /// one of them drains it. Called under `st` (the caller's guard), so no waiter checks
+    /// and then misses the wake-up.
+    fn end_drain_round(&self, _st: &WState) {
         let more = {
             let mut q = self.inline.lock();
             q.draining = false;
@@ -1227,7 +1234,7 @@ mod tests {
             "nothing drains while the round is under way"
         );
         assert!(v.durable_lsn() < lsn);
-        v.end_drain_round();
+        v.end_drain_round(&v.st.lock());
         let r = rx.recv_timeout(Duration::from_secs(20));
         assert!(
             matches!(r, Ok(Ok(()))),
