@@ -104,10 +104,15 @@ pub fn describe_for(dir: &Path) -> &'static str {
     }
     if opted_out() {
         "fdatasync per log (BOREALIS_LOG_SYNC=fdatasync)"
-    } else if range_syncs_safe(d) {
-        "range write-back per log, one cache flush per device and commit group (ext4)"
-    } else {
+    } else if !range_syncs_safe(d) {
         "fdatasync per log"
+    } else if std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "range") {
+        "range write-back per log, one cache flush per device and commit group (ext4, \
+         BOREALIS_LOG_SYNC=range)"
+    } else {
+        "range syncs per log: O_DIRECT writes submitted together (write-back where the \
+         kernel has no direct I/O for the file), one cache flush per device and commit \
+         group (ext4)"
     }
 }
 

@@ -28,6 +28,7 @@
 //!
 //! On-disk formats are in docs/format.md; [`FORMAT_VERSION`] versions all of them.
 
+pub mod aio;
 pub mod cluster;
 pub mod error;
 pub mod flush;

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::aio::LogWrites;
 use crate::flush::Anchor;
 use crate::io::{SegmentFiles, SLOT_HEADER};
 use crate::record::{self, Record};
@@ -598,7 +599,7 @@ impl Segment {
     /// Group commit: wait until batch `seq` is durable, leading a flush if nobody is.
     fn group_commit(&self, seq: u64) -> Result<()> {
         loop {
-            match self.lead(seq, true, false)? {
+            match self.lead(seq, true, None)? {
                 Turn::Done => return Ok(()),
                 // Not returned to a caller that waits; asking again waits.
                 Turn::Busy => continue,
@@ -618,10 +619,11 @@ impl Segment {
 
     /// Take this caller's turn in the group commit of ticket `seq`: `Done` if it is
     /// durable already; `Busy` if another thread leads a flush and `wait` is false (else
-    /// wait for it); otherwise lead: write every queued byte to the log (and, if
-    /// `start`, start its write-back) and return the lead, which the caller must pass to
-    /// [`Segment::finish`] once the bytes are synced. Its target covers `seq`.
-    fn lead(&self, seq: u64, wait: bool, start: bool) -> Result<Turn> {
+    /// wait for it); otherwise lead: write every queued byte to the log (and, given
+    /// `start`, start its write-back, queuing a direct write there under the tag given;
+    /// see [`SegmentFiles::start_log_sync`]) and return the lead, which the caller must
+    /// pass to [`Segment::finish`] once the bytes are synced. Its target covers `seq`.
+    fn lead(&self, seq: u64, wait: bool, start: Option<(&mut LogWrites, usize)>) -> Result<Turn> {
         let mut c = self.commit.lock();
         loop {
             if let Some(e) = &c.err {
@@ -646,12 +648,9 @@ impl Segment {
             };
             drop(c);
             if lead.wrote {
-                let w = self.files.append_log(&buf).and_then(|()| {
-                    if start {
-                        self.files.start_log_sync()
-                    } else {
-                        Ok(())
-                    }
+                let w = self.files.append_log(&buf).and_then(|()| match start {
+                    Some((writes, tag)) => self.files.start_log_sync(writes, tag),
+                    None => Ok(()),
                 });
                 if let Err(e) = w {
                     let msg = e.to_string();
@@ -684,7 +683,8 @@ impl Segment {
 
     /// [`Segment::flush_to`] for several segments at once, one result per item in
     /// order: every log is written and its write-back started before any is waited for,
-    /// so the device has them queued together, and logs whose sync ends with a
+    /// so the device has them queued together (logs written with `O_DIRECT` go to the
+    /// device in one submission, see [`crate::aio`]), and logs whose sync ends with a
     /// shareable device flush (see [`SegmentFiles::sync_log_unflushed`]) share one flush
     /// per device. A segment whose flush another thread leads is waited for last (waiting
     /// while leading others could deadlock with a caller holding them the other way).
@@ -692,19 +692,24 @@ impl Segment {
         let mut out: Vec<Option<Result<()>>> = items.iter().map(|_| None).collect();
         let mut leads = Vec::new();
         let mut busy = Vec::new();
+        let mut writes = LogWrites::new();
         for (i, (s, seq)) in items.iter().enumerate() {
-            match s.lead(*seq, false, true) {
+            match s.lead(*seq, false, Some((&mut writes, i))) {
                 Ok(Turn::Done) => out[i] = Some(Ok(())),
                 Ok(Turn::Busy) => busy.push(i),
                 Ok(Turn::Led(l)) => leads.push((i, l)),
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
-        // Wait for every write-back; then one flush per device, after all of them.
+        // Direct writes go to the device together; then wait for every write-back; then
+        // one flush per device, after all of them.
+        let mut write_failed = writes.submit();
         let mut synced = Vec::with_capacity(leads.len());
         let mut devices: Vec<(u64, Arc<Anchor>)> = Vec::new();
         for (i, lead) in leads {
-            let r = if lead.wrote {
+            let r = if let Some(k) = write_failed.iter().position(|(t, _)| *t == i) {
+                Err(write_failed.swap_remove(k).1)
+            } else if lead.wrote {
                 items[i].0.files.sync_log_unflushed()
             } else {
                 Ok(None)
