@@ -327,11 +327,14 @@ impl Ctx {
         // at a live, writable c_ulong initialized to zero as the call requires.
         let r = unsafe { libc::syscall(libc::SYS_io_setup, MAX_EVENTS as libc::c_long, &mut id) };
         if r != 0 {
-            tracing::warn!(
-                "log writes go one at a time: io_setup failed: {}",
-                std::io::Error::last_os_error()
-            );
-            UNAVAILABLE.store(true, Ordering::Relaxed);
+            let e = std::io::Error::last_os_error();
+            // EAGAIN: the system's event limit is taken for now (this batch goes one
+            // write at a time); anything else (ENOSYS, EPERM from a seccomp filter)
+            // will not change, so stop asking.
+            if e.raw_os_error() != Some(libc::EAGAIN) {
+                tracing::warn!("log writes go one at a time: io_setup failed: {e}");
+                UNAVAILABLE.store(true, Ordering::Relaxed);
+            }
             return None;
         }
         Some(Ctx(id))
