@@ -171,22 +171,24 @@ pub fn write_direct(file: &File, buf: &AlignedBuf, offset: u64) -> Result<()> {
     Ok(())
 }
 
-/// One queued write.
-struct Write {
-    file: Arc<File>,
-    buf: AlignedBuf,
-    offset: u64,
+/// One write for a batch ([`LogWrites::push`]).
+pub struct DirectWrite {
+    /// Opened with `O_DIRECT`.
+    pub file: Arc<File>,
+    /// Block-aligned, as is `offset`.
+    pub buf: AlignedBuf,
+    pub offset: u64,
     /// Set to at least `end` once the write is done.
-    done_to: Arc<AtomicU64>,
-    end: u64,
+    pub done_to: Arc<AtomicU64>,
+    pub end: u64,
     /// The caller's name for the write, returned with its failure.
-    tag: usize,
+    pub tag: usize,
 }
 
 /// Direct writes to make together ([`LogWrites::submit`]).
 #[derive(Default)]
 pub struct LogWrites {
-    items: Vec<Write>,
+    items: Vec<DirectWrite>,
 }
 
 impl LogWrites {
@@ -198,26 +200,10 @@ impl LogWrites {
         self.items.is_empty()
     }
 
-    /// Queue a write of `buf` at `offset` of `file` (opened with `O_DIRECT`); once it is
-    /// done, `done_to` becomes at least `end`. `tag` names it in `submit`'s failures.
-    pub fn push(
-        &mut self,
-        file: Arc<File>,
-        buf: AlignedBuf,
-        offset: u64,
-        done_to: Arc<AtomicU64>,
-        end: u64,
-        tag: usize,
-    ) {
-        debug_assert!(offset.is_multiple_of(BLOCK as u64) && buf.len().is_multiple_of(BLOCK));
-        self.items.push(Write {
-            file,
-            buf,
-            offset,
-            done_to,
-            end,
-            tag,
-        });
+    /// Queue a write.
+    pub fn push(&mut self, w: DirectWrite) {
+        debug_assert!(w.offset.is_multiple_of(BLOCK as u64) && w.buf.len().is_multiple_of(BLOCK));
+        self.items.push(w);
     }
 
     /// Make every queued write, all handed to the device at once where AIO allows;
@@ -353,7 +339,7 @@ impl Ctx {
     /// context had to be destroyed (`self` must not be used again).
     fn run(
         &self,
-        chunk: &[Write],
+        chunk: &[DirectWrite],
         start: usize,
         results: &mut [Option<std::io::Result<()>>],
     ) -> bool {
@@ -445,7 +431,7 @@ impl Ctx {
 /// File one reaped event's outcome under its write.
 fn record(
     ev: &IoEvent,
-    chunk: &[Write],
+    chunk: &[DirectWrite],
     start: usize,
     results: &mut [Option<std::io::Result<()>>],
 ) {
@@ -533,14 +519,14 @@ mod tests {
         let mut w = LogWrites::new();
         for (i, (_, f)) in files.iter().enumerate() {
             let f = if i == 3 { ro.clone() } else { f.clone() };
-            w.push(
-                f,
-                block(b'a' + i as u8),
-                BLOCK as u64,
-                done[i].clone(),
-                100 + i as u64,
-                10 + i,
-            );
+            w.push(DirectWrite {
+                file: f,
+                buf: block(b'a' + i as u8),
+                offset: BLOCK as u64,
+                done_to: done[i].clone(),
+                end: 100 + i as u64,
+                tag: 10 + i,
+            });
         }
         let failed = w.submit();
         assert!(w.is_empty());

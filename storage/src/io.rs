@@ -591,8 +591,14 @@ impl SegmentFiles for DirFiles {
         {
             if let Some(direct) = g.direct.clone() {
                 g.ensure_tail()?;
-                let (buf, at, end) = (g.tail.padded(), g.tail_at, g.end);
-                writes.push(direct, buf, at, g.written.clone(), end, tag);
+                writes.push(aio::DirectWrite {
+                    file: direct,
+                    buf: g.tail.padded(),
+                    offset: g.tail_at,
+                    done_to: g.written.clone(),
+                    end: g.end,
+                    tag,
+                });
             } else {
                 flush::start_write_back(&g.file, g.synced, g.end - g.synced)?;
             }
