@@ -384,13 +384,12 @@ impl DirFiles {
         if fsync {
             sync_dir(dir)?;
         }
-        let use_direct =
-            fsync && matches!(log_sync, LogSync::Range(_)) && direct_allowed(&log_path);
-        let direct = if use_direct {
-            Some(Arc::new(open_direct(&log_path)?))
-        } else {
-            None
-        };
+        // Direct writes are only a faster way: a log that cannot be opened for them is
+        // written through the page cache.
+        let direct = (fsync && matches!(log_sync, LogSync::Range(_)) && direct_allowed(&log_path))
+            .then(|| open_direct(&log_path))
+            .and_then(|f| f.ok().map(Arc::new));
+        let use_direct = direct.is_some();
         Ok(Self {
             log_path,
             use_direct,
@@ -446,12 +445,12 @@ fn direct_allowed(path: &Path) -> bool {
         && (1..=block).contains(&st.stx_dio_mem_align)
 }
 
-fn open_direct(path: &Path) -> Result<File> {
+fn open_direct(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    Ok(OpenOptions::new()
+    OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_DIRECT)
-        .open(path)?)
+        .open(path)
 }
 
 impl LogFile {
@@ -649,11 +648,10 @@ impl SegmentFiles for DirFiles {
         let len = bytes.len() as u64;
         // write_atomic synced the whole new file when fsync is on.
         let durable = if self.fsync { len } else { 0 };
-        let direct = if self.use_direct {
-            Some(Arc::new(open_direct(&self.log_path)?))
-        } else {
-            None
-        };
+        let direct = self
+            .use_direct
+            .then(|| open_direct(&self.log_path))
+            .and_then(|f| f.ok().map(Arc::new));
         *g = LogFile {
             file: f,
             direct,
