@@ -106,7 +106,7 @@ pub fn describe_for(dir: &Path) -> &'static str {
         "fdatasync per log (BOREALIS_LOG_SYNC=fdatasync)"
     } else if !range_syncs_safe(d) {
         "fdatasync per log"
-    } else if std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "range") {
+    } else if direct_writes_opted_out() {
         "range write-back per log, one cache flush per device and commit group (ext4, \
          BOREALIS_LOG_SYNC=range)"
     } else {
@@ -119,6 +119,12 @@ pub fn describe_for(dir: &Path) -> &'static str {
 /// `BOREALIS_LOG_SYNC=fdatasync`: keep plain `fdatasync` wherever.
 fn opted_out() -> bool {
     std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "fdatasync")
+}
+
+/// `BOREALIS_LOG_SYNC=range` (or `fdatasync`): logs on the range path are written back
+/// through the page cache, not with `O_DIRECT` (see `io::LogFile`).
+pub(crate) fn direct_writes_opted_out() -> bool {
+    opted_out() || std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "range")
 }
 
 /// An empty file whose `fdatasync` flushes the device cache and writes nothing else.

@@ -339,8 +339,6 @@ struct LogFile {
 
 struct DirFiles {
     log_path: PathBuf,
-    /// Whether logs are written with `O_DIRECT` (see [`LogFile`]).
-    use_direct: bool,
     meta_path: PathBuf,
     log: Mutex<LogFile>,
     /// The page file. Read through a shared guard and written through an exclusive one,
@@ -389,10 +387,8 @@ impl DirFiles {
         let direct = (fsync && matches!(log_sync, LogSync::Range(_)) && direct_allowed(&log_path))
             .then(|| open_direct(&log_path))
             .and_then(|f| f.ok().map(Arc::new));
-        let use_direct = direct.is_some();
         Ok(Self {
             log_path,
-            use_direct,
             meta_path,
             log: Mutex::new(LogFile {
                 file: log,
@@ -428,7 +424,7 @@ impl DirFiles {
 /// encryption without direct I/O, verity): a write-back would then be missing.
 fn direct_allowed(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    if std::env::var("BOREALIS_LOG_SYNC").is_ok_and(|v| v == "range" || v == "fdatasync") {
+    if flush::direct_writes_opted_out() {
         return false;
     }
     let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
@@ -648,8 +644,10 @@ impl SegmentFiles for DirFiles {
         let len = bytes.len() as u64;
         // write_atomic synced the whole new file when fsync is on.
         let durable = if self.fsync { len } else { 0 };
-        let direct = self
-            .use_direct
+        // The new file is the old one's successor: written the same way.
+        let direct = g
+            .direct
+            .is_some()
             .then(|| open_direct(&self.log_path))
             .and_then(|f| f.ok().map(Arc::new));
         *g = LogFile {
@@ -1182,7 +1180,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let anchor = Arc::new(Anchor::place(d.path()).unwrap());
         let f = DirFiles::open(d.path(), 0, 4, true, LogSync::Range(anchor.clone())).unwrap();
-        if !f.use_direct {
+        if f.log.lock().direct.is_none() {
             eprintln!("no direct I/O for {}: nothing to check", d.path().display());
             return;
         }
