@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::journal::{Journal, Piece};
 use crate::{Error, Result};
 
 /// Alignment of direct writes: offset, length and buffer address. 4 KiB covers every
@@ -185,10 +186,12 @@ pub struct DirectWrite {
     pub tag: usize,
 }
 
-/// Direct writes to make together ([`LogWrites::submit`]).
+/// Direct writes to make together ([`LogWrites::submit`]), and log pieces for device
+/// journals ([`crate::journal`]), each journal's pieces written as one entry.
 #[derive(Default)]
 pub struct LogWrites {
     items: Vec<DirectWrite>,
+    pieces: Vec<(Arc<Journal>, Piece)>,
 }
 
 impl LogWrites {
@@ -197,7 +200,12 @@ impl LogWrites {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.pieces.is_empty()
+    }
+
+    /// Queue a piece for `journal`.
+    pub fn push_piece(&mut self, journal: Arc<Journal>, piece: Piece) {
+        self.pieces.push((journal, piece));
     }
 
     /// Queue a write.
@@ -211,6 +219,14 @@ impl LogWrites {
     pub fn submit(&mut self) -> Vec<(usize, Error)> {
         let items = std::mem::take(&mut self.items);
         let mut failed = Vec::new();
+        let mut pieces = std::mem::take(&mut self.pieces);
+        while let Some((j, _)) = pieces.first() {
+            let j = j.clone();
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                pieces.into_iter().partition(|(x, _)| Arc::ptr_eq(x, &j));
+            pieces = rest;
+            failed.extend(j.write(mine.into_iter().map(|(_, p)| p).collect()));
+        }
         let mut results: Vec<Option<std::io::Result<()>>> = Vec::new();
         results.resize_with(items.len(), || None);
         if items.len() > 1 {

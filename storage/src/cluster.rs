@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::flush::LogSync;
 use crate::io::{Backend, DirBackend, DirLock, MemBackend};
+use crate::journal::{self, Journal};
 use crate::node::{Net, Node, NodeOptions};
 use crate::quorum::{NodeId, REPLICAS};
 use crate::segment::SegmentOptions;
@@ -108,6 +110,8 @@ pub struct Cluster {
     wrap: Option<BackendWrapper>,
     mem: Mutex<HashMap<NodeId, Arc<MemBackend>>>,
     membership: Mutex<Membership>,
+    /// The directory's device journal, shared by the nodes' logs (see [`crate::journal`]).
+    journal: Option<Arc<Journal>>,
     /// The directory's lock, held while the cluster is open (released on drop, or by the
     /// kernel when the process dies).
     _lock: Option<DirLock>,
@@ -133,6 +137,12 @@ impl Cluster {
             },
             None => None,
         };
+        // Before any node opens a log: the journal may hold synced appends that the logs'
+        // own files lack.
+        let journal = match &opts.dir {
+            Some(d) if opts.fsync && !journal::opted_out() => open_journal(d)?,
+            _ => None,
+        };
         let fresh = membership.is_none();
         let membership = membership.unwrap_or_else(|| Membership {
             epoch: 1,
@@ -145,6 +155,7 @@ impl Cluster {
             wrap,
             mem: Mutex::new(HashMap::new()),
             membership: Mutex::new(membership.clone()),
+            journal,
             _lock: lock,
         });
         if fresh {
@@ -175,7 +186,11 @@ impl Cluster {
 
     fn backend(&self, id: NodeId) -> Result<Arc<dyn Backend>> {
         let b: Arc<dyn Backend> = match &self.opts.dir {
-            Some(d) => Arc::new(DirBackend::new(self.node_dir(id, d), self.opts.fsync)?),
+            Some(d) => Arc::new(DirBackend::with_journal(
+                self.node_dir(id, d),
+                self.opts.fsync,
+                self.journal.clone(),
+            )?),
             None => self
                 .mem
                 .lock()
@@ -187,6 +202,11 @@ impl Cluster {
             Some(w) => w(id, b),
             None => b,
         })
+    }
+
+    /// The device journal, if the nodes' logs use one (for tests).
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
     }
 
     fn node_dir(&self, id: NodeId, d: &std::path::Path) -> PathBuf {
@@ -301,7 +321,33 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.net.shutdown();
+        // A cleanly closed directory has every synced append in the logs' own files (a
+        // failure here only leaves the work to the next open's replay).
+        if let Some(j) = &self.journal {
+            if let Err(e) = j.checkpoint() {
+                tracing::warn!("journal checkpoint at close: {e}");
+            }
+        }
     }
+}
+
+/// Open (and replay) the device journal of cluster directory `d`, where logs there sync
+/// by range write-back (ext4); elsewhere each log syncs on its own and there is none.
+fn open_journal(d: &std::path::Path) -> Result<Option<Arc<Journal>>> {
+    std::fs::create_dir_all(d)?;
+    let LogSync::Range(anchor) = LogSync::for_dir(d) else {
+        return Ok(None);
+    };
+    let (j, r) = Journal::open(d, anchor)?;
+    if r.entries > 0 {
+        tracing::info!(
+            "journal replayed: {} entries, {} log pieces ({} for logs replaced or gone)",
+            r.entries,
+            r.pieces,
+            r.skipped
+        );
+    }
+    Ok(Some(j))
 }
 
 #[cfg(test)]

@@ -109,10 +109,13 @@ pub fn describe_for(dir: &Path) -> &'static str {
     } else if direct_writes_opted_out() {
         "range write-back per log, one cache flush per device and commit group (ext4, \
          BOREALIS_LOG_SYNC=range)"
-    } else {
+    } else if crate::journal::opted_out() {
         "range syncs per log: O_DIRECT writes submitted together (write-back where the \
          kernel has no direct I/O for the file), one cache flush per device and commit \
-         group (ext4)"
+         group (ext4, BOREALIS_LOG_SYNC=direct)"
+    } else {
+        "device journal: a commit group's appends to every log as one journal write, one \
+         cache flush per device and commit group, logs written back at checkpoints (ext4)"
     }
 }
 
@@ -449,7 +452,7 @@ mod tests {
         let made = LogSync::for_dir(d.path());
         assert_eq!(
             matches!(made, LogSync::Range(_)),
-            said.starts_with("range"),
+            said.starts_with("range") || said.starts_with("device journal"),
             "{said}"
         );
         assert!(journals_data(&d.path().join("missing")));

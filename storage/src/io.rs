@@ -27,6 +27,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::aio::{self, AlignedBuf, LogWrites};
 use crate::flush::{self, Anchor, LogSync};
+use crate::journal::{self, Journal, Piece, Target};
 use crate::{Error, Result, PAGE_SIZE};
 
 /// Bytes of one page slot's header in the page file (see docs/format.md).
@@ -128,6 +129,8 @@ pub struct DirBackend {
     dir: PathBuf,
     fsync: bool,
     log_sync: LogSync,
+    /// The cluster's device journal, where this node's logs sync through it.
+    journal: Option<Arc<Journal>>,
 }
 
 impl DirBackend {
@@ -143,7 +146,28 @@ impl DirBackend {
             dir,
             fsync,
             log_sync,
+            journal: None,
         })
+    }
+
+    /// A backend whose logs' synced appends go through `journal` (see [`crate::journal`])
+    /// where they can: logs synced by range write-back on the journal's device, under its
+    /// directory. Elsewhere the logs sync on their own as [`DirBackend::new`]'s do.
+    pub fn with_journal(
+        dir: impl Into<PathBuf>,
+        fsync: bool,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<Self> {
+        let mut b = Self::new(dir, fsync)?;
+        b.journal = match (&b.log_sync, journal) {
+            (LogSync::Range(a), Some(j))
+                if a.device() == j.anchor().device() && b.dir.starts_with(j.dir()) =>
+            {
+                Some(j)
+            }
+            _ => None,
+        };
+        Ok(b)
     }
 
     /// A backend whose logs sync the way given, whatever the file system (for tests of
@@ -152,6 +176,7 @@ impl DirBackend {
     pub fn with_log_sync(dir: impl Into<PathBuf>, log_sync: LogSync) -> Result<Self> {
         let mut b = Self::new(dir, true)?;
         b.log_sync = log_sync;
+        b.journal = None;
         Ok(b)
     }
 
@@ -170,6 +195,7 @@ impl Backend for DirBackend {
             slots,
             self.fsync,
             self.log_sync.clone(),
+            self.journal.clone(),
         )?))
     }
 
@@ -315,10 +341,14 @@ const TAIL_KEEP: usize = 64 << 10;
 /// cache as before; before such a write, the tail's bytes are put there too, so the page
 /// cache never holds an older version of a block the tail has newer bytes for.
 struct LogFile {
-    file: File,
+    file: Arc<File>,
     /// The same file opened with `O_DIRECT`, where direct writes are used.
     direct: Option<Arc<File>>,
-    /// With `direct`: file bytes `tail_at..end` (`tail_at` block-aligned), when
+    /// The device journal its synced appends go through, where they do (then `direct`
+    /// is `None`: the tail's blocks are written through the page cache, after the
+    /// journal has them or along with them, and a journal checkpoint syncs the file).
+    journal: Option<(Arc<Journal>, Target)>,
+    /// With `direct` or `journal`: file bytes `tail_at..end` (`tail_at` block-aligned), when
     /// `tail_loaded`. Bytes before `tail_at` have been written to the device.
     tail: AlignedBuf,
     tail_at: u64,
@@ -356,7 +386,14 @@ struct DirFiles {
 }
 
 impl DirFiles {
-    fn open(dir: &Path, pg: u64, slots: u64, fsync: bool, log_sync: LogSync) -> Result<Self> {
+    fn open(
+        dir: &Path,
+        pg: u64,
+        slots: u64,
+        fsync: bool,
+        log_sync: LogSync,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let log_path = DirBackend::path(dir, pg, "log");
         let meta_path = DirBackend::path(dir, pg, "meta");
@@ -382,17 +419,27 @@ impl DirFiles {
         if fsync {
             sync_dir(dir)?;
         }
+        let journal = match journal {
+            Some(j) if fsync && matches!(log_sync, LogSync::Range(_)) => {
+                journal_target(&j, &log_path, &log)?.map(|t| (j, t))
+            }
+            _ => None,
+        };
         // Direct writes are only a faster way: a log that cannot be opened for them is
         // written through the page cache.
-        let direct = (fsync && matches!(log_sync, LogSync::Range(_)) && direct_allowed(&log_path))
-            .then(|| open_direct(&log_path))
-            .and_then(|f| f.ok().map(Arc::new));
+        let direct = (journal.is_none()
+            && fsync
+            && matches!(log_sync, LogSync::Range(_))
+            && direct_allowed(&log_path))
+        .then(|| open_direct(&log_path))
+        .and_then(|f| f.ok().map(Arc::new));
         Ok(Self {
             log_path,
             meta_path,
             log: Mutex::new(LogFile {
-                file: log,
+                file: Arc::new(log),
                 direct,
+                journal,
                 tail: AlignedBuf::new(),
                 tail_at: 0,
                 tail_loaded: false,
@@ -422,7 +469,7 @@ impl DirFiles {
 /// file with alignments a [`aio::BLOCK`]-aligned write meets. ext4 reports none where it
 /// would quietly write through the page cache instead (journaled data, inline data,
 /// encryption without direct I/O, verity): a write-back would then be missing.
-fn direct_allowed(path: &Path) -> bool {
+pub(crate) fn direct_allowed(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     if flush::direct_writes_opted_out() {
         return false;
@@ -439,6 +486,23 @@ fn direct_allowed(path: &Path) -> bool {
         && st.stx_mask & libc::STATX_DIOALIGN != 0
         && (1..=block).contains(&st.stx_dio_offset_align)
         && (1..=block).contains(&st.stx_dio_mem_align)
+}
+
+/// How `journal`'s entries name the log at `path`: relative to the journal's directory,
+/// with its inode number. `None` if the log is not under that directory.
+fn journal_target(journal: &Journal, path: &Path, file: &File) -> Result<Option<Target>> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(rel) = path
+        .strip_prefix(journal.dir())
+        .ok()
+        .and_then(|r| r.to_str())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Target {
+        rel: rel.into(),
+        ino: file.metadata()?.ino(),
+    }))
 }
 
 fn open_direct(path: &Path) -> std::io::Result<File> {
@@ -479,13 +543,48 @@ impl LogFile {
         Ok(())
     }
 
-    /// Write the tail's blocks to the device now (not flushed).
+    /// Write the tail's blocks to the device now (not flushed); for a journaled log,
+    /// into the page cache.
     fn write_tail(&mut self) -> Result<()> {
-        let Some(direct) = self.direct.clone() else {
-            return Ok(());
+        use std::os::unix::fs::FileExt;
+        if let Some(direct) = self.direct.clone() {
+            self.ensure_tail()?;
+            return aio::write_direct(&direct, &self.tail.padded(), self.tail_at);
+        }
+        if self.journal.is_some() {
+            self.ensure_tail()?;
+            self.file.write_all_at(self.tail.as_slice(), self.tail_at)?;
+        }
+        Ok(())
+    }
+
+    /// For a journaled log with appends not yet synced: put them in the page cache and
+    /// return them as a journal piece, the log registered dirty with the journal first
+    /// (see the journal's invariants). `None` where the journal does not take them (too
+    /// large, or not all in memory): then they are in the page cache for a write-back.
+    fn journal_piece(&mut self, tag: usize) -> Result<Option<(Arc<Journal>, Piece)>> {
+        let Some((j, target)) = self.journal.clone() else {
+            return Ok(None);
         };
-        self.ensure_tail()?;
-        aio::write_direct(&direct, &self.tail.padded(), self.tail_at)
+        use std::os::unix::fs::FileExt;
+        let (from, to) = (self.synced, self.end);
+        if !(self.tail_loaded && self.tail_at <= from && (to - from) as usize <= journal::PIECE_MAX)
+        {
+            self.write_tail()?;
+            return Ok(None);
+        }
+        let data = self.tail.as_slice()[(from - self.tail_at) as usize..].to_vec();
+        self.file.write_all_at(&data, from)?;
+        j.dirty(target.ino, &self.file);
+        let piece = Piece {
+            target,
+            offset: from,
+            data,
+            done_to: self.written.clone(),
+            end: to,
+            tag,
+        };
+        Ok(Some((j, piece)))
     }
 
     /// The tail is written up to `end`: keep only `end`'s block.
@@ -540,7 +639,7 @@ impl SegmentFiles for DirFiles {
         use std::os::unix::fs::FileExt;
         let mut g = self.log.lock();
         let end = g.end + bytes.len() as u64;
-        if g.direct.is_some() && end <= g.durable_cap {
+        if (g.direct.is_some() || g.journal.is_some()) && end <= g.durable_cap {
             g.ensure_tail()?;
             g.tail.extend(bytes);
             g.end = end;
@@ -584,7 +683,12 @@ impl SegmentFiles for DirFiles {
         let mut g = self.log.lock();
         if matches!(self.log_sync, LogSync::Range(_)) && g.end <= g.durable_cap && g.end > g.synced
         {
-            if let Some(direct) = g.direct.clone() {
+            if g.journal.is_some() {
+                match g.journal_piece(tag)? {
+                    Some((j, p)) => writes.push_piece(j, p),
+                    None => flush::start_write_back(&g.file, g.synced, g.end - g.synced)?,
+                }
+            } else if let Some(direct) = g.direct.clone() {
                 g.ensure_tail()?;
                 writes.push(aio::DirectWrite {
                     file: direct,
@@ -609,7 +713,19 @@ impl SegmentFiles for DirFiles {
         match &self.log_sync {
             LogSync::Range(anchor) if g.end <= g.durable_cap => {
                 let (from, to) = (g.synced, g.end);
-                if to > from && g.direct.is_some() {
+                if to > from && g.journal.is_some() {
+                    if g.written.load(Ordering::Acquire) < to {
+                        match g.journal_piece(0)? {
+                            Some((j, p)) => {
+                                if let Some((_, e)) = j.write(vec![p]).pop() {
+                                    return Err(e);
+                                }
+                            }
+                            None => flush::write_back(&g.file, from, to - from)?,
+                        }
+                    }
+                    g.trim_tail();
+                } else if to > from && g.direct.is_some() {
                     if g.written.load(Ordering::Acquire) < to {
                         g.write_tail()?;
                     }
@@ -636,6 +752,11 @@ impl SegmentFiles for DirFiles {
 
     fn replace_log(&self, bytes: &[u8]) -> Result<()> {
         let mut g = self.log.lock();
+        if let Some((j, _)) = &g.journal {
+            // No entry of the journal's generation may name this path once it is a
+            // different file (see the journal's invariants).
+            j.checkpoint()?;
+        }
         write_atomic(&self.log_path, bytes, self.fsync)?;
         let f = OpenOptions::new()
             .read(true)
@@ -650,9 +771,14 @@ impl SegmentFiles for DirFiles {
             .is_some()
             .then(|| open_direct(&self.log_path))
             .and_then(|f| f.ok().map(Arc::new));
+        let journal = match g.journal.take() {
+            Some((j, _)) => journal_target(&j, &self.log_path, &f)?.map(|t| (j, t)),
+            None => None,
+        };
         *g = LogFile {
-            file: f,
+            file: Arc::new(f),
             direct,
+            journal,
             tail: AlignedBuf::new(),
             tail_at: 0,
             tail_loaded: false,
@@ -1057,7 +1183,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let anchor = crate::flush::Anchor::place(d.path()).unwrap();
         let sync = LogSync::Range(Arc::new(anchor));
-        let f = DirFiles::open(d.path(), 0, 4, true, sync.clone()).unwrap();
+        let f = DirFiles::open(d.path(), 0, 4, true, sync.clone(), None).unwrap();
         let full = |f: &DirFiles| f.log.lock().full_syncs;
         // First sync after open: nothing an earlier run wrote is known durable.
         f.append_log(b"abc").unwrap();
@@ -1088,7 +1214,7 @@ mod tests {
         assert_eq!(full(&f), 3);
         log_is(&f, b"xyzw");
         drop(f);
-        let f = DirFiles::open(d.path(), 0, 4, true, sync).unwrap();
+        let f = DirFiles::open(d.path(), 0, 4, true, sync, None).unwrap();
         f.set_log_end(4);
         f.append_log(b"v").unwrap();
         f.sync_log().unwrap();
@@ -1179,7 +1305,7 @@ mod tests {
     fn direct_appends_reach_the_file_only_when_synced() {
         let d = tempfile::tempdir().unwrap();
         let anchor = Arc::new(Anchor::place(d.path()).unwrap());
-        let f = DirFiles::open(d.path(), 0, 4, true, LogSync::Range(anchor.clone())).unwrap();
+        let f = DirFiles::open(d.path(), 0, 4, true, LogSync::Range(anchor.clone()), None).unwrap();
         if f.log.lock().direct.is_none() {
             eprintln!("no direct I/O for {}: nothing to check", d.path().display());
             return;
@@ -1197,7 +1323,7 @@ mod tests {
         assert_eq!(&on_file(d.path(), 0)[..6], b"abcdef");
         // A batch: the write is made by `submit`, and the sync after it has nothing left
         // to write (it is not repeated: `written` covers the end).
-        let g = DirFiles::open(d.path(), 1, 4, true, LogSync::Range(anchor)).unwrap();
+        let g = DirFiles::open(d.path(), 1, 4, true, LogSync::Range(anchor), None).unwrap();
         g.append_log(b"x").unwrap();
         g.sync_log().unwrap();
         f.append_log(b"ghi").unwrap();
@@ -1220,6 +1346,101 @@ mod tests {
         log_is(&g, b"xyz");
     }
 
+    /// With a device journal, a sync puts a log's appends in the journal and its file
+    /// gets them through the page cache only: should those page-cache writes be lost (a
+    /// power cut before any write-back), the next journal open writes the synced appends
+    /// back, single and batched syncs alike. Seeded (SEED).
+    #[test]
+    fn journaled_appends_survive_losing_the_logs_own_writes() {
+        use rand::{Rng, SeedableRng};
+        let seed: u64 = std::env::var("SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        eprintln!("journaled_appends_survive_losing_the_logs_own_writes: SEED={seed}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let d = tempfile::tempdir().unwrap();
+        let node = d.path().join("node-0");
+        std::fs::create_dir_all(&node).unwrap();
+        let anchor = Arc::new(Anchor::place(d.path()).unwrap());
+        let (j, _) = Journal::open(d.path(), anchor.clone()).unwrap();
+        let b = DirBackend {
+            dir: node.clone(),
+            fsync: true,
+            log_sync: LogSync::Range(anchor.clone()),
+            journal: Some(j.clone()),
+        };
+        let files: Vec<Arc<dyn SegmentFiles>> =
+            (0..3).map(|pg| b.open_segment(pg, 4).unwrap()).collect();
+        let mut want: Vec<Vec<u8>> = vec![Vec::new(); 3];
+        // A first append and full sync each: the preallocation becomes durable, and from
+        // here on synced appends go through the journal.
+        for (f, w) in files.iter().zip(&mut want) {
+            f.append_log(b"first").unwrap();
+            f.sync_log().unwrap();
+            w.extend_from_slice(b"first");
+        }
+        let base: Vec<usize> = want.iter().map(Vec::len).collect();
+        let mut synced = base.clone();
+        for _ in 0..300 {
+            let i = rng.gen_range(0..3);
+            match rng.gen_range(0..10) {
+                0..=5 => {
+                    let len = match rng.gen_range(0..20) {
+                        0 => rng.gen_range(4000..20_000),
+                        _ => rng.gen_range(1..600),
+                    };
+                    let rec: Vec<u8> = (0..len).map(|_| rng.gen_range(1..=255)).collect();
+                    files[i].append_log(&rec).unwrap();
+                    want[i].extend_from_slice(&rec);
+                }
+                6 | 7 => {
+                    files[i].sync_log().unwrap();
+                    synced[i] = want[i].len();
+                }
+                8 => {
+                    let mut writes = LogWrites::new();
+                    for (t, f) in files.iter().enumerate() {
+                        f.start_log_sync(&mut writes, t).unwrap();
+                    }
+                    assert!(writes.submit().is_empty());
+                    for (t, f) in files.iter().enumerate() {
+                        if let Some(a) = f.sync_log_unflushed().unwrap() {
+                            a.flush().unwrap();
+                        }
+                        synced[t] = want[t].len();
+                    }
+                }
+                _ => log_is(&*files[i], &want[i]),
+            }
+        }
+        assert_eq!(
+            j.checkpoints(),
+            1,
+            "only the open's: nothing reached the logs' files"
+        );
+        drop(files);
+        drop(b);
+        drop(j);
+        // Lose what the logs' own files got after their full syncs.
+        for pg in 0..3 {
+            let f = OpenOptions::new()
+                .write(true)
+                .open(DirBackend::path(&node, pg, "log"))
+                .unwrap();
+            let n = synced[pg as usize] - base[pg as usize];
+            std::os::unix::fs::FileExt::write_all_at(&f, &vec![0u8; n], base[pg as usize] as u64)
+                .unwrap();
+        }
+        let (_j, r) = Journal::open(d.path(), anchor).unwrap();
+        assert_eq!(r.skipped, 0);
+        for pg in 0..3u64 {
+            let on = on_file(&node, pg);
+            let n = synced[pg as usize];
+            assert_eq!(&on[..n], &want[pg as usize][..n], "log {pg}, seed {seed}");
+        }
+    }
+
     /// Seeded random appends of every size (tiny, several blocks, past the in-memory
     /// limit, across preallocation steps) to three logs, synced one by one, in batches,
     /// or not at all for a while: each log always reads back as exactly its appends, and
@@ -1235,7 +1456,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let d = tempfile::tempdir().unwrap();
         let anchor = Arc::new(Anchor::place(d.path()).unwrap());
-        let open = |pg| DirFiles::open(d.path(), pg, 4, true, LogSync::Range(anchor.clone()));
+        let open = |pg| DirFiles::open(d.path(), pg, 4, true, LogSync::Range(anchor.clone()), None);
         let files: Vec<DirFiles> = (0..3).map(|pg| open(pg).unwrap()).collect();
         let mut want: Vec<Vec<u8>> = vec![Vec::new(); 3];
         for _ in 0..300 {

@@ -33,6 +33,7 @@ pub mod cluster;
 pub mod error;
 pub mod flush;
 pub mod io;
+pub mod journal;
 pub mod mem;
 pub mod net;
 pub mod node;
