@@ -37,12 +37,15 @@
 //!   issues only the flush. Where free inodes are too scattered for that, a lone file
 //!   serves (see [`Anchor::place`]). This is for speed; durability does not depend on it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
 
 use crate::Result;
 
@@ -140,6 +143,36 @@ pub struct Anchor {
     owns_group: bool,
     /// Flushes made (for tests and diagnostics).
     flushes: AtomicU64,
+    /// The device's flushes in this process, whichever anchor made them.
+    clock: Arc<FlushClock>,
+}
+
+/// Flushes of one device in this process, numbered as they start, so that a writer can
+/// tell when a flush that began after its write completed has finished (see
+/// [`Anchor::wait_flush_after`]).
+struct FlushClock {
+    started: AtomicU64,
+    /// Highest number of a flush that succeeded.
+    done: Mutex<u64>,
+    finished: Condvar,
+}
+
+impl FlushClock {
+    fn for_device(dev: u64) -> Arc<FlushClock> {
+        static CLOCKS: OnceLock<Mutex<HashMap<u64, Arc<FlushClock>>>> = OnceLock::new();
+        CLOCKS
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .entry(dev)
+            .or_insert_with(|| {
+                Arc::new(FlushClock {
+                    started: AtomicU64::new(0),
+                    done: Mutex::new(0),
+                    finished: Condvar::new(),
+                })
+            })
+            .clone()
+    }
 }
 
 impl Anchor {
@@ -197,6 +230,7 @@ impl Anchor {
                     dev: meta.dev(),
                     owns_group,
                     flushes: AtomicU64::new(0),
+                    clock: FlushClock::for_device(meta.dev()),
                 });
             }
             let path = d.join(format!("a{next:03}"));
@@ -226,6 +260,7 @@ impl Anchor {
             dev,
             owns_group: false,
             flushes: AtomicU64::new(0),
+            clock: FlushClock::for_device(dev),
         })
     }
 
@@ -234,9 +269,42 @@ impl Anchor {
     /// whichever file it was to: one flush serves all the logs that [`Anchor::device`]
     /// says share it.
     pub fn flush(&self) -> Result<()> {
+        let n = self.clock.started.fetch_add(1, Ordering::SeqCst) + 1;
         self.file.sync_data()?;
         self.flushes.fetch_add(1, Ordering::Relaxed);
+        let mut done = self.clock.done.lock();
+        if *done < n {
+            *done = n;
+            drop(done);
+            self.clock.finished.notify_all();
+        }
         Ok(())
+    }
+
+    /// The device's flushes started so far in this process. Writes completed before
+    /// this was read are durable once any flush numbered higher has succeeded.
+    pub fn ticket(&self) -> u64 {
+        self.clock.started.load(Ordering::SeqCst)
+    }
+
+    /// Wait up to `patience` for a flush of this device numbered above `ticket`, made
+    /// through any anchor on it, to succeed; whether one did. For appends nobody waits
+    /// on (a lazy replica's): a commit's flush, which comes often under load, makes them
+    /// durable too, and the device does one flush fewer.
+    pub fn wait_flush_after(&self, ticket: u64, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        let mut done = self.clock.done.lock();
+        while *done <= ticket {
+            if self
+                .clock
+                .finished
+                .wait_until(&mut done, deadline)
+                .timed_out()
+            {
+                return *done > ticket;
+            }
+        }
+        true
     }
 
     /// Successful flushes so far.
@@ -431,6 +499,32 @@ mod tests {
         let again = Anchor::place(d.path()).unwrap();
         assert_eq!(again.path(), ad.join("a000"));
         assert_eq!(inos_in(&ad).len(), 1, "no files made or left behind");
+    }
+
+    /// A flush through any anchor on the device, started after a ticket was taken,
+    /// serves a waiter holding that ticket; none, and the wait times out.
+    #[test]
+    fn a_flush_through_another_anchor_serves_a_waiting_ticket() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Anchor::at(&d.path().join("a")).unwrap();
+        let b = Arc::new(Anchor::at(&d.path().join("b")).unwrap());
+        let t = a.ticket();
+        assert!(
+            !a.wait_flush_after(t, Duration::from_millis(20)),
+            "no flush yet"
+        );
+        let b2 = b.clone();
+        let flusher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            b2.flush().unwrap();
+        });
+        assert!(a.wait_flush_after(t, Duration::from_secs(30)));
+        flusher.join().unwrap();
+        // A flush that was over before the ticket does not count.
+        let t = a.ticket();
+        assert!(!a.wait_flush_after(t, Duration::from_millis(20)));
+        a.flush().unwrap();
+        assert!(a.wait_flush_after(t, Duration::ZERO));
     }
 
     #[test]

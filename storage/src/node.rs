@@ -106,6 +106,11 @@ pub struct NodeOptions {
 /// to the time between commits under load, so one fsync covers many of them.
 pub const DEFAULT_LAZY_FLUSH: Duration = Duration::from_millis(5);
 
+/// How long a lazy flush waits for a commit's device flush to make its writes durable
+/// before flushing itself (see [`Segment::flush_all_sharing`]): under load commits flush
+/// far more often than this; idle, lazy acknowledgements come this much later.
+const SHARE_PATIENCE: Duration = Duration::from_millis(1);
+
 /// A storage node.
 pub struct Node {
     pub id: NodeId,
@@ -320,18 +325,19 @@ impl Node {
                     continue;
                 }
             }
-            let flush_now = flush_at.is_some() || batch.iter().any(|m| m.sync);
+            let any_sync = batch.iter().any(|m| m.sync);
+            let flush_now = flush_at.is_some() || any_sync;
             self.append_batch(batch, &mut deferred);
             self.queued.fetch_sub(taken, Ordering::SeqCst);
             if flush_now {
-                self.flush_deferred(&mut deferred);
+                self.flush_deferred(&mut deferred, !any_sync);
                 flush_at = None;
             } else if !deferred.is_empty() && flush_at.is_none() {
                 flush_at = Some((Instant::now() + self.opts.lazy_flush, crashes));
             }
         }
         if self.is_up() {
-            self.flush_deferred(&mut deferred);
+            self.flush_deferred(&mut deferred, false);
         }
     }
 
@@ -412,11 +418,17 @@ impl Node {
     }
 
     /// Flush every deferred append (one fsync per segment) and acknowledge it.
-    fn flush_deferred(&self, deferred: &mut HashMap<u64, Deferred>) {
-        for (pg, d) in deferred.drain() {
+    fn flush_deferred(&self, deferred: &mut HashMap<u64, Deferred>, lazy: bool) {
+        let all: Vec<(u64, Deferred)> = deferred.drain().collect();
+        let items: Vec<(Arc<Segment>, u64)> =
+            all.iter().map(|(_, d)| (d.seg.clone(), d.seq)).collect();
+        // Only lazy appends: a commit's device flush may serve them.
+        let patience = lazy.then_some(SHARE_PATIENCE);
+        let results = Segment::flush_all_sharing(&items, patience);
+        for ((pg, d), r) in all.into_iter().zip(results) {
             // The flushed SCL as the segment reports it now, not `d.scl`: a recovery may
             // have truncated (voided) records since they were appended.
-            let r = d.seg.flush_to(d.seq).map(|()| d.seg.status().scl);
+            let r = r.map(|()| d.seg.status().scl);
             for s in &d.sinks {
                 let r = match &r {
                     Ok(l) => Ok(*l),

@@ -689,6 +689,17 @@ impl Segment {
     /// per device. A segment whose flush another thread leads is waited for last (waiting
     /// while leading others could deadlock with a caller holding them the other way).
     pub fn flush_all(items: &[(Arc<Segment>, u64)]) -> Vec<Result<()>> {
+        Self::flush_all_sharing(items, None)
+    }
+
+    /// [`Segment::flush_all`], for appends nobody is waiting on (a lazy replica's) when
+    /// `patience` is given: where the logs' syncs end with a shareable device flush,
+    /// wait up to `patience` for one that another thread (a commit) starts after these
+    /// writes, and flush only if none comes.
+    pub fn flush_all_sharing(
+        items: &[(Arc<Segment>, u64)],
+        patience: Option<std::time::Duration>,
+    ) -> Vec<Result<()>> {
         let mut out: Vec<Option<Result<()>>> = items.iter().map(|_| None).collect();
         let mut leads = Vec::new();
         let mut busy = Vec::new();
@@ -729,7 +740,13 @@ impl Segment {
         }
         let flushed: Vec<(u64, std::result::Result<(), String>)> = devices
             .iter()
-            .map(|(d, a)| (*d, a.flush().map_err(|e| e.to_string())))
+            .map(|(d, a)| {
+                // The writes above are complete: a flush numbered past this ticket
+                // covers them.
+                let shared = patience.is_some_and(|p| a.wait_flush_after(a.ticket(), p));
+                let r = if shared { Ok(()) } else { a.flush() };
+                (*d, r.map_err(|e| e.to_string()))
+            })
             .collect();
         for (i, lead, dev) in synced {
             let res = match dev {
@@ -2018,6 +2035,48 @@ mod tests {
     fn dir_segment(b: &dyn Backend) -> Arc<Segment> {
         let files = b.open_segment(2, SLOTS).unwrap();
         Arc::new(Segment::open(2, 2 * SLOTS, files, SegmentOptions::default()).unwrap())
+    }
+
+    /// A lazy flush (with patience) of a range log makes no flush of its own when
+    /// another anchor on the device flushes meanwhile, and is durable when it returns;
+    /// alone, it flushes itself once its patience runs out.
+    #[test]
+    fn a_lazy_flush_shares_a_flush_made_meanwhile_or_makes_its_own() {
+        use crate::flush::LogSync;
+        use crate::io::DirBackend;
+        use std::time::Duration;
+        let d = tempfile::tempdir().unwrap();
+        let mine = Arc::new(Anchor::at(&d.path().join("mine")).unwrap());
+        let other = Arc::new(Anchor::at(&d.path().join("other")).unwrap());
+        let back =
+            DirBackend::with_log_sync(d.path().join("n0"), LogSync::Range(mine.clone())).unwrap();
+        let seg = dir_segment(&back);
+        seg.append(Some(1), &[], [rec(1, 0, 0, 1)], 0).unwrap(); // the full first sync
+        let (seq, _) = seg
+            .append_deferred(Some(1), &[], [rec(2, 1, 1, 2)], 0)
+            .unwrap();
+        let before = mine.flushes();
+        let o = other.clone();
+        let commits = std::thread::spawn(move || {
+            for _ in 0..200 {
+                std::thread::sleep(Duration::from_millis(2));
+                o.flush().unwrap();
+            }
+        });
+        let items = [(seg.clone(), seq)];
+        let r = Segment::flush_all_sharing(&items, Some(Duration::from_secs(30)));
+        assert!(r[0].is_ok());
+        assert_eq!(seg.status().scl, 2);
+        assert_eq!(mine.flushes(), before, "served by the other anchor's flush");
+        commits.join().unwrap();
+        let (seq, _) = seg
+            .append_deferred(Some(1), &[], [rec(3, 2, 0, 3)], 0)
+            .unwrap();
+        let items = [(seg.clone(), seq)];
+        let r = Segment::flush_all_sharing(&items, Some(Duration::from_millis(5)));
+        assert!(r[0].is_ok());
+        assert_eq!(seg.status().scl, 3);
+        assert_eq!(mine.flushes(), before + 1, "nobody else flushed: its own");
     }
 
     #[test]
