@@ -158,19 +158,21 @@ struct FlushClock {
 }
 
 impl FlushClock {
+    fn new() -> Arc<FlushClock> {
+        Arc::new(FlushClock {
+            started: AtomicU64::new(0),
+            done: Mutex::new(0),
+            finished: Condvar::new(),
+        })
+    }
+
     fn for_device(dev: u64) -> Arc<FlushClock> {
         static CLOCKS: OnceLock<Mutex<HashMap<u64, Arc<FlushClock>>>> = OnceLock::new();
         CLOCKS
             .get_or_init(|| Mutex::new(HashMap::new()))
             .lock()
             .entry(dev)
-            .or_insert_with(|| {
-                Arc::new(FlushClock {
-                    started: AtomicU64::new(0),
-                    done: Mutex::new(0),
-                    finished: Condvar::new(),
-                })
-            })
+            .or_insert_with(FlushClock::new)
             .clone()
     }
 }
@@ -245,9 +247,21 @@ impl Anchor {
 
     /// An anchor at `path` (created if absent) without looking for a whole inode group:
     /// its flushes may also write its inode block. For tests that need the range path
-    /// on whatever file system they run on.
+    /// on whatever file system they run on. Its flush clock is its own (tests running
+    /// side by side flush the same device), unless shared with [`Anchor::beside`].
     #[cfg(test)]
     pub fn at(path: &Path) -> Result<Anchor> {
+        Self::at_with(path, FlushClock::new())
+    }
+
+    /// [`Anchor::at`], numbering its flushes with `other`'s: as if on one device alone.
+    #[cfg(test)]
+    pub fn beside(path: &Path, other: &Anchor) -> Result<Anchor> {
+        Self::at_with(path, other.clock.clone())
+    }
+
+    #[cfg(test)]
+    fn at_with(path: &Path, clock: Arc<FlushClock>) -> Result<Anchor> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -260,7 +274,7 @@ impl Anchor {
             dev,
             owns_group: false,
             flushes: AtomicU64::new(0),
-            clock: FlushClock::for_device(dev),
+            clock,
         })
     }
 
@@ -507,7 +521,7 @@ mod tests {
     fn a_flush_through_another_anchor_serves_a_waiting_ticket() {
         let d = tempfile::tempdir().unwrap();
         let a = Anchor::at(&d.path().join("a")).unwrap();
-        let b = Arc::new(Anchor::at(&d.path().join("b")).unwrap());
+        let b = Arc::new(Anchor::beside(&d.path().join("b"), &a).unwrap());
         let t = a.ticket();
         assert!(
             !a.wait_flush_after(t, Duration::from_millis(20)),

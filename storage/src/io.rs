@@ -349,7 +349,8 @@ struct LogFile {
     /// journal has them or along with them, and a journal checkpoint syncs the file).
     journal: Option<(Arc<Journal>, Target)>,
     /// With `direct` or `journal`: file bytes `tail_at..end` (`tail_at` block-aligned), when
-    /// `tail_loaded`. Bytes before `tail_at` have been written to the device.
+    /// `tail_loaded`. Bytes before `tail_at` have been written to the device (for a
+    /// journaled log: to the page cache).
     tail: AlignedBuf,
     tail_at: u64,
     tail_loaded: bool,

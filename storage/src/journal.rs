@@ -37,6 +37,10 @@
 //!   so no entry of the current generation names a file that was replaced since.
 //! - After a failed journal write the chain may have a hole; the next write checkpoints
 //!   first.
+//!
+//! A checkpoint runs on the thread whose entry finds the journal full (commits wait for
+//! it: a few `fdatasync`s every couple of thousand commit groups), when a log is
+//! rewritten, when the cluster closes and after a replay.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -503,7 +507,10 @@ fn replay(dir: &Path, file: &File) -> Result<(u64, u64, Replayed)> {
             let fits = match f {
                 Some(f) => {
                     let m = f.metadata()?;
-                    m.ino() == p.ino && m.len() >= p.offset + p.data.len() as u64
+                    m.ino() == p.ino
+                        && p.offset
+                            .checked_add(p.data.len() as u64)
+                            .is_some_and(|end| m.len() >= end)
                 }
                 None => false,
             };

@@ -2047,7 +2047,7 @@ mod tests {
         use std::time::Duration;
         let d = tempfile::tempdir().unwrap();
         let mine = Arc::new(Anchor::at(&d.path().join("mine")).unwrap());
-        let other = Arc::new(Anchor::at(&d.path().join("other")).unwrap());
+        let other = Arc::new(Anchor::beside(&d.path().join("other"), &mine).unwrap());
         let back =
             DirBackend::with_log_sync(d.path().join("n0"), LogSync::Range(mine.clone())).unwrap();
         let seg = dir_segment(&back);
