@@ -204,11 +204,6 @@ impl Cluster {
         })
     }
 
-    /// The device journal, if the nodes' logs use one (for tests).
-    pub fn journal(&self) -> Option<&Arc<Journal>> {
-        self.journal.as_ref()
-    }
-
     fn node_dir(&self, id: NodeId, d: &std::path::Path) -> PathBuf {
         d.join(format!("node-{id}"))
     }
