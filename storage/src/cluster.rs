@@ -141,7 +141,14 @@ impl Cluster {
         // own files lack.
         let journal = match &opts.dir {
             Some(d) if opts.fsync && !journal::opted_out() => open_journal(d)?,
-            _ => None,
+            Some(d) => {
+                // Not used now; one an earlier run left is replayed and removed.
+                if let Some(r) = journal::retire(d)? {
+                    log_replay(&r);
+                }
+                None
+            }
+            None => None,
         };
         let fresh = membership.is_none();
         let membership = membership.unwrap_or_else(|| Membership {
@@ -331,9 +338,17 @@ impl Drop for Cluster {
 fn open_journal(d: &std::path::Path) -> Result<Option<Arc<Journal>>> {
     std::fs::create_dir_all(d)?;
     let LogSync::Range(anchor) = LogSync::for_dir(d) else {
+        if let Some(r) = journal::retire(d)? {
+            log_replay(&r);
+        }
         return Ok(None);
     };
     let (j, r) = Journal::open(d, anchor)?;
+    log_replay(&r);
+    Ok(Some(j))
+}
+
+fn log_replay(r: &journal::Replayed) {
     if r.entries > 0 {
         tracing::info!(
             "journal replayed: {} entries, {} log pieces ({} for logs replaced or gone)",
@@ -342,7 +357,6 @@ fn open_journal(d: &std::path::Path) -> Result<Option<Arc<Journal>>> {
             r.skipped
         );
     }
-    Ok(Some(j))
 }
 
 #[cfg(test)]

@@ -432,6 +432,30 @@ impl Journal {
     }
 }
 
+/// For a cluster directory whose logs do not sync through a journal now (fsync off, an
+/// opt-out, a file system without range syncs): replay a journal an earlier run left in
+/// `dir` into the logs, sync them, and remove it. `None` if there was none.
+pub fn retire(dir: &Path) -> Result<Option<Replayed>> {
+    let path = dir.join(JOURNAL_FILE);
+    let file = match OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    // A journal of another length was never started (creation did not finish).
+    let r = if file.metadata()?.len() == JOURNAL_BYTES {
+        replay(dir, &file)?.2
+    } else {
+        Replayed::default()
+    };
+    drop(file);
+    // The logs hold everything now (the replay synced them); a crash before the removal
+    // is durable only replays it again.
+    std::fs::remove_file(&path)?;
+    File::open(dir)?.sync_all()?;
+    Ok(Some(r))
+}
+
 /// The journal open with `O_DIRECT`, where the kernel allows it for this file.
 fn direct_file(path: &Path) -> Option<File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -713,6 +737,28 @@ mod tests {
         drop(j);
         let (_j, r) = Journal::open(d.path(), anchor(d.path())).unwrap();
         assert_eq!(r.entries, 0);
+    }
+
+    /// A directory opened without a journal (after a run with one) still gets what the
+    /// journal held, and the journal is gone afterwards.
+    #[test]
+    fn a_journal_left_behind_is_replayed_and_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let (fa, ta) = target(d.path(), "a.log", 8192);
+        assert_eq!(retire(d.path()).unwrap(), None);
+        {
+            let (j, _) = Journal::open(d.path(), anchor(d.path())).unwrap();
+            j.dirty(ta.ino, &fa);
+            assert!(j.write(vec![piece(&ta, 5, b"kept", 0)]).is_empty());
+            j.anchor().flush().unwrap();
+        }
+        let r = retire(d.path()).unwrap().expect("a journal was there");
+        assert_eq!(r.entries, 1);
+        assert_eq!(
+            &std::fs::read(d.path().join("a.log")).unwrap()[5..9],
+            b"kept"
+        );
+        assert!(!d.path().join(JOURNAL_FILE).exists());
     }
 
     /// Filling the journal checkpoints it (syncing the dirty log) and goes on; what was
