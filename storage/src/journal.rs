@@ -36,7 +36,9 @@
 //!   number, long enough. A log replaced by a new file (`replace_log`) checkpoints first,
 //!   so no entry of the current generation names a file that was replaced since.
 //! - After a failed journal write the chain may have a hole; the next write checkpoints
-//!   first.
+//!   first. After a failed checkpoint (a log's `fdatasync`, the head's write or flush)
+//!   the journal is never retired in this process: writes fail from then on, and the
+//!   next open replays it.
 //!
 //! A checkpoint runs on the thread whose entry finds the journal full (commits wait for
 //! it: a few `fdatasync`s every couple of thousand commit groups), when a log is
@@ -118,6 +120,12 @@ struct Inner {
     dirty: HashMap<u64, Arc<File>>,
     /// A write failed since the last checkpoint: the chain may have a hole.
     broken: bool,
+    /// A checkpoint failed: a log's sync or the head's flush. The journal may then be
+    /// the only durable copy of what it holds (after a failed `fdatasync` the kernel may
+    /// have dropped the log's dirty pages and a retry can report success), so it is
+    /// never retired again in this process: every later write fails, and the next open
+    /// replays it.
+    failed: Option<String>,
 }
 
 /// What a replay did (for tests and the open log line).
@@ -311,6 +319,7 @@ impl Journal {
                 next_seq: 0,
                 dirty: HashMap::new(),
                 broken: true,
+                failed: None,
             }),
             checkpoints: AtomicU64::new(0),
         });
@@ -411,17 +420,26 @@ impl Journal {
     }
 
     fn checkpoint_locked(&self, g: &mut Inner) -> Result<()> {
-        g.broken = true;
-        let dirty: Vec<Arc<File>> = g.dirty.drain().map(|(_, f)| f).collect();
-        for f in &dirty {
-            f.sync_data()?;
+        if let Some(e) = &g.failed {
+            return Err(Error::Unavailable(format!("device journal: {e}")));
         }
+        g.broken = true;
         let counter = g.head_counter + 1;
         let salt = new_salt(g.salt);
-        let mut head = AlignedBuf::new();
-        head.extend(&encode_head(counter, salt));
-        write_block_range(g, &head, (counter % HEAD_SLOTS) * BLOCK as u64)?;
-        self.anchor.flush()?;
+        let r = (|| {
+            for f in g.dirty.values() {
+                f.sync_data()?;
+            }
+            let mut head = AlignedBuf::new();
+            head.extend(&encode_head(counter, salt));
+            write_block_range(g, &head, (counter % HEAD_SLOTS) * BLOCK as u64)?;
+            self.anchor.flush()
+        })();
+        if let Err(e) = r {
+            g.failed = Some(format!("checkpoint failed: {e}"));
+            return Err(e);
+        }
+        g.dirty.clear();
         g.head_counter = counter;
         g.salt = salt;
         g.next_block = HEAD_SLOTS;
@@ -759,6 +777,36 @@ mod tests {
             b"kept"
         );
         assert!(!d.path().join(JOURNAL_FILE).exists());
+    }
+
+    /// A checkpoint whose log sync fails leaves the journal as it is on disk and refuses
+    /// every later write and checkpoint; the next open replays what it held.
+    #[test]
+    fn a_failed_checkpoint_keeps_the_journal_and_refuses_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let (fa, ta) = target(d.path(), "a.log", 8192);
+        {
+            let (j, _) = Journal::open(d.path(), anchor(d.path())).unwrap();
+            j.dirty(ta.ino, &fa);
+            assert!(j.write(vec![piece(&ta, 0, b"acked", 0)]).is_empty());
+            j.anchor().flush().unwrap();
+            // A "log" whose fdatasync fails (a pipe: EINVAL).
+            let (r, _w) = std::io::pipe().unwrap();
+            let bad = Arc::new(File::from(std::os::fd::OwnedFd::from(r)));
+            j.dirty(u64::MAX, &bad);
+            assert!(j.checkpoint().is_err());
+            j.inner.lock().dirty.remove(&u64::MAX);
+            assert!(j.checkpoint().is_err(), "no retry once a sync failed");
+            let failed = j.write(vec![piece(&ta, 10, b"later", 7)]);
+            assert_eq!(failed.len(), 1);
+            assert_eq!(failed[0].0, 7);
+        }
+        let (_j, r) = Journal::open(d.path(), anchor(d.path())).unwrap();
+        assert_eq!(r.entries, 1);
+        assert_eq!(
+            &std::fs::read(d.path().join("a.log")).unwrap()[0..5],
+            b"acked"
+        );
     }
 
     /// Filling the journal checkpoints it (syncing the dirty log) and goes on; what was
