@@ -345,8 +345,8 @@ struct LogFile {
     /// The same file opened with `O_DIRECT`, where direct writes are used.
     direct: Option<Arc<File>>,
     /// The device journal its synced appends go through, where they do (then `direct`
-    /// is `None`: the tail's blocks are written through the page cache, after the
-    /// journal has them or along with them, and a journal checkpoint syncs the file).
+    /// is `None`: a sync puts the new bytes in the page cache before handing them to the
+    /// journal, and a journal checkpoint syncs the file).
     journal: Option<(Arc<Journal>, Target)>,
     /// With `direct` or `journal`: file bytes `tail_at..end` (`tail_at` block-aligned), when
     /// `tail_loaded`. Bytes before `tail_at` have been written to the device (for a

@@ -225,10 +225,12 @@ fn encode_entry(salt: u64, seq: u64, pieces: &[Piece], out: &mut AlignedBuf) {
     let mut crc = crc32c::crc32c(&head[..24]);
     crc = crc32c::crc32c_append(crc, &payload);
     head[24..28].copy_from_slice(&crc.to_le_bytes());
-    *out = AlignedBuf::new();
+    // Reuse the buffer's memory (one per batch), padding in place.
+    out.drain_front(out.len());
     out.extend(&head);
     out.extend(&payload);
-    *out = out.padded();
+    let pad = (BLOCK - out.len() % BLOCK) % BLOCK;
+    out.extend(&[0u8; BLOCK][..pad]);
 }
 
 /// One decoded piece of an entry.
