@@ -1558,16 +1558,21 @@ impl<'a> Exec<'a> {
 
     /// Feed row `r` to the states of one group, one per aggregate.
     fn add_to_states(&mut self, aggs: &[AggCall], states: &mut [AggState], r: &Row) -> Result<()> {
+        // One argument buffer for every row: only states that keep their arguments
+        // (DISTINCT's seen set, GROUP_CONCAT) take them, the rest (SUM, COUNT, MIN...)
+        // read them in place, and a per-row allocation was most of an aggregate's cost.
+        let mut args = Vec::new();
+        let mut order = Vec::new();
         for (a, state) in aggs.iter().zip(states.iter_mut()) {
-            let mut args = Vec::with_capacity(a.args.len());
+            args.clear();
             for e in &a.args {
                 args.push(self.eval(e, r)?);
             }
-            let mut order = Vec::new();
+            order.clear();
             for (e, _) in &a.order {
                 order.push(self.eval(e, r)?);
             }
-            state.add(a, args, order);
+            state.add(a, &mut args, &mut order);
         }
         Ok(())
     }
@@ -2107,7 +2112,9 @@ impl AggState {
         }
     }
 
-    pub fn add(&mut self, a: &AggCall, args: Vec<Value>, order: Vec<Value>) {
+    /// Fold one row's arguments (then ORDER BY keys) in. A state that keeps them takes
+    /// them out of the buffers; the caller clears the buffers before reuse.
+    pub fn add(&mut self, a: &AggCall, args: &mut Vec<Value>, order: &mut Vec<Value>) {
         match self {
             AggState::Distinct(seen, inner, colls) => {
                 if args.iter().any(|v| v.is_null()) && a.func != AggFunc::CountStar {
@@ -2204,7 +2211,10 @@ impl AggState {
                 }
             }
             AggState::MinMax(cur, coll) => {
-                let v = args.into_iter().next().unwrap_or(Value::Null);
+                let v = args
+                    .first_mut()
+                    .map(|v| std::mem::replace(v, Value::Null))
+                    .unwrap_or(Value::Null);
                 if v.is_null() {
                     return;
                 }
@@ -2231,11 +2241,15 @@ impl AggState {
                     .iter()
                     .map(|v| v.to_text().unwrap_or_default())
                     .collect();
-                items.push((order, s));
+                items.push((std::mem::take(order), s));
             }
             AggState::Any(cur) => {
                 if cur.is_none() {
-                    *cur = Some(args.into_iter().next().unwrap_or(Value::Null));
+                    *cur = Some(
+                        args.first_mut()
+                            .map(|v| std::mem::replace(v, Value::Null))
+                            .unwrap_or(Value::Null),
+                    );
                 }
             }
             AggState::Bits(cur) => {

@@ -222,7 +222,7 @@ fn compute_partition(
                 let mut st = AggState::new_in(&agg, arg_collations(&agg, input));
                 if fs <= fe {
                     for q in fs..=fe.min(m - 1) {
-                        st.add(&agg, args[idx[q]].clone(), Vec::new());
+                        st.add(&agg, &mut args[idx[q]].clone(), &mut Vec::new());
                     }
                 }
                 out[idx[p]] = st.finish(&agg);
