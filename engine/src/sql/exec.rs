@@ -2120,7 +2120,7 @@ impl AggState {
                 if args.iter().any(|v| v.is_null()) && a.func != AggFunc::CountStar {
                     return;
                 }
-                if seen.insert(group_key_in(&args, colls)) {
+                if seen.insert(group_key_in(args, colls)) {
                     inner.add(a, args, order);
                 }
             }
