@@ -2754,15 +2754,25 @@ fn merge_columns(l: &[Column], r: &[Column]) -> Vec<Column> {
 }
 
 pub fn split_and(e: &ast::Expr) -> Vec<ast::Expr> {
+    split_and_ref(e).into_iter().cloned().collect()
+}
+
+/// [`split_and`] without copying the conjuncts (a DML's WHERE is split per execution).
+pub fn split_and_ref(e: &ast::Expr) -> Vec<&ast::Expr> {
+    let mut out = Vec::new();
+    push_conjuncts(e, &mut out);
+    out
+}
+
+fn push_conjuncts<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
     match e {
         ast::Expr::BinaryOp {
             left,
             op: ast::BinaryOperator::And,
             right,
         } => {
-            let mut v = split_and(left);
-            v.extend(split_and(right));
-            v
+            push_conjuncts(left, out);
+            push_conjuncts(right, out);
         }
         ast::Expr::Nested(inner)
             if matches!(
@@ -2773,9 +2783,9 @@ pub fn split_and(e: &ast::Expr) -> Vec<ast::Expr> {
                 }
             ) =>
         {
-            split_and(inner)
+            push_conjuncts(inner, out)
         }
-        other => vec![other.clone()],
+        other => out.push(other),
     }
 }
 

@@ -901,8 +901,8 @@ fn target_rows(
     let scope = table_scope(t, alias);
     let mut filters = Vec::new();
     if let Some(w) = selection {
-        for c in crate::sql::bind::split_and(w) {
-            filters.push(b.bind_expr_in(&c, &scope, "where clause")?);
+        for c in crate::sql::bind::split_and_ref(w) {
+            filters.push(b.bind_expr_in(c, &scope, "where clause")?);
         }
     }
     let access = crate::sql::from::choose_access(t, &filters);
