@@ -69,6 +69,25 @@ impl AlignedBuf {
         self.cap
     }
 
+    /// Forget the contents, keeping the memory.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.cap == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `as_slice`; `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Append zeros up to the next [`BLOCK`] boundary (in place; see [`Self::padded`]).
+    pub fn pad_to_block(&mut self) {
+        const ZEROS: [u8; BLOCK] = [0; BLOCK];
+        self.extend(&ZEROS[..self.len.next_multiple_of(BLOCK) - self.len]);
+    }
+
     pub fn as_slice(&self) -> &[u8] {
         if self.cap == 0 {
             return &[];
@@ -500,6 +519,16 @@ mod tests {
         assert_eq!(p.as_slice().as_ptr() as usize % BLOCK, 0);
         assert_eq!(&p.as_slice()[..b.len()], b.as_slice());
         assert!(p.as_slice()[b.len()..].iter().all(|&x| x == 0));
+        let mut q = AlignedBuf::new();
+        q.extend(b.as_slice());
+        q.pad_to_block();
+        assert_eq!(q.as_slice(), p.as_slice());
+        q.pad_to_block();
+        assert_eq!(q.len(), 2 * BLOCK, "an aligned length gets no padding");
+        q.as_mut_slice()[0] = 0xAA;
+        assert_eq!(q.as_slice()[0], 0xAA);
+        q.clear();
+        assert!(q.is_empty() && q.capacity() >= 2 * BLOCK);
         b.drain_front(usize::MAX);
         assert!(b.is_empty());
     }

@@ -194,43 +194,40 @@ fn decode_head(b: &[u8]) -> Option<(u64, u64)> {
     (crc32c::crc32c(&b[..24]) == u32_at(b, 24)).then(|| (u64_at(b, 8), u64_at(b, 16)))
 }
 
-/// Encode pieces as one entry, padded to whole blocks.
+/// Encode pieces as one entry, padded to whole blocks, into `out` (its memory is reused:
+/// one buffer per batch, the payload written in place behind the header).
 fn encode_entry(salt: u64, seq: u64, pieces: &[Piece], out: &mut AlignedBuf) {
-    let mut payload = Vec::new();
-    payload.extend_from_slice(&(pieces.len() as u32).to_le_bytes());
+    out.clear();
+    out.extend(&[0u8; ENTRY_HEADER]);
+    out.extend(&(pieces.len() as u32).to_le_bytes());
     for (i, p) in pieces.iter().enumerate() {
         let rel = p.target.rel.as_bytes();
-        payload.extend_from_slice(&(rel.len() as u32).to_le_bytes());
-        payload.extend_from_slice(rel);
-        payload.extend_from_slice(&p.target.ino.to_le_bytes());
-        payload.extend_from_slice(&p.offset.to_le_bytes());
+        out.extend(&(rel.len() as u32).to_le_bytes());
+        out.extend(rel);
+        out.extend(&p.target.ino.to_le_bytes());
+        out.extend(&p.offset.to_le_bytes());
         // The replicas of a protection group append the same records: their bytes are
         // stored once, later pieces pointing at the first.
         match pieces[..i].iter().position(|q| q.data == p.data) {
             Some(k) => {
-                payload.extend_from_slice(&SAME_AS.to_le_bytes());
-                payload.extend_from_slice(&(k as u32).to_le_bytes());
+                out.extend(&SAME_AS.to_le_bytes());
+                out.extend(&(k as u32).to_le_bytes());
             }
             None => {
-                payload.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-                payload.extend_from_slice(&p.data);
+                out.extend(&(p.data.len() as u32).to_le_bytes());
+                out.extend(&p.data);
             }
         }
     }
-    let mut head = [0u8; ENTRY_HEADER];
-    head[0..4].copy_from_slice(&ENTRY_MAGIC.to_le_bytes());
-    head[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    head[8..16].copy_from_slice(&salt.to_le_bytes());
-    head[16..24].copy_from_slice(&seq.to_le_bytes());
-    let mut crc = crc32c::crc32c(&head[..24]);
-    crc = crc32c::crc32c_append(crc, &payload);
-    head[24..28].copy_from_slice(&crc.to_le_bytes());
-    // Reuse the buffer's memory (one per batch), padding in place.
-    out.drain_front(out.len());
-    out.extend(&head);
-    out.extend(&payload);
-    let pad = (BLOCK - out.len() % BLOCK) % BLOCK;
-    out.extend(&[0u8; BLOCK][..pad]);
+    let payload_len = out.len() - ENTRY_HEADER;
+    let b = out.as_mut_slice();
+    b[0..4].copy_from_slice(&ENTRY_MAGIC.to_le_bytes());
+    b[4..8].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    b[8..16].copy_from_slice(&salt.to_le_bytes());
+    b[16..24].copy_from_slice(&seq.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[..24]), &b[ENTRY_HEADER..]);
+    b[24..28].copy_from_slice(&crc.to_le_bytes());
+    out.pad_to_block();
 }
 
 /// One decoded piece of an entry.
